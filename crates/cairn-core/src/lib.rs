@@ -1,0 +1,16 @@
+//! Cairn's domain core: hazardous areas, the device catalogue, validation, the residual-hazard
+//! model and the public view. It does no I/O and cannot fail for outside reasons.
+
+pub mod area;
+pub mod catalogue;
+pub mod diff;
+pub mod public;
+pub mod residual;
+pub mod validate;
+
+pub use area::{
+    AreaProperties, Classification, DeviceGroup, Evidence, EvidenceKind, HazardArea, HowKnown,
+    Marking, Shape, Status, Timestamp, WireEnum,
+};
+pub use catalogue::{Catalogue, Category, DeviceType};
+pub use validate::Problem;

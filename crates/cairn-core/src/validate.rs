@@ -1,0 +1,325 @@
+//! Validation that reports every problem of a record, each naming the field at fault.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use geo::Validation;
+use geo_types::{Coord, LineString, Polygon};
+use serde::Serialize;
+
+use crate::area::{AreaProperties, HazardArea, Shape};
+use crate::catalogue::Catalogue;
+
+/// One problem with an input record: the field (a JSON-path-like name) and a sentence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub field: String,
+    pub message: String,
+}
+
+impl Problem {
+    /// A problem with `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Problem {
+        Problem {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// Longest id accepted.
+pub const MAX_ID_LEN: usize = 64;
+
+/// Checks a record id: 1 to 64 characters of letters, digits, `-`, `_` or `.`.
+pub fn check_id(id: &str) -> Result<(), String> {
+    if id.is_empty() {
+        return Err("id is empty".into());
+    }
+    if id.len() > MAX_ID_LEN {
+        return Err(format!("id is longer than {MAX_ID_LEN} characters"));
+    }
+    if let Some(c) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(format!(
+            "id {id:?} contains {c:?}; use letters, digits, '-', '_' or '.'"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks one position: finite, longitude in [-180, 180], latitude in [-90, 90].
+pub fn check_position(p: [f64; 2], field: &str, problems: &mut Vec<Problem>) -> bool {
+    let [x, y] = p;
+    if !x.is_finite() || !y.is_finite() {
+        problems.push(Problem::new(field, "coordinate is not a finite number"));
+        return false;
+    }
+    let mut ok = true;
+    if !(-180.0..=180.0).contains(&x) {
+        problems.push(Problem::new(
+            field,
+            format!("longitude {x} is outside -180..180 (are longitude and latitude swapped, or is this not WGS 84?)"),
+        ));
+        ok = false;
+    }
+    if !(-90.0..=90.0).contains(&y) {
+        problems.push(Problem::new(
+            field,
+            format!("latitude {y} is outside -90..90 (is this not WGS 84?)"),
+        ));
+        ok = false;
+    }
+    ok
+}
+
+/// Builds a polygon from raw rings, reporting unclosed, short and out-of-range rings.
+/// `field` names the polygon, e.g. `geometry.coordinates` or `geometry.coordinates[2]`.
+pub fn build_polygon(
+    rings: &[Vec<[f64; 2]>],
+    field: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<Polygon<f64>> {
+    let before = problems.len();
+    if rings.is_empty() {
+        problems.push(Problem::new(field, "polygon has no rings (empty geometry)"));
+        return None;
+    }
+    let mut out = Vec::with_capacity(rings.len());
+    for (i, ring) in rings.iter().enumerate() {
+        let rf = format!("{field}[{i}]");
+        let which = if i == 0 { "exterior ring" } else { "hole" };
+        for (j, p) in ring.iter().enumerate() {
+            check_position(*p, &format!("{rf}[{j}]"), problems);
+        }
+        if ring.len() < 4 {
+            problems.push(Problem::new(
+                &rf,
+                format!(
+                    "{which} has {} positions; a closed ring needs at least 4",
+                    ring.len()
+                ),
+            ));
+        } else if ring.first() != ring.last() {
+            problems.push(Problem::new(
+                &rf,
+                format!("{which} is not closed: its first and last positions differ"),
+            ));
+        }
+        out.push(LineString(
+            ring.iter().map(|&[x, y]| Coord { x, y }).collect(),
+        ));
+    }
+    if problems.len() > before {
+        return None;
+    }
+    let mut it = out.into_iter();
+    let exterior = it.next()?;
+    Some(Polygon::new(exterior, it.collect()))
+}
+
+/// Builds a line from raw positions.
+pub fn build_line(
+    positions: &[[f64; 2]],
+    field: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<LineString<f64>> {
+    let before = problems.len();
+    for (j, p) in positions.iter().enumerate() {
+        check_position(*p, &format!("{field}[{j}]"), problems);
+    }
+    if positions.len() < 2 {
+        problems.push(Problem::new(
+            field,
+            format!(
+                "line has {} positions; it needs at least 2",
+                positions.len()
+            ),
+        ));
+    }
+    if problems.len() > before {
+        return None;
+    }
+    Some(LineString(
+        positions.iter().map(|&[x, y]| Coord { x, y }).collect(),
+    ))
+}
+
+/// Checks a shape's topology (self-intersections, holes outside shells, overlapping parts) and
+/// its radius or width.
+pub fn validate_shape(shape: &Shape, problems: &mut Vec<Problem>) {
+    match shape {
+        Shape::Polygon(p) => {
+            for e in p.validation_errors() {
+                problems.push(Problem::new("geometry", e.to_string()));
+            }
+        }
+        Shape::MultiPolygon(m) => {
+            if m.0.is_empty() {
+                problems.push(Problem::new(
+                    "geometry.coordinates",
+                    "multipolygon has no parts (empty geometry)",
+                ));
+            }
+            for e in m.validation_errors() {
+                problems.push(Problem::new("geometry", e.to_string()));
+            }
+        }
+        Shape::Spot { radius_m, .. } => {
+            if !(radius_m.is_finite() && *radius_m > 0.0 && *radius_m <= 50_000.0) {
+                problems.push(Problem::new(
+                    "properties.radius_m",
+                    format!("radius_m must be a number of metres above 0 and at most 50000, not {radius_m}"),
+                ));
+            }
+        }
+        Shape::Linear { line, width_m } => {
+            if !(width_m.is_finite() && *width_m > 0.0 && *width_m <= 10_000.0) {
+                problems.push(Problem::new(
+                    "properties.width_m",
+                    format!("width_m must be a number of metres above 0 and at most 10000, not {width_m}"),
+                ));
+            }
+            if line.0.windows(2).all(|w| w[0] == w[1]) {
+                problems.push(Problem::new(
+                    "geometry.coordinates",
+                    "line has no length: all its positions are the same",
+                ));
+            }
+        }
+    }
+}
+
+/// Checks the properties against the catalogue and the present time `now`.
+pub fn validate_properties(
+    props: &AreaProperties,
+    catalogue: &Catalogue,
+    now: DateTime<Utc>,
+    problems: &mut Vec<Problem>,
+) {
+    // A little slack for clocks in the field that run ahead.
+    let future = now + chrono::Duration::minutes(10);
+    if let Some(t) = props.reported_at {
+        if t > future {
+            problems.push(Problem::new(
+                "properties.reported_at",
+                format!("{} is in the future", t.to_rfc3339()),
+            ));
+        }
+    }
+    for (i, g) in props.devices.iter().enumerate() {
+        let f = |name: &str| format!("properties.devices[{i}].{name}");
+        if catalogue.get(&g.device_type).is_none() {
+            problems.push(Problem::new(
+                f("type"),
+                format!(
+                    "unknown device type {:?}; the catalogue has {}",
+                    g.device_type,
+                    catalogue.known_ids()
+                ),
+            ));
+        }
+        if let (Some(a), Some(b)) = (g.emplaced_from, g.emplaced_to) {
+            if a > b {
+                problems.push(Problem::new(
+                    f("emplaced_from"),
+                    format!(
+                        "emplacement range is reversed: emplaced_from {} is after emplaced_to {}",
+                        a.to_rfc3339(),
+                        b.to_rfc3339()
+                    ),
+                ));
+            }
+        }
+        for (name, t) in [("emplaced_from", g.emplaced_from), ("emplaced_to", g.emplaced_to)] {
+            if let Some(t) = t {
+                if t > future {
+                    problems.push(Problem::new(
+                        f(name),
+                        format!("{} is in the future", t.to_rfc3339()),
+                    ));
+                }
+            }
+        }
+    }
+    for (i, p) in props.reference_points.iter().enumerate() {
+        check_position(*p, &format!("properties.reference_points[{i}]"), problems);
+    }
+    for (name, v) in [("name", &props.name), ("organisation", &props.organisation)] {
+        if let Some(s) = v {
+            if s.len() > 1000 {
+                problems.push(Problem::new(
+                    format!("properties.{name}"),
+                    "is longer than 1000 bytes",
+                ));
+            }
+        }
+    }
+}
+
+/// Validates a whole record; an empty result means it may be stored.
+pub fn validate_area(area: &HazardArea, catalogue: &Catalogue, now: DateTime<Utc>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if let Err(m) = check_id(&area.id) {
+        problems.push(Problem::new("id", m));
+    }
+    validate_shape(&area.shape, &mut problems);
+    validate_properties(&area.props, catalogue, now, &mut problems);
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring(pts: &[(f64, f64)]) -> Vec<[f64; 2]> {
+        pts.iter().map(|&(x, y)| [x, y]).collect()
+    }
+
+    #[test]
+    fn polygon_problems_are_all_reported() {
+        let mut p = Vec::new();
+        let r = build_polygon(
+            &[
+                ring(&[(36.0, 49.0), (36.1, 49.0), (36.1, 49.1), (36.0, 49.2)]),
+                ring(&[(200.0, 49.0), (f64::NAN, 49.0)]),
+            ],
+            "geometry.coordinates",
+            &mut p,
+        );
+        assert!(r.is_none());
+        let text: Vec<String> = p.iter().map(|x| x.to_string()).collect();
+        assert!(text.iter().any(|t| t.contains("[0]") && t.contains("not closed")), "{text:?}");
+        assert!(text.iter().any(|t| t.contains("[1][0]") && t.contains("longitude 200")), "{text:?}");
+        assert!(text.iter().any(|t| t.contains("[1][1]") && t.contains("finite")), "{text:?}");
+        assert!(text.iter().any(|t| t.contains("[1]") && t.contains("at least 4")), "{text:?}");
+    }
+
+    #[test]
+    fn self_intersection_is_found() {
+        let mut p = Vec::new();
+        let bowtie = build_polygon(
+            &[ring(&[(0.0, 0.0), (1.0, 1.0), (1.0, 0.0), (0.0, 1.0), (0.0, 0.0)])],
+            "geometry.coordinates",
+            &mut p,
+        )
+        .unwrap();
+        validate_shape(&Shape::Polygon(bowtie), &mut p);
+        assert!(p.iter().any(|x| x.message.contains("self-intersection")), "{p:?}");
+    }
+
+    #[test]
+    fn ids_are_checked() {
+        assert!(check_id("HA-000123").is_ok());
+        assert!(check_id("").is_err());
+        assert!(check_id("a b").unwrap_err().contains("' '"));
+        assert!(check_id(&"x".repeat(65)).is_err());
+    }
+}

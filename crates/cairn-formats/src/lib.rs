@@ -1,0 +1,7 @@
+//! File formats Cairn reads and writes: GeoJSON (streaming), CSV with WKT, and GeoPackage.
+
+pub mod csv;
+pub mod geojson;
+pub mod gpkg;
+pub mod props;
+pub mod record;

@@ -1,0 +1,136 @@
+//! Cairn's store: the `Store` trait and its SQLite backend. History is append-only: every
+//! create and edit is a new revision with author, time and reason, and past states stay readable.
+
+mod geom;
+pub mod sqlite;
+
+use cairn_core::{HazardArea, Timestamp};
+use serde::Serialize;
+
+pub use geom::{GeomError, decode_wkb, encode_wkb};
+pub use sqlite::SqliteStore;
+
+/// Who makes a change, and why. Every write carries one.
+#[derive(Clone, Debug)]
+pub struct ChangeMeta {
+    pub author: String,
+    pub reason: String,
+    /// Where the change came from, e.g. the imported file's name.
+    pub source: Option<String>,
+}
+
+/// What a put did to the record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PutOutcome {
+    Created,
+    Updated,
+    /// The record already had exactly this content; no revision was written.
+    Unchanged,
+}
+
+/// The kind of a revision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Op {
+    Create,
+    Update,
+}
+
+/// One revision's metadata.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Revision {
+    /// Store-wide revision number, increasing.
+    pub rev: i64,
+    /// The record's own revision number: 1, 2, 3, …
+    pub seq: i64,
+    pub op: Op,
+    pub changeset: i64,
+    /// When Cairn learned this (recorded time).
+    pub recorded_at: Timestamp,
+    pub author: String,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+/// A record as stored at one revision.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredArea {
+    pub area: HazardArea,
+    pub revision: Revision,
+}
+
+/// What one committed change did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ChangeSummary {
+    pub changeset: i64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+/// Counts for a summary of the store.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct StoreStats {
+    pub areas: u64,
+    pub revisions: u64,
+    pub changesets: u64,
+    pub last_recorded_at: Option<Timestamp>,
+}
+
+/// Errors of the store layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store {path}: {message}")]
+    Open { path: String, message: String },
+    #[error("store {path} was written by a newer Cairn (schema {found}, this one knows {known})")]
+    TooNew { path: String, found: i64, known: i64 },
+    #[error("store database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("record {id}: stored data is damaged: {message}")]
+    Corrupt { id: String, message: String },
+    #[error("could not encode record {id}: {message}")]
+    Encode { id: String, message: String },
+}
+
+/// A store of records with full history. Backends: SQLite (`SqliteStore`).
+pub trait Store {
+    /// An open write transaction; dropping it without `commit` changes nothing.
+    type Tx<'a>: Writer
+    where
+        Self: 'a;
+
+    /// Starts an atomic change attributed to `meta`.
+    fn begin(&mut self, meta: ChangeMeta) -> Result<Self::Tx<'_>, StoreError>;
+
+    /// One area as it is now, or as it was at recorded time `as_of`.
+    fn get_area(&self, id: &str, as_of: Option<Timestamp>) -> Result<Option<StoredArea>, StoreError>;
+
+    /// Visits every area as it is now, or as it was at `as_of`, in id order. Returns the count.
+    fn for_each_area(
+        &self,
+        as_of: Option<Timestamp>,
+        f: &mut dyn FnMut(StoredArea) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError>;
+
+    /// Every revision of one area, oldest first.
+    fn history(&self, id: &str) -> Result<Vec<StoredArea>, StoreError>;
+
+    /// Counts for a summary.
+    fn stats(&self) -> Result<StoreStats, StoreError>;
+}
+
+/// The writing half of a transaction.
+pub trait Writer {
+    /// Stores `area` as a new record or a new revision of an existing one.
+    fn put_area(&mut self, area: &HazardArea) -> Result<PutOutcome, StoreError>;
+
+    /// A fresh area id (`HA-000001`, …) not used by any record, this transaction included.
+    fn new_area_id(&mut self) -> Result<String, StoreError>;
+
+    /// True when an area with this id exists (committed, or put earlier in this transaction).
+    fn area_exists(&mut self, id: &str) -> Result<bool, StoreError>;
+
+    /// Makes the change durable and visible, all of it at once.
+    fn commit(self) -> Result<ChangeSummary, StoreError>;
+}

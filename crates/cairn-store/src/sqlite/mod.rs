@@ -1,0 +1,521 @@
+//! The SQLite backend: one file in WAL mode, migrations embedded and run on open.
+
+use std::path::Path;
+
+use cairn_core::{AreaProperties, HazardArea, Shape, Timestamp};
+use chrono::{DateTime, Utc};
+use geo::BoundingRect;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
+
+use crate::{
+    ChangeMeta, ChangeSummary, Op, PutOutcome, Revision, Store, StoreError, StoreStats, StoredArea,
+    Writer, decode_wkb, encode_wkb,
+};
+
+/// The migrations, in order; `PRAGMA user_version` records how many have run.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/001_init.sql")];
+
+/// The kind tag of hazardous areas in the revisions table.
+const AREA: &str = "area";
+
+/// How to open a store file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Create the file if it is missing (for `init` and `import`).
+    Create,
+    /// The file must exist (for reading commands).
+    Existing,
+    /// Existing file, read only.
+    ReadOnly,
+}
+
+/// A store in one SQLite file.
+pub struct SqliteStore {
+    conn: Connection,
+    path: String,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.path).finish()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (and if needed creates and migrates) the store at `path`.
+    pub fn open(path: &Path, mode: OpenMode) -> Result<SqliteStore, StoreError> {
+        let p = path.display().to_string();
+        let open_err = |message: String| StoreError::Open {
+            path: p.clone(),
+            message,
+        };
+        if mode != OpenMode::Create && !path.exists() {
+            return Err(open_err(
+                "no such store; create it with `cairn init` or `cairn import`".into(),
+            ));
+        }
+        let flags = match mode {
+            OpenMode::Create => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+            OpenMode::Existing => OpenFlags::SQLITE_OPEN_READ_WRITE,
+            OpenMode::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
+        } | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| open_err(e.to_string()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // A file that is not SQLite fails here with a clear message.
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| open_err(format!("not a Cairn store: {e}")))?;
+        if mode != OpenMode::ReadOnly {
+            conn.pragma_update(None, "journal_mode", "WAL")
+                .map_err(|e| open_err(e.to_string()))?;
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "cache_size", -65536)?;
+        let mut store = SqliteStore {
+            conn,
+            path: p.clone(),
+        };
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew {
+                path: store.path,
+                found: version,
+                known,
+            });
+        }
+        if version < known {
+            if mode == OpenMode::ReadOnly {
+                return Err(open_err(
+                    "the store needs a migration; open it once for writing".into(),
+                ));
+            }
+            if version > 0 || store.has_tables()? {
+                // A schema of ours at an older version is migrated; a foreign database is refused.
+                if version == 0 {
+                    return Err(open_err(
+                        "this SQLite file is not a Cairn store (it has other tables)".into(),
+                    ));
+                }
+            }
+            store.migrate(version)?;
+        }
+        Ok(store)
+    }
+
+    /// The file path, for messages.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    fn has_tables(&self) -> Result<bool, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+        Ok(n > 0)
+    }
+
+    fn migrate(&mut self, from: i64) -> Result<(), StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A stable digest of every changeset and revision, for tests that prove nothing changed.
+    pub fn content_digest(&self) -> Result<String, StoreError> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let mut n = 0u64;
+        let mut stmt = self.conn.prepare(
+            "SELECT rev, kind, record_id, seq, changeset, op, geom, props FROM revisions ORDER BY rev",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            r.get::<_, i64>(0)?.hash(&mut h);
+            r.get::<_, String>(1)?.hash(&mut h);
+            r.get::<_, String>(2)?.hash(&mut h);
+            r.get::<_, i64>(3)?.hash(&mut h);
+            r.get::<_, i64>(4)?.hash(&mut h);
+            r.get::<_, String>(5)?.hash(&mut h);
+            r.get::<_, Vec<u8>>(6)?.hash(&mut h);
+            r.get::<_, String>(7)?.hash(&mut h);
+            n += 1;
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, recorded_at, author, reason, source FROM changesets ORDER BY id")?;
+        let mut rows = stmt.query([])?;
+        let mut c = 0u64;
+        while let Some(r) = rows.next()? {
+            r.get::<_, i64>(0)?.hash(&mut h);
+            r.get::<_, i64>(1)?.hash(&mut h);
+            r.get::<_, String>(2)?.hash(&mut h);
+            r.get::<_, String>(3)?.hash(&mut h);
+            r.get::<_, Option<String>>(4)?.hash(&mut h);
+            c += 1;
+        }
+        Ok(format!("{c} changesets, {n} revisions, digest {:016x}", h.finish()))
+    }
+
+    /// Runs SQLite's own integrity check; `ok` when the file is sound.
+    pub fn integrity_check(&self) -> Result<String, StoreError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    /// The newest changeset recorded at or before `t`, if any.
+    fn changeset_as_of(&self, t: Timestamp) -> Result<Option<i64>, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT max(id) FROM changesets WHERE recorded_at <= ?1",
+            [to_micros(t)],
+            |r| r.get(0),
+        )?)
+    }
+}
+
+const SELECT_REV: &str = "SELECT r.rev, r.record_id, r.seq, r.op, r.changeset, c.recorded_at, c.author, c.reason, c.source, r.geom, r.props \
+     FROM revisions r JOIN changesets c ON c.id = r.changeset";
+
+fn row_to_stored(r: &rusqlite::Row<'_>) -> Result<StoredArea, StoreError> {
+    let id: String = r.get(1)?;
+    let corrupt = |message: String| StoreError::Corrupt {
+        id: id.clone(),
+        message,
+    };
+    let op: String = r.get(3)?;
+    let op = match op.as_str() {
+        "create" => Op::Create,
+        "update" => Op::Update,
+        other => return Err(corrupt(format!("unknown revision op {other:?}"))),
+    };
+    let recorded_at = from_micros(r.get(5)?).ok_or_else(|| corrupt("bad recorded time".into()))?;
+    let geom = r.get_ref(9)?.as_blob().map_err(|e| corrupt(e.to_string()))?;
+    let geometry = decode_wkb(geom).map_err(|e| corrupt(format!("geometry: {e}")))?;
+    let props_text = r.get_ref(10)?.as_str().map_err(|e| corrupt(e.to_string()))?;
+    let props: StoredProps =
+        serde_json::from_str(props_text).map_err(|e| corrupt(format!("properties: {e}")))?;
+    let shape = Shape::from_parts(geometry, props.radius_m, props.width_m).map_err(|p| {
+        corrupt(
+            p.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    })?;
+    Ok(StoredArea {
+        area: HazardArea {
+            id: id.clone(),
+            shape,
+            props: props.props,
+        },
+        revision: Revision {
+            rev: r.get(0)?,
+            seq: r.get(2)?,
+            op,
+            changeset: r.get(4)?,
+            recorded_at,
+            author: r.get(6)?,
+            reason: r.get(7)?,
+            source: r.get(8)?,
+        },
+    })
+}
+
+/// The JSON kept in `revisions.props`: the properties and the shape's radius or width.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredProps {
+    #[serde(flatten)]
+    props: AreaProperties,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    radius_m: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    width_m: Option<f64>,
+}
+
+fn to_micros(t: Timestamp) -> i64 {
+    t.timestamp_micros()
+}
+
+fn from_micros(us: i64) -> Option<Timestamp> {
+    DateTime::<Utc>::from_timestamp_micros(us)
+}
+
+impl Store for SqliteStore {
+    type Tx<'a> = SqliteTx<'a>;
+
+    fn begin(&mut self, meta: ChangeMeta) -> Result<SqliteTx<'_>, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let changeset: i64 =
+            tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM changesets", [], |r| {
+                r.get(0)
+            })?;
+        let next_area: i64 =
+            tx.query_row("SELECT value FROM counters WHERE name = 'area_id'", [], |r| {
+                r.get(0)
+            })?;
+        Ok(SqliteTx {
+            tx,
+            meta,
+            changeset,
+            next_area,
+            summary: ChangeSummary {
+                changeset,
+                ..Default::default()
+            },
+            geom_buf: Vec::new(),
+        })
+    }
+
+    fn get_area(&self, id: &str, as_of: Option<Timestamp>) -> Result<Option<StoredArea>, StoreError> {
+        let rev: Option<i64> = match as_of {
+            None => self
+                .conn
+                .query_row(
+                    "SELECT rev FROM heads WHERE kind = ?1 AND record_id = ?2",
+                    params![AREA, id],
+                    |r| r.get(0),
+                )
+                .optional()?,
+            Some(t) => match self.changeset_as_of(t)? {
+                None => None,
+                Some(c) => self.conn.query_row(
+                    "SELECT max(rev) FROM revisions WHERE kind = ?1 AND record_id = ?2 AND changeset <= ?3",
+                    params![AREA, id, c],
+                    |r| r.get(0),
+                )?,
+            },
+        };
+        let Some(rev) = rev else { return Ok(None) };
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{SELECT_REV} WHERE r.rev = ?1"))?;
+        let mut rows = stmt.query([rev])?;
+        match rows.next()? {
+            Some(r) => Ok(Some(row_to_stored(r)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn for_each_area(
+        &self,
+        as_of: Option<Timestamp>,
+        f: &mut dyn FnMut(StoredArea) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let (sql, limit) = match as_of {
+            None => (
+                format!(
+                    "{SELECT_REV} JOIN heads h ON h.rev = r.rev WHERE h.kind = '{AREA}' ORDER BY h.record_id"
+                ),
+                None,
+            ),
+            Some(t) => match self.changeset_as_of(t)? {
+                None => return Ok(0),
+                Some(c) => (
+                    format!(
+                        "{SELECT_REV} JOIN (SELECT max(rev) AS m FROM revisions WHERE kind = '{AREA}' AND changeset <= ?1 GROUP BY record_id) x ON x.m = r.rev ORDER BY r.record_id"
+                    ),
+                    Some(c),
+                ),
+            },
+        };
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = match limit {
+            None => stmt.query([])?,
+            Some(c) => stmt.query([c])?,
+        };
+        let mut n = 0;
+        while let Some(r) = rows.next()? {
+            f(row_to_stored(r)?)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn history(&self, id: &str) -> Result<Vec<StoredArea>, StoreError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "{SELECT_REV} WHERE r.kind = '{AREA}' AND r.record_id = ?1 ORDER BY r.seq"
+        ))?;
+        let mut rows = stmt.query([id])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(row_to_stored(r)?);
+        }
+        Ok(out)
+    }
+
+    fn stats(&self) -> Result<StoreStats, StoreError> {
+        let q = |sql: &str| -> Result<i64, StoreError> { Ok(self.conn.query_row(sql, [], |r| r.get(0))?) };
+        let last: Option<i64> =
+            self.conn
+                .query_row("SELECT max(recorded_at) FROM changesets", [], |r| r.get(0))?;
+        Ok(StoreStats {
+            areas: q("SELECT count(*) FROM heads WHERE kind = 'area'")? as u64,
+            revisions: q("SELECT count(*) FROM revisions")? as u64,
+            changesets: q("SELECT count(*) FROM changesets")? as u64,
+            last_recorded_at: last.and_then(from_micros),
+        })
+    }
+}
+
+/// An open write transaction on a SQLite store.
+pub struct SqliteTx<'a> {
+    tx: Transaction<'a>,
+    meta: ChangeMeta,
+    changeset: i64,
+    next_area: i64,
+    summary: ChangeSummary,
+    geom_buf: Vec<u8>,
+}
+
+impl std::fmt::Debug for SqliteTx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteTx").field("changeset", &self.changeset).finish()
+    }
+}
+
+impl Writer for SqliteTx<'_> {
+    fn put_area(&mut self, area: &HazardArea) -> Result<PutOutcome, StoreError> {
+        let encode_err = |message: String| StoreError::Encode {
+            id: area.id.clone(),
+            message,
+        };
+        let geometry = area.shape.geometry();
+        encode_wkb(&geometry, &mut self.geom_buf).map_err(|e| encode_err(e.to_string()))?;
+        let props = serde_json::to_string(&StoredPropsRef {
+            props: &area.props,
+            radius_m: area.shape.radius_m(),
+            width_m: area.shape.width_m(),
+        })
+        .map_err(|e| encode_err(e.to_string()))?;
+        let head: Option<(i64, i64, Vec<u8>, String)> = self
+            .tx
+            .prepare_cached(
+                "SELECT h.rev, h.seq, r.geom, r.props FROM heads h JOIN revisions r ON r.rev = h.rev \
+                 WHERE h.kind = ?1 AND h.record_id = ?2",
+            )?
+            .query_row(params![AREA, area.id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()?;
+        let (seq, op) = match &head {
+            Some((_, seq, g, p)) if *g == self.geom_buf && *p == props => {
+                self.summary.unchanged += 1;
+                let _ = seq;
+                return Ok(PutOutcome::Unchanged);
+            }
+            Some((_, seq, _, _)) => (seq + 1, Op::Update),
+            None => (1, Op::Create),
+        };
+        let bbox = geometry.bounding_rect();
+        let op_name = match op {
+            Op::Create => "create",
+            Op::Update => "update",
+        };
+        self.tx
+            .prepare_cached(
+                "INSERT INTO revisions (kind, record_id, seq, changeset, op, status, classification, minx, miny, maxx, maxy, geom, props) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )?
+            .execute(params![
+                AREA,
+                area.id,
+                seq,
+                self.changeset,
+                op_name,
+                cairn_core::WireEnum::as_str(area.props.status),
+                cairn_core::WireEnum::as_str(area.props.classification),
+                bbox.map(|b| b.min().x),
+                bbox.map(|b| b.min().y),
+                bbox.map(|b| b.max().x),
+                bbox.map(|b| b.max().y),
+                self.geom_buf,
+                props
+            ])?;
+        let rev = self.tx.last_insert_rowid();
+        self.tx
+            .prepare_cached(
+                "INSERT INTO heads (kind, record_id, rev, seq) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (kind, record_id) DO UPDATE SET rev = excluded.rev, seq = excluded.seq",
+            )?
+            .execute(params![AREA, area.id, rev, seq])?;
+        // Keep the id counter ahead of ids given in imports that follow the HA-nnnnnn pattern.
+        if let Some(n) = area.id.strip_prefix("HA-").and_then(|s| s.parse::<i64>().ok()) {
+            self.next_area = self.next_area.max(n);
+        }
+        match op {
+            Op::Create => {
+                self.summary.created += 1;
+                Ok(PutOutcome::Created)
+            }
+            Op::Update => {
+                self.summary.updated += 1;
+                Ok(PutOutcome::Updated)
+            }
+        }
+    }
+
+    fn new_area_id(&mut self) -> Result<String, StoreError> {
+        loop {
+            self.next_area += 1;
+            let id = format!("HA-{:06}", self.next_area);
+            if !self.area_exists(&id)? {
+                return Ok(id);
+            }
+        }
+    }
+
+    fn area_exists(&mut self, id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT 1 FROM heads WHERE kind = ?1 AND record_id = ?2")?
+            .query_row(params![AREA, id], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    fn commit(self) -> Result<ChangeSummary, StoreError> {
+        // Recorded time is the commit time, strictly after every earlier changeset's.
+        let last: Option<i64> =
+            self.tx
+                .query_row("SELECT max(recorded_at) FROM changesets", [], |r| r.get(0))?;
+        let now = to_micros(Utc::now());
+        let recorded_at = match last {
+            Some(l) if l >= now => l + 1,
+            _ => now,
+        };
+        self.tx.execute(
+            "INSERT INTO changesets (id, recorded_at, author, reason, source) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                self.changeset,
+                recorded_at,
+                self.meta.author,
+                self.meta.reason,
+                self.meta.source
+            ],
+        )?;
+        self.tx.execute(
+            "UPDATE counters SET value = max(value, ?1) WHERE name = 'area_id'",
+            [self.next_area],
+        )?;
+        self.tx.commit()?;
+        Ok(self.summary)
+    }
+}
+
+#[derive(serde::Serialize)]
+struct StoredPropsRef<'a> {
+    #[serde(flatten)]
+    props: &'a AreaProperties,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    radius_m: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    width_m: Option<f64>,
+}

@@ -1,0 +1,259 @@
+//! `cairn import`: a GeoJSON or CSV file into the store, all or nothing.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use cairn_core::{HazardArea, Problem};
+use cairn_formats::geojson::{self, Raw, ReadError, ReadFeature};
+use cairn_formats::record::build_record;
+use cairn_store::sqlite::OpenMode;
+use cairn_store::{ChangeMeta, SqliteStore, Store, StoreError, Writer};
+
+use crate::Cli;
+use crate::fail::{CmdResult, Failure};
+use crate::progress;
+
+/// Arguments of `cairn import`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The file: a GeoJSON FeatureCollection (.geojson, .json) or CSV (.csv).
+    pub file: PathBuf,
+    /// Store the valid features and write the rejected ones beside the input.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Who makes the change (default: $CAIRN_AUTHOR, else the login name).
+    #[arg(long)]
+    pub author: Option<String>,
+    /// Why (default: "import of FILE").
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// The file's format when its name does not tell.
+    #[arg(long, value_parser = ["geojson", "csv"])]
+    pub format: Option<String>,
+}
+
+/// Most problems printed; the rest are counted.
+const MAX_PRINTED: usize = 200;
+
+struct Rejected {
+    label: String,
+    problems: Vec<Problem>,
+    raw: Raw,
+}
+
+/// Runs the import.
+pub fn run(cli: &Cli, args: &Args) -> CmdResult {
+    let path = &args.file;
+    let name = path.display().to_string();
+    let catalogue = cli.catalogue()?;
+    let format = detect_format(path, args.format.as_deref())?;
+    let file = File::open(path).map_err(|e| Failure::input(format!("{name}: cannot open: {e}")))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut store = SqliteStore::open(&cli.db_path(), OpenMode::Create)?;
+    let meta = ChangeMeta {
+        author: args.author.clone().unwrap_or_else(super::default_author),
+        reason: args.reason.clone().unwrap_or_else(|| format!("import of {}", file_name(path))),
+        source: Some(file_name(path)),
+    };
+    if meta.author.trim().is_empty() || meta.reason.trim().is_empty() {
+        return Err(Failure::input("--author and --reason must not be empty"));
+    }
+    let now = chrono::Utc::now();
+    let bar = progress::bar(len, true, "importing");
+    let reader = progress::Counting {
+        inner: BufReader::with_capacity(1 << 20, file),
+        bar: bar.clone(),
+    };
+    let mut tx = store.begin(meta)?;
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut rejected: Vec<Rejected> = Vec::new();
+    let mut csv_header: Vec<String> = Vec::new();
+    let mut count = 0u64;
+    let mut on_feature = |f: ReadFeature| -> Result<(), StoreError> {
+        count += 1;
+        let label = match (&format, &f.id) {
+            (Format::Csv, Some(id)) => format!("row on line {} (id {id})", f.number),
+            (Format::Csv, None) => format!("row on line {}", f.number),
+            (Format::GeoJson, Some(id)) => format!("feature {} (id {id})", f.number),
+            (Format::GeoJson, None) => format!("feature {}", f.number),
+        };
+        let mut problems = Vec::new();
+        if let Some(id) = &f.id {
+            if !seen.insert(id.clone()) {
+                problems.push(Problem::new("id", format!("{id} is used by an earlier feature of this file")));
+            }
+        }
+        let raw = f.raw;
+        let mut all = f.problems;
+        match build_record(f.id, f.geometry, f.props, std::mem::take(&mut all), &catalogue, now) {
+            Ok(c) if problems.is_empty() => {
+                let id = match c.id {
+                    Some(id) => id,
+                    None => tx.new_area_id()?,
+                };
+                tx.put_area(&HazardArea { id, shape: c.shape, props: c.props })?;
+            }
+            Ok(_) => rejected.push(Rejected { label, problems, raw }),
+            Err(mut ps) => {
+                ps.extend(problems);
+                rejected.push(Rejected { label, problems: ps, raw });
+            }
+        }
+        Ok(())
+    };
+    let read = match format {
+        Format::GeoJson => geojson::read_feature_collection(reader, &mut on_feature).map_err(|e| match e {
+            ReadError::Callback(e) => Failure::from(e),
+            other => Failure::input(format!("{name}: {other}; nothing was imported")),
+        }),
+        Format::Csv => cairn_formats::csv::read_csv(reader, &mut |h: &[String]| csv_header = h.to_vec(), &mut on_feature)
+            .map_err(|e| match e {
+                cairn_formats::csv::CsvError::Callback(e) => Failure::from(e),
+                other => Failure::input(format!("{name}: {other}; nothing was imported")),
+            }),
+    };
+    bar.finish_and_clear();
+    read?;
+    if count == 0 {
+        return Err(Failure::input(format!("{name}: the file has no features; nothing was imported")));
+    }
+    if !rejected.is_empty() && !args.skip_invalid {
+        drop(tx);
+        let mut msg = format!(
+            "{name}: {} of {count} features are invalid; nothing was imported (use --skip-invalid to import the valid ones):",
+            rejected.len()
+        );
+        let mut printed = 0;
+        for r in &rejected {
+            for p in &r.problems {
+                if printed < MAX_PRINTED {
+                    msg.push_str(&format!("\n  {name}: {}: {p}", r.label));
+                }
+                printed += 1;
+            }
+        }
+        if printed > MAX_PRINTED {
+            msg.push_str(&format!("\n  … and {} more problems", printed - MAX_PRINTED));
+        }
+        return Err(Failure::input(msg));
+    }
+    let summary = tx.commit()?;
+    println!(
+        "imported {}: {} features: {} created, {} updated, {} unchanged (changeset {})",
+        name, count - rejected.len() as u64, summary.created, summary.updated, summary.unchanged, summary.changeset
+    );
+    if !rejected.is_empty() {
+        let out = write_rejects(path, format, &csv_header, &rejected)
+            .map_err(|e| Failure::internal(format!("could not write the rejected features: {e}")))?;
+        eprintln!(
+            "cairn: {name}: {} invalid features were not imported; they are in {} with their problems",
+            rejected.len(),
+            out.display()
+        );
+        for r in rejected.iter().take(20) {
+            for p in &r.problems {
+                eprintln!("  {name}: {}: {p}", r.label);
+            }
+        }
+    }
+    Ok(0)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Format {
+    GeoJson,
+    Csv,
+}
+
+fn detect_format(path: &Path, given: Option<&str>) -> Result<Format, Failure> {
+    let name = path.display();
+    match given {
+        Some("csv") => return Ok(Format::Csv),
+        Some(_) => return Ok(Format::GeoJson),
+        None => {}
+    }
+    let mut head = [0u8; 8192];
+    let n = File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|e| Failure::input(format!("{name}: cannot open: {e}")))?;
+    if n == 0 {
+        return Err(Failure::input(format!(
+            "{name}: the file is empty (0 bytes); expected a GeoJSON FeatureCollection or CSV; nothing was imported"
+        )));
+    }
+    let head = &head[..n];
+    if head.contains(&0) || std::str::from_utf8(head).is_err() && std::str::from_utf8(&head[..n.saturating_sub(4)]).is_err() {
+        return Err(Failure::input(format!(
+            "{name}: this is a binary file, not GeoJSON or CSV text; nothing was imported"
+        )));
+    }
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    match ext.as_str() {
+        "csv" => Ok(Format::Csv),
+        "geojson" | "json" => Ok(Format::GeoJson),
+        _ => {
+            let first = head.iter().find(|b| !b.is_ascii_whitespace()).copied();
+            Ok(if first == Some(b'{') { Format::GeoJson } else { Format::Csv })
+        }
+    }
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| p.display().to_string())
+}
+
+/// Writes the rejected features beside the input, each with a `cairn_problems` list.
+fn write_rejects(input: &Path, format: Format, header: &[String], rejected: &[Rejected]) -> std::io::Result<PathBuf> {
+    let stem = input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = input.parent().unwrap_or(Path::new("."));
+    match format {
+        Format::GeoJson => {
+            let out = dir.join(format!("{stem}.rejects.geojson"));
+            let mut w = BufWriter::new(File::create(&out)?);
+            w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
+            for (i, r) in rejected.iter().enumerate() {
+                if i > 0 {
+                    w.write_all(b",\n")?;
+                }
+                let mut v = match &r.raw {
+                    Raw::Json(v) => v.clone(),
+                    Raw::Csv(_) => serde_json::Value::Null,
+                };
+                let problems: Vec<String> = r.problems.iter().map(|p| p.to_string()).collect();
+                if let Some(obj) = v.as_object_mut() {
+                    let props = obj.entry("properties").or_insert_with(|| serde_json::json!({}));
+                    if !props.is_object() {
+                        *props = serde_json::json!({});
+                    }
+                    if let Some(p) = props.as_object_mut() {
+                        p.insert("cairn_problems".into(), serde_json::json!(problems));
+                    }
+                } else {
+                    v = serde_json::json!({"type": "Feature", "geometry": null, "properties": {"cairn_problems": problems, "input": v}});
+                }
+                serde_json::to_writer(&mut w, &v)?;
+            }
+            w.write_all(b"\n]}\n")?;
+            w.flush()?;
+            Ok(out)
+        }
+        Format::Csv => {
+            let out = dir.join(format!("{stem}.rejects.csv"));
+            let mut w = csv::Writer::from_path(&out)?;
+            let mut h = header.to_vec();
+            h.push("cairn_problems".into());
+            w.write_record(&h)?;
+            for r in rejected {
+                if let Raw::Csv(cells) = &r.raw {
+                    let mut row = cells.clone();
+                    row.push(r.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "));
+                    w.write_record(&row)?;
+                }
+            }
+            w.flush()?;
+            Ok(out)
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! One module per command; helpers they share.
+
+pub mod export;
+pub mod import;
+pub mod show;
+pub mod synth;
+
+use cairn_core::Timestamp;
+use cairn_store::sqlite::OpenMode;
+use cairn_store::SqliteStore;
+
+use crate::Cli;
+use crate::fail::{CmdResult, Failure};
+
+/// `cairn init`: creates the store, or leaves an existing one as it is.
+pub fn init(cli: &Cli) -> CmdResult {
+    let path = cli.db_path();
+    let existed = path.exists();
+    let store = SqliteStore::open(&path, OpenMode::Create)?;
+    if existed {
+        println!("store {} already exists; left unchanged", store.path());
+    } else {
+        println!("created store {}", store.path());
+    }
+    Ok(0)
+}
+
+/// Opens the store for reading; it must exist.
+pub fn open_existing(cli: &Cli) -> Result<SqliteStore, Failure> {
+    Ok(SqliteStore::open(&cli.db_path(), OpenMode::Existing)?)
+}
+
+/// Parses a time given on the command line: RFC 3339, or a date meaning its end (23:59:59 UTC).
+pub fn parse_time_arg(name: &str, s: &str) -> Result<Timestamp, Failure> {
+    cairn_formats::props::parse_time(s, cairn_formats::props::TimeEdge::End)
+        .map_err(|m| Failure::input(format!("{name}: {m}")))
+}
+
+/// The author to record when none is given: $CAIRN_AUTHOR, else the login name.
+pub fn default_author() -> String {
+    std::env::var("CAIRN_AUTHOR")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".into())
+}

@@ -1,0 +1,204 @@
+//! `cairn show` and `cairn history`: one record, now or in the past, and all its revisions.
+
+use cairn_core::residual::{AreaEstimate, estimate_area};
+use cairn_core::{HazardArea, WireEnum};
+use cairn_store::{Store, StoredArea};
+use serde_json::json;
+
+use crate::Cli;
+use crate::fail::{CmdResult, Failure};
+
+/// Arguments of `cairn show`.
+#[derive(clap::Args, Debug)]
+pub struct ShowArgs {
+    /// The record's id, e.g. HA-000123.
+    pub id: String,
+    /// Show the record as it was recorded at this time.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// The time of the residual-hazard estimate (default: --as-of, else now).
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `cairn history`.
+#[derive(clap::Args, Debug)]
+pub struct HistoryArgs {
+    /// The record's id.
+    pub id: String,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The JSON form of a record, as in a GeoJSON export.
+pub fn area_json(a: &HazardArea) -> serde_json::Value {
+    let mut buf = Vec::new();
+    let written = cairn_formats::geojson::FeatureCollectionWriter::new(&mut buf, "x")
+        .and_then(|mut w| cairn_formats::geojson::write_area(&mut w, a).and_then(|_| w.finish()));
+    if written.is_err() {
+        return serde_json::Value::Null;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&buf).unwrap_or_default();
+    v["features"][0].clone()
+}
+
+/// Runs `cairn show`.
+pub fn show(cli: &Cli, args: &ShowArgs) -> CmdResult {
+    let as_of = args.as_of.as_deref().map(|s| super::parse_time_arg("--as-of", s)).transpose()?;
+    let at = match &args.at {
+        Some(s) => super::parse_time_arg("--at", s)?,
+        None => as_of.unwrap_or_else(chrono::Utc::now),
+    };
+    let catalogue = cli.catalogue()?;
+    let store = super::open_existing(cli)?;
+    let Some(s) = store.get_area(&args.id, as_of)? else {
+        return Err(Failure::input(match as_of {
+            Some(t) => format!("no record {} as of {}", args.id, t.to_rfc3339()),
+            None => format!("no record {} in {}", args.id, store.path()),
+        }));
+    };
+    let est = estimate_area(&s.area.props.devices, &catalogue, at);
+    if args.json {
+        let out = json!({
+            "feature": area_json(&s.area),
+            "revision": s.revision,
+            "estimate": est,
+        });
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return Ok(0);
+    }
+    print_area(&s, &catalogue);
+    print_estimate(&est);
+    Ok(0)
+}
+
+fn print_area(s: &StoredArea, catalogue: &cairn_core::Catalogue) {
+    let a = &s.area;
+    let p = &a.props;
+    println!("{}  {}", a.id, p.name.as_deref().unwrap_or(""));
+    println!("  status          {}", p.status);
+    println!("  classification  {}", p.classification.as_str());
+    let mut geom = format!("{} with {} positions", a.shape.type_name(), geo::CoordsIter::coords_count(&a.shape.geometry()));
+    if let Some(r) = a.shape.radius_m() {
+        geom.push_str(&format!(", radius {r} m"));
+    }
+    if let Some(w) = a.shape.width_m() {
+        geom.push_str(&format!(", width {w} m"));
+    }
+    println!("  geometry        {geom}");
+    if let Some(e) = &p.evidence {
+        println!(
+            "  evidence        {}{}",
+            e.kind.as_str(),
+            e.description.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
+        );
+    }
+    if let Some(m) = p.marking {
+        println!("  marking         {}", m.as_str());
+    }
+    if let Some(o) = &p.organisation {
+        println!("  organisation    {o}");
+    }
+    if let Some(t) = p.reported_at {
+        println!("  reported at     {}", t.to_rfc3339());
+    }
+    for g in &p.devices {
+        let name = catalogue.get(&g.device_type).map(|t| t.name.as_str()).unwrap_or("unknown type");
+        let q = g.quantity.map(|q| q.to_string()).unwrap_or_else(|| "unknown number of".into());
+        let when = match (g.emplaced_from, g.emplaced_to) {
+            (Some(a), Some(b)) => format!(", emplaced {} to {}", a.to_rfc3339(), b.to_rfc3339()),
+            (Some(a), None) => format!(", emplaced from {}", a.to_rfc3339()),
+            (None, Some(b)) => format!(", emplaced by {}", b.to_rfc3339()),
+            (None, None) => ", emplacement time unknown".into(),
+        };
+        println!("  devices         {q} × {} ({name}){when}", g.device_type);
+    }
+    println!(
+        "  revision        {} of this record, recorded {} by {} ({})",
+        s.revision.seq,
+        s.revision.recorded_at.to_rfc3339(),
+        s.revision.author,
+        s.revision.reason
+    );
+}
+
+fn print_estimate(e: &AreaEstimate) {
+    println!("Residual-hazard estimate at {}:", e.at.to_rfc3339());
+    match e.expected {
+        Some(x) => println!("  expected functioning devices  {x:.3}"),
+        None => println!("  expected functioning devices  unknown (a quantity or the devices are unknown)"),
+    }
+    println!("  probability at least one functions  {:.4}", e.p_any);
+    if let Some(t) = e.next_step {
+        println!("  the estimate next steps down  {}", t.to_rfc3339());
+    }
+    match e.designed_inert {
+        Some(t) => println!("  designed-inert date           {} (a design claim, not a fact on the ground)", t.to_rfc3339()),
+        None => println!("  designed-inert date           none: persistent or unknown devices"),
+    }
+    println!("  {}", e.caveat);
+}
+
+/// Runs `cairn history`.
+pub fn history(cli: &Cli, args: &HistoryArgs) -> CmdResult {
+    let store = super::open_existing(cli)?;
+    let revs = store.history(&args.id)?;
+    if revs.is_empty() {
+        return Err(Failure::input(format!("no record {} in {}", args.id, store.path())));
+    }
+    let mut out = Vec::new();
+    let mut prev: Option<&StoredArea> = None;
+    for r in &revs {
+        let changes = match prev {
+            None => Vec::new(),
+            Some(p) => cairn_core::diff::diff(&p.area, &r.area),
+        };
+        out.push((r, changes));
+        prev = Some(r);
+    }
+    if args.json {
+        let v: Vec<serde_json::Value> = out
+            .iter()
+            .map(|(r, changes)| {
+                json!({
+                    "seq": r.revision.seq,
+                    "rev": r.revision.rev,
+                    "op": r.revision.op,
+                    "changeset": r.revision.changeset,
+                    "recorded_at": r.revision.recorded_at,
+                    "author": r.revision.author,
+                    "reason": r.revision.reason,
+                    "source": r.revision.source,
+                    "changes": changes,
+                    "feature": area_json(&r.area),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return Ok(0);
+    }
+    println!("{}: {} revisions", args.id, revs.len());
+    for (r, changes) in &out {
+        let rv = &r.revision;
+        println!(
+            "#{} {} {} by {}: {}{}",
+            rv.seq,
+            rv.recorded_at.to_rfc3339(),
+            match rv.op {
+                cairn_store::Op::Create => "created",
+                cairn_store::Op::Update => "updated",
+            },
+            rv.author,
+            rv.reason,
+            rv.source.as_deref().map(|s| format!(" [{s}]")).unwrap_or_default()
+        );
+        for c in changes {
+            println!("    {}: {} → {}", c.field, c.from, c.to);
+        }
+    }
+    Ok(0)
+}

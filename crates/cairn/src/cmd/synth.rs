@@ -1,0 +1,198 @@
+//! `cairn synth` writes the fictional data set; `cairn demo` loads it into a fresh store.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::PathBuf;
+
+use cairn_core::residual::estimate_area;
+use cairn_core::{Catalogue, HazardArea, Status, WireEnum};
+use cairn_formats::geojson::{FeatureCollectionWriter, write_area};
+use cairn_store::sqlite::OpenMode;
+use cairn_store::{ChangeMeta, SqliteStore, Store, Writer};
+use cairn_synth::{Synth, default_until};
+
+use crate::Cli;
+use crate::fail::{CmdResult, Failure};
+use crate::progress;
+
+/// Arguments of `cairn synth`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// How many areas.
+    #[arg(long)]
+    pub areas: u64,
+    /// The seed; the same seed and size always give the same file.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The end of the synthetic time line (RFC 3339); fixed by default so that output is stable.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// The output file (.geojson or .csv).
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+}
+
+/// Arguments of `cairn demo`.
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// Where the service will listen, once it exists.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// How many areas in the demo data set.
+    #[arg(long, default_value_t = 5000)]
+    pub areas: u64,
+}
+
+/// Generates areas `range` on both cores, in order.
+fn generate(synth: &Synth, start: u64, end: u64) -> Vec<HazardArea> {
+    let mid = start + (end - start) / 2;
+    std::thread::scope(|s| {
+        let h = s.spawn(|| (mid..end).map(|i| synth.area(i)).collect::<Vec<_>>());
+        let mut a: Vec<HazardArea> = (start..mid).map(|i| synth.area(i)).collect();
+        a.extend(h.join().unwrap_or_default());
+        a
+    })
+}
+
+/// Runs `cairn synth`.
+pub fn run(args: &Args) -> CmdResult {
+    let until = match &args.until {
+        Some(s) => super::parse_time_arg("--until", s)?,
+        None => default_until(),
+    };
+    if args.areas == 0 {
+        return Err(Failure::input("--areas must be at least 1"));
+    }
+    let synth = Synth::new(args.seed, until);
+    let out = &args.output;
+    let err = |e: std::io::Error| Failure::input(format!("{}: cannot write: {e}", out.display()));
+    let csv_out = out.extension().and_then(|e| e.to_str()).map(|e| e.eq_ignore_ascii_case("csv")).unwrap_or(false);
+    let tmp = out.with_extension("cairn-tmp");
+    let f = BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(err)?);
+    let bar = progress::bar(args.areas, false, "generating");
+    const CHUNK: u64 = 8192;
+    let result = (|| -> Result<(), Failure> {
+        if csv_out {
+            let mut w = csv::Writer::from_writer(f);
+            cairn_formats::csv::write_header(&mut w).map_err(|e| Failure::input(e.to_string()))?;
+            let mut i = 0;
+            while i < args.areas {
+                let end = (i + CHUNK).min(args.areas);
+                for a in generate(&synth, i, end) {
+                    cairn_formats::csv::write_area(&mut w, &a).map_err(|e| Failure::input(e.to_string()))?;
+                }
+                bar.set_position(end);
+                i = end;
+            }
+            w.flush().map_err(err)?;
+        } else {
+            let mut w = FeatureCollectionWriter::new(f, "cairn synthetic hazardous areas (fictional)").map_err(err)?;
+            let mut i = 0;
+            while i < args.areas {
+                let end = (i + CHUNK).min(args.areas);
+                for a in generate(&synth, i, end) {
+                    write_area(&mut w, &a).map_err(err)?;
+                }
+                bar.set_position(end);
+                i = end;
+            }
+            w.finish().map_err(err)?;
+        }
+        Ok(())
+    })();
+    bar.finish_and_clear();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    std::fs::rename(&tmp, out).map_err(err)?;
+    println!("wrote {} fictional areas (seed {}) to {}", args.areas, args.seed, out.display());
+    Ok(0)
+}
+
+/// Runs `cairn demo`: a fresh store with the demo data set, and its summary.
+pub fn demo(cli: &Cli, args: &DemoArgs) -> CmdResult {
+    let path = cli.db.clone().unwrap_or_else(|| PathBuf::from("cairn-demo.db"));
+    if cli.db.is_some() && path.exists() {
+        return Err(Failure::input(format!(
+            "{}: the demo builds a fresh store and will not touch an existing file; name a new path or remove it",
+            path.display()
+        )));
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let p = PathBuf::from(format!("{}{suffix}", path.display()));
+        if p.exists() {
+            std::fs::remove_file(&p).map_err(|e| Failure::internal(format!("{}: cannot remove: {e}", p.display())))?;
+        }
+    }
+    let catalogue = cli.catalogue()?;
+    let mut store = SqliteStore::open(&path, OpenMode::Create)?;
+    let synth = Synth::new(2026, default_until());
+    let areas = generate(&synth, 0, args.areas);
+    let mut tx = store.begin(ChangeMeta {
+        author: "cairn demo".into(),
+        reason: "fictional demo data set".into(),
+        source: Some(format!("cairn synth --areas {} --seed 2026", args.areas)),
+    })?;
+    for a in &areas {
+        tx.put_area(a)?;
+    }
+    tx.commit()?;
+    print_summary(&store, &catalogue)?;
+    println!();
+    println!("Demo store: {}. Try:", path.display());
+    println!("  cairn --db {} show HA-000001", path.display());
+    println!("  cairn --db {} export --public -o public.gpkg   (open it in QGIS)", path.display());
+    println!("The HTTP service and map for {} are not built yet; this run only loads and summarises the data.", args.addr);
+    Ok(0)
+}
+
+/// Prints counts by status, classification and device category, and the residual-hazard picture.
+pub fn print_summary(store: &SqliteStore, catalogue: &Catalogue) -> Result<(), Failure> {
+    let now = chrono::Utc::now();
+    let mut by_status: BTreeMap<Status, u64> = BTreeMap::new();
+    let mut by_class: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut by_cat: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let (mut open, mut np_groups, mut np_live, mut np_after_sd, mut np_after_sda) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut expected_np = 0.0f64;
+    let n = store.for_each_area(None, &mut |s| {
+        let p = &s.area.props;
+        *by_status.entry(p.status).or_default() += 1;
+        *by_class.entry(p.classification.as_str()).or_default() += 1;
+        if p.status.is_open_hazard() {
+            open += 1;
+        }
+        for g in &p.devices {
+            let t = catalogue.get(&g.device_type);
+            *by_cat.entry(t.map(|t| t.category.as_str()).unwrap_or("other")).or_default() += 1;
+        }
+        let est = estimate_area(&p.devices, catalogue, now);
+        for g in &est.groups {
+            if !g.persistent {
+                np_groups += 1;
+                match g.p_functioning {
+                    p if p >= 1.0 => np_live += 1,
+                    p if p > 0.01 => np_after_sd += 1,
+                    _ => np_after_sda += 1,
+                }
+                expected_np += g.expected.unwrap_or(0.0);
+            }
+        }
+        Ok(())
+    })?;
+    println!("Cairn store {}: {n} hazardous areas, {open} open hazards", store.path());
+    println!("  by status:         {}", join(by_status.iter().map(|(k, v)| (k.as_str(), *v))));
+    println!("  by classification: {}", join(by_class.iter().map(|(k, v)| (*k, *v))));
+    println!("  device groups:     {}", join(by_cat.iter().map(|(k, v)| (*k, *v))));
+    println!(
+        "  non-persistent device groups: {np_groups}: {np_live} within their self-destruct time, {np_after_sd} past it (10% planning failure), {np_after_sda} past self-deactivation (1 in 1,000 residual)"
+    );
+    println!("  expected still-functioning non-persistent devices (known quantities): {expected_np:.1}");
+    println!("  {}", cairn_core::residual::CAVEAT);
+    Ok(())
+}
+
+fn join<'a>(it: impl Iterator<Item = (&'a str, u64)>) -> String {
+    it.map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+}

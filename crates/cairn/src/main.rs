@@ -1,0 +1,91 @@
+//! The `cairn` command line: argument parsing and glue; the work is done in the library crates.
+
+mod cmd;
+mod fail;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::fail::Failure;
+
+/// Cairn: an open information system for humanitarian mine action.
+#[derive(Parser, Debug)]
+#[command(name = "cairn", version, about, long_about = None)]
+pub struct Cli {
+    /// The store file (SQLite). Default: $CAIRN_DB, else ./cairn.db.
+    #[arg(long, global = true, env = "CAIRN_DB")]
+    pub db: Option<PathBuf>,
+    /// A device-type catalogue (TOML) to use instead of the built-in one.
+    #[arg(long, global = true, env = "CAIRN_CATALOGUE")]
+    pub catalogue: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create an empty store (does nothing to an existing one).
+    Init,
+    /// Import a GeoJSON FeatureCollection or CSV file, atomically.
+    Import(cmd::import::Args),
+    /// Export the current or a past state as GeoJSON, CSV or GeoPackage.
+    Export(cmd::export::Args),
+    /// Show one record with its residual-hazard estimate.
+    Show(cmd::show::ShowArgs),
+    /// Show every revision of a record: time, author, reason, what changed.
+    History(cmd::show::HistoryArgs),
+    /// Write a realistic, fictional data set for tests, demos and benchmarks.
+    Synth(cmd::synth::Args),
+    /// Build a fresh store with the demo data set and show its summary.
+    Demo(cmd::synth::DemoArgs),
+}
+
+impl Cli {
+    /// The store path after flags and environment.
+    pub fn db_path(&self) -> PathBuf {
+        self.db.clone().unwrap_or_else(|| PathBuf::from("cairn.db"))
+    }
+
+    /// The device catalogue in force.
+    pub fn catalogue(&self) -> Result<cairn_core::Catalogue, Failure> {
+        match &self.catalogue {
+            None => Ok(cairn_core::Catalogue::builtin()),
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| Failure::input(format!("{}: cannot read catalogue: {e}", p.display())))?;
+                cairn_core::Catalogue::from_toml(&text)
+                    .map_err(|e| Failure::input(format!("{}: {e}", p.display())))
+            }
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match &cli.command {
+        Command::Init => cmd::init(&cli),
+        Command::Import(a) => cmd::import::run(&cli, a),
+        Command::Export(a) => cmd::export::run(&cli, a),
+        Command::Show(a) => cmd::show::show(&cli, a),
+        Command::History(a) => cmd::show::history(&cli, a),
+        Command::Synth(a) => cmd::synth::run(a),
+        Command::Demo(a) => cmd::synth::demo(&cli, a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => {
+            eprintln!("cairn: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
