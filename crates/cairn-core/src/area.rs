@@ -25,9 +25,15 @@ pub enum Shape {
     Polygon(Polygon<f64>),
     MultiPolygon(MultiPolygon<f64>),
     /// A spot hazard: a point and a radius in metres.
-    Spot { at: Point<f64>, radius_m: f64 },
+    Spot {
+        at: Point<f64>,
+        radius_m: f64,
+    },
     /// A linear hazard: a line and a total corridor width in metres.
-    Linear { line: LineString<f64>, width_m: f64 },
+    Linear {
+        line: LineString<f64>,
+        width_m: f64,
+    },
 }
 
 impl Shape {
@@ -272,7 +278,10 @@ impl Status {
     /// True for hazards the public must be warned of: suspected, confirmed, and partly reduced
     /// areas whose remainder is still hazardous. Unverified reports are not yet hazards.
     pub fn is_open_hazard(self) -> bool {
-        matches!(self, Status::Suspected | Status::Confirmed | Status::Reduced)
+        matches!(
+            self,
+            Status::Suspected | Status::Confirmed | Status::Reduced
+        )
     }
 }
 

@@ -218,7 +218,10 @@ mod tests {
                 residual: 0.001
             }
         );
-        assert_eq!(c.get("ap-mine-persistent").unwrap().profile, Profile::Persistent);
+        assert_eq!(
+            c.get("ap-mine-persistent").unwrap().profile,
+            Profile::Persistent
+        );
         for cat in [
             Category::ApMine,
             Category::AtMine,
@@ -243,9 +246,11 @@ mod tests {
         let bad = "[[device_type]]\nid='np'\nname='N'\ncategory='ap-mine'\npersistence='non-persistent'\nsd_max_hours=4\nsda_max_days=120\nsd_fail=1.5\nresidual=0.001\n";
         let e = Catalogue::from_toml(bad).unwrap_err().to_string();
         assert!(e.contains("sd_fail"), "{e}");
-        let e = Catalogue::from_toml("[[device_type]]\nid='x'\nname='X'\ncategory='tank'\npersistence='persistent'\n")
-            .unwrap_err()
-            .to_string();
+        let e = Catalogue::from_toml(
+            "[[device_type]]\nid='x'\nname='X'\ncategory='tank'\npersistence='persistent'\n",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("category") || e.contains("tank"), "{e}");
     }
 }

@@ -16,11 +16,9 @@ use crate::catalogue::{Catalogue, Category};
 pub const ZONE_GRID_DEG: f64 = 0.01;
 
 /// Plain-language danger text in English.
-pub const DANGER_EN: &str =
-    "Danger: explosive ordnance (mines or unexploded munitions) may be here. Do not enter. Do not touch anything. Call 101 or 112.";
+pub const DANGER_EN: &str = "Danger: explosive ordnance (mines or unexploded munitions) may be here. Do not enter. Do not touch anything. Call 101 or 112.";
 /// Plain-language danger text in Ukrainian.
-pub const DANGER_UK: &str =
-    "Небезпечно: тут можуть бути вибухонебезпечні предмети (міни чи боєприпаси, що не розірвалися). Не заходьте. Нічого не торкайтеся. Телефонуйте 101 або 112.";
+pub const DANGER_UK: &str = "Небезпечно: тут можуть бути вибухонебезпечні предмети (міни чи боєприпаси, що не розірвалися). Не заходьте. Нічого не торкайтеся. Телефонуйте 101 або 112.";
 
 /// What the public may see of one record.
 #[derive(Clone, Debug, PartialEq)]
@@ -67,7 +65,11 @@ pub struct DangerZone {
 
 /// Decides what the public may see of `area`; `None` when the public is not to be shown it
 /// (unverified reports and released land).
-pub fn public_view(area: &HazardArea, catalogue: &Catalogue, data_date: Timestamp) -> Option<PublicView> {
+pub fn public_view(
+    area: &HazardArea,
+    catalogue: &Catalogue,
+    data_date: Timestamp,
+) -> Option<PublicView> {
     if !area.props.status.is_open_hazard() {
         return None;
     }
@@ -77,7 +79,12 @@ pub fn public_view(area: &HazardArea, catalogue: &Catalogue, data_date: Timestam
                 .props
                 .devices
                 .iter()
-                .map(|g| catalogue.get(&g.device_type).map(|t| t.category).unwrap_or(Category::Other))
+                .map(|g| {
+                    catalogue
+                        .get(&g.device_type)
+                        .map(|t| t.category)
+                        .unwrap_or(Category::Other)
+                })
                 .collect();
             Some(PublicView::Detailed {
                 shape: area.shape.clone(),
@@ -169,14 +176,21 @@ mod tests {
     fn restricted_areas_become_covering_zones_without_detail() {
         let c = Catalogue::builtin();
         let p = polygon![(x: 36.1234, y: 49.5), (x: 36.2, y: 49.5), (x: 36.2, y: 49.6), (x: 36.1234, y: 49.5)];
-        let a = area(Classification::Restricted, Status::Confirmed, Shape::Polygon(p.clone()));
+        let a = area(
+            Classification::Restricted,
+            Status::Confirmed,
+            Shape::Polygon(p.clone()),
+        );
         let Some(PublicView::Zone(z)) = public_view(&a, &c, chrono::Utc::now()) else {
             panic!("restricted area must give a zone");
         };
         assert!(z.polygon.contains(&p));
         // Edges on the grid get one more cell, so no zone edge touches the true perimeter.
         let r = geo::BoundingRect::bounding_rect(&z.polygon).unwrap();
-        assert!(r.min().y < 49.5 - 0.005 && r.max().x > 36.2 + 0.005, "{r:?}");
+        assert!(
+            r.min().y < 49.5 - 0.005 && r.max().x > 36.2 + 0.005,
+            "{r:?}"
+        );
         let json = serde_json::to_string(&z).unwrap();
         assert!(!json.contains("secret") && !json.contains("HA-1") && !json.contains("ap-mine"));
     }
@@ -187,9 +201,14 @@ mod tests {
         let a = area(
             Classification::Restricted,
             Status::Suspected,
-            Shape::Spot { at: Point::new(30.0, 50.0), radius_m: 3000.0 },
+            Shape::Spot {
+                at: Point::new(30.0, 50.0),
+                radius_m: 3000.0,
+            },
         );
-        let Some(PublicView::Zone(z)) = public_view(&a, &c, chrono::Utc::now()) else { panic!() };
+        let Some(PublicView::Zone(z)) = public_view(&a, &c, chrono::Utc::now()) else {
+            panic!()
+        };
         let r = geo::BoundingRect::bounding_rect(&z.polygon).unwrap();
         // 3 km is about 0.027 degrees of latitude and 0.042 of longitude at 50 N.
         assert!(r.min().y <= 50.0 - 0.027 && r.max().y >= 50.0 + 0.027);
@@ -199,12 +218,30 @@ mod tests {
     #[test]
     fn public_records_show_categories_not_devices_and_unverified_or_released_are_hidden() {
         let c = Catalogue::builtin();
-        let shape = Shape::Spot { at: Point::new(30.0, 50.0), radius_m: 10.0 };
+        let shape = Shape::Spot {
+            at: Point::new(30.0, 50.0),
+            radius_m: 10.0,
+        };
         let a = area(Classification::Public, Status::Confirmed, shape.clone());
-        let Some(PublicView::Detailed { detail, .. }) = public_view(&a, &c, chrono::Utc::now()) else { panic!() };
+        let Some(PublicView::Detailed { detail, .. }) = public_view(&a, &c, chrono::Utc::now())
+        else {
+            panic!()
+        };
         assert_eq!(detail.device_categories, vec![Category::ApMine]);
-        for s in [Status::Reported, Status::Cancelled, Status::Cleared, Status::Closed] {
-            assert!(public_view(&area(Classification::Public, s, shape.clone()), &c, chrono::Utc::now()).is_none());
+        for s in [
+            Status::Reported,
+            Status::Cancelled,
+            Status::Cleared,
+            Status::Closed,
+        ] {
+            assert!(
+                public_view(
+                    &area(Classification::Public, s, shape.clone()),
+                    &c,
+                    chrono::Utc::now()
+                )
+                .is_none()
+            );
         }
     }
 }

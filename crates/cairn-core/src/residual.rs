@@ -293,8 +293,18 @@ mod tests {
     fn unknown_quantity_makes_expectation_unknown_and_probability_one() {
         let c = Catalogue::builtin();
         let g = [
-            group("ap-mine-nonpersistent-4h", None, None, Some("2025-01-01T00:00:00Z")),
-            group("ap-mine-nonpersistent-4h", Some(3), None, Some("2025-01-01T00:00:00Z")),
+            group(
+                "ap-mine-nonpersistent-4h",
+                None,
+                None,
+                Some("2025-01-01T00:00:00Z"),
+            ),
+            group(
+                "ap-mine-nonpersistent-4h",
+                Some(3),
+                None,
+                Some("2025-01-01T00:00:00Z"),
+            ),
         ];
         let e = estimate_area(&g, &c, t("2026-11-25T00:00:00Z"));
         assert_eq!(e.expected, None);
@@ -305,7 +315,12 @@ mod tests {
     fn unknown_emplacement_time_and_persistent_types_stay_dangerous() {
         let c = Catalogue::builtin();
         let e = estimate_area(
-            &[group("ap-mine-nonpersistent-4h", Some(5), Some("2020-01-01T00:00:00Z"), None)],
+            &[group(
+                "ap-mine-nonpersistent-4h",
+                Some(5),
+                Some("2020-01-01T00:00:00Z"),
+                None,
+            )],
             &c,
             t("2026-11-25T00:00:00Z"),
         );
@@ -313,7 +328,12 @@ mod tests {
         assert_eq!(e.p_any, 1.0);
         assert_eq!(e.designed_inert, None);
         let e = estimate_area(
-            &[group("at-mine-persistent", Some(2), None, Some("1990-01-01T00:00:00Z"))],
+            &[group(
+                "at-mine-persistent",
+                Some(2),
+                None,
+                Some("1990-01-01T00:00:00Z"),
+            )],
             &c,
             t("2026-11-25T00:00:00Z"),
         );
@@ -331,15 +351,18 @@ mod tests {
             "at-mine-nonpersistent-24h",
             "ap-mine-persistent",
         ]);
-        (types, prop::option::weighted(0.9, 0u64..500), 0i64..400 * 86400).prop_map(
-            |(ty, n, offset)| DeviceGroup {
+        (
+            types,
+            prop::option::weighted(0.9, 0u64..500),
+            0i64..400 * 86400,
+        )
+            .prop_map(|(ty, n, offset)| DeviceGroup {
                 device_type: ty.into(),
                 quantity: n,
                 emplaced_from: None,
                 emplaced_to: Some(Utc.timestamp_opt(1_700_000_000 + offset, 0).unwrap()),
                 how_known: None,
-            },
-        )
+            })
     }
 
     proptest! {

@@ -206,13 +206,13 @@ pub fn validate_properties(
 ) {
     // A little slack for clocks in the field that run ahead.
     let future = now + chrono::Duration::minutes(10);
-    if let Some(t) = props.reported_at {
-        if t > future {
-            problems.push(Problem::new(
-                "properties.reported_at",
-                format!("{} is in the future", t.to_rfc3339()),
-            ));
-        }
+    if let Some(t) = props.reported_at
+        && t > future
+    {
+        problems.push(Problem::new(
+            "properties.reported_at",
+            format!("{} is in the future", t.to_rfc3339()),
+        ));
     }
     for (i, g) in props.devices.iter().enumerate() {
         let f = |name: &str| format!("properties.devices[{i}].{name}");
@@ -226,26 +226,29 @@ pub fn validate_properties(
                 ),
             ));
         }
-        if let (Some(a), Some(b)) = (g.emplaced_from, g.emplaced_to) {
-            if a > b {
-                problems.push(Problem::new(
-                    f("emplaced_from"),
-                    format!(
-                        "emplacement range is reversed: emplaced_from {} is after emplaced_to {}",
-                        a.to_rfc3339(),
-                        b.to_rfc3339()
-                    ),
-                ));
-            }
+        if let (Some(a), Some(b)) = (g.emplaced_from, g.emplaced_to)
+            && a > b
+        {
+            problems.push(Problem::new(
+                f("emplaced_from"),
+                format!(
+                    "emplacement range is reversed: emplaced_from {} is after emplaced_to {}",
+                    a.to_rfc3339(),
+                    b.to_rfc3339()
+                ),
+            ));
         }
-        for (name, t) in [("emplaced_from", g.emplaced_from), ("emplaced_to", g.emplaced_to)] {
-            if let Some(t) = t {
-                if t > future {
-                    problems.push(Problem::new(
-                        f(name),
-                        format!("{} is in the future", t.to_rfc3339()),
-                    ));
-                }
+        for (name, t) in [
+            ("emplaced_from", g.emplaced_from),
+            ("emplaced_to", g.emplaced_to),
+        ] {
+            if let Some(t) = t
+                && t > future
+            {
+                problems.push(Problem::new(
+                    f(name),
+                    format!("{} is in the future", t.to_rfc3339()),
+                ));
             }
         }
     }
@@ -253,13 +256,13 @@ pub fn validate_properties(
         check_position(*p, &format!("properties.reference_points[{i}]"), problems);
     }
     for (name, v) in [("name", &props.name), ("organisation", &props.organisation)] {
-        if let Some(s) = v {
-            if s.len() > 1000 {
-                problems.push(Problem::new(
-                    format!("properties.{name}"),
-                    "is longer than 1000 bytes",
-                ));
-            }
+        if let Some(s) = v
+            && s.len() > 1000
+        {
+            problems.push(Problem::new(
+                format!("properties.{name}"),
+                "is longer than 1000 bytes",
+            ));
         }
     }
 }
@@ -296,23 +299,48 @@ mod tests {
         );
         assert!(r.is_none());
         let text: Vec<String> = p.iter().map(|x| x.to_string()).collect();
-        assert!(text.iter().any(|t| t.contains("[0]") && t.contains("not closed")), "{text:?}");
-        assert!(text.iter().any(|t| t.contains("[1][0]") && t.contains("longitude 200")), "{text:?}");
-        assert!(text.iter().any(|t| t.contains("[1][1]") && t.contains("finite")), "{text:?}");
-        assert!(text.iter().any(|t| t.contains("[1]") && t.contains("at least 4")), "{text:?}");
+        assert!(
+            text.iter()
+                .any(|t| t.contains("[0]") && t.contains("not closed")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.contains("[1][0]") && t.contains("longitude 200")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.contains("[1][1]") && t.contains("finite")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.contains("[1]") && t.contains("at least 4")),
+            "{text:?}"
+        );
     }
 
     #[test]
     fn self_intersection_is_found() {
         let mut p = Vec::new();
         let bowtie = build_polygon(
-            &[ring(&[(0.0, 0.0), (1.0, 1.0), (1.0, 0.0), (0.0, 1.0), (0.0, 0.0)])],
+            &[ring(&[
+                (0.0, 0.0),
+                (1.0, 1.0),
+                (1.0, 0.0),
+                (0.0, 1.0),
+                (0.0, 0.0),
+            ])],
             "geometry.coordinates",
             &mut p,
         )
         .unwrap();
         validate_shape(&Shape::Polygon(bowtie), &mut p);
-        assert!(p.iter().any(|x| x.message.contains("self-intersection")), "{p:?}");
+        assert!(
+            p.iter().any(|x| x.message.contains("self-intersection")),
+            "{p:?}"
+        );
     }
 
     #[test]

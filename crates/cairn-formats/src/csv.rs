@@ -35,7 +35,9 @@ pub fn read_csv<R: Read, E>(
     on_header: &mut dyn FnMut(&[String]),
     on_row: &mut dyn FnMut(ReadFeature) -> Result<(), E>,
 ) -> Result<u64, CsvError<E>> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(reader);
     let headers = rdr
         .headers()
         .map_err(|e| CsvError::Header(format!("cannot read the header row: {e}")))?
@@ -89,17 +91,19 @@ pub fn read_csv<R: Read, E>(
                         format!("column {h} must hold JSON: {e}"),
                     )),
                 },
-                "extra" if v.starts_with('{') => match serde_json::from_str::<Map<String, Value>>(v) {
-                    Ok(m) => {
-                        for (k, x) in m {
-                            map.entry(k).or_insert(x);
+                "extra" if v.starts_with('{') => {
+                    match serde_json::from_str::<Map<String, Value>>(v) {
+                        Ok(m) => {
+                            for (k, x) in m {
+                                map.entry(k).or_insert(x);
+                            }
                         }
+                        Err(e) => problems.push(Problem::new(
+                            "properties.extra",
+                            format!("column extra must hold a JSON object: {e}"),
+                        )),
                     }
-                    Err(e) => problems.push(Problem::new(
-                        "properties.extra",
-                        format!("column extra must hold a JSON object: {e}"),
-                    )),
-                },
+                }
                 "radius_m" | "width_m" => match f64::from_str(v) {
                     Ok(x) => {
                         map.insert(h.into(), number(x));
@@ -203,7 +207,9 @@ fn read_wkt(text: &str, problems: &mut Vec<Problem>) -> Option<RawGeometry> {
     let ring = |l: &wkt::types::LineString<f64>| -> Vec<[f64; 2]> {
         l.coords().iter().map(|c| [c.x, c.y]).collect()
     };
-    let poly = |p: &wkt::types::Polygon<f64>| -> Vec<Vec<[f64; 2]>> { p.rings().iter().map(ring).collect() };
+    let poly = |p: &wkt::types::Polygon<f64>| -> Vec<Vec<[f64; 2]>> {
+        p.rings().iter().map(ring).collect()
+    };
     Some(match &w {
         Wkt::Point(p) => match p.coord() {
             Some(c) => RawGeometry::Point([c.x, c.y]),
@@ -252,7 +258,10 @@ pub fn write_area<W: Write>(w: &mut csv::Writer<W>, a: &HazardArea) -> csv::Resu
     let p = &a.props;
     let json = |v: &dyn erased::ToJson| v.to_json();
     let opt = |s: &Option<String>| s.clone().unwrap_or_default();
-    let t = |t: Option<cairn_core::Timestamp>| t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)).unwrap_or_default();
+    let t = |t: Option<cairn_core::Timestamp>| {
+        t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+            .unwrap_or_default()
+    };
     let num = |x: Option<f64>| x.map(|x| x.to_string()).unwrap_or_default();
     let record: [String; 16] = [
         a.id.clone(),
@@ -260,17 +269,40 @@ pub fn write_area<W: Write>(w: &mut csv::Writer<W>, a: &HazardArea) -> csv::Resu
         opt(&p.name),
         p.status.as_str().into(),
         p.classification.as_str().into(),
-        p.evidence.as_ref().map(|e| e.kind.as_str().to_string()).unwrap_or_default(),
-        p.evidence.as_ref().and_then(|e| e.description.clone()).unwrap_or_default(),
-        p.evidence.as_ref().and_then(|e| e.source.clone()).unwrap_or_default(),
-        if p.devices.is_empty() { String::new() } else { json(&p.devices) },
-        if p.reference_points.is_empty() { String::new() } else { json(&p.reference_points) },
-        p.marking.map(|m| m.as_str().to_string()).unwrap_or_default(),
+        p.evidence
+            .as_ref()
+            .map(|e| e.kind.as_str().to_string())
+            .unwrap_or_default(),
+        p.evidence
+            .as_ref()
+            .and_then(|e| e.description.clone())
+            .unwrap_or_default(),
+        p.evidence
+            .as_ref()
+            .and_then(|e| e.source.clone())
+            .unwrap_or_default(),
+        if p.devices.is_empty() {
+            String::new()
+        } else {
+            json(&p.devices)
+        },
+        if p.reference_points.is_empty() {
+            String::new()
+        } else {
+            json(&p.reference_points)
+        },
+        p.marking
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_default(),
         opt(&p.organisation),
         t(p.reported_at),
         num(a.shape.radius_m()),
         num(a.shape.width_m()),
-        if p.extra.is_empty() { String::new() } else { json(&p.extra) },
+        if p.extra.is_empty() {
+            String::new()
+        } else {
+            json(&p.extra)
+        },
     ];
     w.write_record(&record)
 }

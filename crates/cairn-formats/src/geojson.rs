@@ -7,8 +7,8 @@ use std::io::{Read, Write};
 
 use cairn_core::{HazardArea, Problem, Shape};
 use geo_types::{Coord, Geometry, LineString, Polygon};
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Serialize;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::props::{ReadProps, kind_of, position, read_properties};
@@ -143,12 +143,12 @@ impl<'de, E> Visitor<'de> for TopVisitor<'_, '_, E> {
             match key.as_str() {
                 "type" => ty = Some(map.next_value()?),
                 "features" => {
-                    if let Some(t) = &ty {
-                        if t != "FeatureCollection" {
-                            return Err(de::Error::custom(format!(
-                                "the file is a GeoJSON {t}, not a FeatureCollection"
-                            )));
-                        }
+                    if let Some(t) = &ty
+                        && t != "FeatureCollection"
+                    {
+                        return Err(de::Error::custom(format!(
+                            "the file is a GeoJSON {t}, not a FeatureCollection"
+                        )));
                     }
                     saw_features = true;
                     map.next_value_seed(FeaturesSeed {
@@ -365,7 +365,10 @@ pub fn read_geometry(g: &Value, problems: &mut Vec<Problem>) -> Option<RawGeomet
                         other => {
                             problems.push(Problem::new(
                                 format!("{f}[{i}]"),
-                                format!("a polygon must be an array of rings, not {}", kind_of(other)),
+                                format!(
+                                    "a polygon must be an array of rings, not {}",
+                                    kind_of(other)
+                                ),
                             ));
                             None
                         }
@@ -416,7 +419,10 @@ fn rings(a: &[Value], field: &str, problems: &mut Vec<Problem>) -> Option<Vec<Ve
             }
             other => problems.push(Problem::new(
                 format!("{field}[{i}]"),
-                format!("a ring must be an array of positions, not {}", kind_of(other)),
+                format!(
+                    "a ring must be an array of positions, not {}",
+                    kind_of(other)
+                ),
             )),
         }
     }
@@ -432,9 +438,9 @@ pub struct FeatureCollectionWriter<W: Write> {
 impl<W: Write> FeatureCollectionWriter<W> {
     /// Starts the collection; `name` becomes the collection's name member.
     pub fn new(mut out: W, name: &str) -> std::io::Result<Self> {
-        write!(
+        writeln!(
             out,
-            "{{\"type\":\"FeatureCollection\",\"name\":{},\"features\":[\n",
+            "{{\"type\":\"FeatureCollection\",\"name\":{},\"features\":[",
             serde_json::to_string(name)?
         )?;
         Ok(FeatureCollectionWriter { out, count: 0 })
@@ -483,7 +489,10 @@ pub struct AreaPropsOut<'a> {
 }
 
 /// Writes a hazardous area as a feature.
-pub fn write_area<W: Write>(w: &mut FeatureCollectionWriter<W>, area: &HazardArea) -> std::io::Result<()> {
+pub fn write_area<W: Write>(
+    w: &mut FeatureCollectionWriter<W>,
+    area: &HazardArea,
+) -> std::io::Result<()> {
     // `extra` is written flat beside the known properties, as it was read.
     let mut map = match serde_json::to_value(AreaPropsOut {
         props: &area.props,

@@ -9,19 +9,21 @@
 //! without calling [`GpkgWriter::finish`], the file is incomplete and the caller must delete it.
 //! [`GpkgWriter::finish`] flushes the file to disk with `fsync` before it returns.
 //!
-//! The R-tree index is filled in [`GpkgWriter::finish`] (in Hilbert-curve order, which makes a
-//! tighter tree and is faster than filling it in insertion order), and the index maintenance
-//! triggers of the GeoPackage 1.3 specification (Annex F.3) are created after it, so that later
-//! edits made with GDAL or QGIS keep the index right. Those triggers call the `ST_IsEmpty`,
-//! `ST_MinX`, ... SQL functions, which GeoPackage clients such as GDAL register themselves; a plain
-//! `sqlite3` shell without them cannot insert into or update the feature table.
+//! The envelopes are kept in memory (24 bytes per feature) until [`GpkgWriter::finish`], which
+//! sorts them along a Hilbert curve and bulk-loads a packed R-tree (see `fill_index`); that takes
+//! a fraction of a second for a million features, where inserting them one by one through SQLite
+//! takes several seconds. The index maintenance triggers of the GeoPackage 1.3 specification
+//! (Annex F.3) are created after that, so that later edits made with GDAL or QGIS keep the index
+//! right. Those triggers call the `ST_IsEmpty`, `ST_MinX`, ... SQL functions, which GeoPackage
+//! clients such as GDAL register themselves; a plain `sqlite3` shell, which lacks them, can read
+//! and delete features but cannot insert or update them.
 
 use std::fs::OpenOptions;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use geo_types::{Coord, Geometry, LineString, Polygon};
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 
 /// The SQL type of an attribute column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,7 +201,18 @@ impl GpkgWriter {
             path: path.to_path_buf(),
             source,
         };
-        let conn = Connection::open(path).map_err(sqlite)?;
+        // The bundled SQLite treats names starting with `file:` as URIs, so it is given the
+        // absolute path, which never starts that way. Without SQLITE_OPEN_CREATE it can only open
+        // the file made above.
+        let absolute = std::path::absolute(path).map_err(|source| GpkgError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let conn = Connection::open_with_flags(
+            &absolute,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sqlite)?;
         conn.execute_batch(
             "PRAGMA journal_mode = MEMORY;
              PRAGMA synchronous = OFF;
@@ -654,8 +667,10 @@ const MAX_CELLS_PER_NODE: usize = 51;
 /// `<rtree>_rowid` and `<rtree>_parent`, in the on-disk format documented at the top of SQLite's
 /// `rtree.c`: each node is a blob of the node size fixed when the table was created, starting with
 /// the tree depth (root only) and the cell count as big-endian 16-bit integers, followed by the
-/// cells as a big-endian 64-bit id and four big-endian 32-bit floats. GDAL loads its R-trees the
-/// same way. The result is an ordinary R-tree that SQLite, GDAL and QGIS query and update as usual.
+/// cells as a big-endian 64-bit id and four big-endian 32-bit floats. Recent GDAL versions build
+/// their GeoPackage R-trees the same way (GDAL pull request 8596, `sqlite_rtree_bulk_load`). The
+/// result is an ordinary R-tree that SQLite, GDAL and QGIS query and update as usual, and that
+/// SQLite's `rtreecheck()` accepts.
 fn fill_index(conn: &Connection, table: &str, leaves: Vec<Cell>) -> rusqlite::Result<()> {
     if leaves.is_empty() {
         // The empty root node that SQLite made with the table is already a valid empty R-tree.
@@ -789,7 +804,10 @@ fn encode_node(blob: &mut [u8], depth: u16, cells: &[Cell]) {
 /// Creates the R-tree maintenance triggers of the GeoPackage 1.3 specification, Annex F.3.
 ///
 /// They are created only after the writer's own inserts, because they call the `ST_*` SQL
-/// functions that GeoPackage clients provide and this writer does not.
+/// functions that GeoPackage clients provide and this writer does not. The file declares version
+/// 1.3, so it carries the 1.3 set (`insert`, `update1` to `update4`, `delete`), the same set GDAL
+/// 3.6 writes and its `validate_gpkg.py` requires; GeoPackage 1.4 later replaced `update1` and
+/// `update3` by `update5` to `update7` so that SQLite UPSERT statements work on indexed tables.
 fn create_index_triggers(conn: &Connection, table: &str) -> rusqlite::Result<()> {
     let rtree = rtree_name(table);
     let t = quote_ident(table);

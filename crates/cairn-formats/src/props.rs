@@ -57,14 +57,22 @@ pub fn read_properties(map: &Map<String, Value>, problems: &mut Vec<Problem>) ->
         None | Some(Value::Null) => None,
         Some(v) => wire::<Marking>(v, &f("marking"), problems),
     };
-    let reported_at = opt_time(map.get("reported_at"), &f("reported_at"), TimeEdge::Exact, problems);
+    let reported_at = opt_time(
+        map.get("reported_at"),
+        &f("reported_at"),
+        TimeEdge::Exact,
+        problems,
+    );
     let evidence = match map.get("evidence") {
         None | Some(Value::Null) => None,
         Some(Value::Object(e)) => {
             let ef = |k: &str| format!("properties.evidence.{k}");
             let kind = match e.get("kind") {
                 None | Some(Value::Null) => {
-                    problems.push(Problem::new(ef("kind"), "is missing; it must be direct or indirect"));
+                    problems.push(Problem::new(
+                        ef("kind"),
+                        "is missing; it must be direct or indirect",
+                    ));
                     None
                 }
                 Some(v) => wire::<EvidenceKind>(v, &ef("kind"), problems),
@@ -73,13 +81,23 @@ pub fn read_properties(map: &Map<String, Value>, problems: &mut Vec<Problem>) ->
             let source = opt_string(e.get("source"), &ef("source"), problems);
             for k in e.keys() {
                 if !matches!(k.as_str(), "kind" | "description" | "source") {
-                    problems.push(Problem::new(ef(k), "is not a field of evidence (kind, description, source)"));
+                    problems.push(Problem::new(
+                        ef(k),
+                        "is not a field of evidence (kind, description, source)",
+                    ));
                 }
             }
-            kind.map(|kind| Evidence { kind, description, source })
+            kind.map(|kind| Evidence {
+                kind,
+                description,
+                source,
+            })
         }
         Some(_) => {
-            problems.push(Problem::new(f("evidence"), "must be an object with kind, description and source"));
+            problems.push(Problem::new(
+                f("evidence"),
+                "must be an object with kind, description and source",
+            ));
             None
         }
     };
@@ -91,7 +109,10 @@ pub fn read_properties(map: &Map<String, Value>, problems: &mut Vec<Problem>) ->
             .filter_map(|(i, d)| read_device(d, &format!("properties.devices[{i}]"), problems))
             .collect(),
         Some(_) => {
-            problems.push(Problem::new(f("devices"), "must be an array of device groups"));
+            problems.push(Problem::new(
+                f("devices"),
+                "must be an array of device groups",
+            ));
             Vec::new()
         }
     };
@@ -107,7 +128,10 @@ pub fn read_properties(map: &Map<String, Value>, problems: &mut Vec<Problem>) ->
             })
             .collect(),
         Some(_) => {
-            problems.push(Problem::new(f("reference_points"), "must be an array of [longitude, latitude] positions"));
+            problems.push(Problem::new(
+                f("reference_points"),
+                "must be an array of [longitude, latitude] positions",
+            ));
             Vec::new()
         }
     };
@@ -141,7 +165,10 @@ pub fn read_properties(map: &Map<String, Value>, problems: &mut Vec<Problem>) ->
 
 fn read_device(v: &Value, field: &str, problems: &mut Vec<Problem>) -> Option<DeviceGroup> {
     let Value::Object(d) = v else {
-        problems.push(Problem::new(field, "must be an object with type, quantity, emplaced_from, emplaced_to"));
+        problems.push(Problem::new(
+            field,
+            "must be an object with type, quantity, emplaced_from, emplaced_to",
+        ));
         return None;
     };
     let before = problems.len();
@@ -149,11 +176,20 @@ fn read_device(v: &Value, field: &str, problems: &mut Vec<Problem>) -> Option<De
     let device_type = match d.get("type") {
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         None | Some(Value::Null) => {
-            problems.push(Problem::new(f("type"), "is missing; name a device type from the catalogue"));
+            problems.push(Problem::new(
+                f("type"),
+                "is missing; name a device type from the catalogue",
+            ));
             None
         }
         Some(other) => {
-            problems.push(Problem::new(f("type"), format!("must be a device type id (a string), not {}", kind_of(other))));
+            problems.push(Problem::new(
+                f("type"),
+                format!(
+                    "must be a device type id (a string), not {}",
+                    kind_of(other)
+                ),
+            ));
             None
         }
     };
@@ -172,19 +208,35 @@ fn read_device(v: &Value, field: &str, problems: &mut Vec<Problem>) -> Option<De
         Some(other) => {
             problems.push(Problem::new(
                 f("quantity"),
-                format!("must be a whole number or null when unknown, not {}", kind_of(other)),
+                format!(
+                    "must be a whole number or null when unknown, not {}",
+                    kind_of(other)
+                ),
             ));
             None
         }
     };
-    let emplaced_from = opt_time(d.get("emplaced_from"), &f("emplaced_from"), TimeEdge::Start, problems);
-    let emplaced_to = opt_time(d.get("emplaced_to"), &f("emplaced_to"), TimeEdge::End, problems);
+    let emplaced_from = opt_time(
+        d.get("emplaced_from"),
+        &f("emplaced_from"),
+        TimeEdge::Start,
+        problems,
+    );
+    let emplaced_to = opt_time(
+        d.get("emplaced_to"),
+        &f("emplaced_to"),
+        TimeEdge::End,
+        problems,
+    );
     let how_known = match d.get("how_known") {
         None | Some(Value::Null) => None,
         Some(v) => wire::<HowKnown>(v, &f("how_known"), problems),
     };
     for k in d.keys() {
-        if !matches!(k.as_str(), "type" | "quantity" | "emplaced_from" | "emplaced_to" | "how_known") {
+        if !matches!(
+            k.as_str(),
+            "type" | "quantity" | "emplaced_from" | "emplaced_to" | "how_known"
+        ) {
             problems.push(Problem::new(
                 f(k),
                 "is not a field of a device group (type, quantity, emplaced_from, emplaced_to, how_known)",
@@ -212,7 +264,10 @@ pub fn position(v: &Value, field: &str, problems: &mut Vec<Problem>) -> Option<[
             match (x, y) {
                 (Some(x), Some(y)) => Some([x, y]),
                 _ => {
-                    problems.push(Problem::new(field, "a position must be numbers [longitude, latitude]"));
+                    problems.push(Problem::new(
+                        field,
+                        "a position must be numbers [longitude, latitude]",
+                    ));
                     None
                 }
             }
@@ -220,7 +275,10 @@ pub fn position(v: &Value, field: &str, problems: &mut Vec<Problem>) -> Option<[
         _ => {
             problems.push(Problem::new(
                 field,
-                format!("a position must be an array [longitude, latitude], not {}", kind_of(v)),
+                format!(
+                    "a position must be an array [longitude, latitude], not {}",
+                    kind_of(v)
+                ),
             ));
             None
         }
@@ -237,7 +295,12 @@ pub enum TimeEdge {
 }
 
 /// Reads an RFC 3339 time (or, except for `Exact`, a plain date).
-pub fn opt_time(v: Option<&Value>, field: &str, edge: TimeEdge, problems: &mut Vec<Problem>) -> Option<Timestamp> {
+pub fn opt_time(
+    v: Option<&Value>,
+    field: &str,
+    edge: TimeEdge,
+    problems: &mut Vec<Problem>,
+) -> Option<Timestamp> {
     match v {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => match parse_time(s, edge) {
@@ -250,7 +313,10 @@ pub fn opt_time(v: Option<&Value>, field: &str, edge: TimeEdge, problems: &mut V
         Some(other) => {
             problems.push(Problem::new(
                 field,
-                format!("must be a time such as \"2026-10-01T08:00:00Z\", not {}", kind_of(other)),
+                format!(
+                    "must be a time such as \"2026-10-01T08:00:00Z\", not {}",
+                    kind_of(other)
+                ),
             ));
             None
         }
@@ -281,7 +347,10 @@ fn opt_string(v: Option<&Value>, field: &str, problems: &mut Vec<Problem>) -> Op
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.clone()),
         Some(other) => {
-            problems.push(Problem::new(field, format!("must be text, not {}", kind_of(other))));
+            problems.push(Problem::new(
+                field,
+                format!("must be text, not {}", kind_of(other)),
+            ));
             None
         }
     }
@@ -292,7 +361,10 @@ fn opt_number(v: Option<&Value>, field: &str, problems: &mut Vec<Problem>) -> Op
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) => n.as_f64(),
         Some(other) => {
-            problems.push(Problem::new(field, format!("must be a number of metres, not {}", kind_of(other))));
+            problems.push(Problem::new(
+                field,
+                format!("must be a number of metres, not {}", kind_of(other)),
+            ));
             None
         }
     }
@@ -318,7 +390,11 @@ fn wire<T: WireEnum>(v: &Value, field: &str, problems: &mut Vec<Problem>) -> Opt
 }
 
 fn names<T: WireEnum>() -> String {
-    T::ALL.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", ")
+    T::ALL
+        .iter()
+        .map(|(_, n)| *n)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A short description of a JSON value's kind for messages.

@@ -1,6 +1,8 @@
 //! Turns a parsed feature or row into a checked record, shared by every input format.
 
-use cairn_core::validate::{build_line, build_polygon, check_id, validate_properties, validate_shape};
+use cairn_core::validate::{
+    build_line, build_polygon, check_id, validate_properties, validate_shape,
+};
 use cairn_core::{AreaProperties, Catalogue, Problem, Shape, Timestamp};
 use geo_types::{Geometry, MultiPolygon, Point};
 
@@ -26,7 +28,11 @@ pub enum RawGeometry {
 }
 
 /// Checks raw coordinates and builds the geometry; `field` names the coordinates.
-pub fn build_geometry(raw: &RawGeometry, field: &str, problems: &mut Vec<Problem>) -> Option<Geometry<f64>> {
+pub fn build_geometry(
+    raw: &RawGeometry,
+    field: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<Geometry<f64>> {
     match raw {
         RawGeometry::Point(p) => cairn_core::validate::check_position(*p, field, problems)
             .then(|| Geometry::Point(Point::new(p[0], p[1]))),
@@ -34,7 +40,10 @@ pub fn build_geometry(raw: &RawGeometry, field: &str, problems: &mut Vec<Problem
         RawGeometry::Polygon(rings) => build_polygon(rings, field, problems).map(Geometry::Polygon),
         RawGeometry::MultiPolygon(parts) => {
             if parts.is_empty() {
-                problems.push(Problem::new(field, "multipolygon has no parts (empty geometry)"));
+                problems.push(Problem::new(
+                    field,
+                    "multipolygon has no parts (empty geometry)",
+                ));
                 return None;
             }
             let polys: Vec<_> = parts
@@ -68,10 +77,10 @@ pub fn build_record(
     catalogue: &Catalogue,
     now: Timestamp,
 ) -> Result<Candidate, Vec<Problem>> {
-    if let Some(id) = &id {
-        if let Err(m) = check_id(id) {
-            problems.push(Problem::new("id", m));
-        }
+    if let Some(id) = &id
+        && let Err(m) = check_id(id)
+    {
+        problems.push(Problem::new("id", m));
     }
     let shape = match (geometry, &props) {
         (Some(g), Some(p)) => match Shape::from_parts(g, p.radius_m, p.width_m) {
@@ -106,7 +115,11 @@ pub fn build_record(
         return Err(problems);
     }
     match (shape, props) {
-        (Some(shape), Some(p)) => Ok(Candidate { id, shape, props: p.props }),
+        (Some(shape), Some(p)) => Ok(Candidate {
+            id,
+            shape,
+            props: p.props,
+        }),
         _ => Err(vec![Problem::new("feature", "could not be read")]),
     }
 }

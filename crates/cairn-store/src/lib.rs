@@ -84,7 +84,11 @@ pub enum StoreError {
     #[error("store {path}: {message}")]
     Open { path: String, message: String },
     #[error("store {path} was written by a newer Cairn (schema {found}, this one knows {known})")]
-    TooNew { path: String, found: i64, known: i64 },
+    TooNew {
+        path: String,
+        found: i64,
+        known: i64,
+    },
     #[error("store database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("record {id}: stored data is damaged: {message}")]
@@ -104,7 +108,11 @@ pub trait Store {
     fn begin(&mut self, meta: ChangeMeta) -> Result<Self::Tx<'_>, StoreError>;
 
     /// One area as it is now, or as it was at recorded time `as_of`.
-    fn get_area(&self, id: &str, as_of: Option<Timestamp>) -> Result<Option<StoredArea>, StoreError>;
+    fn get_area(
+        &self,
+        id: &str,
+        as_of: Option<Timestamp>,
+    ) -> Result<Option<StoredArea>, StoreError>;
 
     /// Visits every area as it is now, or as it was at `as_of`, in id order. Returns the count.
     fn for_each_area(

@@ -57,7 +57,10 @@ pub fn reference() -> &'static Reference {
         let oblasts = OBLASTS_CSV
             .lines()
             .skip(1)
-            .filter_map(|l| l.split_once(',').map(|(a, b)| (a.to_string(), b.to_string())))
+            .filter_map(|l| {
+                l.split_once(',')
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+            })
             .collect();
         Reference {
             settlements,
@@ -83,9 +86,15 @@ fn parse_outline(text: &str) -> MultiPolygon<f64> {
             .unwrap_or_else(|| LineString(vec![]))
     };
     let poly = |p: &serde_json::Value| -> Polygon<f64> {
-        let rings: Vec<LineString<f64>> = p.as_array().map(|rs| rs.iter().map(ring).collect()).unwrap_or_default();
+        let rings: Vec<LineString<f64>> = p
+            .as_array()
+            .map(|rs| rs.iter().map(ring).collect())
+            .unwrap_or_default();
         let mut it = rings.into_iter();
-        Polygon::new(it.next().unwrap_or_else(|| LineString(vec![])), it.collect())
+        Polygon::new(
+            it.next().unwrap_or_else(|| LineString(vec![])),
+            it.collect(),
+        )
     };
     match g["type"].as_str() {
         Some("Polygon") => MultiPolygon(vec![poly(&g["coordinates"])]),
@@ -102,11 +111,11 @@ fn parse_outline(text: &str) -> MultiPolygon<f64> {
 /// line and in once-occupied northern oblasts; fictional but shaped like Landmine Monitor's picture.
 fn oblast_weight(admin1: &str) -> f64 {
     match admin1 {
-        "05" | "14" => 10.0,                // Donetsk, Luhansk
-        "07" | "26" | "08" => 8.0,          // Kharkiv, Zaporizhzhia, Kherson
-        "21" | "02" | "16" => 4.0,          // Sumy, Chernihiv, Mykolaiv
-        "13" | "04" | "11" | "20" => 2.5,   // Kyiv oblast, Dnipropetrovsk, Crimea, Sevastopol
-        "27" | "18" | "12" | "17" => 0.6,   // Zhytomyr, Poltava, Kyiv, Odesa
+        "05" | "14" => 10.0,              // Donetsk, Luhansk
+        "07" | "26" | "08" => 8.0,        // Kharkiv, Zaporizhzhia, Kherson
+        "21" | "02" | "16" => 4.0,        // Sumy, Chernihiv, Mykolaiv
+        "13" | "04" | "11" | "20" => 2.5, // Kyiv oblast, Dnipropetrovsk, Crimea, Sevastopol
+        "27" | "18" | "12" | "17" => 0.6, // Zhytomyr, Poltava, Kyiv, Odesa
         _ => 0.08,
     }
 }
@@ -157,7 +166,10 @@ impl Synth {
         let r = reference();
         let total = *self.cumulative.last().unwrap_or(&1.0);
         let pick = rng.random::<f64>() * total;
-        let si = self.cumulative.partition_point(|&c| c < pick).min(r.settlements.len() - 1);
+        let si = self
+            .cumulative
+            .partition_point(|&c| c < pick)
+            .min(r.settlements.len() - 1);
         let s = &r.settlements[si];
         // Distance from the settlement: mostly within a few kilometres, some far out in fields.
         let mut centre = Coord { x: s.lon, y: s.lat };
@@ -193,21 +205,36 @@ impl Synth {
         let (kind, shape) = if roll < 0.38 {
             ("Field", Shape::Polygon(field(rng, centre)))
         } else if roll < 0.56 {
-            ("Tree line", Shape::Polygon(corridor(rng, centre, 200.0..2000.0, 15.0..60.0, 6..30)))
+            (
+                "Tree line",
+                Shape::Polygon(corridor(rng, centre, 200.0..2000.0, 15.0..60.0, 6..30)),
+            )
         } else if roll < 0.70 {
-            ("Road verge", Shape::Polygon(corridor(rng, centre, 600.0..5000.0, 10.0..30.0, 15..100)))
+            (
+                "Road verge",
+                Shape::Polygon(corridor(rng, centre, 600.0..5000.0, 10.0..30.0, 15..100)),
+            )
         } else if roll < 0.80 {
             ("Wood edge", Shape::Polygon(blob(rng, centre, false)))
         } else if roll < 0.83 {
             ("Farmstead", Shape::Polygon(blob(rng, centre, true)))
         } else if roll < 0.85 {
             let a = field(rng, centre);
-            let (d, b) = (1500.0 + rng.random::<f64>() * 1000.0, rng.random::<f64>() * 360.0);
+            let (d, b) = (
+                1500.0 + rng.random::<f64>() * 1000.0,
+                rng.random::<f64>() * 360.0,
+            );
             let b = field(rng, offset(centre, d, b));
             ("Fields", Shape::MultiPolygon(MultiPolygon(vec![a, b])))
         } else if roll < 0.97 {
             let radius_m = round1(10.0 + rng.random::<f64>().powi(2) * 290.0);
-            ("Spot", Shape::Spot { at: Point(round_coord(centre)), radius_m })
+            (
+                "Spot",
+                Shape::Spot {
+                    at: Point(round_coord(centre)),
+                    radius_m,
+                },
+            )
         } else {
             let n = rng.random_range(2..10);
             let mut heading = rng.random::<f64>() * 360.0;
@@ -219,7 +246,13 @@ impl Synth {
                 pts.push(round_coord(c));
             }
             let width_m = round1(rng.random_range(5.0..50.0));
-            ("Track", Shape::Linear { line: LineString(pts), width_m })
+            (
+                "Track",
+                Shape::Linear {
+                    line: LineString(pts),
+                    width_m,
+                },
+            )
         };
         // Every synthetic shape must pass the same checks as an import.
         let mut problems = Vec::new();
@@ -236,7 +269,14 @@ impl Synth {
         })
     }
 
-    fn properties(&self, rng: &mut ChaCha8Rng, kind: &str, s: &Settlement, dist_m: f64, bearing: f64) -> AreaProperties {
+    fn properties(
+        &self,
+        rng: &mut ChaCha8Rng,
+        kind: &str,
+        s: &Settlement,
+        dist_m: f64,
+        bearing: f64,
+    ) -> AreaProperties {
         let status = pick(
             rng,
             &[
@@ -249,7 +289,9 @@ impl Synth {
                 (Status::Closed, 3.0),
             ],
         );
-        let war_start = DateTime::parse_from_rfc3339(WAR_START).map(|t| t.with_timezone(&Utc)).unwrap_or(self.until);
+        let war_start = DateTime::parse_from_rfc3339(WAR_START)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(self.until);
         let span = (self.until - war_start).num_seconds().max(1);
         let ngroups = match status {
             Status::Reported => rng.random_range(0..2),
@@ -280,11 +322,21 @@ impl Synth {
                     ("unknown-eo", 3.0),
                 ],
             );
-            let non_persistent = self.catalogue.get(ty).map(|t| t.is_non_persistent()).unwrap_or(false);
+            let non_persistent = self
+                .catalogue
+                .get(ty)
+                .map(|t| t.is_non_persistent())
+                .unwrap_or(false);
             let quantity = if rng.random::<f64>() < 0.3 {
                 None
             } else {
-                let max: f64 = if ty.starts_with("ap-") { 400.0 } else if ty.starts_with("at-") { 120.0 } else { 30.0 };
+                let max: f64 = if ty.starts_with("ap-") {
+                    400.0
+                } else if ty.starts_with("at-") {
+                    120.0
+                } else {
+                    30.0
+                };
                 Some(max.powf(rng.random::<f64>()).round() as u64)
             };
             // Non-persistent mines are recent; the rest since the full-scale invasion.
@@ -304,11 +356,15 @@ impl Synth {
                 (Some(from), Some(to))
             };
             latest = latest.max(to);
-            let how_known = if non_persistent && ty.starts_with("ap-") && rng.random::<f64>() < 0.6 {
+            let how_known = if non_persistent && ty.starts_with("ap-") && rng.random::<f64>() < 0.6
+            {
                 emplacement_record = true;
                 Some(HowKnown::Record)
             } else {
-                Some(pick(rng, &[(HowKnown::Observation, 3.0), (HowKnown::Estimate, 2.0)]))
+                Some(pick(
+                    rng,
+                    &[(HowKnown::Observation, 3.0), (HowKnown::Estimate, 2.0)],
+                ))
             };
             devices.push(DeviceGroup {
                 device_type: ty.to_string(),
@@ -370,13 +426,14 @@ impl Synth {
                 (Marking::Fenced, 10.0),
             ],
         ));
-        let reference_points = if matches!(status, Status::Confirmed | Status::Reduced) || emplacement_record {
-            let a = offset(Coord { x: s.lon, y: s.lat }, dist_m + 150.0, bearing);
-            let b = offset(a, 120.0, bearing + 90.0);
-            vec![[round7(a.x), round7(a.y)], [round7(b.x), round7(b.y)]]
-        } else {
-            Vec::new()
-        };
+        let reference_points =
+            if matches!(status, Status::Confirmed | Status::Reduced) || emplacement_record {
+                let a = offset(Coord { x: s.lon, y: s.lat }, dist_m + 150.0, bearing);
+                let b = offset(a, 120.0, bearing + 90.0);
+                vec![[round7(a.x), round7(a.y)], [round7(b.x), round7(b.y)]]
+            } else {
+                Vec::new()
+            };
         let org = pick(
             rng,
             &[
@@ -452,7 +509,10 @@ fn round1(v: f64) -> f64 {
 }
 
 fn round_coord(c: Coord<f64>) -> Coord<f64> {
-    Coord { x: round7(c.x), y: round7(c.y) }
+    Coord {
+        x: round7(c.x),
+        y: round7(c.y),
+    }
 }
 
 fn closed(mut pts: Vec<Coord<f64>>) -> LineString<f64> {
@@ -468,19 +528,33 @@ fn field(rng: &mut ChaCha8Rng, centre: Coord<f64>) -> Polygon<f64> {
     let h: f64 = rng.random_range(60.0..600.0);
     let rot = rng.random::<f64>() * 180.0;
     let k = rng.random_range(1..10);
-    let corners = [(-w / 2.0, -h / 2.0), (w / 2.0, -h / 2.0), (w / 2.0, h / 2.0), (-w / 2.0, h / 2.0)];
+    let corners = [
+        (-w / 2.0, -h / 2.0),
+        (w / 2.0, -h / 2.0),
+        (w / 2.0, h / 2.0),
+        (-w / 2.0, h / 2.0),
+    ];
     let mut pts = Vec::new();
     for e in 0..4 {
         let (x0, y0) = corners[e];
         let (x1, y1) = corners[(e + 1) % 4];
         for j in 0..k {
             let t = j as f64 / k as f64;
-            let jitter = if j == 0 { 0.0 } else { rng.random_range(-0.01..0.01) * w.min(h) };
+            let jitter = if j == 0 {
+                0.0
+            } else {
+                rng.random_range(-0.01..0.01) * w.min(h)
+            };
             let (x, y) = (x0 + (x1 - x0) * t, y0 + (y1 - y0) * t);
             // Jitter outward or inward perpendicular to the edge.
             let (nx, ny) = ((y1 - y0), -(x1 - x0));
             let len = (nx * nx + ny * ny).sqrt();
-            pts.push(local(centre, x + jitter * nx / len, y + jitter * ny / len, rot));
+            pts.push(local(
+                centre,
+                x + jitter * nx / len,
+                y + jitter * ny / len,
+                rot,
+            ));
         }
     }
     Polygon::new(closed(pts), vec![]).orient(Direction::Default)
@@ -514,8 +588,18 @@ fn corridor(
     for (i, &(x, y)) in line.iter().enumerate() {
         let h = headings[i].to_radians();
         let (nx, ny) = (h.cos(), -h.sin());
-        left.push(local(centre, x - mx + nx * w / 2.0, y - my + ny * w / 2.0, 0.0));
-        right.push(local(centre, x - mx - nx * w / 2.0, y - my - ny * w / 2.0, 0.0));
+        left.push(local(
+            centre,
+            x - mx + nx * w / 2.0,
+            y - my + ny * w / 2.0,
+            0.0,
+        ));
+        right.push(local(
+            centre,
+            x - mx - nx * w / 2.0,
+            y - my - ny * w / 2.0,
+            0.0,
+        ));
     }
     right.reverse();
     left.extend(right);
@@ -537,7 +621,11 @@ fn blob(rng: &mut ChaCha8Rng, centre: Coord<f64>, with_hole: bool) -> Polygon<f6
         closed(pts)
     };
     let outer = ring(rng, r0, 0.25, n);
-    let holes = if with_hole { vec![ring(rng, r0 * 0.2, 0.1, (n / 4).max(6))] } else { vec![] };
+    let holes = if with_hole {
+        vec![ring(rng, r0 * 0.2, 0.1, (n / 4).max(6))]
+    } else {
+        vec![]
+    };
     Polygon::new(outer, holes).orient(Direction::Default)
 }
 

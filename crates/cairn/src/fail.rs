@@ -10,12 +10,18 @@ pub struct Failure {
 impl Failure {
     /// Bad usage or bad input (exit 2).
     pub fn input(message: impl Into<String>) -> Failure {
-        Failure { code: 2, message: message.into() }
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
     }
 
     /// Something went wrong inside Cairn or its store (exit 3).
     pub fn internal(message: impl Into<String>) -> Failure {
-        Failure { code: 3, message: message.into() }
+        Failure {
+            code: 3,
+            message: message.into(),
+        }
     }
 }
 

@@ -54,8 +54,9 @@ impl Cli {
         match &self.catalogue {
             None => Ok(cairn_core::Catalogue::builtin()),
             Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .map_err(|e| Failure::input(format!("{}: cannot read catalogue: {e}", p.display())))?;
+                let text = std::fs::read_to_string(p).map_err(|e| {
+                    Failure::input(format!("{}: cannot read catalogue: {e}", p.display()))
+                })?;
                 cairn_core::Catalogue::from_toml(&text)
                     .map_err(|e| Failure::input(format!("{}: {e}", p.display())))
             }

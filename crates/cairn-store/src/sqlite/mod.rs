@@ -5,7 +5,9 @@ use std::path::Path;
 use cairn_core::{AreaProperties, HazardArea, Shape, Timestamp};
 use chrono::{DateTime, Utc};
 use geo::BoundingRect;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
+};
 
 use crate::{
     ChangeMeta, ChangeSummary, Op, PutOutcome, Revision, Store, StoreError, StoreStats, StoredArea,
@@ -37,7 +39,9 @@ pub struct SqliteStore {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("path", &self.path).finish()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -117,7 +121,9 @@ impl SqliteStore {
     }
 
     fn migrate(&mut self, from: i64) -> Result<(), StoreError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
@@ -146,9 +152,9 @@ impl SqliteStore {
             r.get::<_, String>(7)?.hash(&mut h);
             n += 1;
         }
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, recorded_at, author, reason, source FROM changesets ORDER BY id")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT id, recorded_at, author, reason, source FROM changesets ORDER BY id",
+        )?;
         let mut rows = stmt.query([])?;
         let mut c = 0u64;
         while let Some(r) = rows.next()? {
@@ -159,7 +165,10 @@ impl SqliteStore {
             r.get::<_, Option<String>>(4)?.hash(&mut h);
             c += 1;
         }
-        Ok(format!("{c} changesets, {n} revisions, digest {:016x}", h.finish()))
+        Ok(format!(
+            "{c} changesets, {n} revisions, digest {:016x}",
+            h.finish()
+        ))
     }
 
     /// Runs SQLite's own integrity check; `ok` when the file is sound.
@@ -195,9 +204,15 @@ fn row_to_stored(r: &rusqlite::Row<'_>) -> Result<StoredArea, StoreError> {
         other => return Err(corrupt(format!("unknown revision op {other:?}"))),
     };
     let recorded_at = from_micros(r.get(5)?).ok_or_else(|| corrupt("bad recorded time".into()))?;
-    let geom = r.get_ref(9)?.as_blob().map_err(|e| corrupt(e.to_string()))?;
+    let geom = r
+        .get_ref(9)?
+        .as_blob()
+        .map_err(|e| corrupt(e.to_string()))?;
     let geometry = decode_wkb(geom).map_err(|e| corrupt(format!("geometry: {e}")))?;
-    let props_text = r.get_ref(10)?.as_str().map_err(|e| corrupt(e.to_string()))?;
+    let props_text = r
+        .get_ref(10)?
+        .as_str()
+        .map_err(|e| corrupt(e.to_string()))?;
     let props: StoredProps =
         serde_json::from_str(props_text).map_err(|e| corrupt(format!("properties: {e}")))?;
     let shape = Shape::from_parts(geometry, props.radius_m, props.width_m).map_err(|p| {
@@ -257,10 +272,11 @@ impl Store for SqliteStore {
             tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM changesets", [], |r| {
                 r.get(0)
             })?;
-        let next_area: i64 =
-            tx.query_row("SELECT value FROM counters WHERE name = 'area_id'", [], |r| {
-                r.get(0)
-            })?;
+        let next_area: i64 = tx.query_row(
+            "SELECT value FROM counters WHERE name = 'area_id'",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(SqliteTx {
             tx,
             meta,
@@ -274,7 +290,11 @@ impl Store for SqliteStore {
         })
     }
 
-    fn get_area(&self, id: &str, as_of: Option<Timestamp>) -> Result<Option<StoredArea>, StoreError> {
+    fn get_area(
+        &self,
+        id: &str,
+        as_of: Option<Timestamp>,
+    ) -> Result<Option<StoredArea>, StoreError> {
         let rev: Option<i64> = match as_of {
             None => self
                 .conn
@@ -352,7 +372,9 @@ impl Store for SqliteStore {
     }
 
     fn stats(&self) -> Result<StoreStats, StoreError> {
-        let q = |sql: &str| -> Result<i64, StoreError> { Ok(self.conn.query_row(sql, [], |r| r.get(0))?) };
+        let q = |sql: &str| -> Result<i64, StoreError> {
+            Ok(self.conn.query_row(sql, [], |r| r.get(0))?)
+        };
         let last: Option<i64> =
             self.conn
                 .query_row("SELECT max(recorded_at) FROM changesets", [], |r| r.get(0))?;
@@ -377,7 +399,9 @@ pub struct SqliteTx<'a> {
 
 impl std::fmt::Debug for SqliteTx<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteTx").field("changeset", &self.changeset).finish()
+        f.debug_struct("SqliteTx")
+            .field("changeset", &self.changeset)
+            .finish()
     }
 }
 
@@ -447,7 +471,11 @@ impl Writer for SqliteTx<'_> {
             )?
             .execute(params![AREA, area.id, rev, seq])?;
         // Keep the id counter ahead of ids given in imports that follow the HA-nnnnnn pattern.
-        if let Some(n) = area.id.strip_prefix("HA-").and_then(|s| s.parse::<i64>().ok()) {
+        if let Some(n) = area
+            .id
+            .strip_prefix("HA-")
+            .and_then(|s| s.parse::<i64>().ok())
+        {
             self.next_area = self.next_area.max(n);
         }
         match op {
@@ -481,7 +509,13 @@ impl Writer for SqliteTx<'_> {
             .is_some())
     }
 
-    fn commit(self) -> Result<ChangeSummary, StoreError> {
+    fn commit(mut self) -> Result<ChangeSummary, StoreError> {
+        if self.summary.created == 0 && self.summary.updated == 0 {
+            // Nothing changed: no changeset is recorded, and the transaction ends without effect.
+            self.summary.changeset = 0;
+            self.tx.commit()?;
+            return Ok(self.summary);
+        }
         // Recorded time is the commit time, strictly after every earlier changeset's.
         let last: Option<i64> =
             self.tx

@@ -45,7 +45,13 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
         Some("csv") => Format::Csv,
         Some("gpkg") => Format::Gpkg,
         Some(_) => Format::GeoJson,
-        None => match args.output.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        None => match args
+            .output
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("csv") => Format::Csv,
             Some("gpkg") => Format::Gpkg,
             Some("geojson") | Some("json") => Format::GeoJson,
@@ -57,21 +63,43 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
             }
         },
     };
-    let as_of = args.as_of.as_deref().map(|s| super::parse_time_arg("--as-of", s)).transpose()?;
+    let as_of = args
+        .as_of
+        .as_deref()
+        .map(|s| super::parse_time_arg("--as-of", s))
+        .transpose()?;
     let catalogue = cli.catalogue()?;
     let store = super::open_existing(cli)?;
     let stats = store.stats()?;
-    let data_date = as_of.or(stats.last_recorded_at).unwrap_or_else(chrono::Utc::now);
+    let data_date = as_of
+        .or(stats.last_recorded_at)
+        .unwrap_or_else(chrono::Utc::now);
     // Write beside the target, then rename: a reader never sees half a file.
-    let dir = args.output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = args
+        .output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
         ".{}.cairn-tmp-{}",
-        args.output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        args.output
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         std::process::id()
     ));
     let _ = std::fs::remove_file(&tmp);
     let bar = progress::bar(stats.areas, false, "exporting");
-    let result = write(&store, format, &tmp, as_of, args.public, &catalogue, data_date, &bar);
+    let result = write(
+        &store,
+        format,
+        &tmp,
+        as_of,
+        args.public,
+        &catalogue,
+        data_date,
+        &bar,
+    );
     bar.finish_and_clear();
     let n = match result {
         Ok(n) => n,
@@ -86,9 +114,15 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
     })?;
     println!(
         "exported {n} {} to {}{}",
-        if args.public { "public features" } else { "areas" },
+        if args.public {
+            "public features"
+        } else {
+            "areas"
+        },
         args.output.display(),
-        as_of.map(|t| format!(" as of {}", t.to_rfc3339())).unwrap_or_default()
+        as_of
+            .map(|t| format!(" as of {}", t.to_rfc3339()))
+            .unwrap_or_default()
     );
     Ok(0)
 }
@@ -109,15 +143,19 @@ fn write(
         Format::GeoJson => {
             let f = File::create(path).map_err(|e| out_err(e.to_string()))?;
             Box::new(GeoJsonSink(
-                FeatureCollectionWriter::new(BufWriter::with_capacity(1 << 20, f), "hazardous_areas")
-                    .map_err(|e| out_err(e.to_string()))?,
+                FeatureCollectionWriter::new(
+                    BufWriter::with_capacity(1 << 20, f),
+                    "hazardous_areas",
+                )
+                .map_err(|e| out_err(e.to_string()))?,
             ))
         }
         Format::Csv => {
             let f = File::create(path).map_err(|e| out_err(e.to_string()))?;
             let mut w = csv::Writer::from_writer(BufWriter::with_capacity(1 << 20, f));
             if public {
-                w.write_record(PUBLIC_COLUMNS.iter().map(|(n, _)| *n)).map_err(|e| out_err(e.to_string()))?;
+                w.write_record(PUBLIC_COLUMNS.iter().map(|(n, _)| *n))
+                    .map_err(|e| out_err(e.to_string()))?;
             } else {
                 cairn_formats::csv::write_header(&mut w).map_err(|e| out_err(e.to_string()))?;
             }
@@ -127,12 +165,16 @@ fn write(
             let cols: Vec<Column> = if public { PUBLIC_COLUMNS } else { FULL_COLUMNS }
                 .iter()
                 .filter(|(n, _)| *n != "wkt")
-                .map(|(n, t)| Column::new(*n, t.clone()))
+                .map(|(n, t)| Column::new(*n, *t))
                 .collect();
             let w = GpkgWriter::create(
                 path,
                 "hazardous_areas",
-                if public { "Hazardous areas as the public may see them (Cairn)" } else { "Hazardous areas (Cairn)" },
+                if public {
+                    "Hazardous areas as the public may see them (Cairn)"
+                } else {
+                    "Hazardous areas (Cairn)"
+                },
                 &cols,
             )
             .map_err(|e| out_err(e.to_string()))?;
@@ -141,27 +183,31 @@ fn write(
     };
     let mut n = 0u64;
     let mut failure: Option<Failure> = None;
-    store.for_each_area(as_of, &mut |s| {
-        bar.inc(1);
-        let r = if public {
-            match public_view(&s.area, catalogue, data_date) {
-                None => Ok(()),
-                Some(v) => {
-                    n += 1;
-                    let (id, geometry, props) = public_row(v, &s.area.id);
-                    sink.row(id.as_deref(), &geometry, &props)
+    store
+        .for_each_area(as_of, &mut |s| {
+            bar.inc(1);
+            let r = if public {
+                match public_view(&s.area, catalogue, data_date) {
+                    None => Ok(()),
+                    Some(v) => {
+                        n += 1;
+                        let (id, geometry, props) = public_row(v, &s.area.id);
+                        sink.row(id.as_deref(), &geometry, &props)
+                    }
                 }
-            }
-        } else {
-            n += 1;
-            sink.area(&s.area)
-        };
-        r.map_err(|e| {
-            failure = Some(out_err(e));
-            StoreError::Corrupt { id: s.area.id.clone(), message: "export stopped".into() }
+            } else {
+                n += 1;
+                sink.area(&s.area)
+            };
+            r.map_err(|e| {
+                failure = Some(out_err(e));
+                StoreError::Corrupt {
+                    id: s.area.id.clone(),
+                    message: "export stopped".into(),
+                }
+            })
         })
-    })
-    .map_err(|e| failure.take().unwrap_or_else(|| Failure::from(e)))?;
+        .map_err(|e| failure.take().unwrap_or_else(|| Failure::from(e)))?;
     sink.finish().map_err(out_err)?;
     Ok(n)
 }
@@ -207,7 +253,10 @@ const PUBLIC_COLUMNS: &[(&str, ColumnType)] = &[
 ];
 
 /// Turns a public view into an exported row; zones carry no id.
-fn public_row(v: PublicView, _id: &str) -> (Option<String>, geo_types::Geometry<f64>, Map<String, Value>) {
+fn public_row(
+    v: PublicView,
+    _id: &str,
+) -> (Option<String>, geo_types::Geometry<f64>, Map<String, Value>) {
     match v {
         PublicView::Detailed { shape, detail } => {
             let mut m = match serde_json::to_value(&detail) {
@@ -237,7 +286,12 @@ fn public_row(v: PublicView, _id: &str) -> (Option<String>, geo_types::Geometry<
 
 trait Sink {
     fn area(&mut self, a: &HazardArea) -> Result<(), String>;
-    fn row(&mut self, id: Option<&str>, g: &geo_types::Geometry<f64>, props: &Map<String, Value>) -> Result<(), String>;
+    fn row(
+        &mut self,
+        id: Option<&str>,
+        g: &geo_types::Geometry<f64>,
+        props: &Map<String, Value>,
+    ) -> Result<(), String>;
     fn finish(self: Box<Self>) -> Result<(), String>;
 }
 
@@ -247,7 +301,12 @@ impl<W: std::io::Write> Sink for GeoJsonSink<W> {
     fn area(&mut self, a: &HazardArea) -> Result<(), String> {
         write_area(&mut self.0, a).map_err(|e| e.to_string())
     }
-    fn row(&mut self, id: Option<&str>, g: &geo_types::Geometry<f64>, props: &Map<String, Value>) -> Result<(), String> {
+    fn row(
+        &mut self,
+        id: Option<&str>,
+        g: &geo_types::Geometry<f64>,
+        props: &Map<String, Value>,
+    ) -> Result<(), String> {
         self.0.write(id, g, props).map_err(|e| e.to_string())
     }
     fn finish(self: Box<Self>) -> Result<(), String> {
@@ -271,7 +330,12 @@ impl<W: std::io::Write> Sink for CsvSink<W> {
     fn area(&mut self, a: &HazardArea) -> Result<(), String> {
         cairn_formats::csv::write_area(&mut self.0, a).map_err(|e| e.to_string())
     }
-    fn row(&mut self, id: Option<&str>, g: &geo_types::Geometry<f64>, props: &Map<String, Value>) -> Result<(), String> {
+    fn row(
+        &mut self,
+        id: Option<&str>,
+        g: &geo_types::Geometry<f64>,
+        props: &Map<String, Value>,
+    ) -> Result<(), String> {
         use wkt_writer::ToWkt;
         let row: Vec<String> = PUBLIC_COLUMNS
             .iter()
@@ -301,12 +365,19 @@ impl Sink for GpkgSink {
     fn area(&mut self, a: &HazardArea) -> Result<(), String> {
         let p = &a.props;
         let json = |v: &dyn Fn() -> Option<String>| v();
-        let devices = json(&|| (!p.devices.is_empty()).then(|| serde_json::to_string(&p.devices).unwrap_or_default()));
-        let refs = json(&|| {
-            (!p.reference_points.is_empty()).then(|| serde_json::to_string(&p.reference_points).unwrap_or_default())
+        let devices = json(&|| {
+            (!p.devices.is_empty()).then(|| serde_json::to_string(&p.devices).unwrap_or_default())
         });
-        let extra = json(&|| (!p.extra.is_empty()).then(|| serde_json::to_string(&p.extra).unwrap_or_default()));
-        let reported = p.reported_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+        let refs = json(&|| {
+            (!p.reference_points.is_empty())
+                .then(|| serde_json::to_string(&p.reference_points).unwrap_or_default())
+        });
+        let extra = json(&|| {
+            (!p.extra.is_empty()).then(|| serde_json::to_string(&p.extra).unwrap_or_default())
+        });
+        let reported = p
+            .reported_at
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
         fn text(s: Option<&str>) -> GValue<'_> {
             s.map(GValue::Text).unwrap_or(GValue::Null)
         }
@@ -335,13 +406,22 @@ impl Sink for GpkgSink {
             .map(|_| ())
             .map_err(|e| e.to_string())
     }
-    fn row(&mut self, _id: Option<&str>, g: &geo_types::Geometry<f64>, props: &Map<String, Value>) -> Result<(), String> {
+    fn row(
+        &mut self,
+        _id: Option<&str>,
+        g: &geo_types::Geometry<f64>,
+        props: &Map<String, Value>,
+    ) -> Result<(), String> {
         let id_owned = _id.map(str::to_string);
         let cells: Vec<(String, Option<Value>)> = self
             .cols
             .iter()
             .map(|c| {
-                let v = if c.name == "id" { id_owned.clone().map(Value::from) } else { props.get(&c.name).cloned() };
+                let v = if c.name == "id" {
+                    id_owned.clone().map(Value::from)
+                } else {
+                    props.get(&c.name).cloned()
+                };
                 (c.name.clone(), v)
             })
             .collect();
@@ -352,12 +432,19 @@ impl Sink for GpkgSink {
             .zip(cells.iter().zip(&texts))
             .map(|(c, ((_, v), t))| match (v, &c.ty) {
                 (None | Some(Value::Null), _) => GValue::Null,
-                (Some(Value::Number(n)), ColumnType::Real) => GValue::Real(n.as_f64().unwrap_or(0.0)),
+                (Some(Value::Number(n)), ColumnType::Real) => {
+                    GValue::Real(n.as_f64().unwrap_or(0.0))
+                }
                 (Some(Value::Bool(b)), ColumnType::Integer) => GValue::Integer(*b as i64),
                 _ => GValue::Text(t),
             })
             .collect();
-        self.w.as_mut().ok_or("writer closed")?.add(g, &values).map(|_| ()).map_err(|e| e.to_string())
+        self.w
+            .as_mut()
+            .ok_or("writer closed")?
+            .add(g, &values)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
     fn finish(mut self: Box<Self>) -> Result<(), String> {
         match self.w.take() {

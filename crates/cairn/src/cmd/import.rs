@@ -54,7 +54,10 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
     let mut store = SqliteStore::open(&cli.db_path(), OpenMode::Create)?;
     let meta = ChangeMeta {
         author: args.author.clone().unwrap_or_else(super::default_author),
-        reason: args.reason.clone().unwrap_or_else(|| format!("import of {}", file_name(path))),
+        reason: args
+            .reason
+            .clone()
+            .unwrap_or_else(|| format!("import of {}", file_name(path))),
         source: Some(file_name(path)),
     };
     if meta.author.trim().is_empty() || meta.reason.trim().is_empty() {
@@ -80,44 +83,74 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
             (Format::GeoJson, None) => format!("feature {}", f.number),
         };
         let mut problems = Vec::new();
-        if let Some(id) = &f.id {
-            if !seen.insert(id.clone()) {
-                problems.push(Problem::new("id", format!("{id} is used by an earlier feature of this file")));
-            }
+        if let Some(id) = &f.id
+            && !seen.insert(id.clone())
+        {
+            problems.push(Problem::new(
+                "id",
+                format!("{id} is used by an earlier feature of this file"),
+            ));
         }
         let raw = f.raw;
         let mut all = f.problems;
-        match build_record(f.id, f.geometry, f.props, std::mem::take(&mut all), &catalogue, now) {
+        match build_record(
+            f.id,
+            f.geometry,
+            f.props,
+            std::mem::take(&mut all),
+            &catalogue,
+            now,
+        ) {
             Ok(c) if problems.is_empty() => {
                 let id = match c.id {
                     Some(id) => id,
                     None => tx.new_area_id()?,
                 };
-                tx.put_area(&HazardArea { id, shape: c.shape, props: c.props })?;
+                tx.put_area(&HazardArea {
+                    id,
+                    shape: c.shape,
+                    props: c.props,
+                })?;
             }
-            Ok(_) => rejected.push(Rejected { label, problems, raw }),
+            Ok(_) => rejected.push(Rejected {
+                label,
+                problems,
+                raw,
+            }),
             Err(mut ps) => {
                 ps.extend(problems);
-                rejected.push(Rejected { label, problems: ps, raw });
+                rejected.push(Rejected {
+                    label,
+                    problems: ps,
+                    raw,
+                });
             }
         }
         Ok(())
     };
     let read = match format {
-        Format::GeoJson => geojson::read_feature_collection(reader, &mut on_feature).map_err(|e| match e {
-            ReadError::Callback(e) => Failure::from(e),
+        Format::GeoJson => {
+            geojson::read_feature_collection(reader, &mut on_feature).map_err(|e| match e {
+                ReadError::Callback(e) => Failure::from(e),
+                other => Failure::input(format!("{name}: {other}; nothing was imported")),
+            })
+        }
+        Format::Csv => cairn_formats::csv::read_csv(
+            reader,
+            &mut |h: &[String]| csv_header = h.to_vec(),
+            &mut on_feature,
+        )
+        .map_err(|e| match e {
+            cairn_formats::csv::CsvError::Callback(e) => Failure::from(e),
             other => Failure::input(format!("{name}: {other}; nothing was imported")),
         }),
-        Format::Csv => cairn_formats::csv::read_csv(reader, &mut |h: &[String]| csv_header = h.to_vec(), &mut on_feature)
-            .map_err(|e| match e {
-                cairn_formats::csv::CsvError::Callback(e) => Failure::from(e),
-                other => Failure::input(format!("{name}: {other}; nothing was imported")),
-            }),
     };
     bar.finish_and_clear();
     read?;
     if count == 0 {
-        return Err(Failure::input(format!("{name}: the file has no features; nothing was imported")));
+        return Err(Failure::input(format!(
+            "{name}: the file has no features; nothing was imported"
+        )));
     }
     if !rejected.is_empty() && !args.skip_invalid {
         drop(tx);
@@ -135,18 +168,30 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
             }
         }
         if printed > MAX_PRINTED {
-            msg.push_str(&format!("\n  … and {} more problems", printed - MAX_PRINTED));
+            msg.push_str(&format!(
+                "\n  … and {} more problems",
+                printed - MAX_PRINTED
+            ));
         }
         return Err(Failure::input(msg));
     }
     let summary = tx.commit()?;
+    let changeset = match summary.changeset {
+        0 => "nothing changed, no changeset recorded".to_string(),
+        c => format!("changeset {c}"),
+    };
     println!(
-        "imported {}: {} features: {} created, {} updated, {} unchanged (changeset {})",
-        name, count - rejected.len() as u64, summary.created, summary.updated, summary.unchanged, summary.changeset
+        "imported {}: {} features: {} created, {} updated, {} unchanged ({changeset})",
+        name,
+        count - rejected.len() as u64,
+        summary.created,
+        summary.updated,
+        summary.unchanged
     );
     if !rejected.is_empty() {
-        let out = write_rejects(path, format, &csv_header, &rejected)
-            .map_err(|e| Failure::internal(format!("could not write the rejected features: {e}")))?;
+        let out = write_rejects(path, format, &csv_header, &rejected).map_err(|e| {
+            Failure::internal(format!("could not write the rejected features: {e}"))
+        })?;
         eprintln!(
             "cairn: {name}: {} invalid features were not imported; they are in {} with their problems",
             rejected.len(),
@@ -184,29 +229,50 @@ fn detect_format(path: &Path, given: Option<&str>) -> Result<Format, Failure> {
         )));
     }
     let head = &head[..n];
-    if head.contains(&0) || std::str::from_utf8(head).is_err() && std::str::from_utf8(&head[..n.saturating_sub(4)]).is_err() {
+    if head.contains(&0)
+        || std::str::from_utf8(head).is_err()
+            && std::str::from_utf8(&head[..n.saturating_sub(4)]).is_err()
+    {
         return Err(Failure::input(format!(
             "{name}: this is a binary file, not GeoJSON or CSV text; nothing was imported"
         )));
     }
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     match ext.as_str() {
         "csv" => Ok(Format::Csv),
         "geojson" | "json" => Ok(Format::GeoJson),
         _ => {
             let first = head.iter().find(|b| !b.is_ascii_whitespace()).copied();
-            Ok(if first == Some(b'{') { Format::GeoJson } else { Format::Csv })
+            Ok(if first == Some(b'{') {
+                Format::GeoJson
+            } else {
+                Format::Csv
+            })
         }
     }
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| p.display().to_string())
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.display().to_string())
 }
 
 /// Writes the rejected features beside the input, each with a `cairn_problems` list.
-fn write_rejects(input: &Path, format: Format, header: &[String], rejected: &[Rejected]) -> std::io::Result<PathBuf> {
-    let stem = input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+fn write_rejects(
+    input: &Path,
+    format: Format,
+    header: &[String],
+    rejected: &[Rejected],
+) -> std::io::Result<PathBuf> {
+    let stem = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let dir = input.parent().unwrap_or(Path::new("."));
     match format {
         Format::GeoJson => {
@@ -223,7 +289,9 @@ fn write_rejects(input: &Path, format: Format, header: &[String], rejected: &[Re
                 };
                 let problems: Vec<String> = r.problems.iter().map(|p| p.to_string()).collect();
                 if let Some(obj) = v.as_object_mut() {
-                    let props = obj.entry("properties").or_insert_with(|| serde_json::json!({}));
+                    let props = obj
+                        .entry("properties")
+                        .or_insert_with(|| serde_json::json!({}));
                     if !props.is_object() {
                         *props = serde_json::json!({});
                     }
@@ -248,7 +316,13 @@ fn write_rejects(input: &Path, format: Format, header: &[String], rejected: &[Re
             for r in rejected {
                 if let Raw::Csv(cells) = &r.raw {
                     let mut row = cells.clone();
-                    row.push(r.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "));
+                    row.push(
+                        r.problems
+                            .iter()
+                            .map(|p| p.to_string())
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    );
                     w.write_record(&row)?;
                 }
             }

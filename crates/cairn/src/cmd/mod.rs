@@ -6,8 +6,8 @@ pub mod show;
 pub mod synth;
 
 use cairn_core::Timestamp;
-use cairn_store::sqlite::OpenMode;
 use cairn_store::SqliteStore;
+use cairn_store::sqlite::OpenMode;
 
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};

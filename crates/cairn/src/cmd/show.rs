@@ -48,7 +48,11 @@ pub fn area_json(a: &HazardArea) -> serde_json::Value {
 
 /// Runs `cairn show`.
 pub fn show(cli: &Cli, args: &ShowArgs) -> CmdResult {
-    let as_of = args.as_of.as_deref().map(|s| super::parse_time_arg("--as-of", s)).transpose()?;
+    let as_of = args
+        .as_of
+        .as_deref()
+        .map(|s| super::parse_time_arg("--as-of", s))
+        .transpose()?;
     let at = match &args.at {
         Some(s) => super::parse_time_arg("--at", s)?,
         None => as_of.unwrap_or_else(chrono::Utc::now),
@@ -82,7 +86,11 @@ fn print_area(s: &StoredArea, catalogue: &cairn_core::Catalogue) {
     println!("{}  {}", a.id, p.name.as_deref().unwrap_or(""));
     println!("  status          {}", p.status);
     println!("  classification  {}", p.classification.as_str());
-    let mut geom = format!("{} with {} positions", a.shape.type_name(), geo::CoordsIter::coords_count(&a.shape.geometry()));
+    let mut geom = format!(
+        "{} with {} positions",
+        a.shape.type_name(),
+        geo::CoordsIter::coords_count(&a.shape.geometry())
+    );
     if let Some(r) = a.shape.radius_m() {
         geom.push_str(&format!(", radius {r} m"));
     }
@@ -94,7 +102,10 @@ fn print_area(s: &StoredArea, catalogue: &cairn_core::Catalogue) {
         println!(
             "  evidence        {}{}",
             e.kind.as_str(),
-            e.description.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
+            e.description
+                .as_deref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default()
         );
     }
     if let Some(m) = p.marking {
@@ -107,8 +118,14 @@ fn print_area(s: &StoredArea, catalogue: &cairn_core::Catalogue) {
         println!("  reported at     {}", t.to_rfc3339());
     }
     for g in &p.devices {
-        let name = catalogue.get(&g.device_type).map(|t| t.name.as_str()).unwrap_or("unknown type");
-        let q = g.quantity.map(|q| q.to_string()).unwrap_or_else(|| "unknown number of".into());
+        let name = catalogue
+            .get(&g.device_type)
+            .map(|t| t.name.as_str())
+            .unwrap_or("unknown type");
+        let q = g
+            .quantity
+            .map(|q| q.to_string())
+            .unwrap_or_else(|| "unknown number of".into());
         let when = match (g.emplaced_from, g.emplaced_to) {
             (Some(a), Some(b)) => format!(", emplaced {} to {}", a.to_rfc3339(), b.to_rfc3339()),
             (Some(a), None) => format!(", emplaced from {}", a.to_rfc3339()),
@@ -130,14 +147,19 @@ fn print_estimate(e: &AreaEstimate) {
     println!("Residual-hazard estimate at {}:", e.at.to_rfc3339());
     match e.expected {
         Some(x) => println!("  expected functioning devices  {x:.3}"),
-        None => println!("  expected functioning devices  unknown (a quantity or the devices are unknown)"),
+        None => println!(
+            "  expected functioning devices  unknown (a quantity or the devices are unknown)"
+        ),
     }
     println!("  probability at least one functions  {:.4}", e.p_any);
     if let Some(t) = e.next_step {
         println!("  the estimate next steps down  {}", t.to_rfc3339());
     }
     match e.designed_inert {
-        Some(t) => println!("  designed-inert date           {} (a design claim, not a fact on the ground)", t.to_rfc3339()),
+        Some(t) => println!(
+            "  designed-inert date           {} (a design claim, not a fact on the ground)",
+            t.to_rfc3339()
+        ),
         None => println!("  designed-inert date           none: persistent or unknown devices"),
     }
     println!("  {}", e.caveat);
@@ -148,7 +170,11 @@ pub fn history(cli: &Cli, args: &HistoryArgs) -> CmdResult {
     let store = super::open_existing(cli)?;
     let revs = store.history(&args.id)?;
     if revs.is_empty() {
-        return Err(Failure::input(format!("no record {} in {}", args.id, store.path())));
+        return Err(Failure::input(format!(
+            "no record {} in {}",
+            args.id,
+            store.path()
+        )));
     }
     let mut out = Vec::new();
     let mut prev: Option<&StoredArea> = None;
@@ -194,7 +220,10 @@ pub fn history(cli: &Cli, args: &HistoryArgs) -> CmdResult {
             },
             rv.author,
             rv.reason,
-            rv.source.as_deref().map(|s| format!(" [{s}]")).unwrap_or_default()
+            rv.source
+                .as_deref()
+                .map(|s| format!(" [{s}]"))
+                .unwrap_or_default()
         );
         for c in changes {
             println!("    {}: {} → {}", c.field, c.from, c.to);

@@ -67,7 +67,11 @@ pub fn run(args: &Args) -> CmdResult {
     let synth = Synth::new(args.seed, until);
     let out = &args.output;
     let err = |e: std::io::Error| Failure::input(format!("{}: cannot write: {e}", out.display()));
-    let csv_out = out.extension().and_then(|e| e.to_str()).map(|e| e.eq_ignore_ascii_case("csv")).unwrap_or(false);
+    let csv_out = out
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.eq_ignore_ascii_case("csv"))
+        .unwrap_or(false);
     let tmp = out.with_extension("cairn-tmp");
     let f = BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(err)?);
     let bar = progress::bar(args.areas, false, "generating");
@@ -80,14 +84,17 @@ pub fn run(args: &Args) -> CmdResult {
             while i < args.areas {
                 let end = (i + CHUNK).min(args.areas);
                 for a in generate(&synth, i, end) {
-                    cairn_formats::csv::write_area(&mut w, &a).map_err(|e| Failure::input(e.to_string()))?;
+                    cairn_formats::csv::write_area(&mut w, &a)
+                        .map_err(|e| Failure::input(e.to_string()))?;
                 }
                 bar.set_position(end);
                 i = end;
             }
             w.flush().map_err(err)?;
         } else {
-            let mut w = FeatureCollectionWriter::new(f, "cairn synthetic hazardous areas (fictional)").map_err(err)?;
+            let mut w =
+                FeatureCollectionWriter::new(f, "cairn synthetic hazardous areas (fictional)")
+                    .map_err(err)?;
             let mut i = 0;
             while i < args.areas {
                 let end = (i + CHUNK).min(args.areas);
@@ -107,13 +114,21 @@ pub fn run(args: &Args) -> CmdResult {
         return Err(e);
     }
     std::fs::rename(&tmp, out).map_err(err)?;
-    println!("wrote {} fictional areas (seed {}) to {}", args.areas, args.seed, out.display());
+    println!(
+        "wrote {} fictional areas (seed {}) to {}",
+        args.areas,
+        args.seed,
+        out.display()
+    );
     Ok(0)
 }
 
 /// Runs `cairn demo`: a fresh store with the demo data set, and its summary.
 pub fn demo(cli: &Cli, args: &DemoArgs) -> CmdResult {
-    let path = cli.db.clone().unwrap_or_else(|| PathBuf::from("cairn-demo.db"));
+    let path = cli
+        .db
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("cairn-demo.db"));
     if cli.db.is_some() && path.exists() {
         return Err(Failure::input(format!(
             "{}: the demo builds a fresh store and will not touch an existing file; name a new path or remove it",
@@ -123,7 +138,8 @@ pub fn demo(cli: &Cli, args: &DemoArgs) -> CmdResult {
     for suffix in ["", "-wal", "-shm"] {
         let p = PathBuf::from(format!("{}{suffix}", path.display()));
         if p.exists() {
-            std::fs::remove_file(&p).map_err(|e| Failure::internal(format!("{}: cannot remove: {e}", p.display())))?;
+            std::fs::remove_file(&p)
+                .map_err(|e| Failure::internal(format!("{}: cannot remove: {e}", p.display())))?;
         }
     }
     let catalogue = cli.catalogue()?;
@@ -143,8 +159,14 @@ pub fn demo(cli: &Cli, args: &DemoArgs) -> CmdResult {
     println!();
     println!("Demo store: {}. Try:", path.display());
     println!("  cairn --db {} show HA-000001", path.display());
-    println!("  cairn --db {} export --public -o public.gpkg   (open it in QGIS)", path.display());
-    println!("The HTTP service and map for {} are not built yet; this run only loads and summarises the data.", args.addr);
+    println!(
+        "  cairn --db {} export --public -o public.gpkg   (open it in QGIS)",
+        path.display()
+    );
+    println!(
+        "The HTTP service and map for {} are not built yet; this run only loads and summarises the data.",
+        args.addr
+    );
     Ok(0)
 }
 
@@ -154,7 +176,8 @@ pub fn print_summary(store: &SqliteStore, catalogue: &Catalogue) -> Result<(), F
     let mut by_status: BTreeMap<Status, u64> = BTreeMap::new();
     let mut by_class: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut by_cat: BTreeMap<&'static str, u64> = BTreeMap::new();
-    let (mut open, mut np_groups, mut np_live, mut np_after_sd, mut np_after_sda) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut open, mut np_groups, mut np_live, mut np_after_sd, mut np_after_sda) =
+        (0u64, 0u64, 0u64, 0u64, 0u64);
     let mut expected_np = 0.0f64;
     let n = store.for_each_area(None, &mut |s| {
         let p = &s.area.props;
@@ -165,7 +188,9 @@ pub fn print_summary(store: &SqliteStore, catalogue: &Catalogue) -> Result<(), F
         }
         for g in &p.devices {
             let t = catalogue.get(&g.device_type);
-            *by_cat.entry(t.map(|t| t.category.as_str()).unwrap_or("other")).or_default() += 1;
+            *by_cat
+                .entry(t.map(|t| t.category.as_str()).unwrap_or("other"))
+                .or_default() += 1;
         }
         let est = estimate_area(&p.devices, catalogue, now);
         for g in &est.groups {
@@ -181,18 +206,34 @@ pub fn print_summary(store: &SqliteStore, catalogue: &Catalogue) -> Result<(), F
         }
         Ok(())
     })?;
-    println!("Cairn store {}: {n} hazardous areas, {open} open hazards", store.path());
-    println!("  by status:         {}", join(by_status.iter().map(|(k, v)| (k.as_str(), *v))));
-    println!("  by classification: {}", join(by_class.iter().map(|(k, v)| (*k, *v))));
-    println!("  device groups:     {}", join(by_cat.iter().map(|(k, v)| (*k, *v))));
+    println!(
+        "Cairn store {}: {n} hazardous areas, {open} open hazards",
+        store.path()
+    );
+    println!(
+        "  by status:         {}",
+        join(by_status.iter().map(|(k, v)| (k.as_str(), *v)))
+    );
+    println!(
+        "  by classification: {}",
+        join(by_class.iter().map(|(k, v)| (*k, *v)))
+    );
+    println!(
+        "  device groups:     {}",
+        join(by_cat.iter().map(|(k, v)| (*k, *v)))
+    );
     println!(
         "  non-persistent device groups: {np_groups}: {np_live} within their self-destruct time, {np_after_sd} past it (10% planning failure), {np_after_sda} past self-deactivation (1 in 1,000 residual)"
     );
-    println!("  expected still-functioning non-persistent devices (known quantities): {expected_np:.1}");
+    println!(
+        "  expected still-functioning non-persistent devices (known quantities): {expected_np:.1}"
+    );
     println!("  {}", cairn_core::residual::CAVEAT);
     Ok(())
 }
 
 fn join<'a>(it: impl Iterator<Item = (&'a str, u64)>) -> String {
-    it.map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+    it.map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

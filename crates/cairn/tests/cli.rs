@@ -1,0 +1,548 @@
+//! End-to-end tests of the `cairn` binary: round trips through every format, history and
+//! past states, the public export, and the store's set-up. Each runs the real binary in a temp dir.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Runs `cairn --db store.db ARGS` in the temp dir.
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .current_dir(self.dir.path())
+            .env_remove("CAIRN_DB")
+            .env("CAIRN_AUTHOR", "test author")
+            .arg("--db")
+            .arg(self.path("store.db"))
+            .args(args)
+            .output()
+            .expect("run cairn")
+    }
+
+    /// Runs and asserts success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "cairn {args:?} failed with {:?}\nstdout: {}\nstderr: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn json(&self, name: &str) -> Value {
+        serde_json::from_slice(&std::fs::read(self.path(name)).expect("read")).expect("json")
+    }
+
+    fn write(&self, name: &str, v: &Value) {
+        std::fs::write(self.path(name), serde_json::to_vec_pretty(v).unwrap()).unwrap();
+    }
+}
+
+/// Compares two coordinate trees: same shape, every number within `tol`.
+fn coords_close(a: &Value, b: &Value, tol: f64) -> bool {
+    match (a, b) {
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| coords_close(p, q, tol))
+        }
+        (Value::Number(x), Value::Number(y)) => {
+            (x.as_f64().unwrap() - y.as_f64().unwrap()).abs() <= tol
+        }
+        _ => false,
+    }
+}
+
+/// Asserts that two feature lists hold the same features: ids, geometry within 1e-9 degrees, properties equal.
+fn assert_same_features(a: &[Value], b: &[Value]) {
+    assert_eq!(a.len(), b.len(), "feature counts differ");
+    for (x, y) in a.iter().zip(b) {
+        assert_eq!(x["id"], y["id"]);
+        assert_eq!(x["geometry"]["type"], y["geometry"]["type"], "{}", x["id"]);
+        assert!(
+            coords_close(
+                &x["geometry"]["coordinates"],
+                &y["geometry"]["coordinates"],
+                1e-9
+            ),
+            "geometry of {} differs",
+            x["id"]
+        );
+        assert_eq!(
+            x["properties"], y["properties"],
+            "properties of {} differ",
+            x["id"]
+        );
+    }
+}
+
+fn features(v: &Value) -> Vec<Value> {
+    v["features"].as_array().expect("features").clone()
+}
+
+#[test]
+fn synth_import_export_geojson_round_trip() {
+    let e = Env::new();
+    e.ok(&[
+        "synth",
+        "--areas",
+        "1500",
+        "--seed",
+        "42",
+        "-o",
+        "synth.geojson",
+    ]);
+    let out = e.ok(&["import", "synth.geojson"]);
+    assert!(out.contains("1500 created"), "{out}");
+    e.ok(&["export", "-o", "back.geojson"]);
+    assert_same_features(
+        &features(&e.json("synth.geojson")),
+        &features(&e.json("back.geojson")),
+    );
+    // The data set is realistic: every status and geometry kind occurs.
+    let f = features(&e.json("synth.geojson"));
+    for s in [
+        "reported",
+        "suspected",
+        "confirmed",
+        "reduced",
+        "cancelled",
+        "cleared",
+        "closed",
+    ] {
+        assert!(f.iter().any(|x| x["properties"]["status"] == s), "no {s}");
+    }
+    for t in ["Polygon", "MultiPolygon", "Point", "LineString"] {
+        assert!(f.iter().any(|x| x["geometry"]["type"] == t), "no {t}");
+    }
+    // Importing the same file again changes nothing and records no changeset.
+    let out = e.ok(&["import", "synth.geojson"]);
+    assert!(
+        out.contains("0 created, 0 updated, 1500 unchanged"),
+        "{out}"
+    );
+}
+
+#[test]
+fn csv_round_trip_matches_geojson() {
+    let e = Env::new();
+    e.ok(&["synth", "--areas", "400", "--seed", "9", "-o", "synth.csv"]);
+    e.ok(&[
+        "synth",
+        "--areas",
+        "400",
+        "--seed",
+        "9",
+        "-o",
+        "synth.geojson",
+    ]);
+    e.ok(&["import", "synth.csv"]);
+    e.ok(&["export", "-o", "back.geojson"]);
+    assert_same_features(
+        &features(&e.json("synth.geojson")),
+        &features(&e.json("back.geojson")),
+    );
+    e.ok(&["export", "-o", "back.csv"]);
+    let a = std::fs::read_to_string(e.path("synth.csv")).unwrap();
+    let b = std::fs::read_to_string(e.path("back.csv")).unwrap();
+    assert_eq!(a.lines().count(), b.lines().count());
+    assert_eq!(
+        a, b,
+        "CSV export differs from the synth CSV it was imported from"
+    );
+}
+
+fn gdal(cmd: &str, args: &[&str], dir: &Path) -> Output {
+    let out = Command::new(cmd)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("{cmd} is needed (Debian package gdal-bin; scripts/test installs it): {e}")
+        });
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+#[test]
+fn geopackage_export_is_read_by_gdal_feature_for_feature() {
+    let e = Env::new();
+    e.ok(&[
+        "synth",
+        "--areas",
+        "800",
+        "--seed",
+        "5",
+        "-o",
+        "synth.geojson",
+    ]);
+    e.ok(&["import", "synth.geojson"]);
+    e.ok(&["export", "-o", "areas.gpkg"]);
+    let info = gdal(
+        "ogrinfo",
+        &["-ro", "-al", "-so", "areas.gpkg"],
+        e.dir.path(),
+    );
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(text.contains("Feature Count: 800"), "{text}");
+    assert!(!String::from_utf8_lossy(&info.stderr).contains("ERROR"));
+    gdal(
+        "ogr2ogr",
+        &["-f", "GeoJSON", "gdal.geojson", "areas.gpkg"],
+        e.dir.path(),
+    );
+    let ours = features(&e.json("synth.geojson"));
+    let theirs = features(&e.json("gdal.geojson"));
+    assert_eq!(ours.len(), theirs.len());
+    let mut by_id: std::collections::HashMap<String, &Value> = std::collections::HashMap::new();
+    for t in &theirs {
+        by_id.insert(t["properties"]["id"].as_str().unwrap().to_string(), t);
+    }
+    for o in &ours {
+        let t = by_id[o["id"].as_str().unwrap()];
+        assert!(
+            coords_close(
+                &o["geometry"]["coordinates"],
+                &t["geometry"]["coordinates"],
+                1e-9
+            ),
+            "{}",
+            o["id"]
+        );
+        for k in [
+            "status",
+            "classification",
+            "name",
+            "marking",
+            "organisation",
+        ] {
+            assert_eq!(o["properties"][k], t["properties"][k], "{} {k}", o["id"]);
+        }
+        // GDAL gives JSON text columns back either as text or, when it recognises JSON, as JSON.
+        let devices: Value = match &t["properties"]["devices"] {
+            Value::String(s) => serde_json::from_str(s).unwrap(),
+            other => other.clone(),
+        };
+        assert_eq!(
+            o["properties"]
+                .get("devices")
+                .cloned()
+                .unwrap_or(Value::Null),
+            devices
+        );
+        assert_eq!(
+            o["properties"]
+                .get("radius_m")
+                .cloned()
+                .unwrap_or(Value::Null),
+            t["properties"]["radius_m"]
+        );
+    }
+}
+
+fn area(id: &str, status: &str, name: &str, x: f64) -> Value {
+    serde_json::json!({
+        "type": "Feature", "id": id,
+        "geometry": {"type": "Polygon", "coordinates": [[[x, 49.9], [x + 0.1, 49.9], [x + 0.1, 50.0], [x, 49.9]]]},
+        "properties": {"name": name, "status": status, "classification": "public",
+            "evidence": {"kind": if status == "confirmed" { "direct" } else { "indirect" }},
+            "devices": [{"type": "ap-mine-nonpersistent-15d", "quantity": 40,
+                         "emplaced_from": "2026-10-01T00:00:00Z", "emplaced_to": "2026-10-03T00:00:00Z"}]}
+    })
+}
+
+fn collection(fs: Vec<Value>) -> Value {
+    serde_json::json!({"type": "FeatureCollection", "features": fs})
+}
+
+#[test]
+fn history_shows_every_revision_and_as_of_reproduces_past_states() {
+    let e = Env::new();
+    e.write(
+        "v1.geojson",
+        &collection(vec![
+            area("HA-1", "suspected", "Field", 36.1),
+            area("HA-2", "suspected", "Verge", 37.1),
+        ]),
+    );
+    e.ok(&[
+        "import",
+        "v1.geojson",
+        "--author",
+        "officer a",
+        "--reason",
+        "initial NTS records",
+    ]);
+    e.ok(&["export", "-o", "after-v1.geojson"]);
+    e.ok(&["export", "-o", "after-v1.csv"]);
+    let mut v2 = area("HA-1", "confirmed", "Field north of the school", 36.1);
+    v2["properties"]["evidence"]["description"] = "two AP mines seen at the field edge".into();
+    e.write(
+        "v2.geojson",
+        &collection(vec![v2.clone(), area("HA-2", "suspected", "Verge", 37.1)]),
+    );
+    let out = e.ok(&[
+        "import",
+        "v2.geojson",
+        "--author",
+        "officer b",
+        "--reason",
+        "technical survey confirmed",
+    ]);
+    assert!(out.contains("0 created, 1 updated, 1 unchanged"), "{out}");
+    e.ok(&["export", "-o", "after-v2.geojson"]);
+    let mut v3 = v2.clone();
+    v3["geometry"]["coordinates"] =
+        serde_json::json!([[[36.1, 49.9], [36.15, 49.9], [36.15, 50.0], [36.1, 49.9]]]);
+    v3["properties"]["marking"] = "marked".into();
+    e.write("v3.geojson", &collection(vec![v3]));
+    e.ok(&[
+        "import",
+        "v3.geojson",
+        "--author",
+        "officer c",
+        "--reason",
+        "perimeter corrected and marked",
+    ]);
+
+    let h: Value = serde_json::from_str(&e.ok(&["history", "HA-1", "--json"])).unwrap();
+    let h = h.as_array().unwrap();
+    assert_eq!(h.len(), 3);
+    assert_eq!(
+        h.iter()
+            .map(|r| r["author"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["officer a", "officer b", "officer c"]
+    );
+    assert_eq!(h[1]["reason"], "technical survey confirmed");
+    let changed = |i: usize| -> Vec<String> {
+        h[i]["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["field"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(changed(1), ["evidence", "name", "status"]);
+    assert_eq!(changed(2), ["geometry", "marking"]);
+    let text = e.ok(&["history", "HA-1"]);
+    assert!(
+        text.contains("3 revisions")
+            && text.contains("officer b")
+            && text.contains("status: \"suspected\" → \"confirmed\""),
+        "{text}"
+    );
+
+    // Exports as of each recorded time reproduce the exports made then, byte for byte.
+    let t1 = h[0]["recorded_at"].as_str().unwrap().to_string();
+    let t2 = h[1]["recorded_at"].as_str().unwrap().to_string();
+    e.ok(&["export", "--as-of", &t1, "-o", "asof-1.geojson"]);
+    e.ok(&["export", "--as-of", &t1, "-o", "asof-1.csv"]);
+    e.ok(&["export", "--as-of", &t2, "-o", "asof-2.geojson"]);
+    let read = |n: &str| std::fs::read(e.path(n)).unwrap();
+    assert_eq!(read("asof-1.geojson"), read("after-v1.geojson"));
+    assert_eq!(read("asof-1.csv"), read("after-v1.csv"));
+    assert_eq!(read("asof-2.geojson"), read("after-v2.geojson"));
+    // Before anything was recorded there was nothing.
+    e.ok(&[
+        "export",
+        "--as-of",
+        "2000-01-01T00:00:00Z",
+        "-o",
+        "empty.geojson",
+    ]);
+    assert!(features(&e.json("empty.geojson")).is_empty());
+    // `show --as-of` gives the old revision.
+    let old: Value =
+        serde_json::from_str(&e.ok(&["show", "HA-1", "--as-of", &t1, "--json"])).unwrap();
+    assert_eq!(old["feature"]["properties"]["status"], "suspected");
+    assert_eq!(old["revision"]["seq"], 1);
+}
+
+#[test]
+fn show_gives_the_residual_hazard_estimate() {
+    let e = Env::new();
+    e.write(
+        "a.geojson",
+        &collection(vec![area("HA-000123", "confirmed", "Field", 36.1)]),
+    );
+    e.ok(&["import", "a.geojson"]);
+    let v: Value = serde_json::from_str(&e.ok(&[
+        "show",
+        "HA-000123",
+        "--json",
+        "--at",
+        "2026-11-25T00:00:00Z",
+    ]))
+    .unwrap();
+    let est = &v["estimate"];
+    assert!(
+        (est["expected"].as_f64().unwrap() - 4.0).abs() < 1e-9,
+        "{est}"
+    );
+    assert!((est["p_any"].as_f64().unwrap() - (1.0 - 0.9f64.powi(40))).abs() < 1e-9);
+    assert_eq!(est["designed_inert"], "2027-01-31T00:00:00Z");
+    let text = e.ok(&["show", "HA-000123", "--at", "2026-11-25T00:00:00Z"]);
+    assert!(text.contains("never makes land safe"), "{text}");
+    assert!(!text.to_lowercase().contains(" is safe"), "{text}");
+}
+
+#[test]
+fn public_export_never_leaks_restricted_detail() {
+    let e = Env::new();
+    let mut secret = area(
+        "HA-SECRET-7",
+        "confirmed",
+        "Emplacement record 7 near the bridge",
+        36.1234,
+    );
+    secret["properties"]["classification"] = "restricted".into();
+    secret["properties"]["evidence"]["description"] = "record from unit commander Petrenko".into();
+    secret["properties"]["reference_points"] = serde_json::json!([[36.12, 49.89], [36.22, 49.89]]);
+    let mut public = area("HA-PUB-1", "suspected", "Field by the road", 37.0);
+    public["properties"]["evidence"]["description"] = "informant Ivanenko says".into();
+    let reported = area("HA-REP-1", "reported", "Unverified report", 38.0);
+    e.write(
+        "a.geojson",
+        &collection(vec![secret.clone(), public, reported]),
+    );
+    e.ok(&["import", "a.geojson"]);
+    for f in ["p.geojson", "p.csv", "p.gpkg"] {
+        e.ok(&["export", "--public", "-o", f]);
+    }
+    let text = std::fs::read_to_string(e.path("p.geojson")).unwrap()
+        + &std::fs::read_to_string(e.path("p.csv")).unwrap();
+    gdal(
+        "ogr2ogr",
+        &["-f", "GeoJSON", "gpkg.geojson", "p.gpkg"],
+        e.dir.path(),
+    );
+    let text = text + &std::fs::read_to_string(e.path("gpkg.geojson")).unwrap();
+    for leak in [
+        "HA-SECRET-7",
+        "Emplacement record",
+        "Petrenko",
+        "Ivanenko",
+        "ap-mine-nonpersistent",
+        "\"quantity\"",
+        "2026-10-0",
+        "36.1234",
+        "36.22",
+        "HA-REP-1",
+    ] {
+        assert!(!text.contains(leak), "public export leaks {leak:?}");
+    }
+    let f = features(&e.json("p.geojson"));
+    assert_eq!(
+        f.len(),
+        2,
+        "the public sees the public area and one zone, not the unverified report"
+    );
+    let zone = f
+        .iter()
+        .find(|x| x["properties"]["kind"] == "danger-zone")
+        .expect("a zone for the restricted area");
+    assert_eq!(zone["properties"]["danger"], true);
+    // The zone covers the true geometry (outward, never inward).
+    let ring = zone["geometry"]["coordinates"][0].as_array().unwrap();
+    let xs: Vec<f64> = ring.iter().map(|p| p[0].as_f64().unwrap()).collect();
+    let ys: Vec<f64> = ring.iter().map(|p| p[1].as_f64().unwrap()).collect();
+    let (minx, maxx) = (
+        xs.iter().cloned().fold(f64::MAX, f64::min),
+        xs.iter().cloned().fold(f64::MIN, f64::max),
+    );
+    let (miny, maxy) = (
+        ys.iter().cloned().fold(f64::MAX, f64::min),
+        ys.iter().cloned().fold(f64::MIN, f64::max),
+    );
+    assert!(minx < 36.1234 && maxx > 36.2234 && miny < 49.9 && maxy > 50.0);
+    let public = f
+        .iter()
+        .find(|x| x["id"] == "HA-PUB-1")
+        .expect("public area shown");
+    assert_eq!(
+        public["properties"]["device_categories"],
+        serde_json::json!(["ap-mine"])
+    );
+    assert!(
+        public["properties"]["danger_uk"]
+            .as_str()
+            .unwrap()
+            .contains("Небезпечно")
+    );
+}
+
+#[test]
+fn init_is_idempotent_and_reading_a_missing_store_is_a_clear_error() {
+    let e = Env::new();
+    let out = e.run(&["show", "HA-1"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("store.db") && err.contains("cairn init"),
+        "{err}"
+    );
+    assert!(
+        !e.path("store.db").exists(),
+        "a reading command must not create a store"
+    );
+    assert!(e.ok(&["init"]).contains("created"));
+    assert!(e.ok(&["init"]).contains("already exists"));
+    let out = e.run(&["show", "HA-404"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HA-404"));
+    let out = e.run(&["export", "--as-of", "yesterday", "-o", "x.geojson"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--as-of"));
+    assert!(!e.path("x.geojson").exists());
+}
+
+#[test]
+fn ids_are_assigned_when_omitted_and_never_reused() {
+    let e = Env::new();
+    let mut a = area("x", "suspected", "No id", 36.0);
+    a.as_object_mut().unwrap().remove("id");
+    e.write(
+        "a.geojson",
+        &collection(vec![
+            a.clone(),
+            a.clone(),
+            area("HA-000010", "suspected", "Given", 36.5),
+        ]),
+    );
+    e.ok(&["import", "a.geojson"]);
+    e.write("b.geojson", &collection(vec![a]));
+    e.ok(&["import", "b.geojson"]);
+    e.ok(&["export", "-o", "all.geojson"]);
+    let ids: Vec<String> = features(&e.json("all.geojson"))
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 4);
+    let unique: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), 4, "{ids:?}");
+    assert!(
+        ids.contains(&"HA-000010".to_string()) && ids.contains(&"HA-000011".to_string()),
+        "{ids:?}"
+    );
+}
