@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod diff;
 pub mod public;
 pub mod residual;
+pub mod simple;
 pub mod validate;
 
 pub use area::{

@@ -399,11 +399,20 @@ pub fn read_geometry(g: &Value, problems: &mut Vec<Problem>) -> Option<RawGeomet
 
 fn positions(a: &[Value], field: &str, problems: &mut Vec<Problem>) -> Option<Vec<[f64; 2]>> {
     let before = problems.len();
-    let out: Vec<[f64; 2]> = a
-        .iter()
-        .enumerate()
-        .filter_map(|(j, p)| position(p, &format!("{field}[{j}]"), problems))
-        .collect();
+    let mut out: Vec<[f64; 2]> = Vec::with_capacity(a.len());
+    for (j, p) in a.iter().enumerate() {
+        // The field name is built only when the position is bad.
+        let quick = match p {
+            Value::Array(xy) if (2..=3).contains(&xy.len()) => xy[0].as_f64().zip(xy[1].as_f64()),
+            _ => None,
+        };
+        match quick {
+            Some((x, y)) => out.push([x, y]),
+            None => {
+                position(p, &format!("{field}[{j}]"), problems);
+            }
+        }
+    }
     (problems.len() == before).then_some(out)
 }
 

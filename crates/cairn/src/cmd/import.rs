@@ -9,7 +9,7 @@ use cairn_core::{HazardArea, Problem};
 use cairn_formats::geojson::{self, Raw, ReadError, ReadFeature};
 use cairn_formats::record::build_record;
 use cairn_store::sqlite::OpenMode;
-use cairn_store::{ChangeMeta, SqliteStore, Store, StoreError, Writer};
+use cairn_store::{ChangeMeta, SqliteStore, Store, Writer};
 
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};
@@ -65,88 +65,55 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
     }
     let now = chrono::Utc::now();
     let bar = progress::bar(len, true, "importing");
-    let reader = progress::Counting {
-        inner: BufReader::with_capacity(1 << 20, file),
-        bar: bar.clone(),
-    };
+    // Count below the buffer, so that the bar moves once per megabyte, not once per byte.
+    let reader = BufReader::with_capacity(
+        1 << 20,
+        progress::Counting {
+            inner: file,
+            bar: bar.clone(),
+        },
+    );
+    // Two stages on two cores: this thread writes to the store while a second one reads,
+    // parses and validates. A bounded channel keeps memory flat whatever the file's size.
     let mut tx = store.begin(meta)?;
-    let mut seen: HashSet<String> = HashSet::new();
+    let (send, receive) = std::sync::mpsc::sync_channel::<Parsed>(2048);
+    let thread_name = name.clone();
+    let parser =
+        std::thread::spawn(move || parse_file(reader, format, thread_name, catalogue, now, send));
     let mut rejected: Vec<Rejected> = Vec::new();
-    let mut csv_header: Vec<String> = Vec::new();
-    let mut count = 0u64;
-    let mut on_feature = |f: ReadFeature| -> Result<(), StoreError> {
-        count += 1;
-        let label = match (&format, &f.id) {
-            (Format::Csv, Some(id)) => format!("row on line {} (id {id})", f.number),
-            (Format::Csv, None) => format!("row on line {}", f.number),
-            (Format::GeoJson, Some(id)) => format!("feature {} (id {id})", f.number),
-            (Format::GeoJson, None) => format!("feature {}", f.number),
-        };
-        let mut problems = Vec::new();
-        if let Some(id) = &f.id
-            && !seen.insert(id.clone())
-        {
-            problems.push(Problem::new(
-                "id",
-                format!("{id} is used by an earlier feature of this file"),
-            ));
-        }
-        let raw = f.raw;
-        let mut all = f.problems;
-        match build_record(
-            f.id,
-            f.geometry,
-            f.props,
-            std::mem::take(&mut all),
-            &catalogue,
-            now,
-        ) {
-            Ok(c) if problems.is_empty() => {
-                let id = match c.id {
-                    Some(id) => id,
-                    None => tx.new_area_id()?,
-                };
-                tx.put_area(&HazardArea {
-                    id,
-                    shape: c.shape,
-                    props: c.props,
-                })?;
-            }
-            Ok(_) => rejected.push(Rejected {
-                label,
-                problems,
-                raw,
-            }),
-            Err(mut ps) => {
-                ps.extend(problems);
-                rejected.push(Rejected {
-                    label,
-                    problems: ps,
-                    raw,
+    let mut write_error = None;
+    for msg in receive.iter() {
+        match msg {
+            Parsed::Valid(c) => {
+                let put = match c.id {
+                    Some(id) => Ok(id),
+                    None => tx.new_area_id(),
+                }
+                .and_then(|id| {
+                    tx.put_area(&HazardArea {
+                        id,
+                        shape: c.shape,
+                        props: c.props,
+                    })
                 });
+                if let Err(e) = put {
+                    write_error = Some(e);
+                    break;
+                }
             }
+            Parsed::Rejected(r) => rejected.push(r),
         }
-        Ok(())
-    };
-    let read = match format {
-        Format::GeoJson => {
-            geojson::read_feature_collection(reader, &mut on_feature).map_err(|e| match e {
-                ReadError::Callback(e) => Failure::from(e),
-                other => Failure::input(format!("{name}: {other}; nothing was imported")),
-            })
-        }
-        Format::Csv => cairn_formats::csv::read_csv(
-            reader,
-            &mut |h: &[String]| csv_header = h.to_vec(),
-            &mut on_feature,
-        )
-        .map_err(|e| match e {
-            cairn_formats::csv::CsvError::Callback(e) => Failure::from(e),
-            other => Failure::input(format!("{name}: {other}; nothing was imported")),
-        }),
-    };
+    }
+    // Dropping the receiver stops the parser if the store failed.
+    drop(receive);
+    let parsed = parser
+        .join()
+        .map_err(|_| Failure::internal(format!("{name}: the parser thread failed")))?;
     bar.finish_and_clear();
-    read?;
+    if let Some(e) = write_error {
+        return Err(Failure::from(e));
+    }
+    let (count, csv_header) = parsed?;
     if count == 0 {
         return Err(Failure::input(format!(
             "{name}: the file has no features; nothing was imported"
@@ -204,6 +171,97 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
         }
     }
     Ok(0)
+}
+
+enum Parsed {
+    Valid(cairn_formats::record::Candidate),
+    Rejected(Rejected),
+}
+
+/// The callback's signal that the store side has stopped.
+#[derive(Debug)]
+struct Stopped;
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("import stopped")
+    }
+}
+
+/// How a feature or row is named in messages.
+fn label(format: Format, number: u64, id: Option<&str>) -> String {
+    match (format, id) {
+        (Format::Csv, Some(id)) => format!("row on line {number} (id {id})"),
+        (Format::Csv, None) => format!("row on line {number}"),
+        (Format::GeoJson, Some(id)) => format!("feature {number} (id {id})"),
+        (Format::GeoJson, None) => format!("feature {number}"),
+    }
+}
+
+/// Reads, parses and validates the whole file, sending each feature on; returns the feature
+/// count and, for CSV, the header row.
+fn parse_file<R: Read>(
+    reader: R,
+    format: Format,
+    name: String,
+    catalogue: cairn_core::Catalogue,
+    now: chrono::DateTime<chrono::Utc>,
+    send: std::sync::mpsc::SyncSender<Parsed>,
+) -> Result<(u64, Vec<String>), Failure> {
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut csv_header: Vec<String> = Vec::new();
+    let mut on_feature = |f: ReadFeature| -> Result<(), Stopped> {
+        let mut problems = Vec::new();
+        if let Some(id) = &f.id
+            && !seen.insert(id.clone())
+        {
+            problems.push(Problem::new(
+                "id",
+                format!("{id} is used by an earlier feature of this file"),
+            ));
+        }
+        let (number, id) = (f.number, f.id.clone());
+        let msg = match build_record(f.id, f.geometry, f.props, f.problems, &catalogue, now) {
+            Ok(c) if problems.is_empty() => Parsed::Valid(c),
+            Ok(_) => Parsed::Rejected(Rejected {
+                label: label(format, number, id.as_deref()),
+                problems,
+                raw: f.raw,
+            }),
+            Err(mut ps) => {
+                ps.extend(problems);
+                Parsed::Rejected(Rejected {
+                    label: label(format, number, id.as_deref()),
+                    problems: ps,
+                    raw: f.raw,
+                })
+            }
+        };
+        // A closed channel means the store failed; stop reading.
+        send.send(msg).map_err(|_| Stopped)
+    };
+    let count = match format {
+        Format::GeoJson => {
+            geojson::read_feature_collection(reader, &mut on_feature).map_err(|e| match e {
+                ReadError::Callback(Stopped) => {
+                    Failure::internal(format!("{name}: import stopped"))
+                }
+                other => Failure::input(format!("{name}: {other}; nothing was imported")),
+            })?
+        }
+        Format::Csv => cairn_formats::csv::read_csv(
+            reader,
+            &mut |h: &[String]| csv_header = h.to_vec(),
+            &mut on_feature,
+        )
+        .map_err(|e| match e {
+            cairn_formats::csv::CsvError::Callback(Stopped) => {
+                Failure::internal(format!("{name}: import stopped"))
+            }
+            other => Failure::input(format!("{name}: {other}; nothing was imported")),
+        })?,
+    };
+    Ok((count, csv_header))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
