@@ -4,6 +4,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use geo::Validation;
+use geo::algorithm::validation::{GeometryIndex, InvalidMultiPolygon, InvalidPolygon, RingRole};
 use geo_types::{Coord, LineString, Polygon};
 use serde::Serialize;
 
@@ -43,6 +44,11 @@ pub fn check_id(id: &str) -> Result<(), String> {
     }
     if id.len() > MAX_ID_LEN {
         return Err(format!("id is longer than {MAX_ID_LEN} characters"));
+    }
+    if id.chars().all(|c| c == '.') {
+        return Err(format!(
+            "id {id:?} is only dots, which web addresses cannot carry; use letters or digits"
+        ));
     }
     if let Some(c) = id
         .chars()
@@ -166,11 +172,12 @@ pub fn build_line(
 pub fn validate_shape(shape: &Shape, problems: &mut Vec<Problem>) {
     match shape {
         Shape::Polygon(p) => {
+            check_areas(p, "geometry.coordinates", problems);
             if crate::simple::polygon_is_surely_valid(p) {
                 return;
             }
             for e in p.validation_errors() {
-                problems.push(Problem::new("geometry", e.to_string()));
+                problems.push(polygon_problem(&e, "geometry.coordinates"));
             }
         }
         Shape::MultiPolygon(m) => {
@@ -180,11 +187,26 @@ pub fn validate_shape(shape: &Shape, problems: &mut Vec<Problem>) {
                     "multipolygon has no parts (empty geometry)",
                 ));
             }
+            for (i, p) in m.0.iter().enumerate() {
+                check_areas(p, &format!("geometry.coordinates[{i}]"), problems);
+            }
             if crate::simple::multipolygon_is_surely_valid(m) {
                 return;
             }
             for e in m.validation_errors() {
-                problems.push(Problem::new("geometry", e.to_string()));
+                problems.push(match &e {
+                    InvalidMultiPolygon::InvalidPolygon(GeometryIndex(i), inner) => {
+                        polygon_problem(inner, &format!("geometry.coordinates[{i}]"))
+                    }
+                    InvalidMultiPolygon::ElementsOverlaps(GeometryIndex(a), GeometryIndex(b))
+                    | InvalidMultiPolygon::ElementsTouchOnALine(
+                        GeometryIndex(a),
+                        GeometryIndex(b),
+                    ) => Problem::new(
+                        format!("geometry.coordinates[{a}]"),
+                        format!("{e} (parts {a} and {b} of the MultiPolygon)"),
+                    ),
+                });
             }
         }
         Shape::Spot { radius_m, .. } => {
@@ -209,6 +231,68 @@ pub fn validate_shape(shape: &Shape, problems: &mut Vec<Problem>) {
                 ));
             }
         }
+    }
+}
+
+/// Every ring must enclose some area; a ring with none can never contain a point.
+fn check_areas(p: &Polygon<f64>, field: &str, problems: &mut Vec<Problem>) {
+    use geo::Area;
+    for (i, r) in std::iter::once(p.exterior())
+        .chain(p.interiors())
+        .enumerate()
+    {
+        if Polygon::new(r.clone(), vec![]).unsigned_area() == 0.0 {
+            problems.push(Problem::new(
+                format!("{field}[{i}]"),
+                "ring encloses no area: all its positions lie on one line",
+            ));
+        }
+    }
+}
+
+/// Names the ring a topology problem is about, as a path into the GeoJSON coordinates.
+fn polygon_problem(e: &InvalidPolygon, field: &str) -> Problem {
+    let ring = |r: &RingRole| match r {
+        RingRole::Exterior => 0,
+        RingRole::Interior(i) => i + 1,
+    };
+    let (role, text) = match e {
+        InvalidPolygon::TooFewPointsInRing(r)
+        | InvalidPolygon::SelfIntersection(r)
+        | InvalidPolygon::NonFiniteCoord(r, _)
+        | InvalidPolygon::InteriorRingNotContainedInExteriorRing(r) => {
+            (Some(ring(r)), e.to_string())
+        }
+        InvalidPolygon::IntersectingRingsOnALine(a, b)
+        | InvalidPolygon::IntersectingRingsOnAnArea(a, b) => (
+            Some(ring(b)),
+            format!("{e} (rings {} and {} of the coordinates)", ring(a), ring(b)),
+        ),
+    };
+    // geo counts holes from 0; in the GeoJSON coordinates the shell is ring 0 and hole i is i + 1.
+    let mut text = text;
+    if let InvalidPolygon::TooFewPointsInRing(RingRole::Interior(i))
+    | InvalidPolygon::SelfIntersection(RingRole::Interior(i))
+    | InvalidPolygon::NonFiniteCoord(RingRole::Interior(i), _)
+    | InvalidPolygon::InteriorRingNotContainedInExteriorRing(RingRole::Interior(i)) = e
+    {
+        text = text.replace(
+            &RingRole::Interior(*i).to_string(),
+            &format!("hole (ring {})", i + 1),
+        );
+    }
+    if let InvalidPolygon::IntersectingRingsOnALine(a, b)
+    | InvalidPolygon::IntersectingRingsOnAnArea(a, b) = e
+    {
+        for r in [a, b] {
+            if let RingRole::Interior(i) = r {
+                text = text.replace(&r.to_string(), &format!("hole (ring {})", i + 1));
+            }
+        }
+    }
+    match role {
+        Some(r) => Problem::new(format!("{field}[{r}]"), text),
+        None => Problem::new(field, text),
     }
 }
 

@@ -105,10 +105,10 @@ pub fn read_csv<R: Read, E>(
                     }
                 }
                 "radius_m" | "width_m" => match f64::from_str(v) {
-                    Ok(x) => {
+                    Ok(x) if x.is_finite() => {
                         map.insert(h.into(), number(x));
                     }
-                    Err(_) => problems.push(Problem::new(
+                    _ => problems.push(Problem::new(
                         format!("properties.{h}"),
                         format!("{v:?} is not a number of metres"),
                     )),

@@ -403,7 +403,7 @@ fn positions(a: &[Value], field: &str, problems: &mut Vec<Problem>) -> Option<Ve
     for (j, p) in a.iter().enumerate() {
         // The field name is built only when the position is bad.
         let quick = match p {
-            Value::Array(xy) if (2..=3).contains(&xy.len()) => xy[0].as_f64().zip(xy[1].as_f64()),
+            Value::Array(xy) if xy.len() == 2 => xy[0].as_f64().zip(xy[1].as_f64()),
             _ => None,
         };
         match quick {

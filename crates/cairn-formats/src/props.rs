@@ -259,18 +259,25 @@ fn read_device(v: &Value, field: &str, problems: &mut Vec<Problem>) -> Option<De
 pub fn position(v: &Value, field: &str, problems: &mut Vec<Problem>) -> Option<[f64; 2]> {
     match v {
         Value::Array(a) if (2..=3).contains(&a.len()) => {
-            let x = a[0].as_f64();
-            let y = a[1].as_f64();
-            match (x, y) {
-                (Some(x), Some(y)) => Some([x, y]),
-                _ => {
-                    problems.push(Problem::new(
-                        field,
-                        "a position must be numbers [longitude, latitude]",
-                    ));
-                    None
-                }
+            if a.iter().all(Value::is_number) {
+                Some([a[0].as_f64()?, a[1].as_f64()?])
+            } else {
+                problems.push(Problem::new(
+                    field,
+                    "a position must be numbers only: [longitude, latitude] or [longitude, latitude, elevation]",
+                ));
+                None
             }
+        }
+        Value::Array(a) => {
+            problems.push(Problem::new(
+                field,
+                format!(
+                    "a position must have 2 numbers [longitude, latitude] (or 3 with elevation), not {}",
+                    a.len()
+                ),
+            ));
+            None
         }
         _ => {
             problems.push(Problem::new(

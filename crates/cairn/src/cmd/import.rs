@@ -51,7 +51,36 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
     let format = detect_format(path, args.format.as_deref())?;
     let file = File::open(path).map_err(|e| Failure::input(format!("{name}: cannot open: {e}")))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut store = SqliteStore::open(&cli.db_path(), OpenMode::Create)?;
+    let db = cli.db_path();
+    let created = !db.exists();
+    let result = import_into(&db, args, format, file, len, &name, catalogue);
+    let empty = || {
+        SqliteStore::open(&db, OpenMode::ReadOnly)
+            .and_then(|s| s.stats())
+            .map(|s| s.changesets == 0)
+            .unwrap_or(false)
+    };
+    if result.is_err() && created && empty() {
+        // A store that this failed import created holds nothing: leave no file behind.
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+fn import_into(
+    db: &Path,
+    args: &Args,
+    format: Format,
+    file: File,
+    len: u64,
+    name: &str,
+    catalogue: cairn_core::Catalogue,
+) -> CmdResult {
+    let path = &args.file;
+    let mut store = SqliteStore::open(db, OpenMode::Create)?;
     let meta = ChangeMeta {
         author: args.author.clone().unwrap_or_else(super::default_author),
         reason: args
@@ -73,11 +102,18 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
             bar: bar.clone(),
         },
     );
+    // A UTF-8 byte-order mark, as some Windows tools write, is not part of the JSON.
+    let mut reader = reader;
+    if let Ok(buf) = std::io::BufRead::fill_buf(&mut reader)
+        && buf.starts_with(&[0xEF, 0xBB, 0xBF])
+    {
+        std::io::BufRead::consume(&mut reader, 3);
+    }
     // Two stages on two cores: this thread writes to the store while a second one reads,
     // parses and validates. A bounded channel keeps memory flat whatever the file's size.
     let mut tx = store.begin(meta)?;
     let (send, receive) = std::sync::mpsc::sync_channel::<Parsed>(2048);
-    let thread_name = name.clone();
+    let thread_name = name.to_string();
     let parser =
         std::thread::spawn(move || parse_file(reader, format, thread_name, catalogue, now, send));
     let mut rejected: Vec<Rejected> = Vec::new();
@@ -287,12 +323,18 @@ fn detect_format(path: &Path, given: Option<&str>) -> Result<Format, Failure> {
         )));
     }
     let head = &head[..n];
-    if head.contains(&0)
-        || std::str::from_utf8(head).is_err()
-            && std::str::from_utf8(&head[..n.saturating_sub(4)]).is_err()
-    {
+    if head.contains(&0) {
         return Err(Failure::input(format!(
             "{name}: this is a binary file, not GeoJSON or CSV text; nothing was imported"
+        )));
+    }
+    // A multi-byte character may be cut at the end of a full sample; that is not an error.
+    if let Err(e) = std::str::from_utf8(head)
+        && (e.error_len().is_some() || n < 8192)
+    {
+        return Err(Failure::input(format!(
+            "{name}: the file is not UTF-8 text (byte {} is not valid UTF-8; perhaps it was saved as Latin-1 or Windows-1251): save it as UTF-8 and import again; nothing was imported",
+            e.valid_up_to() + 1
         )));
     }
     let ext = path
