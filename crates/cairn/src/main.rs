@@ -37,6 +37,8 @@ pub enum Command {
     Show(cmd::show::ShowArgs),
     /// Show every revision of a record: time, author, reason, what changed.
     History(cmd::show::HistoryArgs),
+    /// Check a place or a route against the recorded hazards.
+    Check(cmd::check::Args),
     /// Write a realistic, fictional data set for tests, demos and benchmarks.
     Synth(cmd::synth::Args),
     /// Build a fresh store with the demo data set and show its summary.
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
         Command::Export(a) => cmd::export::run(&cli, a),
         Command::Show(a) => cmd::show::show(&cli, a),
         Command::History(a) => cmd::show::history(&cli, a),
+        Command::Check(a) => cmd::check::run(&cli, a),
         Command::Synth(a) => cmd::synth::run(a),
         Command::Demo(a) => cmd::synth::demo(&cli, a),
     };

@@ -1,5 +1,6 @@
 //! One module per command; helpers they share.
 
+pub mod check;
 pub mod export;
 pub mod import;
 pub mod show;

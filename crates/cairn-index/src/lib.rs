@@ -1,0 +1,348 @@
+//! The in-memory spatial read model: an R*-tree over the current hazards, answering place,
+//! route, box and nearest queries in metres. Built from the store at start (bulk load) and kept
+//! current on every write by `upsert`, without a rebuild.
+
+pub mod distance;
+pub mod geodesy;
+pub mod route;
+
+use std::collections::HashMap;
+
+use cairn_core::{Catalogue, HazardArea, Shape, Status};
+use geo_types::{Coord, LineString, Rect};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, RTree};
+use serde::Serialize;
+
+pub use distance::{Closest, closest, contains};
+
+/// Farthest a "nearest hazard" is looked for, in metres.
+pub const NEAREST_LIMIT_M: f64 = 50_000.0;
+
+/// What the index keeps of a hazard: enough to answer queries, nothing more.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hazard {
+    pub id: String,
+    pub status: Status,
+    /// Bit set of device categories (`1 << Category as u8`).
+    pub categories: u8,
+    pub shape: Shape,
+}
+
+impl Hazard {
+    /// The index's view of a record.
+    pub fn from_area(a: &HazardArea, catalogue: &Catalogue) -> Hazard {
+        let categories = a
+            .props
+            .devices
+            .iter()
+            .map(|g| category_bit(catalogue.get(&g.device_type).map(|t| t.category)))
+            .fold(0, |x, b| x | b);
+        Hazard {
+            id: a.id.clone(),
+            status: a.props.status,
+            categories,
+            shape: a.shape.clone(),
+        }
+    }
+}
+
+/// The bit of a device category in `Hazard::categories`; unknown types count as `other`.
+pub fn category_bit(c: Option<cairn_core::Category>) -> u8 {
+    use cairn_core::Category::*;
+    1 << match c {
+        Some(ApMine) => 0,
+        Some(AtMine) => 1,
+        Some(ClusterMunitionRemnant) => 2,
+        Some(Uxo) => 3,
+        Some(Ied) => 4,
+        Some(Other) | None => 5,
+    }
+}
+
+/// Which hazards a query considers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Filter {
+    /// Statuses to include; `None` means the open hazards (suspected, confirmed, reduced).
+    pub statuses: Option<Vec<Status>>,
+    /// Device categories (bit set) of which a hazard must have at least one; `None` for all.
+    pub categories: Option<u8>,
+}
+
+impl Default for Filter {
+    fn default() -> Filter {
+        Filter { statuses: None, categories: None }
+    }
+}
+
+impl Filter {
+    /// True when the hazard passes.
+    pub fn admits(&self, h: &Hazard) -> bool {
+        let status_ok = match &self.statuses {
+            None => h.status.is_open_hazard(),
+            Some(s) => s.contains(&h.status),
+        };
+        status_ok && self.categories.is_none_or(|c| h.categories & c != 0)
+    }
+}
+
+/// A hazard hit by a query.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Hit {
+    pub id: String,
+    pub status: Status,
+}
+
+/// A hazard near a place.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Near {
+    pub id: String,
+    pub status: Status,
+    pub distance_m: f64,
+}
+
+/// The nearest hazard to a place.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Nearest {
+    pub id: String,
+    pub status: Status,
+    pub distance_m: f64,
+    pub bearing_deg: f64,
+}
+
+/// The answer to a place check.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PointAnswer {
+    pub inside: Vec<Hit>,
+    pub within_accuracy: Vec<Near>,
+    pub nearest: Option<Nearest>,
+}
+
+/// A hazard a route's corridor touches.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RouteHit {
+    pub id: String,
+    pub status: Status,
+    /// Metres along the route where the corridor first touches the hazard, and last leaves it.
+    pub enter_m: f64,
+    pub leave_m: f64,
+    /// Every stretch of the route in the hazard's reach, [from, to] metres along the route.
+    pub stretches: Vec<[f64; 2]>,
+}
+
+/// The answer to a route check.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RouteAnswer {
+    pub length_m: f64,
+    pub width_m: f64,
+    /// Length of route along which the corridor touches any hazard.
+    pub at_risk_m: f64,
+    pub hazards: Vec<RouteHit>,
+}
+
+type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
+
+/// The spatial read model.
+#[derive(Clone, Debug, Default)]
+pub struct Index {
+    tree: RTree<Entry>,
+    slots: Vec<Option<(Hazard, Rect<f64>)>>,
+    free: Vec<u32>,
+    by_id: HashMap<String, u32>,
+}
+
+fn rect_of(h: &Hazard) -> Option<Rect<f64>> {
+    h.shape.covering_bbox()
+}
+
+fn entry(r: Rect<f64>, slot: u32) -> Entry {
+    GeomWithData::new(Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]), slot)
+}
+
+impl Index {
+    /// Bulk-loads an index from hazards (later duplicates of an id replace earlier ones).
+    pub fn build(hazards: impl IntoIterator<Item = Hazard>) -> Index {
+        let mut idx = Index::default();
+        let mut entries = Vec::new();
+        for h in hazards {
+            let Some(r) = rect_of(&h) else { continue };
+            if let Some(&old) = idx.by_id.get(&h.id) {
+                idx.slots[old as usize] = None;
+                idx.free.push(old);
+            }
+            let slot = idx.slots.len() as u32;
+            idx.by_id.insert(h.id.clone(), slot);
+            idx.slots.push(Some((h, r)));
+            entries.push(entry(r, slot));
+        }
+        entries.retain(|e| idx.slots[e.data as usize].is_some());
+        idx.tree = RTree::bulk_load(entries);
+        idx
+    }
+
+    /// Number of hazards held.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// Adds a hazard or replaces the one with its id.
+    pub fn upsert(&mut self, h: Hazard) {
+        self.remove(&h.id);
+        let Some(r) = rect_of(&h) else { return };
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.slots.push(None);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.by_id.insert(h.id.clone(), slot);
+        self.tree.insert(entry(r, slot));
+        self.slots[slot as usize] = Some((h, r));
+    }
+
+    /// Removes a hazard; returns whether it was there.
+    pub fn remove(&mut self, id: &str) -> bool {
+        let Some(slot) = self.by_id.remove(id) else { return false };
+        if let Some((_, r)) = self.slots[slot as usize].take() {
+            self.tree.remove(&entry(r, slot));
+        }
+        self.free.push(slot);
+        true
+    }
+
+    /// The hazard with this id.
+    pub fn get(&self, id: &str) -> Option<&Hazard> {
+        self.by_id.get(id).and_then(|&s| self.slots[s as usize].as_ref().map(|(h, _)| h))
+    }
+
+    /// Every hazard, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &Hazard> {
+        self.slots.iter().flatten().map(|(h, _)| h)
+    }
+
+    fn candidates(&self, min: [f64; 2], max: [f64; 2]) -> impl Iterator<Item = &Hazard> {
+        self.tree
+            .locate_in_envelope_intersecting(&AABB::from_corners(min, max))
+            .filter_map(|e| self.slots[e.data as usize].as_ref().map(|(h, _)| h))
+    }
+
+    /// A place check: hazards containing `q` (lon, lat), those within `accuracy_m` of it, and the
+    /// nearest one within 50 km.
+    pub fn check_point(&self, q: Coord<f64>, accuracy_m: f64, filter: &Filter) -> PointAnswer {
+        let accuracy_m = accuracy_m.max(0.0);
+        let (dlat, dlon) = geodesy::degrees_covering(accuracy_m, q.y);
+        let mut inside = Vec::new();
+        let mut within = Vec::new();
+        for h in self.candidates([q.x - dlon, q.y - dlat], [q.x + dlon, q.y + dlat]) {
+            if !filter.admits(h) {
+                continue;
+            }
+            if contains(&h.shape, q) {
+                inside.push(Hit { id: h.id.clone(), status: h.status });
+            } else if accuracy_m > 0.0 {
+                let c = closest(&h.shape, q);
+                if c.distance_m <= accuracy_m {
+                    within.push(Near { id: h.id.clone(), status: h.status, distance_m: c.distance_m });
+                }
+            }
+        }
+        inside.sort_by(|a, b| a.id.cmp(&b.id));
+        within.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then_with(|| a.id.cmp(&b.id)));
+        let nearest = match inside.first() {
+            Some(h) => Some(Nearest { id: h.id.clone(), status: h.status, distance_m: 0.0, bearing_deg: 0.0 }),
+            None => self.nearest(q, filter, NEAREST_LIMIT_M),
+        };
+        PointAnswer { inside, within_accuracy: within, nearest }
+    }
+
+    /// The nearest admitted hazard within `limit_m`.
+    pub fn nearest(&self, q: Coord<f64>, filter: &Filter, limit_m: f64) -> Option<Nearest> {
+        self.k_nearest(q, 1, limit_m, filter).into_iter().next()
+    }
+
+    /// Up to `k` admitted hazards nearest to `q` within `limit_m`, nearest first.
+    pub fn k_nearest(&self, q: Coord<f64>, k: usize, limit_m: f64, filter: &Filter) -> Vec<Nearest> {
+        if k == 0 {
+            return Vec::new();
+        }
+        // A lower bound on metres per degree near q: the tree's boxes are in degrees.
+        let (dlat, _) = geodesy::degrees_covering(limit_m, q.y);
+        let phi = (q.y.abs() + dlat).min(89.9).to_radians();
+        let m_per_deg = 110_574.0f64.min(111_319.0 * phi.cos()) * 0.99;
+        let mut found: Vec<Nearest> = Vec::new();
+        for (e, d2) in self.tree.nearest_neighbor_iter_with_distance_2(&[q.x, q.y]) {
+            let lower = d2.sqrt() * m_per_deg;
+            let kth = if found.len() >= k { found[k - 1].distance_m } else { limit_m };
+            if lower > kth {
+                break;
+            }
+            let Some((h, _)) = self.slots[e.data as usize].as_ref() else { continue };
+            if !filter.admits(h) {
+                continue;
+            }
+            let c = closest(&h.shape, q);
+            if c.distance_m <= kth {
+                found.push(Nearest { id: h.id.clone(), status: h.status, distance_m: c.distance_m, bearing_deg: c.bearing_deg });
+                found.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then_with(|| a.id.cmp(&b.id)));
+                found.truncate(k);
+            }
+        }
+        found
+    }
+
+    /// Hazards whose covering box meets the box, sorted by id.
+    pub fn in_bbox(&self, min: Coord<f64>, max: Coord<f64>, filter: &Filter) -> Vec<&Hazard> {
+        let mut v: Vec<&Hazard> = self.candidates([min.x, min.y], [max.x, max.y]).filter(|h| filter.admits(h)).collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    }
+
+    /// A route check: every admitted hazard within `width_m / 2` of the route, with where the
+    /// corridor enters and leaves it, and the length of route at risk.
+    pub fn check_route(&self, line: &LineString<f64>, width_m: f64, filter: &Filter) -> RouteAnswer {
+        let r = (width_m / 2.0).max(0.0);
+        let (pieces, length_m) = route::pieces(line);
+        let mut per: HashMap<u32, Vec<(f64, f64)>> = HashMap::new();
+        for p in &pieces {
+            let (dlat, dlon) = geodesy::degrees_covering(r, p.a.y.abs().max(p.b.y.abs()));
+            let min = [p.a.x.min(p.b.x) - dlon, p.a.y.min(p.b.y) - dlat];
+            let max = [p.a.x.max(p.b.x) + dlon, p.a.y.max(p.b.y) + dlat];
+            for e in self.tree.locate_in_envelope_intersecting(&AABB::from_corners(min, max)) {
+                let Some((h, _)) = self.slots[e.data as usize].as_ref() else { continue };
+                if !filter.admits(h) {
+                    continue;
+                }
+                for (u0, u1) in route::piece_intervals(p, &h.shape, r) {
+                    per.entry(e.data)
+                        .or_default()
+                        .push((p.start_m + u0 * p.length_m, p.start_m + u1 * p.length_m));
+                }
+            }
+        }
+        let mut all = Vec::new();
+        let mut hazards: Vec<RouteHit> = per
+            .into_iter()
+            .filter_map(|(slot, iv)| {
+                let (h, _) = self.slots[slot as usize].as_ref()?;
+                let merged = route::merge(iv);
+                all.extend(merged.iter().copied());
+                Some(RouteHit {
+                    id: h.id.clone(),
+                    status: h.status,
+                    enter_m: merged.first()?.0,
+                    leave_m: merged.last()?.1,
+                    stretches: merged.iter().map(|&(a, b)| [a, b]).collect(),
+                })
+            })
+            .collect();
+        hazards.sort_by(|a, b| a.enter_m.total_cmp(&b.enter_m).then_with(|| a.id.cmp(&b.id)));
+        let at_risk_m = route::merge(all).iter().map(|(a, b)| b - a).sum();
+        RouteAnswer { length_m, width_m, at_risk_m, hazards }
+    }
+}
