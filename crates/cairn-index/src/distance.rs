@@ -29,43 +29,69 @@ pub fn closest(shape: &Shape, q: Coord<f64>) -> Closest {
     match shape {
         Shape::Polygon(p) => {
             if p.intersects(&Point(q)) {
-                return Closest { distance_m: 0.0, bearing_deg: 0.0 };
+                return Closest {
+                    distance_m: 0.0,
+                    bearing_deg: 0.0,
+                };
             }
             closest_on_lines(q, std::iter::once(p.exterior()).chain(p.interiors()), 0.0)
         }
         Shape::MultiPolygon(m) => {
             if m.intersects(&Point(q)) {
-                return Closest { distance_m: 0.0, bearing_deg: 0.0 };
+                return Closest {
+                    distance_m: 0.0,
+                    bearing_deg: 0.0,
+                };
             }
             closest_on_lines(
                 q,
-                m.0.iter().flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors())),
+                m.0.iter()
+                    .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors())),
                 0.0,
             )
         }
         Shape::Spot { at, radius_m } => {
             let (d, az) = inverse(q, at.0);
             if d <= *radius_m {
-                Closest { distance_m: 0.0, bearing_deg: 0.0 }
+                Closest {
+                    distance_m: 0.0,
+                    bearing_deg: 0.0,
+                }
             } else {
-                Closest { distance_m: d - radius_m, bearing_deg: az }
+                Closest {
+                    distance_m: d - radius_m,
+                    bearing_deg: az,
+                }
             }
         }
-        Shape::Linear { line, width_m } => closest_on_lines(q, std::iter::once(line), width_m / 2.0),
+        Shape::Linear { line, width_m } => {
+            closest_on_lines(q, std::iter::once(line), width_m / 2.0)
+        }
     }
 }
 
 /// The closest point on a set of polylines (straight in longitude and latitude), less `minus`
 /// metres. Candidate edges are found in a plane tangent at `q`; every edge whose planar distance
 /// is within the plane's distortion of the best is then measured exactly on the ellipsoid.
-fn closest_on_lines<'a>(q: Coord<f64>, lines: impl Iterator<Item = &'a LineString<f64>> + Clone, minus: f64) -> Closest {
+fn closest_on_lines<'a>(
+    q: Coord<f64>,
+    lines: impl Iterator<Item = &'a LineString<f64>> + Clone,
+    minus: f64,
+) -> Closest {
     let plane = LocalPlane::at(q);
     let mut best_planar = f64::INFINITY;
     let foot = |a: Coord<f64>, b: Coord<f64>| -> (f64, f64) {
         let (pa, pb) = (plane.project(a), plane.project(b));
-        let d = Coord { x: pb.x - pa.x, y: pb.y - pa.y };
+        let d = Coord {
+            x: pb.x - pa.x,
+            y: pb.y - pa.y,
+        };
         let len2 = d.x * d.x + d.y * d.y;
-        let t = if len2 == 0.0 { 0.0 } else { (-(pa.x * d.x + pa.y * d.y) / len2).clamp(0.0, 1.0) };
+        let t = if len2 == 0.0 {
+            0.0
+        } else {
+            (-(pa.x * d.x + pa.y * d.y) / len2).clamp(0.0, 1.0)
+        };
         let (x, y) = (pa.x + t * d.x, pa.y + t * d.y);
         ((x * x + y * y).sqrt(), t)
     };
@@ -79,23 +105,38 @@ fn closest_on_lines<'a>(q: Coord<f64>, lines: impl Iterator<Item = &'a LineStrin
     }
     // The plane's scale is right to about 1 % within 50 km of q; measure every edge that close.
     let limit = best_planar * 1.02 + 1.0;
-    let mut best = Closest { distance_m: f64::INFINITY, bearing_deg: 0.0 };
+    let mut best = Closest {
+        distance_m: f64::INFINITY,
+        bearing_deg: 0.0,
+    };
     for l in lines {
         for w in l.0.windows(2) {
             let (pd, t) = foot(w[0], w[1]);
             if pd > limit {
                 continue;
             }
-            let p = Coord { x: w[0].x + t * (w[1].x - w[0].x), y: w[0].y + t * (w[1].y - w[0].y) };
+            let p = Coord {
+                x: w[0].x + t * (w[1].x - w[0].x),
+                y: w[0].y + t * (w[1].y - w[0].y),
+            };
             let (d, az) = inverse(q, p);
             if d < best.distance_m {
-                best = Closest { distance_m: d, bearing_deg: az };
+                best = Closest {
+                    distance_m: d,
+                    bearing_deg: az,
+                };
             }
         }
     }
     if best.distance_m <= minus {
-        Closest { distance_m: 0.0, bearing_deg: 0.0 }
+        Closest {
+            distance_m: 0.0,
+            bearing_deg: 0.0,
+        }
     } else {
-        Closest { distance_m: best.distance_m - minus, bearing_deg: best.bearing_deg }
+        Closest {
+            distance_m: best.distance_m - minus,
+            bearing_deg: best.bearing_deg,
+        }
     }
 }

@@ -92,7 +92,16 @@ mod tests {
         // One degree of latitude at 50 N is about 111.2 km; Kyiv to Kharkiv about 409 km.
         let d = distance(Coord { x: 30.0, y: 49.5 }, Coord { x: 30.0, y: 50.5 });
         assert!((d - 111_229.0).abs() < 100.0, "{d}");
-        let (d, az) = inverse(Coord { x: 30.5234, y: 50.4501 }, Coord { x: 36.2304, y: 49.9935 });
+        let (d, az) = inverse(
+            Coord {
+                x: 30.5234,
+                y: 50.4501,
+            },
+            Coord {
+                x: 36.2304,
+                y: 49.9935,
+            },
+        );
         assert!((d - 409_000.0).abs() < 3_000.0, "{d}");
         assert!(az > 90.0 && az < 110.0, "{az}");
     }
@@ -102,11 +111,17 @@ mod tests {
         let o = Coord { x: 36.2, y: 49.9 };
         let p = LocalPlane::at(o);
         for (dx, dy) in [(0.1, 0.0), (0.0, 0.09), (0.1, 0.06), (-0.12, -0.05)] {
-            let c = Coord { x: o.x + dx, y: o.y + dy };
+            let c = Coord {
+                x: o.x + dx,
+                y: o.y + dy,
+            };
             let q = p.project(c);
             let planar = (q.x * q.x + q.y * q.y).sqrt();
             let true_d = distance(o, c);
-            assert!((planar - true_d).abs() / true_d < 0.003, "{planar} {true_d}");
+            assert!(
+                (planar - true_d).abs() / true_d < 0.003,
+                "{planar} {true_d}"
+            );
             let back = p.unproject(q);
             assert!((back.x - c.x).abs() < 1e-12 && (back.y - c.y).abs() < 1e-12);
         }

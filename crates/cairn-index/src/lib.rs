@@ -71,7 +71,10 @@ pub struct Filter {
 
 impl Default for Filter {
     fn default() -> Filter {
-        Filter { statuses: None, categories: None }
+        Filter {
+            statuses: None,
+            categories: None,
+        }
     }
 }
 
@@ -156,7 +159,10 @@ fn rect_of(h: &Hazard) -> Option<Rect<f64>> {
 }
 
 fn entry(r: Rect<f64>, slot: u32) -> Entry {
-    GeomWithData::new(Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]), slot)
+    GeomWithData::new(
+        Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+        slot,
+    )
 }
 
 impl Index {
@@ -208,7 +214,9 @@ impl Index {
 
     /// Removes a hazard; returns whether it was there.
     pub fn remove(&mut self, id: &str) -> bool {
-        let Some(slot) = self.by_id.remove(id) else { return false };
+        let Some(slot) = self.by_id.remove(id) else {
+            return false;
+        };
         if let Some((_, r)) = self.slots[slot as usize].take() {
             self.tree.remove(&entry(r, slot));
         }
@@ -218,7 +226,9 @@ impl Index {
 
     /// The hazard with this id.
     pub fn get(&self, id: &str) -> Option<&Hazard> {
-        self.by_id.get(id).and_then(|&s| self.slots[s as usize].as_ref().map(|(h, _)| h))
+        self.by_id
+            .get(id)
+            .and_then(|&s| self.slots[s as usize].as_ref().map(|(h, _)| h))
     }
 
     /// Every hazard, in no particular order.
@@ -244,21 +254,41 @@ impl Index {
                 continue;
             }
             if contains(&h.shape, q) {
-                inside.push(Hit { id: h.id.clone(), status: h.status });
+                inside.push(Hit {
+                    id: h.id.clone(),
+                    status: h.status,
+                });
             } else if accuracy_m > 0.0 {
                 let c = closest(&h.shape, q);
                 if c.distance_m <= accuracy_m {
-                    within.push(Near { id: h.id.clone(), status: h.status, distance_m: c.distance_m });
+                    within.push(Near {
+                        id: h.id.clone(),
+                        status: h.status,
+                        distance_m: c.distance_m,
+                    });
                 }
             }
         }
         inside.sort_by(|a, b| a.id.cmp(&b.id));
-        within.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then_with(|| a.id.cmp(&b.id)));
+        within.sort_by(|a, b| {
+            a.distance_m
+                .total_cmp(&b.distance_m)
+                .then_with(|| a.id.cmp(&b.id))
+        });
         let nearest = match inside.first() {
-            Some(h) => Some(Nearest { id: h.id.clone(), status: h.status, distance_m: 0.0, bearing_deg: 0.0 }),
+            Some(h) => Some(Nearest {
+                id: h.id.clone(),
+                status: h.status,
+                distance_m: 0.0,
+                bearing_deg: 0.0,
+            }),
             None => self.nearest(q, filter, NEAREST_LIMIT_M),
         };
-        PointAnswer { inside, within_accuracy: within, nearest }
+        PointAnswer {
+            inside,
+            within_accuracy: within,
+            nearest,
+        }
     }
 
     /// The nearest admitted hazard within `limit_m`.
@@ -267,7 +297,13 @@ impl Index {
     }
 
     /// Up to `k` admitted hazards nearest to `q` within `limit_m`, nearest first.
-    pub fn k_nearest(&self, q: Coord<f64>, k: usize, limit_m: f64, filter: &Filter) -> Vec<Nearest> {
+    pub fn k_nearest(
+        &self,
+        q: Coord<f64>,
+        k: usize,
+        limit_m: f64,
+        filter: &Filter,
+    ) -> Vec<Nearest> {
         if k == 0 {
             return Vec::new();
         }
@@ -278,18 +314,33 @@ impl Index {
         let mut found: Vec<Nearest> = Vec::new();
         for (e, d2) in self.tree.nearest_neighbor_iter_with_distance_2(&[q.x, q.y]) {
             let lower = d2.sqrt() * m_per_deg;
-            let kth = if found.len() >= k { found[k - 1].distance_m } else { limit_m };
+            let kth = if found.len() >= k {
+                found[k - 1].distance_m
+            } else {
+                limit_m
+            };
             if lower > kth {
                 break;
             }
-            let Some((h, _)) = self.slots[e.data as usize].as_ref() else { continue };
+            let Some((h, _)) = self.slots[e.data as usize].as_ref() else {
+                continue;
+            };
             if !filter.admits(h) {
                 continue;
             }
             let c = closest(&h.shape, q);
             if c.distance_m <= kth {
-                found.push(Nearest { id: h.id.clone(), status: h.status, distance_m: c.distance_m, bearing_deg: c.bearing_deg });
-                found.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then_with(|| a.id.cmp(&b.id)));
+                found.push(Nearest {
+                    id: h.id.clone(),
+                    status: h.status,
+                    distance_m: c.distance_m,
+                    bearing_deg: c.bearing_deg,
+                });
+                found.sort_by(|a, b| {
+                    a.distance_m
+                        .total_cmp(&b.distance_m)
+                        .then_with(|| a.id.cmp(&b.id))
+                });
                 found.truncate(k);
             }
         }
@@ -298,14 +349,22 @@ impl Index {
 
     /// Hazards whose covering box meets the box, sorted by id.
     pub fn in_bbox(&self, min: Coord<f64>, max: Coord<f64>, filter: &Filter) -> Vec<&Hazard> {
-        let mut v: Vec<&Hazard> = self.candidates([min.x, min.y], [max.x, max.y]).filter(|h| filter.admits(h)).collect();
+        let mut v: Vec<&Hazard> = self
+            .candidates([min.x, min.y], [max.x, max.y])
+            .filter(|h| filter.admits(h))
+            .collect();
         v.sort_by(|a, b| a.id.cmp(&b.id));
         v
     }
 
     /// A route check: every admitted hazard within `width_m / 2` of the route, with where the
     /// corridor enters and leaves it, and the length of route at risk.
-    pub fn check_route(&self, line: &LineString<f64>, width_m: f64, filter: &Filter) -> RouteAnswer {
+    pub fn check_route(
+        &self,
+        line: &LineString<f64>,
+        width_m: f64,
+        filter: &Filter,
+    ) -> RouteAnswer {
         let r = (width_m / 2.0).max(0.0);
         let (pieces, length_m) = route::pieces(line);
         let mut per: HashMap<u32, Vec<(f64, f64)>> = HashMap::new();
@@ -313,8 +372,13 @@ impl Index {
             let (dlat, dlon) = geodesy::degrees_covering(r, p.a.y.abs().max(p.b.y.abs()));
             let min = [p.a.x.min(p.b.x) - dlon, p.a.y.min(p.b.y) - dlat];
             let max = [p.a.x.max(p.b.x) + dlon, p.a.y.max(p.b.y) + dlat];
-            for e in self.tree.locate_in_envelope_intersecting(&AABB::from_corners(min, max)) {
-                let Some((h, _)) = self.slots[e.data as usize].as_ref() else { continue };
+            for e in self
+                .tree
+                .locate_in_envelope_intersecting(&AABB::from_corners(min, max))
+            {
+                let Some((h, _)) = self.slots[e.data as usize].as_ref() else {
+                    continue;
+                };
                 if !filter.admits(h) {
                     continue;
                 }
@@ -341,8 +405,17 @@ impl Index {
                 })
             })
             .collect();
-        hazards.sort_by(|a, b| a.enter_m.total_cmp(&b.enter_m).then_with(|| a.id.cmp(&b.id)));
+        hazards.sort_by(|a, b| {
+            a.enter_m
+                .total_cmp(&b.enter_m)
+                .then_with(|| a.id.cmp(&b.id))
+        });
         let at_risk_m = route::merge(all).iter().map(|(a, b)| b - a).sum();
-        RouteAnswer { length_m, width_m, at_risk_m, hazards }
+        RouteAnswer {
+            length_m,
+            width_m,
+            at_risk_m,
+            hazards,
+        }
     }
 }

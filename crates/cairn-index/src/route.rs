@@ -28,10 +28,18 @@ pub fn pieces(route: &LineString<f64>) -> (Vec<Piece>, f64) {
         let n = ((len / PIECE_M).ceil() as usize).max(1);
         for k in 0..n {
             let (t0, t1) = (k as f64 / n as f64, (k + 1) as f64 / n as f64);
-            let lerp = |t: f64| Coord { x: w[0].x + t * (w[1].x - w[0].x), y: w[0].y + t * (w[1].y - w[0].y) };
+            let lerp = |t: f64| Coord {
+                x: w[0].x + t * (w[1].x - w[0].x),
+                y: w[0].y + t * (w[1].y - w[0].y),
+            };
             let (a, b) = (lerp(t0), lerp(t1));
             let l = if n == 1 { len } else { distance(a, b) };
-            out.push(Piece { a, b, start_m: along, length_m: l });
+            out.push(Piece {
+                a,
+                b,
+                start_m: along,
+                length_m: l,
+            });
             along += l;
         }
     }
@@ -40,11 +48,17 @@ pub fn pieces(route: &LineString<f64>) -> (Vec<Piece>, f64) {
 
 /// The parts of a piece, as fractions [u0, u1] of it, that lie within `r` metres of the shape.
 pub fn piece_intervals(piece: &Piece, shape: &Shape, r: f64) -> Vec<(f64, f64)> {
-    let mid = Coord { x: (piece.a.x + piece.b.x) / 2.0, y: (piece.a.y + piece.b.y) / 2.0 };
+    let mid = Coord {
+        x: (piece.a.x + piece.b.x) / 2.0,
+        y: (piece.a.y + piece.b.y) / 2.0,
+    };
     let plane = LocalPlane::at(mid);
     let p0 = plane.project(piece.a);
     let p1 = plane.project(piece.b);
-    let d = Coord { x: p1.x - p0.x, y: p1.y - p0.y };
+    let d = Coord {
+        x: p1.x - p0.x,
+        y: p1.y - p0.y,
+    };
     let mut iv: Vec<(f64, f64)> = Vec::new();
     let add_line = |line: &LineString<f64>, radius: f64, iv: &mut Vec<(f64, f64)>| {
         let pts: Vec<Coord<f64>> = line.0.iter().map(|c| plane.project(*c)).collect();
@@ -93,7 +107,10 @@ pub fn piece_intervals(piece: &Piece, shape: &Shape, r: f64) -> Vec<(f64, f64)> 
             let (g0, g1) = (pair[0], pair[1]);
             if g1 > g0 {
                 let um = (g0 + g1) / 2.0;
-                let c = plane.unproject(Coord { x: p0.x + um * d.x, y: p0.y + um * d.y });
+                let c = plane.unproject(Coord {
+                    x: p0.x + um * d.x,
+                    y: p0.y + um * d.y,
+                });
                 let inside = match shape {
                     Shape::Polygon(p) => p.intersects(&Point(c)),
                     Shape::MultiPolygon(m) => m.intersects(&Point(c)),
@@ -127,7 +144,10 @@ pub fn merge(mut iv: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
 
 /// Where the segment p0 + u·d, u in [0, 1], lies within `r` of the point `c`.
 fn disc(p0: Coord<f64>, d: Coord<f64>, c: Coord<f64>, r: f64) -> Option<(f64, f64)> {
-    let f = Coord { x: p0.x - c.x, y: p0.y - c.y };
+    let f = Coord {
+        x: p0.x - c.x,
+        y: p0.y - c.y,
+    };
     let a = d.x * d.x + d.y * d.y;
     let b = 2.0 * (d.x * f.x + d.y * f.y);
     let cc = f.x * f.x + f.y * f.y - r * r;
@@ -144,7 +164,13 @@ fn disc(p0: Coord<f64>, d: Coord<f64>, c: Coord<f64>, r: f64) -> Option<(f64, f6
 
 /// Where the segment p0 + u·d lies within `r` of the segment from `a` to `b`: the line meets the
 /// convex capsule in one interval, the union of its meetings with the two end discs and the strip.
-fn capsule(p0: Coord<f64>, d: Coord<f64>, a: Coord<f64>, b: Coord<f64>, r: f64) -> Option<(f64, f64)> {
+fn capsule(
+    p0: Coord<f64>,
+    d: Coord<f64>,
+    a: Coord<f64>,
+    b: Coord<f64>,
+    r: f64,
+) -> Option<(f64, f64)> {
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;
     for c in [a, b] {
@@ -153,12 +179,21 @@ fn capsule(p0: Coord<f64>, d: Coord<f64>, a: Coord<f64>, b: Coord<f64>, r: f64) 
             hi = hi.max(y);
         }
     }
-    let e = Coord { x: b.x - a.x, y: b.y - a.y };
+    let e = Coord {
+        x: b.x - a.x,
+        y: b.y - a.y,
+    };
     let len = (e.x * e.x + e.y * e.y).sqrt();
     if len > 0.0 {
-        let t = Coord { x: e.x / len, y: e.y / len };
+        let t = Coord {
+            x: e.x / len,
+            y: e.y / len,
+        };
         let n = Coord { x: -t.y, y: t.x };
-        let q = Coord { x: p0.x - a.x, y: p0.y - a.y };
+        let q = Coord {
+            x: p0.x - a.x,
+            y: p0.y - a.y,
+        };
         // s(u) = s0 + u·sd in [0, len]; h(u) = h0 + u·hd in [-r, r].
         let (s0, sd) = (q.x * t.x + q.y * t.y, d.x * t.x + d.y * t.y);
         let (h0, hd) = (q.x * n.x + q.y * n.y, d.x * n.x + d.y * n.y);
@@ -198,13 +233,39 @@ mod tests {
         let (a, b) = disc(p0, d, Coord { x: 0.0, y: 0.0 }, 2.0).unwrap();
         assert!((a - 0.4).abs() < 1e-12 && (b - 0.6).abs() < 1e-12);
         // A vertical segment from (0,1) to (0,5) with radius 1 touches the x axis only at x = 0.
-        let (a, b) = capsule(p0, d, Coord { x: 0.0, y: 1.0 }, Coord { x: 0.0, y: 5.0 }, 1.0).unwrap();
+        let (a, b) = capsule(
+            p0,
+            d,
+            Coord { x: 0.0, y: 1.0 },
+            Coord { x: 0.0, y: 5.0 },
+            1.0,
+        )
+        .unwrap();
         assert!((a - 0.5).abs() < 1e-9 && (b - 0.5).abs() < 1e-9, "{a} {b}");
         // A parallel segment 1 m away with radius 1.5: x in [-1.5-1.118, 3+1.118].
-        let (a, b) = capsule(p0, d, Coord { x: -1.5, y: 1.0 }, Coord { x: 3.0, y: 1.0 }, 1.5).unwrap();
+        let (a, b) = capsule(
+            p0,
+            d,
+            Coord { x: -1.5, y: 1.0 },
+            Coord { x: 3.0, y: 1.0 },
+            1.5,
+        )
+        .unwrap();
         let h = (1.5f64 * 1.5 - 1.0).sqrt();
         assert!((a - (10.0 - 1.5 - h) / 20.0).abs() < 1e-9 && (b - (13.0 + h) / 20.0).abs() < 1e-9);
-        assert!(capsule(p0, d, Coord { x: 0.0, y: 3.0 }, Coord { x: 1.0, y: 3.0 }, 1.0).is_none());
-        assert_eq!(merge(vec![(0.5, 0.6), (0.1, 0.2), (0.15, 0.3)]), vec![(0.1, 0.3), (0.5, 0.6)]);
+        assert!(
+            capsule(
+                p0,
+                d,
+                Coord { x: 0.0, y: 3.0 },
+                Coord { x: 1.0, y: 3.0 },
+                1.0
+            )
+            .is_none()
+        );
+        assert_eq!(
+            merge(vec![(0.5, 0.6), (0.1, 0.2), (0.15, 0.3)]),
+            vec![(0.1, 0.3), (0.5, 0.6)]
+        );
     }
 }

@@ -546,3 +546,126 @@ fn ids_are_assigned_when_omitted_and_never_reused() {
         "{ids:?}"
     );
 }
+
+#[test]
+fn check_point_and_route_answer_as_interfaces_md_says() {
+    let e = Env::new();
+    e.write(
+        "a.geojson",
+        &collection(vec![area("HA-000123", "confirmed", "Field", 36.1)]),
+    );
+    e.ok(&["import", "a.geojson"]);
+    let v: Value = serde_json::from_str(&e.ok(&[
+        "check",
+        "point",
+        "36.15",
+        "49.92",
+        "--accuracy",
+        "25",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(v["point"], serde_json::json!([36.15, 49.92]));
+    assert_eq!(v["accuracy_m"], 25.0);
+    assert!(v["at"].is_string());
+    assert_eq!(
+        v["inside"],
+        serde_json::json!([{"id": "HA-000123", "status": "confirmed"}])
+    );
+    assert_eq!(v["within_accuracy"], serde_json::json!([]));
+    assert_eq!(v["nearest"]["id"], "HA-000123");
+    assert_eq!(v["nearest"]["distance_m"], 0.0);
+    // South of the triangle's base by 0.01 degrees of latitude: about 1,112 m, bearing north.
+    let v: Value =
+        serde_json::from_str(&e.ok(&["check", "point", "36.15", "49.89", "--json"])).unwrap();
+    assert!(v["inside"].as_array().unwrap().is_empty());
+    let d = v["nearest"]["distance_m"].as_f64().unwrap();
+    assert!((d - 1112.0).abs() < 2.0, "{d}");
+    let b = v["nearest"]["bearing_deg"].as_f64().unwrap();
+    assert!(!(0.5..=359.5).contains(&b), "{b}");
+    let text = e.ok(&["check", "point", "36.15", "49.89"]);
+    assert!(
+        text.contains("HA-000123") && text.contains("not a statement that the place is safe"),
+        "{text}"
+    );
+    let text = e.ok(&["check", "point", "36.15", "49.92"]);
+    assert!(text.starts_with("DANGER"), "{text}");
+
+    e.write(
+        "route.geojson",
+        &serde_json::json!({"type": "LineString", "coordinates": [[36.0, 49.92], [36.3, 49.92]]}),
+    );
+    let v: Value = serde_json::from_str(&e.ok(&[
+        "check",
+        "route",
+        "route.geojson",
+        "--width",
+        "500",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(v["width_m"], 500.0);
+    let h = &v["hazards"][0];
+    assert_eq!(
+        (h["id"].as_str(), h["status"].as_str()),
+        (Some("HA-000123"), Some("confirmed"))
+    );
+    let (enter, leave) = (
+        h["enter_m"].as_f64().unwrap(),
+        h["leave_m"].as_f64().unwrap(),
+    );
+    assert!(
+        enter > 7000.0 && enter < leave && leave < v["length_m"].as_f64().unwrap(),
+        "{v}"
+    );
+    assert!((v["at_risk_m"].as_f64().unwrap() - (leave - enter)).abs() < 0.2);
+
+    // Bad input names the parameter and exits 2.
+    for (args, needle) in [
+        (vec!["check", "point", "36.1", "95"], "latitude"),
+        (
+            vec!["check", "point", "36.1", "49.9", "--accuracy", "-3"],
+            "--accuracy",
+        ),
+        (vec!["check", "route", "missing.geojson"], "missing.geojson"),
+        (
+            vec!["check", "point", "36.1", "49.9", "--status", "dangerous"],
+            "--status",
+        ),
+        (
+            vec!["check", "point", "36.1", "49.9", "--at", "soon"],
+            "--at",
+        ),
+    ] {
+        let out = e.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(needle),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    e.write(
+        "bad-route.geojson",
+        &serde_json::json!({"type": "LineString", "coordinates": [[36.0, 49.92]]}),
+    );
+    let out = e.run(&["check", "route", "bad-route.geojson"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("geometry.coordinates"));
+
+    // A check at an earlier time sees the hazards recorded then.
+    let h: Value = serde_json::from_str(&e.ok(&["history", "HA-000123", "--json"])).unwrap();
+    let t1 = h[0]["recorded_at"].as_str().unwrap().to_string();
+    e.write(
+        "b.geojson",
+        &collection(vec![area("HA-000124", "suspected", "Later", 36.5)]),
+    );
+    e.ok(&["import", "b.geojson"]);
+    let now: Value =
+        serde_json::from_str(&e.ok(&["check", "point", "36.55", "49.92", "--json"])).unwrap();
+    assert_eq!(now["inside"][0]["id"], "HA-000124");
+    let then: Value =
+        serde_json::from_str(&e.ok(&["check", "point", "36.55", "49.92", "--at", &t1, "--json"]))
+            .unwrap();
+    assert!(then["inside"].as_array().unwrap().is_empty());
+}

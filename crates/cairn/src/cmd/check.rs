@@ -57,7 +57,7 @@ pub struct PointArgs {
     #[arg(allow_hyphen_values = true)]
     pub lat: f64,
     /// GPS accuracy in metres: hazards this close count as possibly here.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub accuracy: f64,
     #[command(flatten)]
     pub common: Common,
@@ -69,7 +69,7 @@ pub struct PointsArgs {
     /// A CSV file with lon and lat columns, or a GeoJSON FeatureCollection of points.
     pub file: PathBuf,
     /// GPS accuracy in metres.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub accuracy: f64,
     #[command(flatten)]
     pub common: Common,
@@ -81,7 +81,7 @@ pub struct RouteArgs {
     /// A GeoJSON LineString, or a Feature or FeatureCollection holding one.
     pub file: PathBuf,
     /// Corridor width in metres, centred on the route.
-    #[arg(long, default_value_t = 50.0)]
+    #[arg(long, default_value_t = 50.0, allow_negative_numbers = true)]
     pub width: f64,
     #[command(flatten)]
     pub common: Common,
@@ -103,7 +103,9 @@ fn filter(c: &Common) -> Result<Filter, Failure> {
         Some(
             c.status
                 .iter()
-                .map(|s| Status::parse(s.trim()).map_err(|m| Failure::input(format!("--status: {m}"))))
+                .map(|s| {
+                    Status::parse(s.trim()).map_err(|m| Failure::input(format!("--status: {m}")))
+                })
                 .collect::<Result<Vec<_>, _>>()?,
         )
     };
@@ -121,12 +123,18 @@ fn filter(c: &Common) -> Result<Filter, Failure> {
         }
         Some(bits)
     };
-    Ok(Filter { statuses, categories })
+    Ok(Filter {
+        statuses,
+        categories,
+    })
 }
 
 /// Builds the index from the store as recorded at `at` (or now).
 fn load(cli: &Cli, c: &Common) -> Result<(Index, Timestamp, Catalogue), Failure> {
-    let at = c.at.as_deref().map(|s| super::parse_time_arg("--at", s)).transpose()?;
+    let at =
+        c.at.as_deref()
+            .map(|s| super::parse_time_arg("--at", s))
+            .transpose()?;
     let catalogue = cli.catalogue()?;
     let store = super::open_existing(cli)?;
     let mut hazards = Vec::new();
@@ -134,7 +142,11 @@ fn load(cli: &Cli, c: &Common) -> Result<(Index, Timestamp, Catalogue), Failure>
         hazards.push(Hazard::from_area(&s.area, &catalogue));
         Ok(())
     })?;
-    Ok((Index::build(hazards), at.unwrap_or_else(chrono::Utc::now), catalogue))
+    Ok((
+        Index::build(hazards),
+        at.unwrap_or_else(chrono::Utc::now),
+        catalogue,
+    ))
 }
 
 fn check_coord(lon: f64, lat: f64, what: &str) -> Result<Coord<f64>, Failure> {
@@ -148,7 +160,9 @@ fn check_coord(lon: f64, lat: f64, what: &str) -> Result<Coord<f64>, Failure> {
 
 fn check_metres(v: f64, name: &str, max: f64) -> Result<f64, Failure> {
     if !v.is_finite() || v < 0.0 || v > max {
-        return Err(Failure::input(format!("{name}: {v} must be a number of metres from 0 to {max}")));
+        return Err(Failure::input(format!(
+            "{name}: {v} must be a number of metres from 0 to {max}"
+        )));
     }
     Ok(v)
 }
@@ -184,7 +198,10 @@ fn point(cli: &Cli, a: &PointArgs) -> CmdResult {
     let (index, at, _) = load(cli, &a.common)?;
     let ans = index.check_point(q, accuracy, &f);
     if a.common.json {
-        println!("{}", serde_json::to_string_pretty(&point_json(q, accuracy, at, &ans)).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&point_json(q, accuracy, at, &ans)).unwrap_or_default()
+        );
         return Ok(0);
     }
     let list = |v: Vec<String>| v.join(", ");
@@ -195,14 +212,26 @@ fn point(cli: &Cli, a: &PointArgs) -> CmdResult {
             q.y,
             ans.inside.len(),
             if ans.inside.len() == 1 { "" } else { "s" },
-            list(ans.inside.iter().map(|h| format!("{} ({})", h.id, h.status.as_str())).collect())
+            list(
+                ans.inside
+                    .iter()
+                    .map(|h| format!("{} ({})", h.id, h.status.as_str()))
+                    .collect()
+            )
         );
-        println!("Do not move further. Go back the way you came, stepping in your own footprints, and call 101 or 112.");
+        println!(
+            "Do not move further. Go back the way you came, stepping in your own footprints, and call 101 or 112."
+        );
     }
     if !ans.within_accuracy.is_empty() {
         println!(
             "DANGER: within the GPS accuracy of {accuracy} m: {}.",
-            list(ans.within_accuracy.iter().map(|h| format!("{} ({}, {:.1} m)", h.id, h.status.as_str(), h.distance_m)).collect())
+            list(
+                ans.within_accuracy
+                    .iter()
+                    .map(|h| format!("{} ({}, {:.1} m)", h.id, h.status.as_str(), h.distance_m))
+                    .collect()
+            )
         );
     }
     match (&ans.nearest, ans.inside.is_empty()) {
@@ -218,7 +247,9 @@ fn point(cli: &Cli, a: &PointArgs) -> CmdResult {
         _ => {}
     }
     if ans.inside.is_empty() && ans.within_accuracy.is_empty() {
-        println!("Not inside any recorded hazard. This is not a statement that the place is safe: unrecorded explosive ordnance may be anywhere in former combat areas.");
+        println!(
+            "Not inside any recorded hazard. This is not a statement that the place is safe: unrecorded explosive ordnance may be anywhere in former combat areas."
+        );
     }
     println!("Data as recorded at {}.", at.to_rfc3339());
     Ok(0)
@@ -228,30 +259,64 @@ fn points(cli: &Cli, a: &PointsArgs) -> CmdResult {
     let accuracy = check_metres(a.accuracy, "--accuracy", 10_000.0)?;
     let f = filter(&a.common)?;
     let name = a.file.display().to_string();
-    let text = std::fs::read_to_string(&a.file).map_err(|e| Failure::input(format!("{name}: cannot read: {e}")))?;
+    let text = std::fs::read_to_string(&a.file)
+        .map_err(|e| Failure::input(format!("{name}: cannot read: {e}")))?;
     let mut coords = Vec::new();
     if text.trim_start().starts_with('{') {
-        let v: Value = serde_json::from_str(&text).map_err(|e| Failure::input(format!("{name}: not valid JSON: {e}")))?;
-        for (i, ft) in v["features"].as_array().ok_or_else(|| Failure::input(format!("{name}: expected a FeatureCollection of points")))?.iter().enumerate() {
+        let v: Value = serde_json::from_str(&text)
+            .map_err(|e| Failure::input(format!("{name}: not valid JSON: {e}")))?;
+        for (i, ft) in v["features"]
+            .as_array()
+            .ok_or_else(|| {
+                Failure::input(format!("{name}: expected a FeatureCollection of points"))
+            })?
+            .iter()
+            .enumerate()
+        {
             let c = &ft["geometry"]["coordinates"];
-            match (ft["geometry"]["type"].as_str(), c[0].as_f64(), c[1].as_f64()) {
-                (Some("Point"), Some(x), Some(y)) => coords.push(check_coord(x, y, &format!("{name}: feature {}", i + 1))?),
-                _ => return Err(Failure::input(format!("{name}: feature {}: geometry must be a Point", i + 1))),
+            match (
+                ft["geometry"]["type"].as_str(),
+                c[0].as_f64(),
+                c[1].as_f64(),
+            ) {
+                (Some("Point"), Some(x), Some(y)) => {
+                    coords.push(check_coord(x, y, &format!("{name}: feature {}", i + 1))?)
+                }
+                _ => {
+                    return Err(Failure::input(format!(
+                        "{name}: feature {}: geometry must be a Point",
+                        i + 1
+                    )));
+                }
             }
         }
     } else {
         let mut r = csv::Reader::from_reader(text.as_bytes());
-        let h = r.headers().map_err(|e| Failure::input(format!("{name}: {e}")))?.clone();
+        let h = r
+            .headers()
+            .map_err(|e| Failure::input(format!("{name}: {e}")))?
+            .clone();
         let col = |n: &str| h.iter().position(|x| x.trim() == n);
         let (Some(xi), Some(yi)) = (col("lon"), col("lat")) else {
-            return Err(Failure::input(format!("{name}: the header needs lon and lat columns")));
+            return Err(Failure::input(format!(
+                "{name}: the header needs lon and lat columns"
+            )));
         };
         for (i, rec) in r.records().enumerate() {
             let rec = rec.map_err(|e| Failure::input(format!("{name}: {e}")))?;
             let num = |k: usize| rec.get(k).and_then(|s| s.trim().parse::<f64>().ok());
             match (num(xi), num(yi)) {
-                (Some(x), Some(y)) => coords.push(check_coord(x, y, &format!("{name}: row on line {}", i + 2))?),
-                _ => return Err(Failure::input(format!("{name}: row on line {}: lon and lat must be numbers", i + 2))),
+                (Some(x), Some(y)) => coords.push(check_coord(
+                    x,
+                    y,
+                    &format!("{name}: row on line {}", i + 2),
+                )?),
+                _ => {
+                    return Err(Failure::input(format!(
+                        "{name}: row on line {}: lon and lat must be numbers",
+                        i + 2
+                    )));
+                }
             }
         }
     }
@@ -264,7 +329,8 @@ fn points(cli: &Cli, a: &PointsArgs) -> CmdResult {
         if let Some(n) = &ans.nearest {
             v["nearest"]["distance_m_exact"] = json!(n.distance_m);
         }
-        std::io::Write::write_all(&mut out, format!("{v}\n").as_bytes()).map_err(|e| Failure::internal(e.to_string()))?;
+        std::io::Write::write_all(&mut out, format!("{v}\n").as_bytes())
+            .map_err(|e| Failure::internal(e.to_string()))?;
     }
     Ok(0)
 }
@@ -276,24 +342,49 @@ pub fn read_route(v: &Value, what: &str) -> Result<LineString<f64>, Failure> {
         Some("Feature") => &v["geometry"],
         Some("FeatureCollection") => match v["features"].as_array().map(|a| a.as_slice()) {
             Some([one]) => &one["geometry"],
-            _ => return Err(Failure::input(format!("{what}: the FeatureCollection must hold exactly one LineString feature"))),
+            _ => {
+                return Err(Failure::input(format!(
+                    "{what}: the FeatureCollection must hold exactly one LineString feature"
+                )));
+            }
         },
-        _ => return Err(Failure::input(format!("{what}: expected a GeoJSON LineString, or a Feature holding one"))),
+        _ => {
+            return Err(Failure::input(format!(
+                "{what}: expected a GeoJSON LineString, or a Feature holding one"
+            )));
+        }
     };
     if g["type"].as_str() != Some("LineString") {
-        return Err(Failure::input(format!("{what}: geometry.type must be LineString")));
+        return Err(Failure::input(format!(
+            "{what}: geometry.type must be LineString"
+        )));
     }
     let mut problems = Vec::new();
     let raw: Vec<[f64; 2]> = g["coordinates"]
         .as_array()
-        .map(|a| a.iter().enumerate().filter_map(|(j, p)| cairn_formats::props::position(p, &format!("geometry.coordinates[{j}]"), &mut problems)).collect())
+        .map(|a| {
+            a.iter()
+                .enumerate()
+                .filter_map(|(j, p)| {
+                    cairn_formats::props::position(
+                        p,
+                        &format!("geometry.coordinates[{j}]"),
+                        &mut problems,
+                    )
+                })
+                .collect()
+        })
         .unwrap_or_default();
     let line = cairn_core::validate::build_line(&raw, "geometry.coordinates", &mut problems);
     match line {
         Some(l) if problems.is_empty() => Ok(l),
         _ => Err(Failure::input(format!(
             "{what}: {}",
-            problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; ")
+            problems
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
         ))),
     }
 }
@@ -320,22 +411,42 @@ fn route(cli: &Cli, a: &RouteArgs) -> CmdResult {
     }
     let f = filter(&a.common)?;
     let name = a.file.display().to_string();
-    let text = std::fs::read_to_string(&a.file).map_err(|e| Failure::input(format!("{name}: cannot read: {e}")))?;
-    let v: Value = serde_json::from_str(&text).map_err(|e| Failure::input(format!("{name}: not valid JSON: {e}")))?;
+    let text = std::fs::read_to_string(&a.file)
+        .map_err(|e| Failure::input(format!("{name}: cannot read: {e}")))?;
+    let v: Value = serde_json::from_str(&text)
+        .map_err(|e| Failure::input(format!("{name}: not valid JSON: {e}")))?;
     let line = read_route(&v, &name)?;
     let (index, at, _) = load(cli, &a.common)?;
     let ans = index.check_route(&line, width, &f);
     if a.common.json {
-        println!("{}", serde_json::to_string_pretty(&route_json(at, &ans)).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&route_json(at, &ans)).unwrap_or_default()
+        );
         return Ok(0);
     }
-    println!("Route of {:.0} m with a corridor of {width} m.", ans.length_m);
+    println!(
+        "Route of {:.0} m with a corridor of {width} m.",
+        ans.length_m
+    );
     if ans.hazards.is_empty() {
-        println!("The corridor touches no recorded hazard. This is not a statement that the route is safe.");
+        println!(
+            "The corridor touches no recorded hazard. This is not a statement that the route is safe."
+        );
     } else {
-        println!("DANGER: the corridor touches {} hazardous area(s); {:.0} m of the route are at risk:", ans.hazards.len(), ans.at_risk_m);
+        println!(
+            "DANGER: the corridor touches {} hazardous area(s); {:.0} m of the route are at risk:",
+            ans.hazards.len(),
+            ans.at_risk_m
+        );
         for h in &ans.hazards {
-            println!("  {} ({}): from {:.0} m to {:.0} m along the route", h.id, h.status.as_str(), h.enter_m, h.leave_m);
+            println!(
+                "  {} ({}): from {:.0} m to {:.0} m along the route",
+                h.id,
+                h.status.as_str(),
+                h.enter_m,
+                h.leave_m
+            );
         }
     }
     println!("Data as recorded at {}.", at.to_rfc3339());
