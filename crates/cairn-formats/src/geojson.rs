@@ -497,18 +497,15 @@ pub struct AreaPropsOut<'a> {
     pub width_m: Option<f64>,
 }
 
-/// Writes a hazardous area as a feature.
-pub fn write_area<W: Write>(
-    w: &mut FeatureCollectionWriter<W>,
-    area: &HazardArea,
-) -> std::io::Result<()> {
-    // `extra` is written flat beside the known properties, as it was read.
+/// The GeoJSON properties of a stored area: known fields, radius or width, and unknown
+/// properties flat beside them, as they were read.
+pub fn area_properties(area: &HazardArea) -> Map<String, Value> {
     let mut map = match serde_json::to_value(AreaPropsOut {
         props: &area.props,
         radius_m: area.shape.radius_m(),
         width_m: area.shape.width_m(),
-    })? {
-        Value::Object(m) => m,
+    }) {
+        Ok(Value::Object(m)) => m,
         _ => Map::new(),
     };
     if let Some(Value::Object(extra)) = map.remove("extra") {
@@ -516,7 +513,28 @@ pub fn write_area<W: Write>(
             map.entry(k).or_insert(v);
         }
     }
-    w.write(Some(&area.id), &area.shape.geometry(), &map)
+    map
+}
+
+/// Writes a hazardous area as a feature.
+pub fn write_area<W: Write>(
+    w: &mut FeatureCollectionWriter<W>,
+    area: &HazardArea,
+) -> std::io::Result<()> {
+    w.write(
+        Some(&area.id),
+        &area.shape.geometry(),
+        &area_properties(area),
+    )
+}
+
+/// A geometry as a GeoJSON value.
+pub fn geometry_value(g: &Geometry<f64>) -> Value {
+    let mut buf = Vec::new();
+    match write_geometry(&mut buf, g) {
+        Ok(()) => serde_json::from_slice(&buf).unwrap_or(Value::Null),
+        Err(_) => Value::Null,
+    }
 }
 
 /// Writes a geometry as GeoJSON; floats are written in the shortest form that reads back exactly.

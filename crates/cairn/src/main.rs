@@ -41,8 +41,12 @@ pub enum Command {
     Check(cmd::check::Args),
     /// Write a realistic, fictional data set for tests, demos and benchmarks.
     Synth(cmd::synth::Args),
-    /// Build a fresh store with the demo data set and show its summary.
+    /// Build a fresh store with the demo data set, show its summary, and serve it.
     Demo(cmd::synth::DemoArgs),
+    /// Serve the HTTP API and the public map.
+    Serve(cmd::serve::Args),
+    /// Create, list and revoke API tokens.
+    Token(cmd::serve::TokenArgs),
 }
 
 impl Cli {
@@ -84,6 +88,8 @@ fn main() -> ExitCode {
         Command::Check(a) => cmd::check::run(&cli, a),
         Command::Synth(a) => cmd::synth::run(a),
         Command::Demo(a) => cmd::synth::demo(&cli, a),
+        Command::Serve(a) => cmd::serve::run(&cli, a),
+        Command::Token(a) => cmd::serve::token(&cli, a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

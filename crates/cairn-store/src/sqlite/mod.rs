@@ -1,5 +1,7 @@
 //! The SQLite backend: one file in WAL mode, migrations embedded and run on open.
 
+pub mod tokens;
+
 use std::path::Path;
 
 use cairn_core::{AreaProperties, HazardArea, Shape, Timestamp};
@@ -15,7 +17,10 @@ use crate::{
 };
 
 /// The migrations, in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/001_init.sql"),
+    include_str!("migrations/002_tokens.sql"),
+];
 
 /// The kind tag of hazardous areas in the revisions table.
 const AREA: &str = "area";
@@ -106,6 +111,11 @@ impl SqliteStore {
             store.migrate(version)?;
         }
         Ok(store)
+    }
+
+    /// The connection, for the other modules of this backend.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
     }
 
     /// The file path, for messages.

@@ -36,12 +36,15 @@ pub struct Args {
 /// Arguments of `cairn demo`.
 #[derive(clap::Args, Debug)]
 pub struct DemoArgs {
-    /// Where the service will listen, once it exists.
+    /// Where the service listens.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: String,
     /// How many areas in the demo data set.
     #[arg(long, default_value_t = 5000)]
     pub areas: u64,
+    /// Load and summarise only; do not serve.
+    #[arg(long)]
+    pub no_serve: bool,
 }
 
 /// Generates areas `range` on both cores, in order.
@@ -157,17 +160,15 @@ pub fn demo(cli: &Cli, args: &DemoArgs) -> CmdResult {
     tx.commit()?;
     print_summary(&store, &catalogue)?;
     println!();
-    println!("Demo store: {}. Try:", path.display());
-    println!("  cairn --db {} show HA-000001", path.display());
     println!(
-        "  cairn --db {} export --public -o public.gpkg   (open it in QGIS)",
+        "Demo store: {}. Try: cairn --db {} show HA-000001",
+        path.display(),
         path.display()
     );
-    println!(
-        "The HTTP service and map for {} are not built yet; this run only loads and summarises the data.",
-        args.addr
-    );
-    Ok(0)
+    if args.no_serve {
+        return Ok(0);
+    }
+    super::serve::serve_store(store, catalogue, &args.addr, "info")
 }
 
 /// Prints counts by status, classification and device category, and the residual-hazard picture.

@@ -1,0 +1,86 @@
+//! Who is asking: without a token a client is the public; `Authorization: Bearer TOKEN` gives
+//! the token's role. A token that is unknown, expired or revoked is refused, never downgraded.
+
+use axum::extract::FromRequestParts;
+use axum::http::{header, request::Parts};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// The roles of domain.md. Every role but `Public` may see restricted detail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Public,
+    Field,
+    Officer,
+    Auditor,
+    Admin,
+}
+
+impl Role {
+    /// Parses a stored role name.
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "field" => Role::Field,
+            "officer" => Role::Officer,
+            "auditor" => Role::Auditor,
+            "admin" => Role::Admin,
+            _ => return None,
+        })
+    }
+
+    /// True when the role may see restricted records and fields.
+    pub fn sees_restricted(self) -> bool {
+        !matches!(self, Role::Public)
+    }
+}
+
+/// The caller's identity, from the request's credentials.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Caller {
+    pub role: Role,
+    pub name: Option<String>,
+}
+
+impl Caller {
+    /// An anonymous member of the public.
+    pub fn public() -> Caller {
+        Caller {
+            role: Role::Public,
+            name: None,
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Ok(Caller::public());
+        };
+        let text = value
+            .to_str()
+            .map_err(|_| ApiError::unauthorized("the Authorization header is not text"))?;
+        let Some(secret) = text.strip_prefix("Bearer ").map(str::trim) else {
+            return Err(ApiError::unauthorized(
+                "the Authorization header must be \"Bearer TOKEN\"",
+            ));
+        };
+        let info = state
+            .with_store(|s| s.find_token(secret))
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::unauthorized("the token is not known"))?;
+        if !info.is_valid_at(chrono::Utc::now()) {
+            return Err(ApiError::unauthorized(
+                "the token has expired or been revoked",
+            ));
+        }
+        let role = Role::parse(&info.role)
+            .ok_or_else(|| ApiError::unauthorized("the token's role is not known"))?;
+        Ok(Caller {
+            role,
+            name: Some(info.name),
+        })
+    }
+}

@@ -1,0 +1,248 @@
+//! `GET /api/check/point` and `POST /api/check/route`: the engine's answers with plain advice in
+//! Ukrainian and English. The public is answered from the public view, so a check inside a
+//! restricted area says "danger" without revealing its perimeter.
+
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::extract::{Query, State, rejection::QueryRejection};
+use cairn_index::{Filter, PointAnswer, RouteAnswer};
+use geo_types::{Coord, LineString};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::model::{ReadModel, public_label};
+
+/// Query of a place check.
+#[derive(Debug, Deserialize)]
+pub struct PointQuery {
+    lon: Option<String>,
+    lat: Option<String>,
+    accuracy: Option<String>,
+    at: Option<String>,
+}
+
+fn number(v: &Option<String>, name: &str, required: bool) -> Result<Option<f64>, ApiError> {
+    match v {
+        None if required => Err(ApiError::bad_request(format!(
+            "parameter {name} is required"
+        ))),
+        None => Ok(None),
+        Some(s) => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .map(Some)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("parameter {name} must be a number, not {s:?}"))
+            }),
+    }
+}
+
+/// Checks the `at` parameter: the service answers for the data it holds now.
+fn check_at(at: &Option<String>, m: &ReadModel) -> Result<(), ApiError> {
+    if let Some(s) = at {
+        let t = chrono::DateTime::parse_from_rfc3339(s).map_err(|_| {
+            ApiError::bad_request(format!("parameter at must be an RFC 3339 time, not {s:?}"))
+        })?;
+        if m.data_date.is_some_and(|d| t < d) {
+            return Err(ApiError::bad_request(
+                "parameter at: this service answers for the current data only; for a past state use `cairn check --at` on the store",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn advice(a: &PointAnswer) -> Value {
+    if !a.inside.is_empty() || !a.within_accuracy.is_empty() {
+        json!({
+            "danger": true,
+            "en": "DANGER: you may be in a hazardous area. Stop. Do not touch anything. Go back only the way you came, stepping in your own footprints, and call 101 or 112.",
+            "uk": "НЕБЕЗПЕКА: ви можете бути в небезпечній зоні. Зупиніться. Нічого не торкайтеся. Повертайтеся лише тим шляхом, яким прийшли, ступаючи у власні сліди, і телефонуйте 101 або 112.",
+        })
+    } else {
+        json!({
+            "danger": false,
+            "en": "No recorded hazard here. This does not mean the place is safe: explosive ordnance may be anywhere in former combat areas. Report anything suspicious: 101 or 112.",
+            "uk": "Тут немає зареєстрованої небезпеки. Це не означає, що місце безпечне: вибухонебезпечні предмети можуть бути будь-де в колишніх районах бойових дій. Повідомляйте про все підозріле: 101 або 112.",
+        })
+    }
+}
+
+fn round1(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
+
+/// `GET /api/check/point`.
+pub async fn point(
+    State(state): State<AppState>,
+    caller: Caller,
+    q: Result<Query<PointQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = q?;
+    let lon = number(&q.lon, "lon", true)?.unwrap_or_default();
+    let lat = number(&q.lat, "lat", true)?.unwrap_or_default();
+    if !cairn_core::validate::position_ok([lon, lat]) {
+        return Err(ApiError::bad_request(format!(
+            "parameters lon and lat must be WGS 84 degrees (lon -180..180, lat -90..90), not {lon}, {lat}"
+        )));
+    }
+    let accuracy = number(&q.accuracy, "accuracy", false)?.unwrap_or(0.0);
+    if !(0.0..=10_000.0).contains(&accuracy) {
+        return Err(ApiError::bad_request(format!(
+            "parameter accuracy must be 0 to 10000 metres, not {accuracy}"
+        )));
+    }
+    let m = state.model();
+    check_at(&q.at, &m)?;
+    state.metrics().point_checks.fetch_add(1, Ordering::Relaxed);
+    let p = Coord { x: lon, y: lat };
+    let public = !caller.role.sees_restricted();
+    let (ans, label): (PointAnswer, Box<dyn Fn(&str, &'static str) -> &'static str>) = if public {
+        (
+            m.public_index.check_point(p, accuracy, &Filter::default()),
+            Box::new(|id: &str, _| public_label(&m, id)),
+        )
+    } else {
+        (
+            m.index.check_point(p, accuracy, &Filter::default()),
+            Box::new(|_: &str, s: &'static str| s),
+        )
+    };
+    let status = |s: cairn_core::Status| cairn_core::WireEnum::as_str(s);
+    Ok(Json(json!({
+        "point": [lon, lat],
+        "accuracy_m": accuracy,
+        "at": chrono::Utc::now(),
+        "data_date": m.data_date,
+        "inside": ans.inside.iter().map(|h| json!({"id": h.id, "status": label(&h.id, status(h.status))})).collect::<Vec<_>>(),
+        "within_accuracy": ans.within_accuracy.iter().map(|h| json!({"id": h.id, "status": label(&h.id, status(h.status)), "distance_m": round1(h.distance_m)})).collect::<Vec<_>>(),
+        "nearest": ans.nearest.as_ref().map(|n| json!({"id": n.id, "status": label(&n.id, status(n.status)), "distance_m": round1(n.distance_m), "bearing_deg": round1(n.bearing_deg)})),
+        "advice": advice(&ans),
+    })))
+}
+
+/// Query of a route check.
+#[derive(Debug, Deserialize)]
+pub struct RouteQuery {
+    width: Option<String>,
+    at: Option<String>,
+}
+
+/// The largest route accepted, in vertices.
+const MAX_ROUTE_VERTICES: usize = 10_000;
+
+fn read_route(v: &Value) -> Result<(LineString<f64>, Option<f64>), ApiError> {
+    let (g, width) = match v["type"].as_str() {
+        Some("LineString") => (v, None),
+        Some("Feature") => (&v["geometry"], v["properties"]["width"].as_f64()),
+        _ => {
+            return Err(ApiError::bad_request(
+                "body must be a GeoJSON LineString, or a Feature whose geometry is one",
+            ));
+        }
+    };
+    if g["type"].as_str() != Some("LineString") {
+        return Err(ApiError::bad_request(
+            "body: geometry.type must be LineString",
+        ));
+    }
+    let coords = g["coordinates"].as_array().ok_or_else(|| {
+        ApiError::bad_request("body: geometry.coordinates must be an array of positions")
+    })?;
+    if coords.len() > MAX_ROUTE_VERTICES {
+        return Err(ApiError::bad_request(format!(
+            "body: a route may have at most {MAX_ROUTE_VERTICES} positions"
+        )));
+    }
+    let mut problems = Vec::new();
+    let raw: Vec<[f64; 2]> = coords
+        .iter()
+        .enumerate()
+        .filter_map(|(j, p)| {
+            cairn_formats::props::position(p, &format!("geometry.coordinates[{j}]"), &mut problems)
+        })
+        .collect();
+    match cairn_core::validate::build_line(&raw, "geometry.coordinates", &mut problems) {
+        Some(l) if problems.is_empty() => Ok((l, width)),
+        _ => Err(ApiError::bad_request(format!(
+            "body: {}",
+            problems
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))),
+    }
+}
+
+/// `POST /api/check/route`.
+pub async fn route(
+    State(state): State<AppState>,
+    caller: Caller,
+    q: Result<Query<RouteQuery>, QueryRejection>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = q?;
+    let Json(body) = body?;
+    let (line, body_width) = read_route(&body)?;
+    let width = number(&q.width, "width", false)?
+        .or(body_width)
+        .unwrap_or(50.0);
+    if !(width > 0.0 && width <= 20_000.0) {
+        return Err(ApiError::bad_request(format!(
+            "parameter width must be more than 0 and at most 20000 metres, not {width}"
+        )));
+    }
+    let length: f64 = line
+        .0
+        .windows(2)
+        .map(|w| cairn_index::geodesy::distance(w[0], w[1]))
+        .sum();
+    if length > 1_000_000.0 {
+        return Err(ApiError::bad_request(
+            "body: a route may be at most 1,000 km long",
+        ));
+    }
+    let m = state.model();
+    check_at(&q.at, &m)?;
+    state.metrics().route_checks.fetch_add(1, Ordering::Relaxed);
+    let public = !caller.role.sees_restricted();
+    let ans: RouteAnswer = if public {
+        m.public_index.check_route(&line, width, &Filter::default())
+    } else {
+        m.index.check_route(&line, width, &Filter::default())
+    };
+    let status = |id: &str, s: cairn_core::Status| {
+        if public {
+            public_label(&m, id)
+        } else {
+            cairn_core::WireEnum::as_str(s)
+        }
+    };
+    let danger = !ans.hazards.is_empty();
+    Ok(Json(json!({
+        "length_m": round1(ans.length_m),
+        "width_m": width,
+        "at_risk_m": round1(ans.at_risk_m),
+        "data_date": m.data_date,
+        "hazards": ans.hazards.iter().map(|h| json!({
+            "id": h.id, "status": status(&h.id, h.status),
+            "enter_m": round1(h.enter_m), "leave_m": round1(h.leave_m),
+        })).collect::<Vec<_>>(),
+        "advice": if danger {
+            json!({"danger": true,
+                "en": "DANGER: this route passes through or near recorded hazardous areas. Do not use it; choose another route.",
+                "uk": "НЕБЕЗПЕКА: цей маршрут проходить через зареєстровані небезпечні території або поруч із ними. Не користуйтеся ним; оберіть інший маршрут."})
+        } else {
+            json!({"danger": false,
+                "en": "No recorded hazard along this route. This does not mean it is safe: keep to paved roads and paths in use.",
+                "uk": "Уздовж цього маршруту немає зареєстрованих небезпек. Це не означає, що він безпечний: тримайтеся доріг і стежок, якими користуються."})
+        },
+    })))
+}

@@ -1,0 +1,160 @@
+//! Cairn's HTTP service: OGC API – Features, place and route checks, vector tiles, the public
+//! map and its assets, and authentication. The only crate that speaks HTTP.
+
+pub mod auth;
+pub mod check;
+pub mod cql2;
+pub mod error;
+pub mod model;
+pub mod ogc;
+pub mod openapi;
+pub mod ops;
+pub mod tiles;
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use cairn_core::Catalogue;
+use cairn_store::{SqliteStore, StoreError};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+pub use model::ReadModel;
+
+/// The largest request body accepted, in bytes.
+pub const BODY_LIMIT: usize = 1 << 20;
+/// The longest a request may take before it is answered 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+struct Shared {
+    store: Mutex<SqliteStore>,
+    model: RwLock<ReadModel>,
+    catalogue: Catalogue,
+    metrics: ops::Metrics,
+}
+
+/// The state every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Shared>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Loads the read model from the store and keeps both.
+    pub fn new(store: SqliteStore, catalogue: Catalogue) -> Result<AppState, StoreError> {
+        let model = ReadModel::load(&store, &catalogue)?;
+        Ok(AppState {
+            inner: Arc::new(Shared {
+                store: Mutex::new(store),
+                model: RwLock::new(model),
+                catalogue,
+                metrics: ops::Metrics::default(),
+            }),
+        })
+    }
+
+    /// The read model for this request.
+    pub fn model(&self) -> RwLockReadGuard<'_, ReadModel> {
+        self.inner.model.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` with the store.
+    pub fn with_store<T>(&self, f: impl FnOnce(&mut SqliteStore) -> T) -> T {
+        let mut s = self.inner.store.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut s)
+    }
+
+    /// Reloads the read model from the store (after writes made outside the service).
+    pub fn reload(&self) -> Result<(), StoreError> {
+        let model = self.with_store(|s| ReadModel::load(s, &self.inner.catalogue))?;
+        *self.inner.model.write().unwrap_or_else(|e| e.into_inner()) = model;
+        Ok(())
+    }
+
+    /// The device catalogue in force.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.inner.catalogue
+    }
+
+    /// The service's counters.
+    pub fn metrics(&self) -> &ops::Metrics {
+        &self.inner.metrics
+    }
+}
+
+async fn count(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let r = next.run(req).await;
+    let m = state.metrics();
+    m.requests.fetch_add(1, Ordering::Relaxed);
+    m.duration_us
+        .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+    let status = r.status();
+    if status.is_client_error() {
+        m.errors_4xx.fetch_add(1, Ordering::Relaxed);
+    } else if status.is_server_error() {
+        m.errors_5xx.fetch_add(1, Ordering::Relaxed);
+    }
+    tracing::info!(%method, %path, status = status.as_u16(), micros = started.elapsed().as_micros() as u64, "request");
+    r
+}
+
+async fn not_found(req: Request) -> error::ApiError {
+    error::ApiError::not_found(format!("nothing at {}", req.uri().path()))
+}
+
+/// The whole service as a router, for `serve` and for tests with `oneshot`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/ogc", get(ogc::landing))
+        .route("/ogc/", get(ogc::landing))
+        .route("/ogc/conformance", get(ogc::conformance))
+        .route("/ogc/api", get(openapi::api))
+        .route("/ogc/api.html", get(openapi::api_html))
+        .route("/ogc/collections", get(ogc::collections))
+        .route("/ogc/collections/{id}", get(ogc::collection))
+        .route("/ogc/collections/{id}/queryables", get(ogc::queryables_doc))
+        .route("/ogc/collections/{id}/items", get(ogc::items))
+        .route("/ogc/collections/{id}/items/{fid}", get(ogc::item))
+        .route("/api/check/point", get(check::point))
+        .route("/api/check/route", post(check::route))
+        .route("/health", get(ops::health))
+        .route("/metrics", get(ops::metrics))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), count))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .with_state(state)
+}
+
+/// Serves on `addr` until Ctrl-C; `ready` is called with the bound address.
+pub async fn serve(
+    state: AppState,
+    addr: &str,
+    ready: impl FnOnce(std::net::SocketAddr),
+) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    ready(listener.local_addr()?);
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}

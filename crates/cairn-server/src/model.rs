@@ -1,0 +1,169 @@
+//! The server's read model: every current record, the public view of each, and a spatial index
+//! for each audience, built from the store at start.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use cairn_core::public::{PublicView, public_view};
+use cairn_core::{Catalogue, Shape, Status, Timestamp};
+use cairn_index::{Hazard, Index};
+use cairn_store::{Store, StoreError, StoredArea};
+use geo_types::Rect;
+use serde_json::{Map, Value};
+
+/// A feature as the public may see it.
+#[derive(Clone, Debug)]
+pub struct PublicFeature {
+    pub id: String,
+    pub shape: Shape,
+    /// The public properties, ready for the wire.
+    pub props: Map<String, Value>,
+    /// `suspected`, `confirmed`, `reduced`, or `danger-zone` for a generalised restricted area.
+    pub status_label: &'static str,
+    pub etag: String,
+}
+
+/// Everything the service answers from, for one moment of the store.
+#[derive(Debug, Default)]
+pub struct ReadModel {
+    pub areas: BTreeMap<String, Arc<StoredArea>>,
+    pub index: Index,
+    pub public: BTreeMap<String, Arc<PublicFeature>>,
+    pub public_index: Index,
+    /// When the newest data was recorded.
+    pub data_date: Option<Timestamp>,
+    pub extent: Option<Rect<f64>>,
+    pub public_extent: Option<Rect<f64>>,
+}
+
+fn union(a: Option<Rect<f64>>, b: Option<Rect<f64>>) -> Option<Rect<f64>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(Rect::new(
+            geo_types::Coord {
+                x: a.min().x.min(b.min().x),
+                y: a.min().y.min(b.min().y),
+            },
+            geo_types::Coord {
+                x: a.max().x.max(b.max().x),
+                y: a.max().y.max(b.max().y),
+            },
+        )),
+        (x, None) | (None, x) => x,
+    }
+}
+
+impl ReadModel {
+    /// Builds the model from the store's current state.
+    pub fn load<S: Store>(store: &S, catalogue: &Catalogue) -> Result<ReadModel, StoreError> {
+        let mut areas = BTreeMap::new();
+        store.for_each_area(None, &mut |s| {
+            areas.insert(s.area.id.clone(), Arc::new(s));
+            Ok(())
+        })?;
+        let data_date = store.stats()?.last_recorded_at;
+        Ok(ReadModel::from_areas(areas, catalogue, data_date))
+    }
+
+    /// Builds the model from records already read.
+    pub fn from_areas(
+        areas: BTreeMap<String, Arc<StoredArea>>,
+        catalogue: &Catalogue,
+        data_date: Option<Timestamp>,
+    ) -> ReadModel {
+        let date = data_date.unwrap_or_default();
+        let mut extent = None;
+        let mut public_extent = None;
+        let mut public: BTreeMap<String, Arc<PublicFeature>> = BTreeMap::new();
+        let mut hazards = Vec::with_capacity(areas.len());
+        for s in areas.values() {
+            hazards.push(Hazard::from_area(&s.area, catalogue));
+            extent = union(extent, s.area.shape.covering_bbox());
+            if let Some(f) = public_feature(s, catalogue, date) {
+                public_extent = union(public_extent, f.shape.covering_bbox());
+                public.insert(f.id.clone(), Arc::new(f));
+            }
+        }
+        let public_index = Index::build(public.values().map(|f| Hazard {
+            id: f.id.clone(),
+            // The public index only holds open hazards; zones count as confirmed for filtering.
+            status: match f.status_label {
+                "suspected" => Status::Suspected,
+                "reduced" => Status::Reduced,
+                _ => Status::Confirmed,
+            },
+            categories: 0,
+            shape: f.shape.clone(),
+        }));
+        ReadModel {
+            index: Index::build(hazards),
+            areas,
+            public,
+            public_index,
+            data_date,
+            extent,
+            public_extent,
+        }
+    }
+}
+
+/// The public feature for a stored area, if the public is to see it at all.
+fn public_feature(s: &StoredArea, catalogue: &Catalogue, date: Timestamp) -> Option<PublicFeature> {
+    match public_view(&s.area, catalogue, date)? {
+        PublicView::Detailed { shape, detail } => {
+            let mut props = match serde_json::to_value(&detail) {
+                Ok(Value::Object(m)) => m,
+                _ => Map::new(),
+            };
+            props.remove("id");
+            props.insert("kind".into(), Value::from("hazardous-area"));
+            if let Some(r) = shape.radius_m() {
+                props.insert("radius_m".into(), Value::from(r));
+            }
+            if let Some(w) = shape.width_m() {
+                props.insert("width_m".into(), Value::from(w));
+            }
+            Some(PublicFeature {
+                id: detail.id.clone(),
+                status_label: match detail.status {
+                    Status::Suspected => "suspected",
+                    Status::Reduced => "reduced",
+                    _ => "confirmed",
+                },
+                etag: format!("\"p{}\"", s.revision.rev),
+                shape,
+                props,
+            })
+        }
+        PublicView::Zone(z) => {
+            let mut props = match serde_json::to_value(&z) {
+                Ok(Value::Object(m)) => m,
+                _ => Map::new(),
+            };
+            props.insert("kind".into(), Value::from("danger-zone"));
+            let r = geo::BoundingRect::bounding_rect(&z.polygon)?;
+            // The id comes from the zone's own corners only, so it tells nothing of the record.
+            let id = format!(
+                "zone-{}-{}-{}-{}",
+                (r.min().x * 100.0).round() as i64,
+                (r.min().y * 100.0).round() as i64,
+                (r.max().x * 100.0).round() as i64,
+                (r.max().y * 100.0).round() as i64
+            );
+            Some(PublicFeature {
+                etag: format!("\"{id}-{}\"", date.timestamp()),
+                id,
+                shape: Shape::Polygon(z.polygon),
+                props,
+                status_label: "danger-zone",
+            })
+        }
+    }
+}
+
+/// Looks up the wire status label of a public index hit.
+pub fn public_label(m: &ReadModel, id: &str) -> &'static str {
+    m.public
+        .get(id)
+        .map(|f| f.status_label)
+        .unwrap_or("danger-zone")
+}

@@ -1,0 +1,602 @@
+//! OGC API – Features (Part 1 core, GeoJSON, OpenAPI 3.0; Part 3 queryables and basic CQL2
+//! text) under `/ogc`, with media types as GDAL, OWSLib and QGIS expect them.
+
+use std::sync::atomic::Ordering;
+
+use axum::extract::{Path, Query, State, rejection::QueryRejection};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use cairn_core::{Shape, Timestamp};
+use cairn_formats::geojson::{area_properties, geometry_value};
+use geo::Intersects;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::cql2::{self, QueryableType};
+use crate::error::ApiError;
+use crate::model::ReadModel;
+
+/// The one collection so far.
+pub const COLLECTION: &str = "hazardous-areas";
+/// Items per page when the client gives no limit, and the most it may ask for.
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 10_000;
+
+const JSON: &str = "application/json";
+const GEOJSON: &str = "application/geo+json";
+pub const OPENAPI: &str = "application/vnd.oai.openapi+json;version=3.0";
+
+/// The conformance classes this service implements.
+pub const CONFORMANCE: &[&str] = &[
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+];
+
+/// The queryables of the collection for a caller: name, CQL2 type, JSON Schema type and format.
+fn queryables(
+    full: bool,
+) -> Vec<(
+    &'static str,
+    QueryableType,
+    &'static str,
+    Option<&'static str>,
+)> {
+    let mut q = vec![
+        ("status", QueryableType::String, "string", None),
+        ("name", QueryableType::String, "string", None),
+        ("marking", QueryableType::String, "string", None),
+        ("organisation", QueryableType::String, "string", None),
+        (
+            "reported_at",
+            QueryableType::Timestamp,
+            "string",
+            Some("date-time"),
+        ),
+    ];
+    if full {
+        q.push(("classification", QueryableType::String, "string", None));
+    } else {
+        q.push(("kind", QueryableType::String, "string", None));
+    }
+    q
+}
+
+/// The base URL of the service as the client reached it.
+pub fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .unwrap_or("localhost");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "https" || *p == "http")
+        .unwrap_or("http");
+    format!("{proto}://{host}")
+}
+
+fn typed(body: String, content_type: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+fn link(href: String, rel: &str, ty: &str, title: &str) -> Value {
+    json!({"href": href, "rel": rel, "type": ty, "title": title})
+}
+
+/// `GET /ogc`: the landing page.
+pub async fn landing(headers: HeaderMap) -> Response {
+    let b = base_url(&headers);
+    typed(
+        json!({
+            "title": "Cairn hazard records",
+            "description": "Hazardous areas of explosive ordnance as Cairn records them. Without a token: what the public may see.",
+            "links": [
+                link(format!("{b}/ogc"), "self", JSON, "This document"),
+                link(format!("{b}/ogc/api"), "service-desc", OPENAPI, "The API definition"),
+                link(format!("{b}/ogc/api.html"), "service-doc", "text/html", "The API documentation"),
+                link(format!("{b}/ogc/conformance"), "conformance", JSON, "Conformance classes"),
+                link(format!("{b}/ogc/collections"), "data", JSON, "The collections"),
+            ]
+        })
+        .to_string(),
+        JSON,
+    )
+}
+
+/// `GET /ogc/conformance`.
+pub async fn conformance() -> Response {
+    typed(json!({ "conformsTo": CONFORMANCE }).to_string(), JSON)
+}
+
+fn collection_json(b: &str, m: &ReadModel, full: bool) -> Value {
+    let extent = if full { m.extent } else { m.public_extent };
+    let bbox = extent
+        .map(|r| vec![r.min().x, r.min().y, r.max().x, r.max().y])
+        .unwrap_or_else(|| vec![-180.0, -90.0, 180.0, 90.0]);
+    json!({
+        "id": COLLECTION,
+        "title": "Hazardous areas",
+        "description": if full { "Every current hazardous area with its recorded fields." } else { "Open hazards the public must be warned of; restricted records appear only as generalised danger zones." },
+        "itemType": "feature",
+        "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
+        "extent": {
+            "spatial": { "bbox": [bbox], "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84" },
+            "temporal": { "interval": [[null, m.data_date]] }
+        },
+        "links": [
+            link(format!("{b}/ogc/collections/{COLLECTION}"), "self", JSON, "This collection"),
+            link(format!("{b}/ogc/collections/{COLLECTION}/items"), "items", GEOJSON, "The features"),
+            link(format!("{b}/ogc/collections/{COLLECTION}/queryables"), "http://www.opengis.net/def/rel/ogc/1.0/queryables", "application/schema+json", "Queryables"),
+        ]
+    })
+}
+
+/// `GET /ogc/collections`.
+pub async fn collections(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Response {
+    let b = base_url(&headers);
+    let m = state.model();
+    typed(
+        json!({
+            "links": [link(format!("{b}/ogc/collections"), "self", JSON, "The collections")],
+            "collections": [collection_json(&b, &m, caller.role.sees_restricted())],
+        })
+        .to_string(),
+        JSON,
+    )
+}
+
+fn check_collection(id: &str) -> Result<(), ApiError> {
+    if id == COLLECTION {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(format!(
+            "no collection {id:?}; the collection is {COLLECTION:?}"
+        )))
+    }
+}
+
+/// `GET /ogc/collections/{id}`.
+pub async fn collection(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    check_collection(&id)?;
+    let b = base_url(&headers);
+    let m = state.model();
+    Ok(typed(
+        collection_json(&b, &m, caller.role.sees_restricted()).to_string(),
+        JSON,
+    ))
+}
+
+/// `GET /ogc/collections/{id}/queryables`.
+pub async fn queryables_doc(
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    check_collection(&id)?;
+    let b = base_url(&headers);
+    let mut props = Map::new();
+    for (name, _, ty, format) in queryables(caller.role.sees_restricted()) {
+        let mut p = json!({ "type": ty, "title": name });
+        if let Some(f) = format {
+            p["format"] = json!(f);
+        }
+        props.insert(name.into(), p);
+    }
+    Ok(typed(
+        json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": format!("{b}/ogc/collections/{COLLECTION}/queryables"),
+            "type": "object",
+            "title": "Hazardous areas",
+            "properties": props,
+            "additionalProperties": false,
+        })
+        .to_string(),
+        "application/schema+json",
+    ))
+}
+
+/// Query of the items request.
+#[derive(Debug, Deserialize)]
+pub struct ItemsQuery {
+    limit: Option<String>,
+    offset: Option<String>,
+    bbox: Option<String>,
+    datetime: Option<String>,
+    filter: Option<String>,
+    #[serde(rename = "filter-lang")]
+    filter_lang: Option<String>,
+    #[serde(rename = "filter-crs")]
+    filter_crs: Option<String>,
+    f: Option<String>,
+    #[serde(flatten)]
+    other: std::collections::BTreeMap<String, String>,
+}
+
+fn parse_bbox(s: &str) -> Result<(f64, f64, f64, f64), ApiError> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|x| x.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| {
+            ApiError::bad_request(format!(
+                "parameter bbox must be four numbers minLon,minLat,maxLon,maxLat, not {s:?}"
+            ))
+        })?;
+    if v.len() != 4 || v.iter().any(|x| !x.is_finite()) {
+        return Err(ApiError::bad_request(format!(
+            "parameter bbox must be four numbers minLon,minLat,maxLon,maxLat, not {s:?}"
+        )));
+    }
+    if v[1] > v[3] || v[0] > v[2] || v[0] < -180.0 || v[2] > 180.0 || v[1] < -90.0 || v[3] > 90.0 {
+        return Err(ApiError::bad_request(format!(
+            "parameter bbox {s:?}: need minLon <= maxLon and minLat <= maxLat within WGS 84 (boxes across the antimeridian are not supported)"
+        )));
+    }
+    Ok((v[0], v[1], v[2], v[3]))
+}
+
+fn parse_instant(s: &str) -> Result<Option<Timestamp>, ApiError> {
+    if s.is_empty() || s == ".." {
+        return Ok(None);
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| Some(t.with_timezone(&chrono::Utc)))
+        .map_err(|_| {
+            ApiError::bad_request(format!(
+                "parameter datetime: {s:?} is not an RFC 3339 time or \"..\""
+            ))
+        })
+}
+
+fn parse_datetime(s: &str) -> Result<(Option<Timestamp>, Option<Timestamp>), ApiError> {
+    match s.split_once('/') {
+        Some((a, b)) => {
+            let (a, b) = (parse_instant(a)?, parse_instant(b)?);
+            if let (Some(x), Some(y)) = (a, b) {
+                if x > y {
+                    return Err(ApiError::bad_request(
+                        "parameter datetime: the interval's start is after its end",
+                    ));
+                }
+            }
+            Ok((a, b))
+        }
+        None => {
+            let t = parse_instant(s)?.ok_or_else(|| {
+                ApiError::bad_request("parameter datetime: \"..\" needs an interval")
+            })?;
+            Ok((Some(t), Some(t)))
+        }
+    }
+}
+
+fn parse_count(
+    v: &Option<String>,
+    name: &str,
+    default: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
+    match v {
+        None => Ok(default),
+        Some(s) => match s.trim().parse::<usize>() {
+            Ok(n) if n <= max && (name != "limit" || n >= 1) => Ok(n),
+            _ => Err(ApiError::bad_request(format!(
+                "parameter {name} must be a whole number from {} to {max}, not {s:?}",
+                if name == "limit" { 1 } else { 0 }
+            ))),
+        },
+    }
+}
+
+/// One feature ready for the wire.
+struct Item<'a> {
+    id: &'a str,
+    shape: &'a Shape,
+    props: Map<String, Value>,
+}
+
+fn feature_json(i: &Item<'_>) -> Value {
+    json!({ "type": "Feature", "id": i.id, "geometry": geometry_value(&i.shape.geometry()), "properties": i.props })
+}
+
+fn bbox_hits(shape: &Shape, b: (f64, f64, f64, f64)) -> bool {
+    let rect = geo_types::Rect::new(
+        geo_types::Coord { x: b.0, y: b.1 },
+        geo_types::Coord { x: b.2, y: b.3 },
+    );
+    match shape {
+        Shape::Polygon(p) => p.intersects(&rect),
+        Shape::MultiPolygon(m) => m.intersects(&rect),
+        // Spots and tracks: their covering box stands for their extent in metres.
+        _ => shape.covering_bbox().is_some_and(|r| r.intersects(&rect)),
+    }
+}
+
+/// `GET /ogc/collections/{id}/items`.
+pub async fn items(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    q: Result<Query<ItemsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    check_collection(&id)?;
+    let Query(q) = q?;
+    if let Some(k) = q.other.keys().next() {
+        return Err(ApiError::bad_request(format!(
+            "parameter {k:?} is not known; use limit, offset, bbox, datetime, filter, filter-lang"
+        )));
+    }
+    if q.f
+        .as_deref()
+        .is_some_and(|f| f != "json" && f != "geojson")
+    {
+        return Err(ApiError::bad_request(
+            "parameter f: only json (GeoJSON) is offered",
+        ));
+    }
+    let limit = parse_count(&q.limit, "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
+    let offset = parse_count(&q.offset, "offset", 0, usize::MAX / 2)?;
+    let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
+    let datetime = q.datetime.as_deref().map(parse_datetime).transpose()?;
+    if q.filter_lang.as_deref().is_some_and(|l| l != "cql2-text") {
+        return Err(ApiError::bad_request(
+            "parameter filter-lang: only cql2-text is supported",
+        ));
+    }
+    if q.filter_crs
+        .as_deref()
+        .is_some_and(|c| c != "http://www.opengis.net/def/crs/OGC/1.3/CRS84")
+    {
+        return Err(ApiError::bad_request(
+            "parameter filter-crs: only CRS84 is supported",
+        ));
+    }
+    let full = caller.role.sees_restricted();
+    let qs: Vec<(&str, QueryableType)> = queryables(full)
+        .into_iter()
+        .map(|(n, t, _, _)| (n, t))
+        .collect();
+    let filter = match q.filter.as_deref() {
+        Some(f) => Some(
+            cql2::parse(f, &qs)
+                .map_err(|e| ApiError::bad_request(format!("parameter filter: {e}")))?,
+        ),
+        None => None,
+    };
+    state.metrics().items.fetch_add(1, Ordering::Relaxed);
+    let m = state.model();
+    let date = m.data_date;
+    // Candidate ids in id order: the index narrows a bbox query; otherwise every feature.
+    let candidates: Vec<String> = match bbox {
+        Some(b) => {
+            let all = cairn_index::Filter {
+                statuses: Some(
+                    <cairn_core::Status as cairn_core::WireEnum>::ALL
+                        .iter()
+                        .map(|(s, _)| *s)
+                        .collect(),
+                ),
+                categories: None,
+            };
+            let idx = if full { &m.index } else { &m.public_index };
+            idx.in_bbox(
+                geo_types::Coord { x: b.0, y: b.1 },
+                geo_types::Coord { x: b.2, y: b.3 },
+                &all,
+            )
+            .into_iter()
+            .map(|h| h.id.clone())
+            .collect()
+        }
+        None if full => m.areas.keys().cloned().collect(),
+        None => m.public.keys().cloned().collect(),
+    };
+    let mut matched = 0usize;
+    let mut page: Vec<Value> = Vec::new();
+    for cid in &candidates {
+        let item = if full {
+            let Some(s) = m.areas.get(cid) else { continue };
+            Item {
+                id: &s.area.id,
+                shape: &s.area.shape,
+                props: area_properties(&s.area),
+            }
+        } else {
+            let Some(f) = m.public.get(cid) else { continue };
+            Item {
+                id: &f.id,
+                shape: &f.shape,
+                props: f.props.clone(),
+            }
+        };
+        if let Some(b) = bbox {
+            if !bbox_hits(item.shape, b) {
+                continue;
+            }
+        }
+        if let Some((from, to)) = datetime {
+            let t = item
+                .props
+                .get("reported_at")
+                .and_then(Value::as_str)
+                .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .or(
+                    if item.props.get("kind").and_then(Value::as_str) == Some("danger-zone") {
+                        date
+                    } else {
+                        None
+                    },
+                );
+            let inside =
+                t.is_some_and(|t| from.is_none_or(|f| t >= f) && to.is_none_or(|e| t <= e));
+            if !inside {
+                continue;
+            }
+        }
+        if let Some(expr) = &filter {
+            if !cql2::eval(expr, &|name: &str| item.props.get(name).cloned()) {
+                continue;
+            }
+        }
+        if matched >= offset && page.len() < limit {
+            page.push(feature_json(&item));
+        }
+        matched += 1;
+    }
+    let b = base_url(&headers);
+    let mut params: Vec<(String, String)> = Vec::new();
+    for (k, v) in [
+        ("bbox", &q.bbox),
+        ("datetime", &q.datetime),
+        ("filter", &q.filter),
+        ("filter-lang", &q.filter_lang),
+    ] {
+        if let Some(v) = v {
+            params.push((k.into(), v.clone()));
+        }
+    }
+    let url = |off: usize| {
+        let mut p = params.clone();
+        p.push(("limit".into(), limit.to_string()));
+        p.push(("offset".into(), off.to_string()));
+        let qs: Vec<String> = p
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .collect();
+        format!("{b}/ogc/collections/{COLLECTION}/items?{}", qs.join("&"))
+    };
+    let mut links = vec![link(url(offset), "self", GEOJSON, "This page")];
+    if offset + page.len() < matched {
+        links.push(link(url(offset + limit), "next", GEOJSON, "Next page"));
+    }
+    if offset > 0 {
+        links.push(link(
+            url(offset.saturating_sub(limit)),
+            "prev",
+            GEOJSON,
+            "Previous page",
+        ));
+    }
+    links.push(link(
+        format!("{b}/ogc/collections/{COLLECTION}"),
+        "collection",
+        JSON,
+        "The collection",
+    ));
+    let body = json!({
+        "type": "FeatureCollection",
+        "timeStamp": chrono::Utc::now(),
+        "numberMatched": matched,
+        "numberReturned": page.len(),
+        "features": page,
+        "links": links,
+    });
+    Ok(typed(body.to_string(), GEOJSON))
+}
+
+/// Percent-encodes a query value.
+fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~,:".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `GET /ogc/collections/{id}/items/{featureId}`, with an ETag; `If-None-Match` gives 304.
+pub async fn item(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path((id, fid)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    check_collection(&id)?;
+    let m = state.model();
+    let (body, etag) =
+        if caller.role.sees_restricted() {
+            let s = m.areas.get(&fid).ok_or_else(|| {
+                ApiError::not_found(format!("no feature {fid:?} in {COLLECTION}"))
+            })?;
+            (
+                feature_json(&Item {
+                    id: &s.area.id,
+                    shape: &s.area.shape,
+                    props: area_properties(&s.area),
+                }),
+                format!("\"r{}\"", s.revision.rev),
+            )
+        } else {
+            let f = m.public.get(&fid).ok_or_else(|| {
+                ApiError::not_found(format!("no feature {fid:?} in {COLLECTION}"))
+            })?;
+            (
+                feature_json(&Item {
+                    id: &f.id,
+                    shape: &f.shape,
+                    props: f.props.clone(),
+                }),
+                f.etag.clone(),
+            )
+        };
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+    {
+        let mut r = StatusCode::NOT_MODIFIED.into_response();
+        if let Ok(v) = HeaderValue::from_str(&etag) {
+            r.headers_mut().insert(header::ETAG, v);
+        }
+        return Ok(r);
+    }
+    let b = base_url(&headers);
+    let mut body = body;
+    body["links"] = json!([
+        link(
+            format!("{b}/ogc/collections/{COLLECTION}/items/{}", encode(&fid)),
+            "self",
+            GEOJSON,
+            "This feature"
+        ),
+        link(
+            format!("{b}/ogc/collections/{COLLECTION}"),
+            "collection",
+            JSON,
+            "The collection"
+        ),
+    ]);
+    let mut r = typed(body.to_string(), GEOJSON);
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(r)
+}

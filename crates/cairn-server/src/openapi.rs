@@ -1,0 +1,134 @@
+//! The OpenAPI 3.0 document of the service, served at `/ogc/api`.
+
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::ogc::{DEFAULT_LIMIT, MAX_LIMIT, OPENAPI, base_url};
+
+fn problem() -> Value {
+    json!({"description": "A problem (RFC 9457) naming the bad parameter", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
+}
+
+fn json_ok(desc: &str, schema: Value) -> Value {
+    json!({"description": desc, "content": {"application/json": {"schema": schema}}})
+}
+
+/// The document, with the server's own address.
+pub fn document(base: &str) -> Value {
+    let p = |name: &str, desc: &str, schema: Value, required: bool| json!({"name": name, "in": "query", "required": required, "description": desc, "schema": schema, "style": "form", "explode": false});
+    let collection_id = json!({"name": "collectionId", "in": "path", "required": true, "schema": {"type": "string", "enum": ["hazardous-areas"]}});
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Cairn",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Hazard records for humanitarian mine action: OGC API – Features, place and route checks, vector tiles. Without a token a client sees what the public may see.",
+            "license": {"name": "AGPL-3.0-or-later"}
+        },
+        "servers": [{"url": base}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Problem": {"type": "object", "required": ["title", "status"], "properties": {
+                    "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"}}},
+                "Link": {"type": "object", "required": ["href"], "properties": {
+                    "href": {"type": "string"}, "rel": {"type": "string"}, "type": {"type": "string"}, "title": {"type": "string"}}},
+                "Feature": {"type": "object", "required": ["type", "geometry", "properties"], "properties": {
+                    "type": {"type": "string", "enum": ["Feature"]},
+                    "id": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+                    "geometry": {"type": "object", "nullable": true},
+                    "properties": {"type": "object", "nullable": true},
+                    "links": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}}}},
+                "FeatureCollection": {"type": "object", "required": ["type", "features"], "properties": {
+                    "type": {"type": "string", "enum": ["FeatureCollection"]},
+                    "features": {"type": "array", "items": {"$ref": "#/components/schemas/Feature"}},
+                    "numberMatched": {"type": "integer", "minimum": 0},
+                    "numberReturned": {"type": "integer", "minimum": 0},
+                    "timeStamp": {"type": "string", "format": "date-time"},
+                    "links": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}}}},
+                "PointCheck": {"type": "object", "required": ["point", "accuracy_m", "inside", "within_accuracy", "nearest", "advice"], "properties": {
+                    "point": {"type": "array", "items": {"type": "number"}},
+                    "accuracy_m": {"type": "number"},
+                    "at": {"type": "string"},
+                    "data_date": {"type": "string", "nullable": true},
+                    "inside": {"type": "array", "items": {"type": "object"}},
+                    "within_accuracy": {"type": "array", "items": {"type": "object"}},
+                    "nearest": {"type": "object", "nullable": true},
+                    "advice": {"type": "object"}}},
+                "RouteCheck": {"type": "object", "required": ["length_m", "width_m", "at_risk_m", "hazards", "advice"], "properties": {
+                    "length_m": {"type": "number"}, "width_m": {"type": "number"}, "at_risk_m": {"type": "number"},
+                    "data_date": {"type": "string", "nullable": true},
+                    "hazards": {"type": "array", "items": {"type": "object"}}, "advice": {"type": "object"}}}
+            }
+        },
+        "paths": {
+            "/ogc": {"get": {"summary": "Landing page", "operationId": "landing", "responses": {"200": json_ok("Links to the API", json!({"type": "object", "required": ["links"]}))}}},
+            "/ogc/conformance": {"get": {"summary": "Conformance classes", "operationId": "conformance", "responses": {"200": json_ok("Conformance", json!({"type": "object", "required": ["conformsTo"]}))}}},
+            "/ogc/api": {"get": {"summary": "This document", "operationId": "api", "responses": {"200": {"description": "OpenAPI 3.0", "content": {OPENAPI: {"schema": {"type": "object"}}}}}}},
+            "/ogc/collections": {"get": {"summary": "Collections", "operationId": "collections", "responses": {"200": json_ok("Collections", json!({"type": "object", "required": ["collections", "links"]}))}}},
+            "/ogc/collections/{collectionId}": {"get": {"summary": "One collection", "operationId": "collection", "parameters": [collection_id], "responses": {"200": json_ok("Collection", json!({"type": "object", "required": ["id", "links"]})), "404": problem()}}},
+            "/ogc/collections/{collectionId}/queryables": {"get": {"summary": "Queryables", "operationId": "queryables", "parameters": [collection_id], "responses": {"200": {"description": "JSON Schema of the queryables", "content": {"application/schema+json": {"schema": {"type": "object"}}}}, "404": problem()}}},
+            "/ogc/collections/{collectionId}/items": {"get": {
+                "summary": "Features", "operationId": "items",
+                "parameters": [
+                    collection_id,
+                    p("limit", "Features per page", json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}), false),
+                    p("offset", "Features to skip", json!({"type": "integer", "minimum": 0, "default": 0}), false),
+                    p("bbox", "minLon,minLat,maxLon,maxLat (CRS84)", json!({"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}}), false),
+                    p("datetime", "An RFC 3339 instant or interval (a/b, ../b, a/..) on reported_at", json!({"type": "string"}), false),
+                    p("filter", "A basic CQL2 text filter over the queryables", json!({"type": "string"}), false),
+                    p("filter-lang", "cql2-text", json!({"type": "string", "enum": ["cql2-text"]}), false),
+                ],
+                "responses": {"200": {"description": "Features", "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}}}, "400": problem(), "404": problem()}}},
+            "/ogc/collections/{collectionId}/items/{featureId}": {"get": {
+                "summary": "One feature", "operationId": "item",
+                "parameters": [collection_id, {"name": "featureId", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "Feature", "headers": {"ETag": {"schema": {"type": "string"}}}, "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/Feature"}}}}, "304": {"description": "Not modified"}, "404": problem()}}},
+            "/api/check/point": {"get": {
+                "summary": "Is this place dangerous, and how far is the nearest danger?", "operationId": "checkPoint",
+                "parameters": [
+                    p("lon", "Longitude, WGS 84", json!({"type": "number", "minimum": -180, "maximum": 180}), true),
+                    p("lat", "Latitude, WGS 84", json!({"type": "number", "minimum": -90, "maximum": 90}), true),
+                    p("accuracy", "GPS accuracy in metres", json!({"type": "number", "minimum": 0, "maximum": 10000}), false),
+                    p("at", "Time of the check (RFC 3339); the service answers for its current data", json!({"type": "string", "format": "date-time"}), false),
+                ],
+                "responses": {"200": json_ok("The answer", json!({"$ref": "#/components/schemas/PointCheck"})), "400": problem()}}},
+            "/api/check/route": {"post": {
+                "summary": "Which hazards does a route's corridor cross, and where?", "operationId": "checkRoute",
+                "parameters": [p("width", "Corridor width in metres", json!({"type": "number", "exclusiveMinimum": true, "minimum": 0, "maximum": 20000}), false)],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["type"], "properties": {"type": {"type": "string", "enum": ["LineString", "Feature"]}}}}}},
+                "responses": {"200": json_ok("The answer", json!({"$ref": "#/components/schemas/RouteCheck"})), "400": problem(), "413": problem(), "415": problem(), "422": problem()}}},
+            "/tiles.json": {"get": {"summary": "TileJSON 3.0 of the hazard tiles", "operationId": "tilejson", "responses": {"200": json_ok("TileJSON", json!({"type": "object"}))}}},
+            "/tiles/{z}/{x}/{y}.mvt": {"get": {
+                "summary": "A vector tile of hazards", "operationId": "tile",
+                "parameters": [
+                    {"name": "z", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0, "maximum": 22}},
+                    {"name": "x", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0}},
+                    {"name": "y", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0}}],
+                "responses": {"200": {"description": "Mapbox Vector Tile", "content": {"application/vnd.mapbox-vector-tile": {"schema": {"type": "string", "format": "binary"}}}}, "400": problem(), "404": problem()}}},
+            "/health": {"get": {"summary": "Health", "operationId": "health", "responses": {"200": json_ok("Healthy", json!({"type": "object", "required": ["status"]}))}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics", "operationId": "metrics", "responses": {"200": {"description": "Prometheus text", "content": {"text/plain": {"schema": {"type": "string"}}}}}}}
+        }
+    })
+}
+
+/// `GET /ogc/api`.
+pub async fn api(headers: HeaderMap) -> Response {
+    let doc = document(&base_url(&headers));
+    (
+        [(axum::http::header::CONTENT_TYPE, OPENAPI)],
+        doc.to_string(),
+    )
+        .into_response()
+}
+
+/// `GET /ogc/api.html`: a plain page pointing to the document.
+pub async fn api_html(headers: HeaderMap) -> Response {
+    let b = base_url(&headers);
+    axum::response::Html(format!(
+        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Cairn API</title><h1>Cairn API</h1>\
+         <p>The OpenAPI 3.0 definition is at <a href=\"{b}/ogc/api\">{b}/ogc/api</a>. Collections: <a href=\"{b}/ogc/collections\">{b}/ogc/collections</a>.</p></html>"
+    ))
+    .into_response()
+}

@@ -1,0 +1,119 @@
+//! Health and metrics: `/health` for load balancers and `/metrics` in Prometheus text format.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use serde_json::json;
+
+use crate::AppState;
+
+/// Counters kept by the service.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub requests: AtomicU64,
+    pub errors_4xx: AtomicU64,
+    pub errors_5xx: AtomicU64,
+    pub point_checks: AtomicU64,
+    pub route_checks: AtomicU64,
+    pub tiles: AtomicU64,
+    pub items: AtomicU64,
+    /// Sum of request durations in microseconds.
+    pub duration_us: AtomicU64,
+}
+
+/// `GET /health`.
+pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    let m = state.model();
+    axum::Json(json!({
+        "status": "ok",
+        "areas": m.areas.len(),
+        "public_features": m.public.len(),
+        "data_date": m.data_date,
+        "version": env!("CARGO_PKG_VERSION"),
+    }))
+}
+
+/// `GET /metrics`.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let m = &state.metrics();
+    let (areas, public) = {
+        let model = state.model();
+        (model.areas.len(), model.public.len())
+    };
+    let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, value: String| {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        ));
+    };
+    metric(
+        "cairn_http_requests_total",
+        "counter",
+        "HTTP requests answered.",
+        get(&m.requests).to_string(),
+    );
+    metric(
+        "cairn_http_client_errors_total",
+        "counter",
+        "Requests answered with a 4xx status.",
+        get(&m.errors_4xx).to_string(),
+    );
+    metric(
+        "cairn_http_server_errors_total",
+        "counter",
+        "Requests answered with a 5xx status.",
+        get(&m.errors_5xx).to_string(),
+    );
+    metric(
+        "cairn_http_request_duration_seconds_sum",
+        "counter",
+        "Total time spent answering requests.",
+        format!("{}", get(&m.duration_us) as f64 / 1e6),
+    );
+    metric(
+        "cairn_point_checks_total",
+        "counter",
+        "Place checks answered.",
+        get(&m.point_checks).to_string(),
+    );
+    metric(
+        "cairn_route_checks_total",
+        "counter",
+        "Route checks answered.",
+        get(&m.route_checks).to_string(),
+    );
+    metric(
+        "cairn_tiles_total",
+        "counter",
+        "Vector tiles served.",
+        get(&m.tiles).to_string(),
+    );
+    metric(
+        "cairn_items_requests_total",
+        "counter",
+        "OGC API items requests answered.",
+        get(&m.items).to_string(),
+    );
+    metric(
+        "cairn_areas",
+        "gauge",
+        "Hazardous areas in the read model.",
+        areas.to_string(),
+    );
+    metric(
+        "cairn_public_features",
+        "gauge",
+        "Features the public sees.",
+        public.to_string(),
+    );
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
+}

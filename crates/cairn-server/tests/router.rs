@@ -1,0 +1,777 @@
+//! In-process tests of every endpoint and error path through `router` with `oneshot` (no
+//! socket): OGC API documents (snapshots), paging, filters, ETags, checks, tokens, and the
+//! rule that the public never sees restricted values yet is warned of restricted areas.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use cairn_core::{
+    AreaProperties, Catalogue, Classification, DeviceGroup, Evidence, EvidenceKind, HazardArea,
+    Shape, Status,
+};
+use cairn_server::{AppState, router};
+use cairn_store::sqlite::OpenMode;
+use cairn_store::{ChangeMeta, SqliteStore, Store, Writer};
+use geo_types::{Point, polygon};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+const SECRETS: &[&str] = &[
+    "HA-SECRET",
+    "Secret emplacement",
+    "Commander Bondar",
+    "ap-mine-nonpersistent-48h",
+    "36.5123",
+    "\"quantity\"",
+    "emplaced",
+];
+
+fn area(id: &str, status: Status, class: Classification, x: f64, name: &str) -> HazardArea {
+    HazardArea {
+        id: id.into(),
+        shape: Shape::Polygon(
+            polygon![(x: x, y: 49.9), (x: x + 0.01, y: 49.9), (x: x + 0.01, y: 49.91), (x: x, y: 49.91), (x: x, y: 49.9)],
+        ),
+        props: AreaProperties {
+            name: Some(name.into()),
+            status,
+            classification: class,
+            evidence: Some(Evidence {
+                kind: EvidenceKind::Direct,
+                description: Some("seen by Commander Bondar".replace(
+                    "Commander Bondar",
+                    if class == Classification::Restricted {
+                        "Commander Bondar"
+                    } else {
+                        "a survey team"
+                    },
+                )),
+                source: None,
+            }),
+            devices: vec![DeviceGroup {
+                device_type: if class == Classification::Restricted {
+                    "ap-mine-nonpersistent-48h".into()
+                } else {
+                    "uxo-projectile".into()
+                },
+                quantity: Some(12),
+                emplaced_from: None,
+                emplaced_to: Some("2026-10-02T00:00:00Z".parse().unwrap()),
+                how_known: None,
+            }],
+            reference_points: vec![],
+            marking: None,
+            organisation: Some("Fictional Operator".into()),
+            reported_at: Some("2026-10-05T00:00:00Z".parse().unwrap()),
+            extra: Default::default(),
+        },
+    }
+}
+
+struct T {
+    _dir: tempfile::TempDir,
+    state: AppState,
+    officer: String,
+    revoked: String,
+}
+
+fn setup() -> T {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(&dir.path().join("s.db"), OpenMode::Create).unwrap();
+    let mut tx = store
+        .begin(ChangeMeta {
+            author: "test".into(),
+            reason: "fixture".into(),
+            source: None,
+        })
+        .unwrap();
+    for i in 0..25 {
+        tx.put_area(&area(
+            &format!("HA-{:06}", i + 1),
+            if i % 2 == 0 {
+                Status::Confirmed
+            } else {
+                Status::Suspected
+            },
+            Classification::Public,
+            36.0 + i as f64 * 0.02,
+            &format!("Field {i}"),
+        ))
+        .unwrap();
+    }
+    tx.put_area(&area(
+        "HA-SECRET",
+        Status::Confirmed,
+        Classification::Restricted,
+        36.5123,
+        "Secret emplacement record",
+    ))
+    .unwrap();
+    tx.put_area(&area(
+        "HA-REPORTED",
+        Status::Reported,
+        Classification::Public,
+        37.0,
+        "Unverified report",
+    ))
+    .unwrap();
+    tx.put_area(&area(
+        "HA-CLEARED",
+        Status::Cleared,
+        Classification::Public,
+        37.2,
+        "Cleared field",
+    ))
+    .unwrap();
+    let mut spot = area(
+        "HA-SPOT",
+        Status::Confirmed,
+        Classification::Public,
+        37.4,
+        "Spot",
+    );
+    spot.shape = Shape::Spot {
+        at: Point::new(37.4, 49.9),
+        radius_m: 50.0,
+    };
+    tx.put_area(&spot).unwrap();
+    tx.commit().unwrap();
+    let (officer, _) = store
+        .create_token("Olena", "officer", Some("IMO"), None)
+        .unwrap();
+    let (revoked, info) = store.create_token("Old", "officer", None, None).unwrap();
+    store.revoke_token(info.id).unwrap();
+    let state = AppState::new(store, Catalogue::builtin()).unwrap();
+    T {
+        _dir: dir,
+        state,
+        officer,
+        revoked,
+    }
+}
+
+async fn call(
+    t: &T,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, String, String, axum::http::HeaderMap) {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::HOST, "cairn.test");
+    if let Some(tok) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {tok}"));
+    }
+    let req = match body {
+        Some(b) => req
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(b.to_string()))
+            .unwrap(),
+        None => req.body(Body::empty()).unwrap(),
+    };
+    let r = router(t.state.clone()).oneshot(req).await.unwrap();
+    let status = r.status();
+    let headers = r.headers().clone();
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let bytes = r.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        ct,
+        String::from_utf8_lossy(&bytes).into_owned(),
+        headers,
+    )
+}
+
+async fn get_json(t: &T, uri: &str, token: Option<&str>) -> (StatusCode, String, Value) {
+    let (s, ct, body, _) = call(t, "GET", uri, token, None).await;
+    (s, ct, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn ogc_documents_match_their_snapshots_and_media_types() {
+    let t = setup();
+    let (s, ct, landing) = get_json(&t, "/ogc", None).await;
+    assert_eq!((s, ct.as_str()), (StatusCode::OK, "application/json"));
+    let desc = landing["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "service-desc")
+        .unwrap();
+    assert_eq!(desc["type"], "application/vnd.oai.openapi+json;version=3.0");
+    insta::assert_json_snapshot!("landing", landing);
+    let (_, ct, conf) = get_json(&t, "/ogc/conformance", None).await;
+    assert_eq!(ct, "application/json");
+    insta::assert_json_snapshot!("conformance", conf);
+    let (_, ct, cols) = get_json(&t, "/ogc/collections", None).await;
+    assert_eq!(ct, "application/json");
+    insta::assert_json_snapshot!("collections-public", cols, { ".collections[0].extent.temporal.interval" => "[interval]" });
+    let (_, ct, api) = get_json(&t, "/ogc/api", None).await;
+    assert_eq!(ct, "application/vnd.oai.openapi+json;version=3.0");
+    insta::assert_json_snapshot!("openapi", api, { ".info.version" => "[version]" });
+    let (s, ct, q) = get_json(&t, "/ogc/collections/hazardous-areas/queryables", None).await;
+    assert_eq!(
+        (s, ct.as_str()),
+        (StatusCode::OK, "application/schema+json")
+    );
+    assert!(
+        q["properties"]["status"].is_object() && q["properties"].get("classification").is_none()
+    );
+}
+
+#[tokio::test]
+async fn items_page_with_next_links_and_counts() {
+    let t = setup();
+    let (s, ct, page) = get_json(&t, "/ogc/collections/hazardous-areas/items?limit=10", None).await;
+    assert_eq!((s, ct.as_str()), (StatusCode::OK, "application/geo+json"));
+    // 25 public open areas, the spot, and one zone for the restricted area; not the report or the cleared field.
+    assert_eq!(page["numberMatched"], 27);
+    assert_eq!(page["numberReturned"], 10);
+    let next = page["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "next")
+        .unwrap()["href"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        next.starts_with("http://cairn.test/ogc/collections/hazardous-areas/items?")
+            && next.contains("offset=10"),
+        "{next}"
+    );
+    let mut seen = Vec::new();
+    let mut uri = "/ogc/collections/hazardous-areas/items?limit=10".to_string();
+    loop {
+        let (_, _, p) = get_json(&t, &uri, None).await;
+        for f in p["features"].as_array().unwrap() {
+            seen.push(f["id"].as_str().unwrap().to_string());
+        }
+        match p["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == "next")
+        {
+            Some(l) => {
+                uri = l["href"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("http://cairn.test")
+                    .to_string()
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 27);
+    assert!(seen.iter().any(|id| id.starts_with("zone-")));
+    assert!(
+        !seen.contains(&"HA-REPORTED".to_string()) && !seen.contains(&"HA-CLEARED".to_string())
+    );
+    // An officer sees every record, restricted included.
+    let (_, _, all) = get_json(
+        &t,
+        "/ogc/collections/hazardous-areas/items?limit=100",
+        Some(&t.officer),
+    )
+    .await;
+    assert_eq!(all["numberMatched"], 29);
+    // bbox and datetime narrow the set.
+    let (_, _, b) = get_json(
+        &t,
+        "/ogc/collections/hazardous-areas/items?bbox=36.0,49.89,36.05,49.92",
+        None,
+    )
+    .await;
+    let ids: Vec<&str> = b["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["HA-000001", "HA-000002", "HA-000003"]);
+    let (_, _, d) = get_json(
+        &t,
+        "/ogc/collections/hazardous-areas/items?datetime=2026-10-06T00:00:00Z/..",
+        None,
+    )
+    .await;
+    assert_eq!(d["numberMatched"], 1, "only the zone, dated by the data");
+}
+
+#[tokio::test]
+async fn single_item_has_an_etag_and_honours_if_none_match() {
+    let t = setup();
+    let (s, ct, body, h) = call(
+        &t,
+        "GET",
+        "/ogc/collections/hazardous-areas/items/HA-000003",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!((s, ct.as_str()), (StatusCode::OK, "application/geo+json"));
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["id"], "HA-000003");
+    let etag = h.get(header::ETAG).unwrap().to_str().unwrap().to_string();
+    let req = Request::builder()
+        .uri("/ogc/collections/hazardous-areas/items/HA-000003")
+        .header(header::IF_NONE_MATCH, &etag)
+        .body(Body::empty())
+        .unwrap();
+    let r = router(t.state.clone()).oneshot(req).await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+    // The restricted record is not an item for the public, though its zone is.
+    let (s, ct, _, _) = call(
+        &t,
+        "GET",
+        "/ogc/collections/hazardous-areas/items/HA-SECRET",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, ct.as_str()),
+        (StatusCode::NOT_FOUND, "application/problem+json")
+    );
+    let (s, _, _, _) = call(
+        &t,
+        "GET",
+        "/ogc/collections/hazardous-areas/items/HA-SECRET",
+        Some(&t.officer),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn every_error_is_a_problem_naming_the_parameter() {
+    let t = setup();
+    let cases: &[(&str, &str, Option<Value>, StatusCode, &str)] = &[
+        (
+            "GET",
+            "/ogc/collections/nope",
+            None,
+            StatusCode::NOT_FOUND,
+            "nope",
+        ),
+        (
+            "GET",
+            "/ogc/collections/nope/items",
+            None,
+            StatusCode::NOT_FOUND,
+            "nope",
+        ),
+        (
+            "GET",
+            "/ogc/collections/hazardous-areas/items?limit=0",
+            None,
+            StatusCode::BAD_REQUEST,
+            "limit",
+        ),
+        (
+            "GET",
+            "/ogc/collections/hazardous-areas/items?limit=100001",
+            None,
+            StatusCode::BAD_REQUEST,
+            "limit",
+        ),
+        (
+            "GET",
+            "/ogc/collections/hazardous-areas/items?limit=ten",
+            None,
+            StatusCode::BAD_REQUEST,
+            "limit",
+        ),
+        (
+            "GET",
+            "/ogc/collections/hazardous-areas/items?offset=-1",
+            None,
+            StatusCode::BAD_REQUEST,
+            "offset",
+        ),
+        (
+            "GET",
+            "/ogc/collections/hazardous-areas/items?bbox=1,2,3",
+            None,
+            StatusCode::BAD_REQUEST,
+            "bbox",
+        ),
+        (
+            "GET",
+            "/ogc/collections/hazardous-areas/items?bbox=10,50,5,40",
+            None,
+            StatusCode::BAD_REQUEST,
+            "bbox",
+        ),
+        (
+            "GET",
+            "/ogc/collections/hazardous-areas/items?datetime=yesterday",
+            None,
+            StatusCode::BAD_REQUEST,
+            "datetime",
+        ),
+        (
+            "GET",
+            "/ogc/collections/hazardous-areas/items?colour=red",
+            None,
+            StatusCode::BAD_REQUEST,
+            "colour",
+        ),
+        (
+            "GET",
+            "/ogc/collections/hazardous-areas/items?filter-lang=cql2-json",
+            None,
+            StatusCode::BAD_REQUEST,
+            "filter-lang",
+        ),
+        (
+            "GET",
+            "/ogc/collections/hazardous-areas/items/HA-404",
+            None,
+            StatusCode::NOT_FOUND,
+            "HA-404",
+        ),
+        (
+            "GET",
+            "/api/check/point?lat=49.9",
+            None,
+            StatusCode::BAD_REQUEST,
+            "lon",
+        ),
+        (
+            "GET",
+            "/api/check/point?lon=abc&lat=49.9",
+            None,
+            StatusCode::BAD_REQUEST,
+            "lon",
+        ),
+        (
+            "GET",
+            "/api/check/point?lon=36&lat=95",
+            None,
+            StatusCode::BAD_REQUEST,
+            "lat",
+        ),
+        (
+            "GET",
+            "/api/check/point?lon=36&lat=49&accuracy=-5",
+            None,
+            StatusCode::BAD_REQUEST,
+            "accuracy",
+        ),
+        (
+            "GET",
+            "/api/check/point?lon=36&lat=49&at=2000-01-01T00:00:00Z",
+            None,
+            StatusCode::BAD_REQUEST,
+            "at",
+        ),
+        (
+            "POST",
+            "/api/check/route",
+            Some(serde_json::json!({"type": "Point", "coordinates": [36, 49]})),
+            StatusCode::BAD_REQUEST,
+            "LineString",
+        ),
+        (
+            "POST",
+            "/api/check/route",
+            Some(serde_json::json!({"type": "LineString", "coordinates": [[36, 49]]})),
+            StatusCode::BAD_REQUEST,
+            "geometry.coordinates",
+        ),
+        (
+            "POST",
+            "/api/check/route?width=0",
+            Some(serde_json::json!({"type": "LineString", "coordinates": [[36, 49], [36.1, 49]]})),
+            StatusCode::BAD_REQUEST,
+            "width",
+        ),
+        (
+            "POST",
+            "/api/check/route",
+            Some(serde_json::json!({"type": "LineString", "coordinates": [[36, 49], [37, "x"]]})),
+            StatusCode::BAD_REQUEST,
+            "coordinates[1]",
+        ),
+        (
+            "GET",
+            "/no/such/page",
+            None,
+            StatusCode::NOT_FOUND,
+            "/no/such/page",
+        ),
+    ];
+    for (method, uri, body, status, needle) in cases {
+        let (s, ct, text, _) = call(&t, method, uri, None, body.clone()).await;
+        assert_eq!(s, *status, "{method} {uri}: {text}");
+        assert_eq!(ct, "application/problem+json", "{method} {uri}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["status"], status.as_u16());
+        assert!(
+            v["detail"].as_str().unwrap().contains(needle),
+            "{method} {uri}: {text}"
+        );
+    }
+    // A body that is not JSON, and one too large.
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/check/route")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("{not json"))
+        .unwrap();
+    let r = router(t.state.clone()).oneshot(req).await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.headers()[header::CONTENT_TYPE],
+        "application/problem+json"
+    );
+    let big = format!(
+        "{{\"type\":\"LineString\",\"coordinates\":[{}[36,49]]}}",
+        "[36,49],".repeat(200_000)
+    );
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/check/route")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(big))
+        .unwrap();
+    let r = router(t.state.clone()).oneshot(req).await.unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn tokens_give_roles_and_bad_tokens_are_refused() {
+    let t = setup();
+    for tok in ["cairn_not_a_token", t.revoked.as_str()] {
+        let (s, ct, _, h) = call(
+            &t,
+            "GET",
+            "/ogc/collections/hazardous-areas/items",
+            Some(tok),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (s, ct.as_str()),
+            (StatusCode::UNAUTHORIZED, "application/problem+json")
+        );
+        assert_eq!(h[header::WWW_AUTHENTICATE], "Bearer");
+    }
+    let (s, _, q) = get_json(
+        &t,
+        "/ogc/collections/hazardous-areas/queryables",
+        Some(&t.officer),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(q["properties"]["classification"].is_object());
+}
+
+#[tokio::test]
+async fn checks_warn_the_public_of_restricted_areas_without_revealing_them() {
+    let t = setup();
+    // Inside the restricted area: the public is told "danger" by a zone.
+    let (s, _, v) = get_json(&t, "/api/check/point?lon=36.515&lat=49.905", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["inside"][0]["status"], "danger-zone");
+    assert!(v["inside"][0]["id"].as_str().unwrap().starts_with("zone-"));
+    assert_eq!(v["advice"]["danger"], true);
+    assert!(v["advice"]["uk"].as_str().unwrap().contains("НЕБЕЗПЕКА"));
+    // An officer gets the record itself.
+    let (_, _, v) = get_json(
+        &t,
+        "/api/check/point?lon=36.515&lat=49.905",
+        Some(&t.officer),
+    )
+    .await;
+    assert_eq!(v["inside"][0]["id"], "HA-SECRET");
+    // A public area, the spot hazard, and a place near nothing.
+    let (_, _, v) = get_json(&t, "/api/check/point?lon=36.005&lat=49.905", None).await;
+    assert_eq!(
+        v["inside"][0],
+        serde_json::json!({"id": "HA-000001", "status": "confirmed"})
+    );
+    let (_, _, v) = get_json(
+        &t,
+        "/api/check/point?lon=37.4003&lat=49.9&accuracy=10",
+        None,
+    )
+    .await;
+    assert_eq!(v["inside"][0]["id"], "HA-SPOT");
+    let (_, _, v) = get_json(&t, "/api/check/point?lon=30.0&lat=46.0", None).await;
+    assert!(v["nearest"].is_null() && v["advice"]["danger"] == false);
+    assert!(
+        v["advice"]["en"]
+            .as_str()
+            .unwrap()
+            .contains("does not mean the place is safe")
+    );
+    // A route through the first fields.
+    let (s, _, text, _) = call(&t, "POST", "/api/check/route?width=20", None, Some(serde_json::json!({"type": "LineString", "coordinates": [[35.99, 49.905], [36.07, 49.905]]}))).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let ids: Vec<&str> = v["hazards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["HA-000001", "HA-000002", "HA-000003", "HA-000004"]);
+    assert!(v["at_risk_m"].as_f64().unwrap() > 4.0 * 700.0);
+}
+
+#[tokio::test]
+async fn no_public_response_contains_a_restricted_value() {
+    let t = setup();
+    let uris = [
+        "/ogc",
+        "/ogc/conformance",
+        "/ogc/api",
+        "/ogc/collections",
+        "/ogc/collections/hazardous-areas",
+        "/ogc/collections/hazardous-areas/queryables",
+        "/ogc/collections/hazardous-areas/items?limit=10000",
+        "/ogc/collections/hazardous-areas/items?bbox=36.4,49.8,36.6,50.0",
+        "/api/check/point?lon=36.515&lat=49.905&accuracy=100",
+        "/api/check/point?lon=36.49&lat=49.905",
+        "/health",
+        "/metrics",
+    ];
+    let mut bodies = Vec::new();
+    for u in uris {
+        let (s, _, body, _) = call(&t, "GET", u, None, None).await;
+        assert_eq!(s, StatusCode::OK, "{u}");
+        bodies.push((u.to_string(), body));
+    }
+    let (_, _, zones) = get_json(
+        &t,
+        "/ogc/collections/hazardous-areas/items?limit=10000",
+        None,
+    )
+    .await;
+    for f in zones["features"].as_array().unwrap() {
+        let id = f["id"].as_str().unwrap();
+        let (s, _, body, _) = call(
+            &t,
+            "GET",
+            &format!("/ogc/collections/hazardous-areas/items/{id}"),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        bodies.push((id.to_string(), body));
+    }
+    let (_, _, body, _) = call(&t, "POST", "/api/check/route?width=500", None, Some(serde_json::json!({"type": "LineString", "coordinates": [[36.4, 49.905], [36.6, 49.905]]}))).await;
+    bodies.push(("route".into(), body));
+    for (u, body) in &bodies {
+        for s in SECRETS {
+            assert!(!body.contains(s), "{u} leaks {s:?}");
+        }
+    }
+    // And the officer's answers do contain them, so the test can see a leak.
+    let (_, _, body, _) = call(
+        &t,
+        "GET",
+        "/ogc/collections/hazardous-areas/items?limit=10000",
+        Some(&t.officer),
+        None,
+    )
+    .await;
+    assert!(SECRETS.iter().all(|s| body.contains(s)), "{body}");
+}
+
+#[tokio::test]
+async fn health_and_metrics() {
+    let t = setup();
+    let (s, _, h) = get_json(&t, "/health", None).await;
+    assert_eq!((s, h["status"].as_str()), (StatusCode::OK, Some("ok")));
+    assert_eq!(h["areas"], 29);
+    call(&t, "GET", "/api/check/point?lon=36&lat=49", None, None).await;
+    let (_, ct, text, _) = call(&t, "GET", "/metrics", None, None).await;
+    assert!(ct.starts_with("text/plain"));
+    assert!(text.contains("# TYPE cairn_http_requests_total counter"));
+    assert!(text.contains("cairn_point_checks_total 1"), "{text}");
+    assert!(text.contains("cairn_areas 29"));
+}
+
+#[tokio::test]
+async fn items_filter_with_basic_cql2_text() {
+    let t = setup();
+    let enc = |s: &str| {
+        s.replace(' ', "%20")
+            .replace('\'', "%27")
+            .replace('=', "%3D")
+            .replace('<', "%3C")
+            .replace('>', "%3E")
+    };
+    let (s, _, v) = get_json(
+        &t,
+        &format!(
+            "/ogc/collections/hazardous-areas/items?limit=100&filter-lang=cql2-text&filter={}",
+            enc("status = 'suspected'")
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["numberMatched"], 12);
+    let (_, _, v) = get_json(
+        &t,
+        &format!(
+            "/ogc/collections/hazardous-areas/items?filter={}",
+            enc("kind = 'danger-zone' OR name = 'Field 3'")
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(v["numberMatched"], 2);
+    let (_, _, v) = get_json(
+        &t,
+        &format!(
+            "/ogc/collections/hazardous-areas/items?filter={}",
+            enc("reported_at < TIMESTAMP('2026-10-04T00:00:00Z')")
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(v["numberMatched"], 0);
+    // A property the public may not query is an error naming it.
+    let (s, ct, v) = get_json(
+        &t,
+        &format!(
+            "/ogc/collections/hazardous-areas/items?filter={}",
+            enc("classification = 'restricted'")
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, ct.as_str()),
+        (StatusCode::BAD_REQUEST, "application/problem+json")
+    );
+    assert!(
+        v["detail"].as_str().unwrap().contains("classification"),
+        "{v}"
+    );
+    let (_, _, v) = get_json(
+        &t,
+        &format!(
+            "/ogc/collections/hazardous-areas/items?limit=100&filter={}",
+            enc("classification = 'restricted'")
+        ),
+        Some(&t.officer),
+    )
+    .await;
+    assert_eq!(v["features"][0]["id"], "HA-SECRET");
+    assert_eq!(v["numberMatched"], 1);
+}

@@ -1,0 +1,192 @@
+//! `cairn serve`: the HTTP service and public map on the store; and `cairn token`.
+
+use std::path::PathBuf;
+
+use cairn_server::AppState;
+
+use crate::Cli;
+use crate::fail::{CmdResult, Failure};
+
+/// Arguments of `cairn serve`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Address to listen on (also $CAIRN_ADDR or `addr` in the config file).
+    #[arg(long, env = "CAIRN_ADDR")]
+    pub addr: Option<String>,
+    /// A TOML configuration file with `addr` (and later more settings).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+/// The settings file, as written.
+#[derive(serde::Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    addr: Option<String>,
+    log: Option<String>,
+}
+
+/// The service's settings after flags, environment and file.
+#[derive(Debug)]
+pub struct Config {
+    pub addr: String,
+    pub log: String,
+}
+
+impl Config {
+    fn resolve(args: &Args) -> Result<Config, Failure> {
+        let raw = match &args.config {
+            None => RawConfig::default(),
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| Failure::input(format!("{}: cannot read: {e}", p.display())))?;
+                toml::from_str(&text)
+                    .map_err(|e| Failure::input(format!("{}: {e}", p.display())))?
+            }
+        };
+        let addr = args
+            .addr
+            .clone()
+            .or(raw.addr)
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        if addr.parse::<std::net::SocketAddr>().is_err() {
+            return Err(Failure::input(format!(
+                "--addr: {addr:?} is not an address such as 127.0.0.1:8080"
+            )));
+        }
+        Ok(Config {
+            addr,
+            log: raw.log.unwrap_or_else(|| "info".into()),
+        })
+    }
+}
+
+fn init_logs(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .json()
+        .try_init();
+}
+
+/// Runs the service on an open store until interrupted.
+pub fn serve_store(
+    store: cairn_store::SqliteStore,
+    catalogue: cairn_core::Catalogue,
+    addr: &str,
+    log: &str,
+) -> CmdResult {
+    init_logs(log);
+    let state = AppState::new(store, catalogue)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::internal(format!("cannot start the runtime: {e}")))?;
+    rt.block_on(cairn_server::serve(state, addr, |a| {
+        println!("Cairn is serving on http://{a}/ (the map), http://{a}/ogc (OGC API – Features). Ctrl-C stops it.");
+    }))
+    .map_err(|e| Failure::input(format!("cannot serve on {addr}: {e}")))?;
+    Ok(0)
+}
+
+/// Runs `cairn serve`.
+pub fn run(cli: &Cli, args: &Args) -> CmdResult {
+    let config = Config::resolve(args)?;
+    let store = super::open_existing(cli)?;
+    serve_store(store, cli.catalogue()?, &config.addr, &config.log)
+}
+
+/// Arguments of `cairn token`.
+#[derive(clap::Args, Debug)]
+pub struct TokenArgs {
+    #[command(subcommand)]
+    pub what: TokenCmd,
+}
+
+/// Token commands.
+#[derive(clap::Subcommand, Debug)]
+pub enum TokenCmd {
+    /// Create a token; its secret is printed once and never stored.
+    Create {
+        /// Whose token it is.
+        #[arg(long)]
+        name: String,
+        /// field, officer, auditor or admin.
+        #[arg(long, value_parser = ["field", "officer", "auditor", "admin"])]
+        role: String,
+        /// The holder's organisation.
+        #[arg(long)]
+        organisation: Option<String>,
+        /// Days until it expires (default: never).
+        #[arg(long)]
+        expires_days: Option<u32>,
+    },
+    /// List tokens (without secrets).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by id.
+    Revoke { id: i64 },
+}
+
+/// Runs `cairn token`.
+pub fn token(cli: &Cli, args: &TokenArgs) -> CmdResult {
+    let mut store = super::open_existing(cli)?;
+    match &args.what {
+        TokenCmd::Create {
+            name,
+            role,
+            organisation,
+            expires_days,
+        } => {
+            if name.trim().is_empty() {
+                return Err(Failure::input("--name must not be empty"));
+            }
+            let expires =
+                expires_days.map(|d| chrono::Utc::now() + chrono::Duration::days(d as i64));
+            let (secret, info) =
+                store.create_token(name, role, organisation.as_deref(), expires)?;
+            println!("{secret}");
+            eprintln!(
+                "token {} for {} ({}) created; keep the secret above: it is not stored and cannot be shown again",
+                info.id, info.name, info.role
+            );
+        }
+        TokenCmd::List { json } => {
+            let tokens = store.list_tokens()?;
+            if *json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&tokens).unwrap_or_default()
+                );
+            } else {
+                for t in tokens {
+                    let state = if t.revoked_at.is_some() {
+                        "revoked"
+                    } else if !t.is_valid_at(chrono::Utc::now()) {
+                        "expired"
+                    } else {
+                        "valid"
+                    };
+                    println!(
+                        "{}\t{}\t{}\t{}\t{state}",
+                        t.id,
+                        t.name,
+                        t.role,
+                        t.organisation.unwrap_or_default()
+                    );
+                }
+            }
+        }
+        TokenCmd::Revoke { id } => {
+            if !store.revoke_token(*id)? {
+                return Err(Failure::input(format!("no valid token with id {id}")));
+            }
+            println!("token {id} revoked");
+        }
+    }
+    Ok(0)
+}
