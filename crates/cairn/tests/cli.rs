@@ -669,3 +669,54 @@ fn check_point_and_route_answer_as_interfaces_md_says() {
             .unwrap();
     assert!(then["inside"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn tokens_are_created_listed_and_revoked_and_bad_serve_settings_are_refused() {
+    let e = Env::new();
+    e.ok(&["init"]);
+    let secret = e.ok(&[
+        "token",
+        "create",
+        "--name",
+        "Olena",
+        "--role",
+        "officer",
+        "--organisation",
+        "IMO Kharkiv",
+    ]);
+    let secret = secret.trim();
+    assert!(
+        secret.starts_with("cairn_") && secret.len() == 6 + 64,
+        "{secret}"
+    );
+    let list: Value = serde_json::from_str(&e.ok(&["token", "list", "--json"])).unwrap();
+    assert_eq!(list[0]["name"], "Olena");
+    assert_eq!(list[0]["role"], "officer");
+    assert!(
+        !serde_json::to_string(&list).unwrap().contains(secret),
+        "the secret must not be listed"
+    );
+    // The store keeps a hash, never the secret.
+    let db = std::fs::read(e.path("store.db")).unwrap();
+    let wal = std::fs::read(e.path("store.db-wal")).unwrap_or_default();
+    let needle = secret.as_bytes();
+    assert!(
+        !db.windows(needle.len()).any(|w| w == needle)
+            && !wal.windows(needle.len()).any(|w| w == needle)
+    );
+    e.ok(&["token", "revoke", "1"]);
+    assert_eq!(e.run(&["token", "revoke", "1"]).status.code(), Some(2));
+    let out = e.run(&["token", "create", "--name", "X", "--role", "emperor"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = e.run(&["serve", "--addr", "not-an-address"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--addr"));
+    std::fs::write(e.path("cairn.toml"), "adress = \"127.0.0.1:1\"\n").unwrap();
+    let out = e.run(&["serve", "--config", "cairn.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cairn.toml") && err.contains("adress"),
+        "{err}"
+    );
+}

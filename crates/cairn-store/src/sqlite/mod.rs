@@ -225,7 +225,8 @@ fn row_to_stored(r: &rusqlite::Row<'_>) -> Result<StoredArea, StoreError> {
         .map_err(|e| corrupt(e.to_string()))?;
     let props: StoredProps =
         serde_json::from_str(props_text).map_err(|e| corrupt(format!("properties: {e}")))?;
-    let shape = Shape::from_parts(geometry, props.radius_m, props.width_m).map_err(|p| {
+    let (props, radius_m, width_m) = props.split();
+    let shape = Shape::from_parts(geometry, radius_m, width_m).map_err(|p| {
         corrupt(
             p.iter()
                 .map(|x| x.to_string())
@@ -237,7 +238,7 @@ fn row_to_stored(r: &rusqlite::Row<'_>) -> Result<StoredArea, StoreError> {
         area: HazardArea {
             id: id.clone(),
             shape,
-            props: props.props,
+            props,
         },
         revision: Revision {
             rev: r.get(0)?,
@@ -252,15 +253,53 @@ fn row_to_stored(r: &rusqlite::Row<'_>) -> Result<StoredArea, StoreError> {
     })
 }
 
-/// The JSON kept in `revisions.props`: the properties and the shape's radius or width.
-#[derive(serde::Serialize, serde::Deserialize)]
+/// The JSON kept in `revisions.props`: the properties and the shape's radius or width, read
+/// field by field (serde's `flatten` would buffer every value first, which halves read speed).
+#[derive(serde::Deserialize)]
 struct StoredProps {
-    #[serde(flatten)]
-    props: AreaProperties,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
+    name: Option<String>,
+    status: cairn_core::Status,
+    classification: cairn_core::Classification,
+    #[serde(default)]
+    evidence: Option<cairn_core::Evidence>,
+    #[serde(default)]
+    devices: Vec<cairn_core::DeviceGroup>,
+    #[serde(default)]
+    reference_points: Vec<[f64; 2]>,
+    #[serde(default)]
+    marking: Option<cairn_core::Marking>,
+    #[serde(default)]
+    organisation: Option<String>,
+    #[serde(default)]
+    reported_at: Option<Timestamp>,
+    #[serde(default)]
+    extra: std::collections::BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
     radius_m: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     width_m: Option<f64>,
+}
+
+impl StoredProps {
+    fn split(self) -> (AreaProperties, Option<f64>, Option<f64>) {
+        (
+            AreaProperties {
+                name: self.name,
+                status: self.status,
+                classification: self.classification,
+                evidence: self.evidence,
+                devices: self.devices,
+                reference_points: self.reference_points,
+                marking: self.marking,
+                organisation: self.organisation,
+                reported_at: self.reported_at,
+                extra: self.extra,
+            },
+            self.radius_m,
+            self.width_m,
+        )
+    }
 }
 
 fn to_micros(t: Timestamp) -> i64 {
