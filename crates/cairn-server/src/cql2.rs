@@ -150,7 +150,7 @@ pub enum FilterError {
     Empty,
     /// The filter has more than [`MAX_CHARS`] characters.
     #[error(
-        "the filter is {length} characters long, which exceeds the limit of {limit} characters at character offset {limit}"
+        "the filter exceeds the limit of {limit} characters at character offset {limit}, being {length} characters long"
     )]
     TooLong {
         /// The filter's length in characters.
@@ -371,10 +371,13 @@ pub fn parse(text: &str, queryables: &[(&str, QueryableType)]) -> Result<Expr, F
         queryables,
     };
     let expr = parser.parse_or()?;
-    if parser.peek().is_some() {
-        return Err(parser.unexpected(parser.next, "AND, OR or the end of the filter"));
+    match parser.peek() {
+        None => Ok(expr),
+        Some(token) if token.tok == Tok::RParen => Err(FilterError::UnmatchedParenthesis {
+            position: token.position,
+        }),
+        Some(_) => Err(parser.unexpected(parser.next, "AND, OR or the end of the filter")),
     }
-    Ok(expr)
 }
 
 /// Evaluates against one feature; `get` returns the property's value as JSON (serde_json::Value) or None/Null when absent.
@@ -590,6 +593,9 @@ fn write_property(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
 const RESERVED: [&str; 11] = [
     "AND", "OR", "NOT", "IS", "NULL", "TRUE", "FALSE", "LIKE", "BETWEEN", "IN", "DIV",
 ];
+
+/// The most queryables listed in an error message.
+const MAX_LISTED: usize = 20;
 
 /// The longest token quoted in an error message, in characters.
 const MAX_QUOTED: usize = 40;
@@ -917,11 +923,6 @@ impl Parser<'_, '_> {
                 feature,
             };
         }
-        if token.tok == Tok::RParen && expected.contains("end of the filter") {
-            return FilterError::UnmatchedParenthesis {
-                position: token.position,
-            };
-        }
         FilterError::UnexpectedToken {
             position: token.position,
             found: token.quoted(),
@@ -1072,8 +1073,22 @@ impl Parser<'_, '_> {
                 self.next += 1;
                 let right = self.parse_operand("a property")?;
                 match right {
+                    // The operator is checked as written and then turned to put the property
+                    // first.
                     Operand::Property { name, kind, .. } => {
-                        comparison(name, kind, op.flipped(), op_position, value, position, text)
+                        let expr = comparison(name, kind, op, op_position, value, position, text)?;
+                        Ok(match expr {
+                            Expr::Compare {
+                                property,
+                                op,
+                                value,
+                            } => Expr::Compare {
+                                property,
+                                op: op.flipped(),
+                                value,
+                            },
+                            other => other,
+                        })
                     }
                     Operand::Literal {
                         position: second, ..
@@ -1169,8 +1184,18 @@ impl Parser<'_, '_> {
                 let known = if self.queryables.is_empty() {
                     "which has none".to_string()
                 } else {
-                    let names: Vec<&str> = self.queryables.iter().map(|(n, _)| *n).collect();
-                    format!("which are {}", names.join(", "))
+                    let names: Vec<&str> = self
+                        .queryables
+                        .iter()
+                        .take(MAX_LISTED)
+                        .map(|(n, _)| *n)
+                        .collect();
+                    let more = if self.queryables.len() > MAX_LISTED {
+                        ", …"
+                    } else {
+                        ""
+                    };
+                    format!("which are {}{more}", names.join(", "))
                 };
                 Err(FilterError::UnknownProperty {
                     position,
@@ -1818,6 +1843,10 @@ mod tests {
                 "operator < at character offset 8 cannot compare the property 'cleared'",
             ),
             (
+                "TRUE >= cleared",
+                "operator >= at character offset 5 cannot compare the property 'cleared'",
+            ),
+            (
                 "status = 'a' AND",
                 "the filter ends at character offset 16, where a predicate was expected",
             ),
@@ -2124,7 +2153,7 @@ mod tests {
                                 Literal::Date(NaiveDate::from_ymd_opt(2026, 10, 1).unwrap())
                             } else {
                                 Literal::Timestamp(
-                                    DateTime::parse_from_rfc3339(rng.pick(&[
+                                    DateTime::parse_from_rfc3339(rng.pick::<&str>(&[
                                         "2026-10-01T00:00:00Z",
                                         "2026-10-01T12:30:00.123+02:00",
                                         "1999-12-31T23:59:59.999999999Z",
@@ -2173,7 +2202,7 @@ mod tests {
     }
 
     #[test]
-    fn random_token_soup_never_panics() {
+    fn mutated_and_random_text_never_panics() {
         let pieces = [
             "status",
             "depth",
@@ -2217,14 +2246,42 @@ mod tests {
             "\\",
         ];
         let mut rng = Rng(42);
-        for _ in 0..20_000 {
-            let n = rng.below(12);
-            let text: String = (0..n)
-                .map(|_| *rng.pick(&pieces))
-                .collect::<Vec<_>>()
-                .join(if rng.below(2) == 0 { " " } else { "" });
+        let mut parsed = 0;
+        for round in 0..20_000 {
+            let text = if round % 2 == 0 {
+                // A valid filter with a few words deleted, inserted, swapped or duplicated.
+                let valid = random_expr(&mut rng, 3).to_string();
+                let mut words: Vec<String> = valid.split(' ').map(str::to_string).collect();
+                for _ in 0..rng.below(3) {
+                    let i = rng.below(words.len());
+                    match rng.below(4) {
+                        0 if words.len() > 1 => {
+                            words.remove(i);
+                        }
+                        1 => words.insert(i, rng.pick(&pieces).to_string()),
+                        2 => {
+                            let j = rng.below(words.len());
+                            words.swap(i, j);
+                        }
+                        _ => {
+                            let word = words[i].clone();
+                            words.insert(i, word);
+                        }
+                    }
+                }
+                words.join(" ")
+            } else {
+                // Random pieces, with or without spaces between them.
+                let n = rng.below(12);
+                let separator = if rng.below(2) == 0 { " " } else { "" };
+                (0..n)
+                    .map(|_| *rng.pick(&pieces))
+                    .collect::<Vec<_>>()
+                    .join(separator)
+            };
             match parse(&text, Q) {
                 Ok(expr) => {
+                    parsed += 1;
                     let get = |_: &str| Some(json!("a"));
                     let _ = eval(&expr, &get);
                     assert_eq!(parse(&expr.to_string(), Q), Ok(expr), "{text:?}");
@@ -2236,5 +2293,7 @@ mod tests {
                 }
             }
         }
+        // Enough of the inputs are valid filters for the round trip to be exercised.
+        assert!(parsed > 2_000, "only {parsed} inputs parsed");
     }
 }
