@@ -10,6 +10,7 @@ pub mod ogc;
 pub mod openapi;
 pub mod ops;
 pub mod tiles;
+pub mod vt;
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
@@ -32,11 +33,15 @@ pub const BODY_LIMIT: usize = 1 << 20;
 /// The longest a request may take before it is answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// A cached tile's key: (public, z, x, y).
+pub type TileKey = (bool, u8, u32, u32);
+
 struct Shared {
     store: Mutex<SqliteStore>,
     model: RwLock<ReadModel>,
     catalogue: Catalogue,
     metrics: ops::Metrics,
+    tiles: Mutex<std::collections::HashMap<TileKey, axum::body::Bytes>>,
 }
 
 /// The state every handler shares.
@@ -61,6 +66,7 @@ impl AppState {
                 model: RwLock::new(model),
                 catalogue,
                 metrics: ops::Metrics::default(),
+                tiles: Mutex::new(std::collections::HashMap::new()),
             }),
         })
     }
@@ -80,7 +86,31 @@ impl AppState {
     pub fn reload(&self) -> Result<(), StoreError> {
         let model = self.with_store(|s| ReadModel::load(s, &self.inner.catalogue))?;
         *self.inner.model.write().unwrap_or_else(|e| e.into_inner()) = model;
+        self.inner
+            .tiles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         Ok(())
+    }
+
+    /// A cached tile.
+    pub fn tile_cache_get(&self, key: &TileKey) -> Option<axum::body::Bytes> {
+        self.inner
+            .tiles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    /// Caches a tile; the cache is emptied when full.
+    pub fn tile_cache_put(&self, key: TileKey, tile: axum::body::Bytes) {
+        let mut c = self.inner.tiles.lock().unwrap_or_else(|e| e.into_inner());
+        if c.len() >= vt::CACHE_TILES {
+            c.clear();
+        }
+        c.insert(key, tile);
     }
 
     /// The device catalogue in force.
@@ -132,6 +162,8 @@ pub fn router(state: AppState) -> Router {
         .route("/ogc/collections/{id}/items/{fid}", get(ogc::item))
         .route("/api/check/point", get(check::point))
         .route("/api/check/route", post(check::route))
+        .route("/tiles/{z}/{x}/{file}", get(vt::tile))
+        .route("/tiles.json", get(vt::tilejson))
         .route("/health", get(ops::health))
         .route("/metrics", get(ops::metrics))
         .fallback(not_found)

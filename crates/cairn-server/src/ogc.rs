@@ -391,7 +391,8 @@ pub async fn items(
     let m = state.model();
     let date = m.data_date;
     // Candidate ids in id order: the index narrows a bbox query; otherwise every feature.
-    let candidates: Vec<String> = match bbox {
+    let boxed: Vec<&str>;
+    let candidates: Box<dyn Iterator<Item = &str>> = match bbox {
         Some(b) => {
             let all = cairn_index::Filter {
                 statuses: Some(
@@ -403,68 +404,78 @@ pub async fn items(
                 categories: None,
             };
             let idx = if full { &m.index } else { &m.public_index };
-            idx.in_bbox(
-                geo_types::Coord { x: b.0, y: b.1 },
-                geo_types::Coord { x: b.2, y: b.3 },
-                &all,
-            )
-            .into_iter()
-            .map(|h| h.id.clone())
-            .collect()
+            boxed = idx
+                .in_bbox(
+                    geo_types::Coord { x: b.0, y: b.1 },
+                    geo_types::Coord { x: b.2, y: b.3 },
+                    &all,
+                )
+                .into_iter()
+                .map(|h| h.id.as_str())
+                .collect();
+            Box::new(boxed.iter().copied())
         }
-        None if full => m.areas.keys().cloned().collect(),
-        None => m.public.keys().cloned().collect(),
+        None if full => Box::new(m.areas.keys().map(String::as_str)),
+        None => Box::new(m.public.keys().map(String::as_str)),
     };
     let mut matched = 0usize;
     let mut page: Vec<Value> = Vec::new();
-    for cid in &candidates {
-        let item = if full {
+    // Properties are built only when a filter needs them or the feature is on the page.
+    let needs_props = filter.is_some() || datetime.is_some();
+    let props_of = |cid: &str| -> Option<Map<String, Value>> {
+        if full {
+            m.areas.get(cid).map(|s| area_properties(&s.area))
+        } else {
+            m.public.get(cid).map(|f| f.props.clone())
+        }
+    };
+    for cid in candidates {
+        let (fid, shape): (&str, &Shape) = if full {
             let Some(s) = m.areas.get(cid) else { continue };
-            Item {
-                id: &s.area.id,
-                shape: &s.area.shape,
-                props: area_properties(&s.area),
-            }
+            (s.area.id.as_str(), &s.area.shape)
         } else {
             let Some(f) = m.public.get(cid) else { continue };
-            Item {
-                id: &f.id,
-                shape: &f.shape,
-                props: f.props.clone(),
-            }
+            (f.id.as_str(), &f.shape)
         };
         if let Some(b) = bbox {
-            if !bbox_hits(item.shape, b) {
+            if !bbox_hits(shape, b) {
                 continue;
             }
         }
-        if let Some((from, to)) = datetime {
-            let t = item
-                .props
-                .get("reported_at")
-                .and_then(Value::as_str)
-                .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-                .map(|t| t.with_timezone(&chrono::Utc))
-                .or(
-                    if item.props.get("kind").and_then(Value::as_str) == Some("danger-zone") {
-                        date
-                    } else {
-                        None
-                    },
-                );
-            let inside =
-                t.is_some_and(|t| from.is_none_or(|f| t >= f) && to.is_none_or(|e| t <= e));
-            if !inside {
-                continue;
+        let mut props = None;
+        if needs_props {
+            let p = props_of(cid).unwrap_or_default();
+            if let Some((from, to)) = datetime {
+                let t = p
+                    .get("reported_at")
+                    .and_then(Value::as_str)
+                    .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                    .map(|t| t.with_timezone(&chrono::Utc))
+                    .or(
+                        if p.get("kind").and_then(Value::as_str) == Some("danger-zone") {
+                            date
+                        } else {
+                            None
+                        },
+                    );
+                if !t.is_some_and(|t| from.is_none_or(|f| t >= f) && to.is_none_or(|e| t <= e)) {
+                    continue;
+                }
             }
-        }
-        if let Some(expr) = &filter {
-            if !cql2::eval(expr, &|name: &str| item.props.get(name).cloned()) {
-                continue;
+            if let Some(expr) = &filter {
+                if !cql2::eval(expr, &|name: &str| p.get(name).cloned()) {
+                    continue;
+                }
             }
+            props = Some(p);
         }
         if matched >= offset && page.len() < limit {
-            page.push(feature_json(&item));
+            let props = props.or_else(|| props_of(cid)).unwrap_or_default();
+            page.push(feature_json(&Item {
+                id: fid,
+                shape,
+                props,
+            }));
         }
         matched += 1;
     }

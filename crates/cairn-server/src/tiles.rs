@@ -206,26 +206,43 @@ pub fn aggregate(z: u8, x: u32, y: u32, shapes: &[(&Shape, u8)]) -> Vec<Aggregat
     cells
 }
 
-/// Encodes covering cells as one layer named `layer`: each cell a square with the attributes
-/// `count` (an integer) and `status` (what `status` gives for the cell's severity rank).
+/// Encodes covering cells as one layer named `layer`. Cells with the same count and severity
+/// are drawn as one multipolygon feature, runs of neighbours in a row as one rectangle, with
+/// the attributes `count` (an integer: how many hazards touch each of its cells) and `status`
+/// (what `status` gives for the severity rank). A tile of 64 × 64 cells stays under 60 KB.
 pub fn encode_cells(
     layer: &str,
     cells: &[AggregateCell],
     status: impl Fn(u8) -> TileValue,
 ) -> Vec<u8> {
-    let mut builder = LayerBuilder::new(layer);
+    // Runs as [x0, y0, x1, y1], grouped by (count, severity) in order of first appearance.
+    let mut groups: Vec<((u32, u8), Vec<[i32; 4]>)> = Vec::new();
+    let mut index: HashMap<(u32, u8), usize> = HashMap::new();
     for c in cells {
-        let ring = vec![
-            [c.min[0], c.min[1]],
-            [c.max[0], c.min[1]],
-            [c.max[0], c.max[1]],
-            [c.min[0], c.max[1]],
-        ];
+        let key = (c.count, c.severity);
+        let i = *index.entry(key).or_insert_with(|| {
+            groups.push((key, Vec::new()));
+            groups.len() - 1
+        });
+        let runs = &mut groups[i].1;
+        match runs.last_mut() {
+            Some(r) if r[1] == c.min[1] && r[3] == c.max[1] && r[2] == c.min[0] => r[2] = c.max[0],
+            _ => runs.push([c.min[0], c.min[1], c.max[0], c.max[1]]),
+        }
+    }
+    let mut builder = LayerBuilder::new(layer);
+    for ((count, severity), runs) in groups {
+        // Each ring starts at its lower left corner (y downward) and ends at its lower right,
+        // where the next run of the row starts: positive area, short moves.
+        let polygons: Vec<TilePolygon> = runs
+            .iter()
+            .map(|r| vec![vec![[r[0], r[3]], [r[0], r[1]], [r[2], r[1]], [r[2], r[3]]]])
+            .collect();
         let props = [
-            ("count", TileValue::Int(i64::from(c.count))),
-            ("status", status(c.severity)),
+            ("count", TileValue::Int(i64::from(count))),
+            ("status", status(severity)),
         ];
-        builder.add(None, &props, &[vec![ring]]);
+        builder.add(None, &props, &polygons);
     }
     builder.finish()
 }
@@ -405,6 +422,10 @@ fn rect_within(inner: &Rect<f64>, outer: &Rect<f64>) -> bool {
 
 /// The covering polygons of a shape in integer tile coordinates, empty when it misses the tile.
 fn cover(frame: &Frame, shape: &Shape) -> Vec<TilePolygon> {
+    let misses = hazard_box(frame, shape).is_none_or(|b| !rects_meet(&b, &area_grown(0.0)));
+    if misses {
+        return Vec::new();
+    }
     let q = match shape {
         Shape::Polygon(p) => cover_polygons(frame, std::slice::from_ref(p)),
         Shape::MultiPolygon(m) => cover_polygons(frame, &m.0),
@@ -762,57 +783,87 @@ fn twice_area(ring: &[[i32; 2]]) -> i64 {
         .sum()
 }
 
-/// Calls `mark` with every cell of the tile's grid that the shape touches.
-fn touched_cells(frame: &Frame, shape: &Shape, mark: &mut dyn FnMut(usize, usize)) {
-    let size = (EXTENT / GRID) as f64;
-    let g = GRID as usize;
-    let tile = Rect::new(
-        Coord { x: 0.0, y: 0.0 },
+/// A box in tile units that surely holds the hazard: the image of its lon/lat box (Web
+/// Mercator keeps each axis in order), widened by the reach of its radius or half-width.
+fn hazard_box(frame: &Frame, shape: &Shape) -> Option<Rect<f64>> {
+    let (lonlat, metres) = match shape {
+        Shape::Polygon(p) => (p.exterior().bounding_rect()?, 0.0),
+        Shape::MultiPolygon(m) => (m.bounding_rect()?, 0.0),
+        Shape::Spot { at, radius_m } => (Rect::new(at.0, at.0), *radius_m),
+        Shape::Linear { line, width_m } => (line.bounding_rect()?, width_m / 2.0),
+    };
+    let b = Rect::new(frame.project(lonlat.min()), frame.project(lonlat.max()));
+    if metres > 0.0 {
+        let lat = lonlat.min().y.abs().max(lonlat.max().y.abs());
+        Some(rect_grown(b, frame.reach(metres, lat)))
+    } else {
+        Some(b)
+    }
+}
+
+/// The side of a grid cell in tile units.
+const CELL: f64 = (EXTENT / GRID) as f64;
+
+/// The closed square of cell `cx`, `cy`.
+fn cell_rect(cx: usize, cy: usize) -> Rect<f64> {
+    Rect::new(
         Coord {
-            x: EXTENT as f64,
-            y: EXTENT as f64,
+            x: cx as f64 * CELL,
+            y: cy as f64 * CELL,
         },
-    );
-    let cell = |cx: usize, cy: usize, grow: f64| {
-        rect_grown(
-            Rect::new(
-                Coord {
-                    x: cx as f64 * size,
-                    y: cy as f64 * size,
-                },
-                Coord {
-                    x: (cx + 1) as f64 * size,
-                    y: (cy + 1) as f64 * size,
-                },
-            ),
-            grow,
-        )
+        Coord {
+            x: (cx + 1) as f64 * CELL,
+            y: (cy + 1) as f64 * CELL,
+        },
+    )
+}
+
+/// The cells, as columns `x0..=x1` and rows `y0..=y1`, that a box within the tile may touch;
+/// `None` when it misses the tile.
+fn cell_range(r: Rect<f64>) -> Option<(usize, usize, usize, usize)> {
+    let e = EXTENT as f64;
+    if r.max().x < 0.0 || r.max().y < 0.0 || r.min().x > e || r.min().y > e {
+        return None;
+    }
+    let g = GRID as usize;
+    let at = |v: f64| ((v / CELL).floor().max(0.0) as usize).min(g - 1);
+    Some((at(r.min().x), at(r.max().x), at(r.min().y), at(r.max().y)))
+}
+
+/// Calls `mark` for every cell within `r` that passes `test`; when `r` lies within one cell, the
+/// shape inside it surely touches that cell and `test` is skipped.
+fn mark_cells(r: Rect<f64>, test: &dyn Fn(Rect<f64>) -> bool, mark: &mut dyn FnMut(usize, usize)) {
+    let Some((x0, x1, y0, y1)) = cell_range(r) else {
+        return;
     };
-    let range = |r: Rect<f64>| -> Option<(usize, usize, usize, usize)> {
-        if !rects_meet(&r, &tile) {
-            return None;
-        }
-        let lo = |v: f64| ((v / size).floor().max(0.0) as usize).min(g - 1);
-        Some((lo(r.min().x), lo(r.max().x), lo(r.min().y), lo(r.max().y)))
-    };
-    // Visits the candidate cells of `r`; when `r` lies within a single cell, the shape inside it
-    // surely touches that cell and `test` is skipped.
-    let mut visit = |r: Rect<f64>, test: &dyn Fn(Rect<f64>) -> bool| {
-        let Some((x0, x1, y0, y1)) = range(r) else {
-            return;
-        };
-        if x0 == x1 && y0 == y1 && rect_within(&r, &cell(x0, y0, 0.0)) {
-            mark(x0, y0);
-            return;
-        }
-        for cy in y0..=y1 {
-            for cx in x0..=x1 {
-                if test(cell(cx, cy, 0.0)) {
-                    mark(cx, cy);
-                }
+    if x0 == x1 && y0 == y1 && rect_within(&r, &cell_rect(x0, y0)) {
+        mark(x0, y0);
+        return;
+    }
+    for cy in y0..=y1 {
+        for cx in x0..=x1 {
+            if test(cell_rect(cx, cy)) {
+                mark(cx, cy);
             }
         }
+    }
+}
+
+/// Calls `mark` with every cell of the tile's grid that the shape touches, perhaps more than
+/// once. A cell is marked when the hazard's outline, widened by the bow of its edges, meets it,
+/// or when its centre is inside the hazard: a cell the hazard touches either meets the outline
+/// or lies wholly inside.
+fn touched_cells(frame: &Frame, shape: &Shape, mark: &mut dyn FnMut(usize, usize)) {
+    let Some(outer) = hazard_box(frame, shape) else {
+        return;
     };
+    let Some((x0, x1, y0, y1)) = cell_range(outer) else {
+        return;
+    };
+    if x0 == x1 && y0 == y1 && rect_within(&outer, &cell_rect(x0, y0)) {
+        mark(x0, y0);
+        return;
+    }
     match shape {
         Shape::Polygon(_) | Shape::MultiPolygon(_) => {
             let polygons: &[Polygon<f64>] = match shape {
@@ -833,40 +884,81 @@ fn touched_cells(frame: &Frame, shape: &Shape, mark: &mut dyn FnMut(usize, usize
                 }
                 projected.push(Polygon::new(LineString(exterior), holes));
             }
-            let chord = MultiPolygon(projected);
-            let Some(bbox) = chord.bounding_rect() else {
-                return;
-            };
-            // The true outline is within `bow` of the chords: test the cell grown by that.
-            visit(rect_grown(bbox, bow), &|c| {
-                chord.intersects(&rect_grown(c, bow))
-            });
+            // Holes run against exteriors, so that winding numbers add up (nonzero rule).
+            let chord = MultiPolygon(projected).orient(Direction::Default);
+            let edges: Vec<Line<f64>> = chord
+                .iter()
+                .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                .flat_map(|r| r.lines())
+                .collect();
+            // Cells the outline meets; the true outline is within `bow` of the chords.
+            for e in &edges {
+                mark_cells(
+                    rect_grown(Rect::new(e.start, e.end), bow),
+                    &|c| e.intersects(&rect_grown(c, bow)),
+                    mark,
+                );
+            }
+            // Cells whose centre is inside, row by row.
+            let mut crossings: Vec<(f64, i32)> = Vec::new();
+            for cy in y0..=y1 {
+                let yc = (cy as f64 + 0.5) * CELL;
+                crossings.clear();
+                for e in &edges {
+                    let (a, b) = (e.start, e.end);
+                    if (a.y <= yc) != (b.y <= yc) {
+                        let x = a.x + (yc - a.y) * (b.x - a.x) / (b.y - a.y);
+                        crossings.push((x, if b.y > a.y { 1 } else { -1 }));
+                    }
+                }
+                crossings.sort_by(|p, q| p.0.total_cmp(&q.0));
+                let mut winding = 0;
+                for w in crossings.windows(2) {
+                    winding += w[0].1;
+                    if winding == 0 {
+                        continue;
+                    }
+                    let from = (w[0].0 / CELL - 0.5).ceil().max(x0 as f64);
+                    let to = (w[1].0 / CELL - 0.5).floor().min(x1 as f64);
+                    let mut cx = from;
+                    while cx <= to {
+                        mark(cx as usize, cy);
+                        cx += 1.0;
+                    }
+                }
+            }
         }
         Shape::Spot { at, radius_m } => {
             let c = frame.project(at.0);
             let rho = frame.reach(*radius_m, at.y().abs());
-            let r = Rect::new(c, c);
-            visit(rect_grown(r, rho), &|cell| {
-                let dx = (cell.min().x - c.x).max(0.0).max(c.x - cell.max().x);
-                let dy = (cell.min().y - c.y).max(0.0).max(c.y - cell.max().y);
-                dx.hypot(dy) <= rho
-            });
+            mark_cells(
+                outer,
+                &|cell| {
+                    let dx = (cell.min().x - c.x).max(0.0).max(c.x - cell.max().x);
+                    let dy = (cell.min().y - c.y).max(0.0).max(c.y - cell.max().y);
+                    dx.hypot(dy) <= rho
+                },
+                mark,
+            );
         }
         Shape::Linear { line, width_m } => {
             let (points, bow) = frame.project_path(&line.0);
             let max_lat = line.0.iter().map(|c| c.y.abs()).fold(0.0, f64::max);
             let r = frame.reach(width_m / 2.0, max_lat) + bow;
-            if points.len() == 1 {
-                let p = points[0];
-                visit(rect_grown(Rect::new(p, p), r), &|c| {
-                    Point(p).intersects(&rect_grown(c, r))
-                });
+            if let [p] = points[..] {
+                mark_cells(
+                    rect_grown(Rect::new(p, p), r),
+                    &|c| Point(p).intersects(&rect_grown(c, r)),
+                    mark,
+                );
             }
             for w in points.windows(2) {
                 let seg = Line::new(w[0], w[1]);
-                visit(rect_grown(Rect::new(w[0], w[1]), r), &|c| {
-                    seg.intersects(&rect_grown(c, r))
-                });
+                mark_cells(
+                    rect_grown(Rect::new(w[0], w[1]), r),
+                    &|c| seg.intersects(&rect_grown(c, r)),
+                    mark,
+                );
             }
         }
     }
@@ -1272,14 +1364,19 @@ mod tests {
         checked
     }
 
+    /// The signed area of a ring by the surveyor's formula (a `LineString` itself has none).
+    fn ring_area(r: &LineString<f64>) -> f64 {
+        Polygon::new(r.clone(), vec![]).signed_area()
+    }
+
     fn assert_winding(g: &Geometry<f64>) {
         for p in polygons_of(g) {
             assert!(
-                p.exterior().signed_area() > 0.0,
+                ring_area(p.exterior()) > 0.0,
                 "exterior rings have positive area in tile coordinates: {p:?}"
             );
             for h in p.interiors() {
-                assert!(h.signed_area() < 0.0, "holes have negative area: {p:?}");
+                assert!(ring_area(h) < 0.0, "holes have negative area: {p:?}");
             }
         }
     }
@@ -1495,6 +1592,64 @@ mod tests {
             checked += assert_covers(z, x, y, &shape, &mut rng);
         }
         assert!(checked > 50_000, "{checked}");
+    }
+
+    #[test]
+    fn long_edges_bowing_in_mercator_stay_covered() {
+        // Edges straight in lon/lat bow by several units in a z16 tile when they span
+        // kilometres of latitude; both sides of the bow are tried.
+        let mut rng = StdRng::seed_from_u64(8);
+        let mut checked = 0;
+        for lat in [48.0, 60.0, -55.0] {
+            let a = Coord { x: 30.0, y: lat };
+            let b = Coord {
+                x: 30.02,
+                y: lat + 0.06,
+            };
+            let c = Coord {
+                x: 30.08,
+                y: lat + 0.01,
+            };
+            let shapes = [
+                Shape::Polygon(Polygon::new(LineString(vec![a, b, c, a]), vec![])).oriented(),
+                Shape::Polygon(Polygon::new(LineString(vec![a, c, b, a]), vec![])).oriented(),
+                Shape::Linear {
+                    line: LineString(vec![a, b]),
+                    width_m: 2.0,
+                },
+            ];
+            for shape in &shapes {
+                for z in [15u8, 16] {
+                    for edge in [(a, b), (b, c), (c, a)] {
+                        let (x, y) = tile_of(z, lerp(edge.0, edge.1, 0.5));
+                        checked += assert_covers(z, x, y, shape, &mut rng);
+                        let bytes = encode(
+                            z,
+                            x,
+                            y,
+                            "h",
+                            &[TileFeature {
+                                id: None,
+                                shape,
+                                props: vec![],
+                            }],
+                        );
+                        let (_, decoded) = decode(&bytes);
+                        let Some(f) = decoded.first() else {
+                            continue;
+                        };
+                        for k in 0..=400 {
+                            let t = osm(z, x, y, lerp(edge.0, edge.1, f64::from(k) / 400.0));
+                            if in_buffered_tile(t) && matches!(shape, Shape::Polygon(_)) {
+                                checked += 1;
+                                assert!(f.geometry.intersects(&Point(t)), "z{z} {t:?}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 1000, "{checked}");
     }
 
     #[test]

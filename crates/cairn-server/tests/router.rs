@@ -775,3 +775,69 @@ async fn items_filter_with_basic_cql2_text() {
     assert_eq!(v["features"][0]["id"], "HA-SECRET");
     assert_eq!(v["numberMatched"], 1);
 }
+
+fn tile_of(lon: f64, lat: f64, z: u8) -> (u32, u32) {
+    let n = f64::from(1u32 << z);
+    let x = ((lon + 180.0) / 360.0 * n) as u32;
+    let y = ((1.0 - lat.to_radians().tan().asinh() / std::f64::consts::PI) / 2.0 * n) as u32;
+    (x, y)
+}
+
+#[tokio::test]
+async fn tiles_and_tilejson() {
+    let t = setup();
+    let (s, ct, tj) = get_json(&t, "/tiles.json", None).await;
+    assert_eq!((s, ct.as_str()), (StatusCode::OK, "application/json"));
+    assert_eq!(tj["tilejson"], "3.0.0");
+    assert_eq!(tj["tiles"][0], "http://cairn.test/tiles/{z}/{x}/{y}.mvt");
+    assert_eq!(tj["vector_layers"][0]["id"], "hazards");
+    for z in [6u8, 10, 14] {
+        let (x, y) = tile_of(36.005, 49.905, z);
+        let (s, ct, body, _) =
+            call(&t, "GET", &format!("/tiles/{z}/{x}/{y}.mvt"), None, None).await;
+        assert_eq!(
+            (s, ct.as_str()),
+            (StatusCode::OK, "application/vnd.mapbox-vector-tile"),
+            "z{z}"
+        );
+        assert!(
+            body.contains("hazards") && body.contains("confirmed"),
+            "z{z} tile holds the layer and a status"
+        );
+        // The restricted area's tile shows a zone, never its record.
+        let (x, y) = tile_of(36.515, 49.905, z);
+        let (_, _, public, _) =
+            call(&t, "GET", &format!("/tiles/{z}/{x}/{y}.mvt"), None, None).await;
+        assert!(public.contains("hazards"), "z{z}: the zone is drawn");
+        for s in SECRETS {
+            assert!(!public.contains(s), "z{z} public tile leaks {s:?}");
+        }
+        if z == 14 {
+            assert!(public.contains("danger-zone"));
+            let (_, _, officer, _) = call(
+                &t,
+                "GET",
+                &format!("/tiles/{z}/{x}/{y}.mvt"),
+                Some(&t.officer),
+                None,
+            )
+            .await;
+            assert!(
+                officer.contains("HA-SECRET"),
+                "the officer's tile shows the record"
+            );
+        }
+    }
+    for (uri, needle) in [
+        ("/tiles/17/0/0.mvt", "zoom"),
+        ("/tiles/3/8/0.mvt", "x"),
+        ("/tiles/3/0/9.mvt", "y"),
+        ("/tiles/a/0/0.mvt", "z"),
+        ("/tiles/3/0/0.png", "mvt"),
+    ] {
+        let (s, ct, body, _) = call(&t, "GET", uri, None, None).await;
+        assert!(s.is_client_error(), "{uri}");
+        assert_eq!(ct, "application/problem+json");
+        assert!(body.contains(needle), "{uri}: {body}");
+    }
+}

@@ -1,0 +1,196 @@
+//! The tile endpoints: `/tiles/{z}/{x}/{y}.mvt` and `/tiles.json`. Each audience gets tiles
+//! from its own index (the public's holds only public shapes and danger zones); tiles are
+//! cached until the data change.
+
+use std::sync::atomic::Ordering;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use cairn_core::WireEnum;
+use cairn_index::{Filter, Hazard};
+use serde_json::json;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::model::public_label;
+use crate::ogc::base_url;
+use crate::tiles::{self, TileFeature, TileValue};
+
+/// The layer every tile holds.
+pub const LAYER: &str = "hazards";
+/// Tiles kept in the cache before it is emptied.
+pub const CACHE_TILES: usize = 50_000;
+
+/// How severe a status is, for the colour of aggregated cells: higher is worse.
+fn rank(label: &str) -> u8 {
+    match label {
+        "confirmed" | "danger-zone" => 3,
+        "suspected" => 2,
+        _ => 1,
+    }
+}
+
+fn rank_label(r: u8) -> &'static str {
+    match r {
+        3 => "confirmed",
+        2 => "suspected",
+        _ => "reduced",
+    }
+}
+
+/// `GET /tiles/{z}/{x}/{y}.mvt`.
+pub async fn tile(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((z, x, file)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let bad = |name: &str, v: &str| {
+        ApiError::bad_request(format!(
+            "tile {name} must be a whole number in range, not {v:?}"
+        ))
+    };
+    let zi: u8 = z.parse().map_err(|_| bad("z", &z))?;
+    if zi > tiles::MAX_ZOOM {
+        return Err(ApiError::not_found(format!(
+            "tiles go up to zoom {}, not {zi}",
+            tiles::MAX_ZOOM
+        )));
+    }
+    let n = 1u64 << zi;
+    let xi: u32 = x
+        .parse()
+        .ok()
+        .filter(|v| u64::from(*v) < n)
+        .ok_or_else(|| bad("x", &x))?;
+    let y = file.strip_suffix(".mvt").ok_or_else(|| {
+        ApiError::not_found(format!(
+            "tiles are at /tiles/{{z}}/{{x}}/{{y}}.mvt, not {file:?}"
+        ))
+    })?;
+    let yi: u32 = y
+        .parse()
+        .ok()
+        .filter(|v| u64::from(*v) < n)
+        .ok_or_else(|| bad("y", y))?;
+    let public = !caller.role.sees_restricted();
+    state.metrics().tiles.fetch_add(1, Ordering::Relaxed);
+    let key = (public, zi, xi, yi);
+    if let Some(b) = state.tile_cache_get(&key) {
+        return Ok(mvt(b));
+    }
+    let bytes = {
+        let m = state.model();
+        let (min, max) = tiles::tile_bbox(zi, xi, yi, tiles::BUFFER_PX);
+        let idx = if public { &m.public_index } else { &m.index };
+        let hits: Vec<&Hazard> = idx.in_bbox(min, max, &Filter::default());
+        let label = |h: &Hazard| {
+            if public {
+                public_label(&m, &h.id)
+            } else {
+                h.status.as_str()
+            }
+        };
+        if tiles::aggregates(zi, hits.len()) {
+            let shapes: Vec<_> = hits.iter().map(|h| (&h.shape, rank(label(h)))).collect();
+            let cells = tiles::aggregate(zi, xi, yi, &shapes);
+            tiles::encode_cells(LAYER, &cells, |r| TileValue::String(rank_label(r).into()))
+        } else {
+            let features: Vec<TileFeature<'_>> = hits
+                .iter()
+                .map(|h| {
+                    let status = label(h);
+                    let mut props = vec![
+                        ("id", TileValue::String(h.id.clone())),
+                        ("status", TileValue::String(status.into())),
+                    ];
+                    props.push((
+                        "kind",
+                        TileValue::String(
+                            if status == "danger-zone" {
+                                "danger-zone"
+                            } else {
+                                "hazardous-area"
+                            }
+                            .into(),
+                        ),
+                    ));
+                    if let Some(f) = m.public.get(&h.id).filter(|_| public) {
+                        if let Some(n) = f.props.get("name").and_then(|v| v.as_str()) {
+                            props.push(("name", TileValue::String(n.into())));
+                        }
+                    } else if let Some(s) = m.areas.get(&h.id).filter(|_| !public) {
+                        if let Some(n) = &s.area.props.name {
+                            props.push(("name", TileValue::String(n.clone())));
+                        }
+                    }
+                    TileFeature {
+                        id: None,
+                        shape: &h.shape,
+                        props,
+                    }
+                })
+                .collect();
+            tiles::encode(zi, xi, yi, LAYER, &features)
+        }
+    };
+    let bytes = Bytes::from(bytes);
+    state.tile_cache_put(key, bytes.clone());
+    Ok(mvt(bytes))
+}
+
+fn mvt(b: Bytes) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/vnd.mapbox-vector-tile"),
+            (header::CACHE_CONTROL, "public, max-age=60"),
+        ],
+        b,
+    )
+        .into_response()
+}
+
+/// `GET /tiles.json`: TileJSON 3.0.
+pub async fn tilejson(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Response {
+    let b = base_url(&headers);
+    let m = state.model();
+    let extent = if caller.role.sees_restricted() {
+        m.extent
+    } else {
+        m.public_extent
+    };
+    let bounds = extent
+        .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
+        .unwrap_or([-180.0, -85.0511, 180.0, 85.0511]);
+    let mut doc = tiles::tilejson(
+        &format!("{b}/tiles/{{z}}/{{x}}/{{y}}.mvt"),
+        LAYER,
+        &[
+            ("id", "String: the record's id, or a zone's id"),
+            (
+                "status",
+                "String: confirmed, suspected, reduced, or danger-zone",
+            ),
+            ("kind", "String: hazardous-area or danger-zone"),
+            ("name", "String: the area's name"),
+            ("count", "Number: hazards in an aggregated cell (low zooms)"),
+        ],
+        bounds,
+    );
+    doc["name"] = json!("Cairn hazards");
+    doc["attribution"] = json!("Cairn hazard records");
+    if let Some(d) = m.data_date {
+        doc["description"] = json!(format!("Hazardous areas as recorded at {}", d.to_rfc3339()));
+    }
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        doc.to_string(),
+    )
+        .into_response()
+}
