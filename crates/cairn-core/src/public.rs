@@ -63,6 +63,24 @@ pub struct DangerZone {
     pub data_date: Timestamp,
 }
 
+impl DangerZone {
+    /// A stable id made from the zone's own corners only, so it tells nothing of the records
+    /// behind it; records that generalise to the same zone share it and are shown once.
+    pub fn id(&self) -> String {
+        let r = geo::BoundingRect::bounding_rect(&self.polygon);
+        match r {
+            Some(r) => format!(
+                "zone-{}-{}-{}-{}",
+                (r.min().x * 100.0).round() as i64,
+                (r.min().y * 100.0).round() as i64,
+                (r.max().x * 100.0).round() as i64,
+                (r.max().y * 100.0).round() as i64
+            ),
+            None => "zone-empty".into(),
+        }
+    }
+}
+
 /// Decides what the public may see of `area`; `None` when the public is not to be shown it
 /// (unverified reports and released land).
 pub fn public_view(

@@ -61,21 +61,12 @@ pub fn category_bit(c: Option<cairn_core::Category>) -> u8 {
 }
 
 /// Which hazards a query considers.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Filter {
     /// Statuses to include; `None` means the open hazards (suspected, confirmed, reduced).
     pub statuses: Option<Vec<Status>>,
     /// Device categories (bit set) of which a hazard must have at least one; `None` for all.
     pub categories: Option<u8>,
-}
-
-impl Default for Filter {
-    fn default() -> Filter {
-        Filter {
-            statuses: None,
-            categories: None,
-        }
-    }
 }
 
 impl Filter {

@@ -62,10 +62,10 @@ pub fn piece_intervals(piece: &Piece, shape: &Shape, r: f64) -> Vec<(f64, f64)> 
     let mut iv: Vec<(f64, f64)> = Vec::new();
     let add_line = |line: &LineString<f64>, radius: f64, iv: &mut Vec<(f64, f64)>| {
         let pts: Vec<Coord<f64>> = line.0.iter().map(|c| plane.project(*c)).collect();
-        if pts.len() == 1 {
-            if let Some(x) = disc(p0, d, pts[0], radius) {
-                iv.push(x);
-            }
+        if pts.len() == 1
+            && let Some(x) = disc(p0, d, pts[0], radius)
+        {
+            iv.push(x);
         }
         for w in pts.windows(2) {
             if let Some(x) = capsule(p0, d, w[0], w[1], radius) {

@@ -78,6 +78,9 @@ fn round1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
 }
 
+/// Gives the wire status of a hit: its own for officers, the public label for the public.
+type Labeller<'a> = Box<dyn Fn(&str, &'static str) -> &'static str + 'a>;
+
 /// `GET /api/check/point`.
 pub async fn point(
     State(state): State<AppState>,
@@ -103,7 +106,7 @@ pub async fn point(
     state.metrics().point_checks.fetch_add(1, Ordering::Relaxed);
     let p = Coord { x: lon, y: lat };
     let public = !caller.role.sees_restricted();
-    let (ans, label): (PointAnswer, Box<dyn Fn(&str, &'static str) -> &'static str>) = if public {
+    let (ans, label): (PointAnswer, Labeller<'_>) = if public {
         (
             m.public_index.check_point(p, accuracy, &Filter::default()),
             Box::new(|id: &str, _| public_label(&m, id)),
@@ -140,7 +143,26 @@ const MAX_ROUTE_VERTICES: usize = 10_000;
 fn read_route(v: &Value) -> Result<(LineString<f64>, Option<f64>), ApiError> {
     let (g, width) = match v["type"].as_str() {
         Some("LineString") => (v, None),
-        Some("Feature") => (&v["geometry"], v["properties"]["width"].as_f64()),
+        Some("Feature") => {
+            let width = match &v["properties"] {
+                Value::Null => None,
+                Value::Object(p) => match p.get("width") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::Number(n)) => n.as_f64(),
+                    Some(_) => {
+                        return Err(ApiError::bad_request(
+                            "body: properties.width must be a number of metres",
+                        ));
+                    }
+                },
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "body: properties must be an object or null",
+                    ));
+                }
+            };
+            (&v["geometry"], width)
+        }
         _ => {
             return Err(ApiError::bad_request(
                 "body must be a GeoJSON LineString, or a Feature whose geometry is one",

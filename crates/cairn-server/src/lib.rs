@@ -1,6 +1,9 @@
 //! Cairn's HTTP service: OGC API – Features, place and route checks, vector tiles, the public
 //! map and its assets, and authentication. The only crate that speaks HTTP.
 
+// The OpenAPI document is one large `json!` literal.
+#![recursion_limit = "256"]
+
 pub mod auth;
 pub mod check;
 pub mod cql2;
@@ -23,8 +26,6 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use cairn_core::Catalogue;
 use cairn_store::{SqliteStore, StoreError};
-use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
 
 pub use model::ReadModel;
 
@@ -147,6 +148,33 @@ async fn not_found(req: Request) -> error::ApiError {
     error::ApiError::not_found(format!("nothing at {}", req.uri().path()))
 }
 
+async fn method_not_allowed(req: Request) -> error::ApiError {
+    error::ApiError {
+        status: axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        title: "Method not allowed",
+        detail: format!(
+            "{} is not allowed on {}; the Allow header lists what is",
+            req.method(),
+            req.uri().path()
+        ),
+    }
+}
+
+/// Answers a request that takes longer than `REQUEST_TIMEOUT` with a 408 problem.
+async fn deadline(req: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => axum::response::IntoResponse::into_response(error::ApiError {
+            status: axum::http::StatusCode::REQUEST_TIMEOUT,
+            title: "Request timeout",
+            detail: format!(
+                "the request took longer than {} s",
+                REQUEST_TIMEOUT.as_secs()
+            ),
+        }),
+    }
+}
+
 /// The whole service as a router, for `serve` and for tests with `oneshot`.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -167,12 +195,11 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(ops::health))
         .route("/metrics", get(ops::metrics))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        // Bodies are limited where they are read (the JSON extractor), so the refusal is a problem.
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(deadline))
         .layer(middleware::from_fn_with_state(state.clone(), count))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
         .with_state(state)
 }
 

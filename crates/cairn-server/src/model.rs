@@ -140,15 +140,7 @@ fn public_feature(s: &StoredArea, catalogue: &Catalogue, date: Timestamp) -> Opt
                 _ => Map::new(),
             };
             props.insert("kind".into(), Value::from("danger-zone"));
-            let r = geo::BoundingRect::bounding_rect(&z.polygon)?;
-            // The id comes from the zone's own corners only, so it tells nothing of the record.
-            let id = format!(
-                "zone-{}-{}-{}-{}",
-                (r.min().x * 100.0).round() as i64,
-                (r.min().y * 100.0).round() as i64,
-                (r.max().x * 100.0).round() as i64,
-                (r.max().y * 100.0).round() as i64
-            );
+            let id = z.id();
             Some(PublicFeature {
                 etag: format!("\"{id}-{}\"", date.timestamp()),
                 id,

@@ -275,12 +275,12 @@ fn parse_datetime(s: &str) -> Result<(Option<Timestamp>, Option<Timestamp>), Api
     match s.split_once('/') {
         Some((a, b)) => {
             let (a, b) = (parse_instant(a)?, parse_instant(b)?);
-            if let (Some(x), Some(y)) = (a, b) {
-                if x > y {
-                    return Err(ApiError::bad_request(
-                        "parameter datetime: the interval's start is after its end",
-                    ));
-                }
+            if let (Some(x), Some(y)) = (a, b)
+                && x > y
+            {
+                return Err(ApiError::bad_request(
+                    "parameter datetime: the interval's start is after its end",
+                ));
             }
             Ok((a, b))
         }
@@ -437,10 +437,10 @@ pub async fn items(
             let Some(f) = m.public.get(cid) else { continue };
             (f.id.as_str(), &f.shape)
         };
-        if let Some(b) = bbox {
-            if !bbox_hits(shape, b) {
-                continue;
-            }
+        if let Some(b) = bbox
+            && !bbox_hits(shape, b)
+        {
+            continue;
         }
         let mut props = None;
         if needs_props {
@@ -462,10 +462,10 @@ pub async fn items(
                     continue;
                 }
             }
-            if let Some(expr) = &filter {
-                if !cql2::eval(expr, &|name: &str| p.get(name).cloned()) {
-                    continue;
-                }
+            if let Some(expr) = &filter
+                && !cql2::eval(expr, &|name: &str| p.get(name).cloned())
+            {
+                continue;
             }
             props = Some(p);
         }

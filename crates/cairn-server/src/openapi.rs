@@ -32,6 +32,10 @@ pub fn document(base: &str) -> Value {
             "schemas": {
                 "Problem": {"type": "object", "required": ["title", "status"], "properties": {
                     "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"}}},
+                "LineString": {"type": "object", "required": ["type", "coordinates"], "properties": {
+                    "type": {"type": "string", "enum": ["LineString"]},
+                    "coordinates": {"type": "array", "minItems": 2, "maxItems": 10000, "items": {
+                        "type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "number", "minimum": -180, "maximum": 180}}}}},
                 "Link": {"type": "object", "required": ["href"], "properties": {
                     "href": {"type": "string"}, "rel": {"type": "string"}, "type": {"type": "string"}, "title": {"type": "string"}}},
                 "Feature": {"type": "object", "required": ["type", "geometry", "properties"], "properties": {
@@ -76,7 +80,7 @@ pub fn document(base: &str) -> Value {
                     p("limit", "Features per page", json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}), false),
                     p("offset", "Features to skip", json!({"type": "integer", "minimum": 0, "default": 0}), false),
                     p("bbox", "minLon,minLat,maxLon,maxLat (CRS84)", json!({"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}}), false),
-                    p("datetime", "An RFC 3339 instant or interval (a/b, ../b, a/..) on reported_at", json!({"type": "string"}), false),
+                    p("datetime", "An RFC 3339 instant or interval (a/b, ../b, a/..) on reported_at", json!({"type": "string", "minLength": 1}), false),
                     p("filter", "A basic CQL2 text filter over the queryables", json!({"type": "string"}), false),
                     p("filter-lang", "cql2-text", json!({"type": "string", "enum": ["cql2-text"]}), false),
                 ],
@@ -96,8 +100,13 @@ pub fn document(base: &str) -> Value {
                 "responses": {"200": json_ok("The answer", json!({"$ref": "#/components/schemas/PointCheck"})), "400": problem()}}},
             "/api/check/route": {"post": {
                 "summary": "Which hazards does a route's corridor cross, and where?", "operationId": "checkRoute",
-                "parameters": [p("width", "Corridor width in metres", json!({"type": "number", "exclusiveMinimum": true, "minimum": 0, "maximum": 20000}), false)],
-                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["type"], "properties": {"type": {"type": "string", "enum": ["LineString", "Feature"]}}}}}},
+                "parameters": [p("width", "Corridor width in metres", json!({"type": "number", "minimum": 0.1, "maximum": 20000}), false)],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"oneOf": [
+                    {"$ref": "#/components/schemas/LineString"},
+                    {"type": "object", "required": ["type", "geometry"], "properties": {
+                        "type": {"type": "string", "enum": ["Feature"]},
+                        "geometry": {"$ref": "#/components/schemas/LineString"},
+                        "properties": {"type": "object", "nullable": true, "properties": {"width": {"type": "number", "minimum": 0.1, "maximum": 20000}}}}}]}}}},
                 "responses": {"200": json_ok("The answer", json!({"$ref": "#/components/schemas/RouteCheck"})), "400": problem(), "413": problem(), "415": problem(), "422": problem()}}},
             "/tiles.json": {"get": {"summary": "TileJSON 3.0 of the hazard tiles", "operationId": "tilejson", "responses": {"200": json_ok("TileJSON", json!({"type": "object"}))}}},
             "/tiles/{z}/{x}/{y}.mvt": {"get": {

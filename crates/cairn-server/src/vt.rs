@@ -121,10 +121,10 @@ pub async fn tile(
                         if let Some(n) = f.props.get("name").and_then(|v| v.as_str()) {
                             props.push(("name", TileValue::String(n.into())));
                         }
-                    } else if let Some(s) = m.areas.get(&h.id).filter(|_| !public) {
-                        if let Some(n) = &s.area.props.name {
-                            props.push(("name", TileValue::String(n.clone())));
-                        }
+                    } else if let Some(s) = m.areas.get(&h.id).filter(|_| !public)
+                        && let Some(n) = &s.area.props.name
+                    {
+                        props.push(("name", TileValue::String(n.clone())));
                     }
                     TileFeature {
                         id: None,

@@ -183,12 +183,15 @@ fn write(
     };
     let mut n = 0u64;
     let mut failure: Option<Failure> = None;
+    // Restricted records that generalise to the same zone are shown once, as the service does.
+    let mut zones_seen = std::collections::HashSet::new();
     store
         .for_each_area(as_of, &mut |s| {
             bar.inc(1);
             let r = if public {
                 match public_view(&s.area, catalogue, data_date) {
                     None => Ok(()),
+                    Some(PublicView::Zone(z)) if !zones_seen.insert(z.id()) => Ok(()),
                     Some(v) => {
                         n += 1;
                         let (id, geometry, props) = public_row(v, &s.area.id);
@@ -279,7 +282,7 @@ fn public_row(
                 _ => Map::new(),
             };
             m.insert("kind".into(), Value::from("danger-zone"));
-            (None, geo_types::Geometry::Polygon(z.polygon), m)
+            (Some(z.id()), geo_types::Geometry::Polygon(z.polygon), m)
         }
     }
 }
