@@ -75,7 +75,8 @@ fn advice(a: &PointAnswer) -> Value {
 }
 
 fn round1(v: f64) -> f64 {
-    (v * 10.0).round() / 10.0
+    // Adding zero turns a negative zero into zero.
+    (v * 10.0).round() / 10.0 + 0.0
 }
 
 /// Gives the wire status of a hit: its own for officers, the public label for the public.
@@ -148,7 +149,14 @@ fn read_route(v: &Value) -> Result<(LineString<f64>, Option<f64>), ApiError> {
                 Value::Null => None,
                 Value::Object(p) => match p.get("width") {
                     None | Some(Value::Null) => None,
-                    Some(Value::Number(n)) => n.as_f64(),
+                    Some(Value::Number(n)) => match n.as_f64() {
+                        Some(w) if (0.1..=20_000.0).contains(&w) => Some(w),
+                        _ => {
+                            return Err(ApiError::bad_request(format!(
+                                "body: properties.width must be from 0.1 to 20000 metres, not {n}"
+                            )));
+                        }
+                    },
                     Some(_) => {
                         return Err(ApiError::bad_request(
                             "body: properties.width must be a number of metres",
@@ -216,9 +224,9 @@ pub async fn route(
     let width = number(&q.width, "width", false)?
         .or(body_width)
         .unwrap_or(50.0);
-    if !(width > 0.0 && width <= 20_000.0) {
+    if !(0.1..=20_000.0).contains(&width) {
         return Err(ApiError::bad_request(format!(
-            "parameter width must be more than 0 and at most 20000 metres, not {width}"
+            "parameter width must be from 0.1 to 20000 metres, not {width}"
         )));
     }
     let length: f64 = line

@@ -35,7 +35,7 @@ pub fn document(base: &str) -> Value {
                 "LineString": {"type": "object", "required": ["type", "coordinates"], "properties": {
                     "type": {"type": "string", "enum": ["LineString"]},
                     "coordinates": {"type": "array", "minItems": 2, "maxItems": 10000, "items": {
-                        "type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "number", "minimum": -180, "maximum": 180}}}}},
+                        "type": "array", "minItems": 2, "maxItems": 3, "items": {"type": "number"}}}}},
                 "Link": {"type": "object", "required": ["href"], "properties": {
                     "href": {"type": "string"}, "rel": {"type": "string"}, "type": {"type": "string"}, "title": {"type": "string"}}},
                 "Feature": {"type": "object", "required": ["type", "geometry", "properties"], "properties": {
@@ -106,7 +106,7 @@ pub fn document(base: &str) -> Value {
                     {"type": "object", "required": ["type", "geometry"], "properties": {
                         "type": {"type": "string", "enum": ["Feature"]},
                         "geometry": {"$ref": "#/components/schemas/LineString"},
-                        "properties": {"type": "object", "nullable": true, "properties": {"width": {"type": "number", "minimum": 0.1, "maximum": 20000}}}}}]}}}},
+                        "properties": {"type": "object", "nullable": true, "properties": {"width": {"type": "number", "nullable": true, "minimum": 0.1, "maximum": 20000}}}}}]}}}},
                 "responses": {"200": json_ok("The answer", json!({"$ref": "#/components/schemas/RouteCheck"})), "400": problem(), "413": problem(), "415": problem(), "422": problem()}}},
             "/tiles.json": {"get": {"summary": "TileJSON 3.0 of the hazard tiles", "operationId": "tilejson", "responses": {"200": json_ok("TileJSON", json!({"type": "object"}))}}},
             "/tiles/{z}/{x}/{y}.mvt": {"get": {
