@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod ops;
 pub mod tiles;
 pub mod vt;
+pub mod web;
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
@@ -194,6 +195,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tiles.json", get(vt::tilejson))
         .route("/health", get(ops::health))
         .route("/metrics", get(ops::metrics))
+        .merge(web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Bodies are limited where they are read (the JSON extractor), so the refusal is a problem.

@@ -1,0 +1,339 @@
+//! The public hazard map in a real browser: `cairn demo` serves it, Debian's headless Chromium
+//! (driven by playwright-core through `tests/browser/map.mjs`) opens it on a phone-sized and a
+//! desktop-sized screen with every host but loopback unreachable, and checks that hazards are
+//! drawn, that checking a place on a hazard shows the danger advice, that the language switch
+//! works, that a route check lists what it crosses, and that the page made no outside request
+//! and logged no error. Screenshots go to `<target dir>/test-artifacts/map-*.png`.
+//!
+//! Chromium must be installed at /usr/bin/chromium (scripts/test installs it); without it the
+//! test fails rather than skips. Node and npm must be on the PATH; the test runs `npm ci` in
+//! `tests/browser` when playwright-core is not installed there yet.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// How many areas the demo store holds.
+const AREAS: &str = "1500";
+/// The longest the demo may take to build its store and start serving.
+const START_TIMEOUT: Duration = Duration::from_secs(180);
+/// The longest the browser run may take.
+const BROWSER_TIMEOUT: Duration = Duration::from_secs(420);
+
+/// A running `cairn demo`, stopped when dropped.
+struct Demo {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `cairn demo` on a free loopback port and waits for its "Cairn is serving on" line.
+fn start_demo(dir: &Path) -> Demo {
+    let log = File::create(dir.join("cairn.log")).expect("create the server log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .env_remove("CAIRN_DB")
+        .env_remove("CAIRN_CATALOGUE")
+        .env("CAIRN_LOG", "warn")
+        .arg("--db")
+        .arg(dir.join("demo.db"))
+        .args(["demo", "--areas", AREAS, "--addr", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("start cairn demo");
+    let stdout = child.stdout.take().expect("the demo's stdout");
+    let (tx, rx) = mpsc::channel();
+    // Reads every line, so the demo never blocks on a full pipe, and hands over the address.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("Cairn is serving on http://").nth(1) {
+                let addr = rest.split('/').next().unwrap_or_default().to_string();
+                let _ = tx.send(addr);
+            }
+        }
+    });
+    let mut demo = Demo {
+        child,
+        addr: String::new(),
+    };
+    match rx.recv_timeout(START_TIMEOUT) {
+        Ok(addr) => demo.addr = addr,
+        Err(_) => {
+            let status = demo.child.try_wait().ok().flatten();
+            let log = std::fs::read_to_string(dir.join("cairn.log")).unwrap_or_default();
+            panic!(
+                "cairn demo did not print \"Cairn is serving on http://ADDR/\" within {START_TIMEOUT:?} (exit: {status:?}); its log:\n{log}"
+            );
+        }
+    }
+    demo
+}
+
+/// A plain HTTP/1.1 GET on loopback; returns the status and the body.
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect to cairn");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("set a read timeout");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send the request");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read the answer");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .expect("an HTTP answer has a head and a body");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("an HTTP status line");
+    let chunked = head.lines().any(|l| {
+        l.to_ascii_lowercase()
+            .starts_with("transfer-encoding: chunked")
+    });
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    (status, body)
+}
+
+/// Decodes a chunked HTTP body.
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+fn get_json(addr: &str, path: &str) -> Value {
+    let (status, body) = http_get(addr, path);
+    assert_eq!(status, 200, "GET {path} answered {status}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {body}"))
+}
+
+/// True when the service says the place lies inside a hazard.
+fn inside(addr: &str, lon: f64, lat: f64) -> bool {
+    let a = get_json(
+        addr,
+        &format!("/api/check/point?lon={lon:.7}&lat={lat:.7}&accuracy=0"),
+    );
+    a["inside"].as_array().is_some_and(|v| !v.is_empty())
+}
+
+/// A place well inside a public hazard: the middle of a spot or of an area's vertices, such that
+/// the places 15 m around it are inside too (a tap on a screen is not exact).
+fn place_inside_a_hazard(addr: &str) -> (f64, f64) {
+    let items = get_json(addr, "/ogc/collections/hazardous-areas/items?limit=100");
+    let features = items["features"].as_array().expect("features");
+    assert!(!features.is_empty(), "the demo store has no public hazard");
+    for f in features {
+        let g = &f["geometry"];
+        let points: Vec<(f64, f64)> = match g["type"].as_str() {
+            Some("Point") => vec![(
+                g["coordinates"][0].as_f64().unwrap_or_default(),
+                g["coordinates"][1].as_f64().unwrap_or_default(),
+            )],
+            Some("Polygon") => g["coordinates"][0]
+                .as_array()
+                .map(|ring| {
+                    ring.iter()
+                        .filter_map(|c| Some((c[0].as_f64()?, c[1].as_f64()?)))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            _ => continue,
+        };
+        if points.is_empty() {
+            continue;
+        }
+        let n = points.len() as f64;
+        let lon = points.iter().map(|p| p.0).sum::<f64>() / n;
+        let lat = points.iter().map(|p| p.1).sum::<f64>() / n;
+        let d_lat = 15.0 / 111_320.0;
+        let d_lon = d_lat / lat.to_radians().cos();
+        let around = [
+            (lon, lat),
+            (lon + d_lon, lat),
+            (lon - d_lon, lat),
+            (lon, lat + d_lat),
+            (lon, lat - d_lat),
+        ];
+        if around.iter().all(|&(x, y)| inside(addr, x, y)) {
+            return (lon, lat);
+        }
+    }
+    panic!("none of the first 100 public hazards has a place 15 m inside it all round");
+}
+
+/// The workspace's target directory, found from the path of the cairn binary under test.
+fn target_dir() -> PathBuf {
+    let exe = PathBuf::from(env!("CARGO_BIN_EXE_cairn"));
+    exe.parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .expect("the cairn binary lies in <target>/<profile>/")
+}
+
+/// Runs `npm ci` in tests/browser unless playwright-core is installed there; several test
+/// processes take turns through a lock on the lock file.
+fn ensure_playwright(dir: &Path) {
+    let installed = || {
+        dir.join("node_modules/playwright-core/package.json")
+            .is_file()
+    };
+    if installed() {
+        return;
+    }
+    let lock = File::open(dir.join("package-lock.json")).expect("tests/browser/package-lock.json");
+    lock.lock().expect("lock tests/browser/package-lock.json");
+    if !installed() {
+        let out = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(dir)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("cannot run npm ({e}); this test needs node and npm on the PATH")
+            });
+        assert!(
+            out.status.success(),
+            "`npm ci` in {} failed ({}):\n{}{}",
+            dir.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Runs `node map.mjs` and returns whether it passed, with everything it printed.
+fn run_browser(dir: &Path, url: &str, out: &Path, lon: f64, lat: f64) -> (bool, String) {
+    let mut child = Command::new("node")
+        .arg("map.mjs")
+        .arg(url)
+        .arg(out)
+        .arg(format!("{lon:.7}"))
+        .arg(format!("{lat:.7}"))
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run node ({e}); this test needs node on the PATH"));
+    let mut stdout = child.stdout.take().expect("node's stdout");
+    let mut stderr = child.stderr.take().expect("node's stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait for node") {
+            break Some(s);
+        }
+        if started.elapsed() > BROWSER_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let text = format!(
+        "{}{}",
+        out_reader.join().unwrap_or_default(),
+        err_reader.join().unwrap_or_default()
+    );
+    match status {
+        Some(s) => (s.success(), text),
+        None => (
+            false,
+            format!("{text}\nthe browser run took longer than {BROWSER_TIMEOUT:?} and was stopped"),
+        ),
+    }
+}
+
+#[test]
+fn the_public_map_works_offline_in_a_phone_and_a_desktop_browser() {
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: this test drives Debian's Chromium; install it with `apt-get install -y chromium` (scripts/test does)"
+    );
+    let started = Instant::now();
+    let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    ensure_playwright(&browser_dir);
+    let npm_done = started.elapsed();
+
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let demo = start_demo(tmp.path());
+    let serving = started.elapsed();
+    let url = format!("http://{}/", demo.addr);
+
+    // The page and its files are there before a browser is involved.
+    let (status, page) = http_get(&demo.addr, "/");
+    assert_eq!(status, 200, "GET / answered {status}");
+    assert!(
+        page.contains("/app.js"),
+        "GET / is not the map page: {page}"
+    );
+
+    let (lon, lat) = place_inside_a_hazard(&demo.addr);
+    let out = target_dir().join("test-artifacts");
+    std::fs::create_dir_all(&out).expect("create the test-artifacts folder");
+
+    let (ok, text) = run_browser(&browser_dir, &url, &out, lon, lat);
+    println!("{text}");
+    println!(
+        "timing: npm {:.1} s, demo serving after {:.1} s, browser run {:.1} s, total {:.1} s; screenshots in {}",
+        npm_done.as_secs_f64(),
+        (serving - npm_done).as_secs_f64(),
+        (started.elapsed() - serving).as_secs_f64(),
+        started.elapsed().as_secs_f64(),
+        out.display()
+    );
+    drop(demo);
+    assert!(
+        ok,
+        "the map failed in the browser (hazard place {lon}, {lat}):\n{text}"
+    );
+    for name in [
+        "phone",
+        "phone-check",
+        "phone-uk",
+        "desktop",
+        "desktop-route",
+    ] {
+        let f = out.join(format!("map-{name}.png"));
+        let len = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
+        assert!(len > 10_000, "{} is missing or too small", f.display());
+    }
+}

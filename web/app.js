@@ -1,0 +1,1024 @@
+// Cairn's public hazard map: draws open hazards over Ukraine's outline and its largest
+// settlements, shows a hazard's details on a tap, and checks a place (a tap or the GPS) or a
+// route against the service. Everything comes from the Cairn service itself: MapLibre GL JS from
+// /vendor, context layers from /data, hazards from the OGC API (or vector tiles when the service
+// offers them), checks from /api/check. No text layers are used, so no glyphs are ever fetched;
+// labels are drawn into small images in the page.
+
+import { STRINGS, LANGS, initialLang, saveLang, distance, compass, date } from './i18n.js';
+
+const MAPLIBRE_VERSION = document.querySelector('meta[name="maplibre-version"]').content;
+const maplibregl = await import(`/vendor/maplibre-gl.js?v=${encodeURIComponent(MAPLIBRE_VERSION)}`);
+maplibregl.setWorkerUrl(new URL(`/vendor/maplibre-gl-worker.js?v=${encodeURIComponent(MAPLIBRE_VERSION)}`, location.href).href);
+
+const abs = (path) => new URL(path, location.href).href;
+
+// Colours of the statuses; the legend in style.css uses the same ones.
+const COLOURS = {
+  confirmed: '#d7191c',
+  suspected: '#f47a20',
+  reduced: '#e9b400',
+  'danger-zone': '#7a0010',
+};
+const SELECT = '#1d4ed8';
+const ROUTE = '#1d4ed8';
+const UKRAINE_BOUNDS = [[22.1, 44.3], [40.25, 52.4]];
+// Metres per pixel at zoom 0 on the equator (MapLibre's world is 512 pixels wide at zoom 0).
+const M_PER_PX_Z0 = 40075016.686 / 512;
+
+const state = {
+  lang: initialLang(),
+  mode: 'browse', // browse | place | route
+  source: null, // geojson | tiles, once the map has loaded
+  dataDate: null,
+  route: [],
+  routeResult: null,
+  answer: null, // { kind: 'point' | 'route' | 'error' | 'pending', ... } re-rendered on a language switch
+  popup: null,
+  popupFeatures: null,
+  counts: null,
+  loaded: null, // the bbox and completeness of the hazards held (GeoJSON mode)
+  loadSeq: 0,
+};
+
+const $ = (sel) => document.querySelector(sel);
+const t = () => STRINGS[state.lang];
+
+// ---------------------------------------------------------------------------------------------
+// Elements built safely from text (never from HTML strings: the data is not ours to trust).
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Images made in the page: the danger-zone hatching and text labels (instead of glyphs).
+
+function hatchImage() {
+  const ratio = 2;
+  const size = 12 * ratio;
+  const c = document.createElement('canvas');
+  c.width = c.height = size;
+  const g = c.getContext('2d');
+  g.fillStyle = 'rgba(122, 0, 16, 0.22)';
+  g.fillRect(0, 0, size, size);
+  g.strokeStyle = 'rgba(122, 0, 16, 0.9)';
+  g.lineWidth = 2.2 * ratio;
+  g.beginPath();
+  for (let k = -size; k <= size * 2; k += size / 2) {
+    g.moveTo(k, size);
+    g.lineTo(k + size, 0);
+  }
+  g.stroke();
+  return { image: g.getImageData(0, 0, size, size), ratio };
+}
+
+function labelImage(text, { bold = false, size = 12, colour = '#1f2933', halo = '#ffffff', box = null } = {}) {
+  const ratio = Math.max(1, Math.min(3, window.devicePixelRatio || 1));
+  const font = `${bold ? '700' : '500'} ${size * ratio}px system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "DejaVu Sans", sans-serif`;
+  const c = document.createElement('canvas');
+  let g = c.getContext('2d');
+  g.font = font;
+  const pad = (box ? 5 : 3) * ratio;
+  const w = Math.ceil(g.measureText(text).width + pad * 2);
+  const h = Math.ceil(size * ratio * 1.35 + pad * (box ? 1.2 : 1));
+  c.width = Math.max(1, w);
+  c.height = Math.max(1, h);
+  g = c.getContext('2d');
+  g.font = font;
+  g.textBaseline = 'middle';
+  g.textAlign = 'center';
+  if (box) {
+    g.fillStyle = box;
+    g.fillRect(0, 0, c.width, c.height);
+    g.strokeStyle = '#ffd400';
+    g.lineWidth = 1.5 * ratio;
+    g.strokeRect(0.75 * ratio, 0.75 * ratio, c.width - 1.5 * ratio, c.height - 1.5 * ratio);
+  } else {
+    g.lineJoin = 'round';
+    g.lineWidth = 3 * ratio;
+    g.strokeStyle = halo;
+    g.strokeText(text, c.width / 2, c.height / 2);
+  }
+  g.fillStyle = colour;
+  g.fillText(text, c.width / 2, c.height / 2);
+  return { image: g.getImageData(0, 0, c.width, c.height), ratio };
+}
+
+function addImageOnce(map, id, made) {
+  if (map.hasImage(id)) return;
+  map.addImage(id, made.image, { pixelRatio: made.ratio });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hazard layers. THE SOURCE SWITCH: `hazardSource` is the only place that knows whether hazards
+// come as GeoJSON from the OGC API or as vector tiles; the layers below work with either.
+
+const HAZARD_SOURCE = 'hazards';
+
+// Returns the MapLibre source for hazards and the source-layer its layers must name.
+function hazardSource(kind) {
+  if (kind === 'tiles') {
+    // Vector tiles (/tiles.json, layer "hazards"): every hazard comes as a polygon that covers
+    // it, already sized in metres by the server; below the detail zoom, as covering cells.
+    return { spec: { type: 'vector', url: abs('/tiles.json') }, sourceLayer: 'hazards' };
+  }
+  // GeoJSON from the OGC API, fetched for the view on every move (see loadHazards).
+  return {
+    spec: { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, tolerance: 0.2 },
+    sourceLayer: undefined,
+  };
+}
+
+// A hazard's status for drawing: restricted records come as danger zones; anything unknown is
+// drawn as the most severe.
+const STATUS = ['case', ['==', ['get', 'kind'], 'danger-zone'], 'danger-zone', ['coalesce', ['get', 'status'], 'danger-zone']];
+const COLOUR = ['match', STATUS, 'confirmed', COLOURS.confirmed, 'suspected', COLOURS.suspected, 'reduced', COLOURS.reduced, COLOURS['danger-zone']];
+const IS_POLYGON = ['match', ['geometry-type'], ['Polygon', 'MultiPolygon'], true, false];
+const IS_LINE = ['match', ['geometry-type'], ['LineString', 'MultiLineString'], true, false];
+const IS_POINT = ['match', ['geometry-type'], ['Point', 'MultiPoint'], true, false];
+const IS_ZONE = ['==', STATUS, 'danger-zone'];
+const IS_MARKER = ['has', '_marker'];
+
+// A size in pixels that grows with the zoom like a length on the ground: the feature carries
+// `key` = its length in pixels at zoom 0 (computed from metres and latitude on load). Two pixels
+// are added so a spot never looks smaller than it is.
+function metres(key, extra = 2) {
+  return ['interpolate', ['exponential', 2], ['zoom'],
+    0, ['+', extra, ['get', key]],
+    24, ['+', extra, ['*', ['get', key], 2 ** 24]]];
+}
+
+function hazardLayers(sourceLayer) {
+  const base = { source: HAZARD_SOURCE };
+  if (sourceLayer) base['source-layer'] = sourceLayer;
+  return [
+    { ...base, id: 'hz-fill', type: 'fill', filter: ['all', IS_POLYGON, ['!', IS_ZONE]],
+      paint: { 'fill-color': COLOUR, 'fill-opacity': ['interpolate', ['linear'], ['zoom'], 5, 0.75, 12, 0.45] } },
+    { ...base, id: 'hz-zone', type: 'fill', filter: ['all', IS_POLYGON, IS_ZONE],
+      paint: { 'fill-pattern': 'hatch' } },
+    { ...base, id: 'hz-outline', type: 'line', filter: IS_POLYGON,
+      paint: { 'line-color': COLOUR, 'line-width': ['interpolate', ['linear'], ['zoom'], 5, 0.8, 12, 2], 'line-opacity': 0.95 } },
+    { ...base, id: 'hz-line-edge', type: 'line', filter: IS_LINE, layout: { 'line-cap': 'round', 'line-join': 'round' },
+      paint: { 'line-color': COLOUR, 'line-width': metres('_w0', 4), 'line-opacity': 0.9 } },
+    { ...base, id: 'hz-line', type: 'line', filter: IS_LINE, layout: { 'line-cap': 'round', 'line-join': 'round' },
+      paint: { 'line-color': '#ffffff', 'line-width': metres('_w0', 0.5), 'line-opacity': 0.45 } },
+    { ...base, id: 'hz-point', type: 'circle', filter: ['all', IS_POINT, ['!', IS_MARKER]],
+      paint: { 'circle-color': COLOUR, 'circle-opacity': 0.5, 'circle-radius': metres('_r0'),
+        'circle-stroke-color': COLOUR, 'circle-stroke-width': 1.5, 'circle-pitch-alignment': 'map' } },
+    // Below zoom 10 most areas are a few pixels wide: each also gets a dot of its colour.
+    { ...base, id: 'hz-marker', type: 'circle', maxzoom: 10, filter: IS_MARKER,
+      paint: { 'circle-color': COLOUR, 'circle-radius': ['interpolate', ['linear'], ['zoom'], 4, 2.6, 9, 4.5],
+        'circle-stroke-color': '#ffffff', 'circle-stroke-width': ['interpolate', ['linear'], ['zoom'], 4, 0.6, 9, 1.2] } },
+    // Hazards named by the last check or tap, drawn over the rest.
+    { ...base, id: 'hz-hl-outline', type: 'line', filter: ['all', IS_POLYGON, ['in', ['get', 'id'], ['literal', []]]],
+      paint: { 'line-color': SELECT, 'line-width': 3.5 } },
+    { ...base, id: 'hz-hl-line', type: 'line', filter: ['all', IS_LINE, ['in', ['get', 'id'], ['literal', []]]],
+      layout: { 'line-cap': 'round' }, paint: { 'line-color': SELECT, 'line-width': metres('_w0', 6), 'line-opacity': 0.55 } },
+    { ...base, id: 'hz-hl-point', type: 'circle', filter: ['all', IS_POINT, ['!', IS_MARKER], ['in', ['get', 'id'], ['literal', []]]],
+      paint: { 'circle-color': 'rgba(0,0,0,0)', 'circle-radius': metres('_r0', 3), 'circle-stroke-color': SELECT, 'circle-stroke-width': 3.5 } },
+    { ...base, id: 'hz-zone-label', type: 'symbol', minzoom: 8.5, filter: ['all', IS_POLYGON, IS_ZONE],
+      layout: { 'icon-image': `zone-label-${state.lang}`, 'icon-allow-overlap': false, 'icon-padding': 4 } },
+  ];
+}
+const HAZARD_LAYERS = ['hz-fill', 'hz-zone', 'hz-outline', 'hz-line-edge', 'hz-line', 'hz-point', 'hz-marker'];
+const HIGHLIGHT_LAYERS = ['hz-hl-outline', 'hz-hl-line', 'hz-hl-point'];
+
+function highlight(ids) {
+  const list = ['literal', [...new Set(ids)]];
+  const geom = { 'hz-hl-outline': IS_POLYGON, 'hz-hl-line': IS_LINE, 'hz-hl-point': ['all', IS_POINT, ['!', IS_MARKER]] };
+  for (const id of HIGHLIGHT_LAYERS) {
+    if (map.getLayer(id)) map.setFilter(id, ['all', geom[id], ['in', ['get', 'id'], list]]);
+  }
+}
+
+// Adds what the drawing needs to GeoJSON features: their id as a property; spot radii and
+// corridor widths in pixels at zoom 0 (at the feature's most poleward latitude, so never too
+// small); and, for areas and tracks, a marker dot at their middle for the low zooms.
+function prepare(features) {
+  const markers = [];
+  for (const f of features) {
+    const p = f.properties || (f.properties = {});
+    if (f.id !== undefined && p.id === undefined) p.id = f.id;
+    const g = f.geometry;
+    if (!g) continue;
+    if (g.type === 'Point' && typeof p.radius_m === 'number') {
+      const lat = g.coordinates[1];
+      p._r0 = p.radius_m / (M_PER_PX_Z0 * Math.cos((lat * Math.PI) / 180));
+    } else if (g.type === 'LineString') {
+      const lat = Math.max(...g.coordinates.map((c) => Math.abs(c[1])));
+      p._w0 = (p.width_m || 0) / (M_PER_PX_Z0 * Math.cos((lat * Math.PI) / 180));
+      markers.push(marker(g.coordinates[Math.floor(g.coordinates.length / 2)], p));
+    } else if (g.type === 'Polygon' || g.type === 'MultiPolygon') {
+      const rings = g.type === 'Polygon' ? [g.coordinates[0]] : g.coordinates.map((poly) => poly[0]);
+      let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
+      for (const ring of rings) {
+        for (const [x, y] of ring) {
+          x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x); y1 = Math.max(y1, y);
+        }
+      }
+      if (Number.isFinite(x0)) markers.push(marker([(x0 + x1) / 2, (y0 + y1) / 2], p));
+    }
+  }
+  return features.concat(markers);
+}
+
+function marker(at, props) {
+  return { type: 'Feature', geometry: { type: 'Point', coordinates: at }, properties: { ...props, _marker: true } };
+}
+
+// Loads the hazards of the view (with a margin) from the OGC API, unless those held cover it.
+async function loadHazards() {
+  if (state.source !== 'geojson' || !map.getSource(HAZARD_SOURCE)) return;
+  const b = map.getBounds();
+  const w = b.getWest(), e = b.getEast(), s = b.getSouth(), n = b.getNorth();
+  const dx = (e - w) * 0.25, dy = (n - s) * 0.25;
+  const box = [Math.max(-180, w - dx), Math.max(-85, s - dy), Math.min(180, e + dx), Math.min(85, n + dy)];
+  const held = state.loaded;
+  if (held && held.complete && held.box[0] <= w && held.box[1] <= s && held.box[2] >= e && held.box[3] >= n) return;
+  const seq = ++state.loadSeq;
+  setCount(t().dataLoading);
+  const features = [];
+  let matched = 0;
+  let url = abs(`/ogc/collections/hazardous-areas/items?limit=10000&bbox=${box.map((v) => v.toFixed(5)).join(',')}`);
+  try {
+    for (let page = 0; url && page < 5; page++) {
+      const r = await fetch(url, { headers: { Accept: 'application/geo+json' } });
+      if (!r.ok) throw new Error(`${r.status} ${r.statusText}`);
+      const j = await r.json();
+      matched = j.numberMatched ?? j.features.length;
+      features.push(...j.features);
+      const next = (j.links || []).find((l) => l.rel === 'next');
+      url = next ? next.href : null;
+    }
+  } catch (err) {
+    if (seq === state.loadSeq) setCount(t().serviceError);
+    console.warn('Cairn: could not load hazards', err);
+    return;
+  }
+  if (seq !== state.loadSeq) return; // A newer view's load is under way.
+  map.getSource(HAZARD_SOURCE).setData({ type: 'FeatureCollection', features: prepare(features) });
+  state.loaded = { box, complete: features.length >= matched };
+  state.counts = { shown: features.length, matched };
+  if (!state.dataDate) {
+    const d = features.find((f) => f.properties && f.properties.data_date);
+    if (d) setDataDate(d.properties.data_date);
+  }
+  renderCount();
+  markReady();
+}
+
+// The test (and curious people) can ask how many hazards are drawn now.
+function renderedHazards() {
+  return map.queryRenderedFeatures({ layers: HAZARD_LAYERS.filter((id) => map.getLayer(id)) });
+}
+
+let readyMarked = false;
+function markReady() {
+  if (readyMarked) return;
+  map.once('idle', () => {
+    if (readyMarked) return;
+    readyMarked = true;
+    window.cairnReady = true;
+    document.body.dataset.ready = 'true';
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The map.
+
+const mapStyle = {
+  version: 8,
+  name: 'Cairn offline',
+  sources: {
+    ukraine: { type: 'geojson', data: abs('/data/ukraine.geojson') },
+    settlements: { type: 'geojson', data: abs('/data/settlements.geojson') },
+  },
+  layers: [
+    { id: 'background', type: 'background', paint: { 'background-color': '#d9e2e8' } },
+    { id: 'ukraine-fill', type: 'fill', source: 'ukraine', paint: { 'fill-color': '#f8f6ef' } },
+    { id: 'ukraine-line', type: 'line', source: 'ukraine',
+      paint: { 'line-color': '#5f6b76', 'line-width': ['interpolate', ['linear'], ['zoom'], 4, 1, 10, 2.5] } },
+    { id: 'settlement-dots', type: 'circle', source: 'settlements',
+      filter: ['<=', ['get', 'rank'], ['step', ['zoom'], 25, 6, 100, 7, 300]],
+      paint: {
+        'circle-color': '#3e4c59',
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 4, ['case', ['<=', ['get', 'rank'], 5], 3.5, 2.2], 10, ['case', ['<=', ['get', 'rank'], 5], 6, 4]],
+        'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1,
+      } },
+  ],
+};
+
+const map = new maplibregl.Map({
+  container: 'map',
+  style: mapStyle,
+  bounds: UKRAINE_BOUNDS,
+  fitBoundsOptions: { padding: 10 },
+  attributionControl: false,
+  maxZoom: 18,
+  minZoom: 3,
+  dragRotate: false,
+  pitchWithRotate: false,
+  touchPitch: false,
+  cooperativeGestures: false,
+});
+map.touchZoomRotate.disableRotation();
+map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+map.addControl(new maplibregl.ScaleControl({ unit: 'metric', maxWidth: 90 }), 'bottom-right');
+
+// Labels and the danger-zone tag are drawn in the page when a layer first needs them.
+map.setMissingStyleImageResolver((id) => {
+  if (id.startsWith('place:')) {
+    addImageOnce(map, id, labelImage(id.slice(6), { size: 12 }));
+  } else if (id.startsWith('place-big:')) {
+    addImageOnce(map, id, labelImage(id.slice(10), { size: 14, bold: true }));
+  } else if (id.startsWith('zone-label-')) {
+    const lang = id.slice('zone-label-'.length);
+    if (STRINGS[lang]) addImageOnce(map, id, labelImage(STRINGS[lang].zoneLabel, { size: 11, bold: true, colour: '#ffffff', box: COLOURS['danger-zone'] }));
+  } else if (id === 'hatch') {
+    addImageOnce(map, id, hatchImage());
+  }
+});
+
+// Does the service offer vector tiles? Then use them; otherwise GeoJSON by view.
+async function detectTiles() {
+  try {
+    const r = await fetch(abs('/tiles.json'), { headers: { Accept: 'application/json' } });
+    if (!r.ok) return false;
+    const j = await r.json();
+    return Array.isArray(j.tiles) && j.tiles.length > 0;
+  } catch (_) {
+    return false;
+  }
+}
+
+async function collectionInfo() {
+  try {
+    const r = await fetch(abs('/ogc/collections/hazardous-areas'), { headers: { Accept: 'application/json' } });
+    if (!r.ok) return null;
+    return await r.json();
+  } catch (_) {
+    return null;
+  }
+}
+
+const tilesPromise = detectTiles();
+const infoPromise = collectionInfo();
+
+map.on('load', async () => {
+  const useTiles = await tilesPromise;
+  state.source = useTiles ? 'tiles' : 'geojson';
+  const { spec, sourceLayer } = hazardSource(state.source);
+  map.addSource(HAZARD_SOURCE, spec);
+  for (const layer of hazardLayers(sourceLayer)) map.addLayer(layer);
+
+  // The route being drawn, and the parts of it at risk.
+  map.addSource('route', { type: 'geojson', data: emptyFC() });
+  map.addSource('route-risk', { type: 'geojson', data: emptyFC() });
+  map.addSource('check', { type: 'geojson', data: emptyFC() });
+  map.addLayer({ id: 'route-casing', type: 'line', source: 'route', filter: IS_LINE, layout: { 'line-cap': 'round', 'line-join': 'round' },
+    paint: { 'line-color': '#ffffff', 'line-width': 7 } });
+  map.addLayer({ id: 'route-line', type: 'line', source: 'route', filter: IS_LINE, layout: { 'line-cap': 'round', 'line-join': 'round' },
+    paint: { 'line-color': ROUTE, 'line-width': 4 } });
+  map.addLayer({ id: 'route-risk', type: 'line', source: 'route-risk', layout: { 'line-cap': 'round', 'line-join': 'round' },
+    paint: { 'line-color': COLOURS.confirmed, 'line-width': 6 } });
+  map.addLayer({ id: 'route-points', type: 'circle', source: 'route', filter: IS_POINT,
+    paint: { 'circle-radius': 5, 'circle-color': '#ffffff', 'circle-stroke-color': ROUTE, 'circle-stroke-width': 2.5 } });
+  map.addLayer({ id: 'check-accuracy', type: 'fill', source: 'check', filter: IS_POLYGON,
+    paint: { 'fill-color': SELECT, 'fill-opacity': 0.12 } });
+  map.addLayer({ id: 'check-accuracy-line', type: 'line', source: 'check', filter: IS_POLYGON,
+    paint: { 'line-color': SELECT, 'line-width': 1.5, 'line-dasharray': [2, 2] } });
+  map.addLayer({ id: 'check-point', type: 'circle', source: 'check', filter: IS_POINT,
+    paint: { 'circle-radius': 7, 'circle-color': SELECT, 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 3 } });
+
+  // Settlement names, largest first, drawn as images so no glyphs are needed.
+  map.addLayer({ id: 'settlement-labels', type: 'symbol', source: 'settlements',
+    filter: ['<=', ['get', 'rank'], ['step', ['zoom'], 12, 5, 25, 6, 100, 7, 300]],
+    layout: {
+      'icon-image': ['case', ['<=', ['get', 'rank'], 5], ['concat', 'place-big:', ['get', 'name']], ['concat', 'place:', ['get', 'name']]],
+      'icon-anchor': 'left', 'icon-offset': [5, 0], 'icon-padding': 2, 'symbol-sort-key': ['get', 'rank'],
+      'icon-optional': false,
+    } });
+
+  syncPadding();
+  map.fitBounds(UKRAINE_BOUNDS, { padding: 12, animate: false });
+
+  const info = await infoPromise;
+  const interval = info?.extent?.temporal?.interval?.[0];
+  if (interval && interval[1]) setDataDate(interval[1]);
+  if (state.source === 'tiles') {
+    setCount('');
+    map.once('idle', () => markReady());
+    map.on('sourcedata', (e) => {
+      if (e.sourceId === HAZARD_SOURCE && e.isSourceLoaded) markReady();
+    });
+  } else {
+    await loadHazards();
+  }
+  applyLang();
+});
+
+let moveTimer = null;
+map.on('moveend', () => {
+  clearTimeout(moveTimer);
+  moveTimer = setTimeout(loadHazards, 200);
+});
+
+map.on('click', (e) => {
+  if (state.mode === 'place') {
+    setMode('browse');
+    checkPoint(e.lngLat.lng, e.lngLat.lat, 0, 'tap');
+  } else if (state.mode === 'route') {
+    state.route.push([round6(e.lngLat.lng), round6(e.lngLat.lat)]);
+    state.routeResult = null;
+    drawRoute();
+  } else {
+    showDetails(e);
+  }
+});
+
+map.on('mousemove', (e) => {
+  if (state.mode !== 'browse' || !map.getLayer('hz-fill')) return;
+  const hits = map.queryRenderedFeatures(e.point, { layers: HAZARD_LAYERS });
+  map.getCanvas().style.cursor = hits.length ? 'pointer' : '';
+});
+
+// ---------------------------------------------------------------------------------------------
+// Details of a tapped hazard.
+
+function showDetails(e) {
+  const r = 8; // Finger-sized: hazards within 8 pixels count as tapped.
+  const box = [[e.point.x - r, e.point.y - r], [e.point.x + r, e.point.y + r]];
+  const hits = map.queryRenderedFeatures(box, { layers: HAZARD_LAYERS.filter((id) => map.getLayer(id)) });
+  const seen = new Set();
+  const features = [];
+  for (const f of hits) {
+    const key = f.properties.id ?? f.id ?? JSON.stringify(f.properties);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    features.push(f);
+  }
+  if (!features.length) {
+    const places = map.queryRenderedFeatures(box, { layers: ['settlement-dots'] });
+    if (places.length) openPopup(e.lngLat, { settlement: places[0].properties });
+    else closePopup();
+    return;
+  }
+  openPopup(e.lngLat, { features: features.slice(0, 3), more: features.length - 3 });
+  highlight(features.map((f) => f.properties.id).filter(Boolean));
+}
+
+function closePopup() {
+  if (state.popup) state.popup.remove();
+  state.popup = null;
+  state.popupFeatures = null;
+}
+
+function openPopup(lngLat, content) {
+  closePopup();
+  state.popupFeatures = { lngLat, content };
+  const popup = new maplibregl.Popup({ maxWidth: 'none', className: 'hz-popup', focusAfterOpen: false })
+    .setLngLat(lngLat)
+    .setDOMContent(popupContent(content))
+    .addTo(map);
+  popup.on('close', () => {
+    if (state.popup === popup) {
+      state.popup = null;
+      state.popupFeatures = null;
+      document.body.classList.remove('popup-open');
+      if (!state.answer) highlight([]);
+    }
+  });
+  state.popup = popup;
+  document.body.classList.add('popup-open');
+  fitPopup(popup);
+  // Vector tiles carry only the id and status: fetch the rest.
+  if (content.features && state.source === 'tiles') {
+    content.features.forEach(async (f, i) => {
+      const id = f.properties.id;
+      if (!id || f.properties.danger_en) return;
+      try {
+        const r = await fetch(abs(`/ogc/collections/hazardous-areas/items/${encodeURIComponent(id)}`), { headers: { Accept: 'application/geo+json' } });
+        if (!r.ok) return;
+        const full = await r.json();
+        content.features[i] = { properties: { ...full.properties, id } };
+        if (state.popup === popup) {
+          popup.setDOMContent(popupContent(content));
+          fitPopup(popup);
+        }
+      } catch (_) {
+        // The short form stays.
+      }
+    });
+  }
+}
+
+// Moves the map so an open popup is clear of the panel and of the map's edges.
+function fitPopup(popup) {
+  requestAnimationFrame(() => {
+    if (state.popup !== popup) return;
+    syncPadding();
+    const r = popup.getElement().getBoundingClientRect();
+    const m = $('#map').getBoundingClientRect();
+    const p = $('#panel').getBoundingClientRect();
+    const top = m.top + 8;
+    const bottom = (phone.matches ? p.top : m.bottom) - 8;
+    const left = (phone.matches ? m.left : p.right) + 8;
+    let dx = 0;
+    let dy = 0;
+    if (r.bottom > bottom) dy = r.bottom - bottom;
+    if (r.top - dy < top) dy = r.top - top;
+    if (r.left < left) dx = r.left - left;
+    if (dx || dy) map.panBy([dx, dy], { duration: 250 });
+  });
+}
+
+function statusOf(p) {
+  if (p.kind === 'danger-zone') return 'danger-zone';
+  return COLOURS[p.status] ? p.status : 'danger-zone';
+}
+
+function popupContent(content) {
+  const s = t();
+  if (content.settlement) {
+    return el('div', { class: 'popup-body' }, el('h3', { class: 'place-name', text: content.settlement.name }),
+      el('p', { class: 'muted', text: s.legendSettlement }));
+  }
+  const body = el('div', { class: 'popup-body' });
+  for (const f of content.features) body.append(hazardCard(f.properties));
+  if (content.more > 0) body.append(el('p', { class: 'muted', text: `+${content.more}` }));
+  return body;
+}
+
+function hazardCard(p) {
+  const s = t();
+  const status = statusOf(p);
+  const card = el('article', { class: `hazard-card ${status}` });
+  card.append(el('h3', {}, el('span', { class: `swatch ${status === 'danger-zone' ? 'zone' : status}` }), s.status[status]));
+  if (p.count !== undefined && p.danger_en === undefined && p.name === undefined) {
+    card.append(el('p', { text: s.cellCount(p.count) }));
+    return card;
+  }
+  if (p.name) card.append(el('p', { class: 'hazard-name', text: p.name }));
+  const danger = state.lang === 'uk' ? p.danger_uk : p.danger_en;
+  card.append(el('p', { class: 'danger-text', role: 'alert' }, danger || s.status['danger-zone']));
+  const dl = el('dl');
+  const row = (label, value) => {
+    if (value === undefined || value === null || value === '') return;
+    dl.append(el('dt', { text: label }), el('dd', { text: value }));
+  };
+  if (status === 'danger-zone') {
+    card.append(el('p', { class: 'muted', text: s.zoneNote }));
+  } else {
+    row(s.fieldMarking, p.marking ? (s.marking[p.marking] || p.marking) : s.unknown);
+    const cats = parseList(p.device_categories);
+    row(s.fieldDevices, cats.length ? cats.map((c) => s.category[c] || c).join(', ') : s.unknown);
+    if (p.evidence) row(s.fieldEvidence, s.evidence[p.evidence] || p.evidence);
+    row(s.fieldOrganisation, p.organisation);
+    row(s.fieldReported, p.reported_at ? date(state.lang, p.reported_at) : s.unknown);
+    if (typeof p.radius_m === 'number') row(s.fieldSize, s.radius(distance(state.lang, p.radius_m)));
+    if (typeof p.width_m === 'number') row(s.fieldSize, s.width(distance(state.lang, p.width_m)));
+    row(s.fieldId, p.id);
+  }
+  row(s.fieldDataDate, date(state.lang, p.data_date || state.dataDate, true));
+  card.append(dl);
+  return card;
+}
+
+// GeoJSON sources hand arrays back as arrays; vector tiles as JSON text.
+function parseList(v) {
+  if (Array.isArray(v)) return v;
+  if (typeof v === 'string') {
+    try {
+      const a = JSON.parse(v);
+      return Array.isArray(a) ? a : [v];
+    } catch (_) {
+      return v ? [v] : [];
+    }
+  }
+  return [];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks.
+
+function emptyFC() {
+  return { type: 'FeatureCollection', features: [] };
+}
+
+function round6(v) {
+  return Math.round(v * 1e6) / 1e6;
+}
+
+// A circle of `r` metres around a point, as a polygon (for the GPS accuracy).
+function circle(lon, lat, r, n = 64) {
+  const ring = [];
+  const dLat = r / 111320;
+  const dLon = r / (111320 * Math.cos((lat * Math.PI) / 180));
+  for (let i = 0; i <= n; i++) {
+    const a = (i / n) * 2 * Math.PI;
+    ring.push([lon + dLon * Math.cos(a), lat + dLat * Math.sin(a)]);
+  }
+  return { type: 'Polygon', coordinates: [ring] };
+}
+
+async function checkPoint(lon, lat, accuracy, how) {
+  closePopup();
+  clearRoute();
+  const feats = [{ type: 'Feature', geometry: { type: 'Point', coordinates: [lon, lat] }, properties: {} }];
+  if (accuracy > 0) feats.unshift({ type: 'Feature', geometry: circle(lon, lat, accuracy), properties: {} });
+  map.getSource('check').setData({ type: 'FeatureCollection', features: feats });
+  state.answer = { kind: 'pending', text: 'checking' };
+  renderAnswer();
+  const q = new URLSearchParams({ lon: lon.toFixed(6), lat: lat.toFixed(6), accuracy: String(Math.round(accuracy)) });
+  try {
+    const r = await fetch(abs(`/api/check/point?${q}`), { headers: { Accept: 'application/json' } });
+    if (!r.ok) throw new Error(`${r.status}`);
+    const a = await r.json();
+    state.answer = { kind: 'point', data: a, how, lon, lat, accuracy };
+    if (a.data_date) setDataDate(a.data_date);
+    const ids = [...a.inside.map((h) => h.id), ...a.within_accuracy.map((h) => h.id)];
+    if (a.nearest) ids.push(a.nearest.id);
+    highlight(ids);
+  } catch (err) {
+    console.warn('Cairn: place check failed', err);
+    state.answer = { kind: 'error' };
+  }
+  renderAnswer();
+  keepInView([[lon, lat]]);
+}
+
+// After the panel has grown with an answer, moves the map so these places are still in view.
+function keepInView(coords) {
+  requestAnimationFrame(() => {
+    syncPadding();
+    const b = new maplibregl.LngLatBounds(coords[0], coords[0]);
+    for (const c of coords) b.extend(c);
+    const c = b.getCenter();
+    const p = map.project(c);
+    const r = map.getCanvas().getBoundingClientRect();
+    const pad = map.getPadding();
+    const visible = p.x >= pad.left + 20 && p.x <= r.width - pad.right - 20 && p.y >= pad.top + 20 && p.y <= r.height - pad.bottom - 20;
+    if (coords.length > 1) map.fitBounds(b, { padding: 40, maxZoom: map.getZoom(), duration: 300 });
+    else if (!visible) map.easeTo({ center: c, duration: 300 });
+  });
+}
+
+function checkMyLocation() {
+  closePopup();
+  setMode('browse');
+  if (!('geolocation' in navigator)) {
+    state.answer = { kind: 'error', text: 'gpsUnavailable' };
+    renderAnswer();
+    return;
+  }
+  state.answer = { kind: 'pending', text: 'locating' };
+  renderAnswer();
+  navigator.geolocation.getCurrentPosition(
+    (pos) => {
+      const { longitude, latitude, accuracy } = pos.coords;
+      const acc = Math.min(10000, Math.max(0, accuracy || 0));
+      map.easeTo({ center: [longitude, latitude], zoom: Math.max(map.getZoom(), acc > 2000 ? 11 : 14) });
+      checkPoint(longitude, latitude, acc, 'gps');
+    },
+    () => {
+      state.answer = { kind: 'error', text: 'gpsDenied' };
+      renderAnswer();
+    },
+    { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 },
+  );
+}
+
+// Great-circle distance in metres (close enough to the service's for drawing the parts at risk).
+function haversine(a, b) {
+  const R = 6371008.8;
+  const rad = Math.PI / 180;
+  const dLat = (b[1] - a[1]) * rad;
+  const dLon = (b[0] - a[0]) * rad;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a[1] * rad) * Math.cos(b[1] * rad) * Math.sin(dLon / 2) ** 2;
+  return 2 * R * Math.asin(Math.sqrt(h));
+}
+
+// The part of a line from `from` to `to` metres along it.
+function sliceLine(coords, from, to) {
+  const out = [];
+  let walked = 0;
+  for (let i = 0; i < coords.length - 1; i++) {
+    const a = coords[i], b = coords[i + 1];
+    const len = haversine(a, b);
+    const s = walked, e = walked + len;
+    if (e >= from && s <= to && len > 0) {
+      const f0 = Math.max(0, (from - s) / len);
+      const f1 = Math.min(1, (to - s) / len);
+      const p = (f) => [a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f];
+      if (!out.length) out.push(p(f0));
+      out.push(p(f1));
+    }
+    walked = e;
+  }
+  return out;
+}
+
+function drawRoute() {
+  const feats = state.route.map((c) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: c }, properties: {} }));
+  if (state.route.length >= 2) feats.unshift({ type: 'Feature', geometry: { type: 'LineString', coordinates: state.route }, properties: {} });
+  map.getSource('route').setData({ type: 'FeatureCollection', features: feats });
+  const risk = [];
+  if (state.routeResult) {
+    for (const h of state.routeResult.hazards) {
+      const part = sliceLine(state.route, h.enter_m, Math.max(h.leave_m, h.enter_m + 1));
+      if (part.length >= 2) risk.push({ type: 'Feature', geometry: { type: 'LineString', coordinates: part }, properties: { id: h.id } });
+    }
+  }
+  map.getSource('route-risk').setData({ type: 'FeatureCollection', features: risk });
+  renderRouteBar();
+}
+
+function clearRoute() {
+  state.route = [];
+  state.routeResult = null;
+  if (map.getSource('route')) drawRoute();
+}
+
+async function checkRoute() {
+  if (state.route.length < 2) {
+    state.answer = { kind: 'error', text: 'routeNeedTwo' };
+    renderAnswer();
+    return;
+  }
+  closePopup();
+  const width = Number($('#route-width').value) || 50;
+  state.answer = { kind: 'pending', text: 'checking' };
+  renderAnswer();
+  try {
+    const r = await fetch(abs(`/api/check/route?width=${width}`), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ type: 'LineString', coordinates: state.route }),
+    });
+    if (!r.ok) throw new Error(`${r.status}`);
+    const a = await r.json();
+    state.routeResult = a;
+    state.answer = { kind: 'route', data: a };
+    if (a.data_date) setDataDate(a.data_date);
+    highlight(a.hazards.map((h) => h.id));
+  } catch (err) {
+    console.warn('Cairn: route check failed', err);
+    state.answer = { kind: 'error' };
+  }
+  drawRoute();
+  renderAnswer();
+  keepInView(state.route);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The panel.
+
+function setMode(mode) {
+  state.mode = mode;
+  $('#tool-place').setAttribute('aria-pressed', String(mode === 'place'));
+  $('#tool-route').setAttribute('aria-pressed', String(mode === 'route'));
+  $('#route-bar').hidden = mode !== 'route';
+  document.body.dataset.mode = mode;
+  map.getCanvas().style.cursor = mode === 'browse' ? '' : 'crosshair';
+  renderHint();
+  renderRouteBar();
+}
+
+function renderHint() {
+  const s = t();
+  $('#hint').textContent = state.mode === 'place' ? s.hintPlace : state.mode === 'route' ? s.hintRoute : s.hintBrowse;
+}
+
+function renderRouteBar() {
+  $('#route-count').textContent = t().routePoints(state.route.length);
+  $('#route-check').disabled = state.route.length < 2;
+  $('#route-undo').disabled = state.route.length === 0;
+  $('#route-clear').disabled = state.route.length === 0;
+  for (const o of $('#route-width').options) o.textContent = distance(state.lang, Number(o.value));
+}
+
+function statusLine(h) {
+  const s = t();
+  const st = COLOURS[h.status] ? h.status : 'danger-zone';
+  const li = el('li', {}, el('span', { class: `swatch ${st === 'danger-zone' ? 'zone' : st}` }), el('span', { text: s.status[st] }));
+  if (h.id && !String(h.id).startsWith('zone-')) li.append(el('span', { class: 'muted', text: ` · ${h.id}` }));
+  return li;
+}
+
+function renderAnswer() {
+  const box = $('#answer');
+  const s = t();
+  const a = state.answer;
+  box.replaceChildren();
+  box.className = 'answer';
+  delete box.dataset.danger;
+  if (!a) {
+    box.hidden = true;
+    document.body.classList.remove('answering');
+    return;
+  }
+  box.hidden = false;
+  openSheet(true);
+  document.body.classList.add('answering');
+  const closeBtn = el('button', { type: 'button', class: 'answer-close', 'aria-label': s.close, title: s.close, onclick: () => {
+    state.answer = null;
+    highlight([]);
+    map.getSource('check')?.setData(emptyFC());
+    renderAnswer();
+  } }, '×');
+  if (a.kind === 'pending') {
+    box.classList.add('pending');
+    box.append(el('p', { text: s[a.text] || s.checking }));
+    return;
+  }
+  if (a.kind === 'error') {
+    box.classList.add('error');
+    box.append(closeBtn, el('p', { text: s[a.text] || s.serviceError }));
+    return;
+  }
+  const d = a.data;
+  const danger = Boolean(d.advice && d.advice.danger);
+  box.classList.add(danger ? 'danger' : 'caution');
+  box.dataset.danger = String(danger);
+  box.append(closeBtn);
+  const advice = d.advice ? d.advice[state.lang] || d.advice.en : '';
+  box.append(el('p', { class: 'advice', id: 'advice' }, danger ? el('span', { class: 'advice-icon', 'aria-hidden': 'true' }, '⚠') : null, advice));
+  if (a.kind === 'point') {
+    if (d.inside.length) box.append(el('p', { class: 'list-title', text: s.insideList }), el('ul', { class: 'hits' }, d.inside.map(statusLine)));
+    if (d.within_accuracy.length) {
+      box.append(el('p', { class: 'list-title', text: s.nearList }),
+        el('ul', { class: 'hits' }, d.within_accuracy.map((h) => {
+          const li = statusLine(h);
+          li.append(el('span', { class: 'muted', text: ` · ${distance(state.lang, h.distance_m)}` }));
+          return li;
+        })));
+    }
+    if (d.nearest && !d.inside.length) {
+      const n = d.nearest;
+      const arrow = el('span', { class: 'bearing', 'aria-hidden': 'true' }, '↑');
+      arrow.dataset.deg = String(Math.round(n.bearing_deg));
+      arrow.style.transform = `rotate(${n.bearing_deg}deg)`;
+      box.append(el('p', { class: 'nearest' }, arrow, el('span', {},
+        el('strong', { text: `${s.nearest}: ` }),
+        s.direction(distance(state.lang, n.distance_m), compass(state.lang, n.bearing_deg), Math.round(n.bearing_deg)),
+        el('span', { class: 'muted', text: ` · ${s.status[COLOURS[n.status] ? n.status : 'danger-zone']}` }))));
+    } else if (!d.nearest) {
+      box.append(el('p', { class: 'nearest', text: s.nearestNone }));
+    }
+    const where = `${s.yourPlace}: ${a.lat.toFixed(5)}, ${a.lon.toFixed(5)}` + (a.accuracy > 0 ? ` · ${s.accuracy(distance(state.lang, a.accuracy))}` : '');
+    box.append(el('p', { class: 'meta', text: where }));
+  } else if (a.kind === 'route') {
+    box.append(el('p', { class: 'meta', text: s.routeLength(distance(state.lang, d.length_m), distance(state.lang, d.width_m)) }));
+    if (d.hazards.length) {
+      box.append(el('p', { class: 'list-title', text: `${s.routeCrosses(d.hazards.length)} · ${s.routeAtRisk(distance(state.lang, d.at_risk_m))}` }));
+      box.append(el('ol', { class: 'hits route-hits' }, d.hazards.map((h) => {
+        const li = statusLine(h);
+        li.append(el('span', { class: 'fromto', text: s.routeFromTo(distance(state.lang, h.enter_m), distance(state.lang, h.leave_m)) }));
+        return li;
+      })));
+    }
+  }
+  box.append(el('p', { class: 'meta', text: `${s.dataDate} ${date(state.lang, d.data_date || state.dataDate, true)}` }));
+}
+
+function setDataDate(iso) {
+  state.dataDate = iso;
+  $('#data-date').textContent = date(state.lang, iso, true);
+}
+
+let countText = '';
+function setCount(text) {
+  countText = text;
+  $('#data-count').textContent = text;
+}
+
+function renderCount() {
+  const c = state.counts;
+  if (!c) return setCount(countText);
+  setCount(c.shown < c.matched ? t().dataPartial(c.shown, c.matched) : t().dataShown(c.shown));
+}
+
+function applyLang() {
+  const s = t();
+  document.documentElement.lang = state.lang;
+  document.title = `${s.title} · Cairn`;
+  for (const e of document.querySelectorAll('[data-i18n]')) {
+    const v = s[e.dataset.i18n];
+    if (typeof v === 'string') e.textContent = v;
+  }
+  for (const e of document.querySelectorAll('[data-i18n-aria]')) {
+    const v = s[e.dataset.i18nAria];
+    if (typeof v === 'string') e.setAttribute('aria-label', v);
+  }
+  for (const b of document.querySelectorAll('[data-lang]')) b.setAttribute('aria-pressed', String(b.dataset.lang === state.lang));
+  if (state.dataDate) setDataDate(state.dataDate);
+  if (map.getLayer('hz-zone-label')) map.setLayoutProperty('hz-zone-label', 'icon-image', `zone-label-${state.lang}`);
+  renderHint();
+  renderRouteBar();
+  renderCount();
+  renderAnswer();
+  syncSheetLabel();
+  if (state.popup && state.popupFeatures) state.popup.setDOMContent(popupContent(state.popupFeatures.content));
+}
+
+function setLang(lang) {
+  if (!LANGS.includes(lang)) return;
+  state.lang = lang;
+  saveLang(lang);
+  applyLang();
+}
+
+// The panel is a bottom sheet on a phone: it can be folded to leave more of the map.
+const phone = window.matchMedia('(max-width: 799px)');
+function openSheet(open) {
+  $('#panel').classList.toggle('collapsed', !open);
+  syncSheetLabel();
+  syncPadding();
+}
+function syncSheetLabel() {
+  const open = !$('#panel').classList.contains('collapsed');
+  const h = $('#sheet-handle');
+  h.setAttribute('aria-expanded', String(open));
+  h.setAttribute('aria-label', open ? t().sheetClose : t().sheetOpen);
+}
+// Keeps what the map centres on clear of the panel.
+// Setting the padding stops any camera animation, so it is set only when it changes.
+function syncPadding() {
+  const p = $('#panel').getBoundingClientRect();
+  const m = $('#map').getBoundingClientRect();
+  const want = phone.matches
+    ? { top: 0, left: 0, right: 0, bottom: Math.round(Math.max(0, m.bottom - p.top)) }
+    : { top: 0, right: 0, bottom: 0, left: Math.round(Math.max(0, p.right - m.left)) };
+  const have = map.getPadding();
+  if (['top', 'right', 'bottom', 'left'].some((k) => Math.round(have[k]) !== want[k])) map.setPadding(want);
+}
+new ResizeObserver(syncPadding).observe($('#panel'));
+
+$('#sheet-handle').addEventListener('click', () => openSheet($('#panel').classList.contains('collapsed')));
+$('#tool-place').addEventListener('click', () => {
+  closePopup();
+  setMode(state.mode === 'place' ? 'browse' : 'place');
+});
+$('#tool-gps').addEventListener('click', checkMyLocation);
+$('#tool-route').addEventListener('click', () => {
+  closePopup();
+  if (state.mode === 'route') {
+    setMode('browse');
+  } else {
+    state.answer = null;
+    renderAnswer();
+    map.getSource('check')?.setData(emptyFC());
+    setMode('route');
+  }
+});
+$('#route-check').addEventListener('click', checkRoute);
+$('#route-undo').addEventListener('click', () => {
+  state.route.pop();
+  state.routeResult = null;
+  drawRoute();
+});
+$('#route-clear').addEventListener('click', () => {
+  clearRoute();
+  state.answer = null;
+  highlight([]);
+  renderAnswer();
+});
+for (const b of document.querySelectorAll('[data-lang]')) b.addEventListener('click', () => setLang(b.dataset.lang));
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && state.mode !== 'browse') setMode('browse');
+});
+
+if (phone.matches) openSheet(true);
+setMode('browse');
+applyLang();
+syncPadding();
+
+// When the map last drew a frame: tests wait for it to be still before taking pictures.
+let lastRender = performance.now();
+map.on('render', () => {
+  lastRender = performance.now();
+});
+
+// For tests and for people poking at the page from the console.
+window.cairn = {
+  quietFor: () => performance.now() - lastRender,
+  map,
+  state,
+  setLang,
+  hazardCount: () => renderedHazards().length,
+  checkPoint,
+  source: () => state.source,
+};
