@@ -39,6 +39,21 @@ fn time(us: Option<i64>) -> Option<Timestamp> {
     us.and_then(DateTime::<Utc>::from_timestamp_micros)
 }
 
+/// The columns every token query selects, in the order `token_row` reads them.
+const COLUMNS: &str = "id, name, role, organisation, created_at, expires_at, revoked_at";
+
+fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenInfo> {
+    Ok(TokenInfo {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        role: r.get(2)?,
+        organisation: r.get(3)?,
+        created_at: time(Some(r.get(4)?)).unwrap_or_default(),
+        expires_at: time(r.get(5)?),
+        revoked_at: time(r.get(6)?),
+    })
+}
+
 impl SqliteStore {
     /// Creates a token and returns its secret (shown once) and record.
     pub fn create_token(
@@ -78,39 +93,19 @@ impl SqliteStore {
         Ok(self
             .conn()
             .query_row(
-                "SELECT id, name, role, organisation, created_at, expires_at, revoked_at FROM tokens WHERE hash = ?1",
+                &format!("SELECT {COLUMNS} FROM tokens WHERE hash = ?1"),
                 [hash(secret)],
-                |r| {
-                    Ok(TokenInfo {
-                        id: r.get(0)?,
-                        name: r.get(1)?,
-                        role: r.get(2)?,
-                        organisation: r.get(3)?,
-                        created_at: time(Some(r.get(4)?)).unwrap_or_default(),
-                        expires_at: time(r.get(5)?),
-                        revoked_at: time(r.get(6)?),
-                    })
-                },
+                token_row,
             )
             .optional()?)
     }
 
     /// Every token's record.
     pub fn list_tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
-        let mut stmt = self.conn().prepare(
-            "SELECT id, name, role, organisation, created_at, expires_at, revoked_at FROM tokens ORDER BY id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(TokenInfo {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                role: r.get(2)?,
-                organisation: r.get(3)?,
-                created_at: time(Some(r.get(4)?)).unwrap_or_default(),
-                expires_at: time(r.get(5)?),
-                revoked_at: time(r.get(6)?),
-            })
-        })?;
+        let mut stmt = self
+            .conn()
+            .prepare(&format!("SELECT {COLUMNS} FROM tokens ORDER BY id"))?;
+        let rows = stmt.query_map([], token_row)?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
