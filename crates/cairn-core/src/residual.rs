@@ -184,11 +184,14 @@ pub fn estimate_area(
         .iter()
         .map(|g| estimate_group(g, catalogue, at))
         .collect();
-    let mut expected = if groups.is_empty() { None } else { Some(0.0) };
+    // Groups recorded with no devices say nothing; with none else, the area counts as having no
+    // device information: expectation unknown, probability one.
+    let counted: Vec<&GroupEstimate> = groups.iter().filter(|g| g.quantity != Some(0)).collect();
+    let mut expected = if counted.is_empty() { None } else { Some(0.0) };
     // log of the probability that no device functions, summed over groups.
     let mut log_none = 0.0f64;
-    let mut certain = groups.is_empty();
-    for g in &groups {
+    let mut certain = counted.is_empty();
+    for g in counted {
         match (g.quantity, g.expected) {
             (Some(n), Some(e)) => {
                 expected = expected.map(|x| x + e);
@@ -343,6 +346,28 @@ mod tests {
         assert_eq!((empty.expected, empty.p_any), (None, 1.0));
     }
 
+    #[test]
+    fn groups_of_zero_devices_count_for_nothing() {
+        // Found by the property test: 0 × ln(0) made the probability NaN.
+        let c = Catalogue::builtin();
+        let zero = group(
+            "ap-mine-nonpersistent-4h",
+            Some(0),
+            None,
+            Some("2024-08-25T22:54:23Z"),
+        );
+        let e = estimate_area(std::slice::from_ref(&zero), &c, t("2024-08-25T22:54:23Z"));
+        assert_eq!((e.expected, e.p_any), (None, 1.0));
+        let five = group(
+            "ap-mine-persistent",
+            Some(5),
+            None,
+            Some("2024-01-01T00:00:00Z"),
+        );
+        let e = estimate_area(&[zero, five], &c, t("2026-01-01T00:00:00Z"));
+        assert_eq!((e.expected, e.p_any), (Some(5.0), 1.0));
+    }
+
     fn arb_group() -> impl Strategy<Value = DeviceGroup> {
         let types = prop::sample::select(vec![
             "ap-mine-nonpersistent-4h",
@@ -392,8 +417,11 @@ mod tests {
                     prop_assert_eq!(ga.p_functioning, 1.0);
                 }
             }
-            // Combination over groups: P = 1 - prod (1 - p)^n, E = sum n p.
-            if ea.groups.iter().all(|g| g.quantity.is_some()) {
+            // Combination over groups: P = 1 - prod (1 - p)^n, E = sum n p; groups of zero
+            // devices alone count as no device information.
+            if ea.groups.iter().all(|g| g.quantity == Some(0)) {
+                prop_assert_eq!((ea.expected, ea.p_any), (None, 1.0));
+            } else if ea.groups.iter().all(|g| g.quantity.is_some()) {
                 let prod: f64 = ea.groups.iter().map(|g| (1.0 - g.p_functioning).powf(g.quantity.unwrap() as f64)).product();
                 prop_assert!((ea.p_any - (1.0 - prod)).abs() < 1e-9);
                 let sum: f64 = ea.groups.iter().map(|g| g.quantity.unwrap() as f64 * g.p_functioning).sum();
