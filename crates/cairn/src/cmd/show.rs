@@ -36,14 +36,12 @@ pub struct HistoryArgs {
 
 /// The JSON form of a record, as in a GeoJSON export.
 pub fn area_json(a: &HazardArea) -> serde_json::Value {
-    let mut buf = Vec::new();
-    let written = cairn_formats::geojson::FeatureCollectionWriter::new(&mut buf, "x")
-        .and_then(|mut w| cairn_formats::geojson::write_area(&mut w, a).and_then(|_| w.finish()));
-    if written.is_err() {
-        return serde_json::Value::Null;
-    }
-    let v: serde_json::Value = serde_json::from_slice(&buf).unwrap_or_default();
-    v["features"][0].clone()
+    json!({
+        "type": "Feature",
+        "id": a.id,
+        "geometry": cairn_formats::geojson::geometry_value(&a.shape.geometry()),
+        "properties": cairn_formats::geojson::area_properties(a),
+    })
 }
 
 /// Runs `cairn show`.
