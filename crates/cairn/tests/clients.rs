@@ -9,6 +9,8 @@
 //! `$CAIRN_PYTHON` (set by scripts/test), else the one scripts/python-env prepares, and the
 //! tests fail, never skip, when it lacks owslib, schemathesis, shapely or pyproj.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -484,24 +486,7 @@ fn ogr_feature_count(info: &str) -> Option<u64> {
 /// The Python interpreter: `$CAIRN_PYTHON`, else what scripts/python-env prints. It must have
 /// every module the helpers import; a missing one fails the test with the packages to install.
 fn python() -> PathBuf {
-    let py = match std::env::var_os("CAIRN_PYTHON").filter(|p| !p.is_empty()) {
-        Some(p) => PathBuf::from(p),
-        None => {
-            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/python-env");
-            let out = Command::new(script).output().unwrap_or_else(|e| {
-                panic!("CAIRN_PYTHON is not set and {script} could not be run: {e}")
-            });
-            assert!(
-                out.status.success(),
-                "CAIRN_PYTHON is not set and {script} failed with {:?}:\n{}",
-                out.status.code(),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            assert!(!path.is_empty(), "{script} printed no interpreter path");
-            PathBuf::from(path)
-        }
-    };
+    let py = common::python();
     let out = Command::new(&py)
         .args([
             "-c",

@@ -8,6 +8,9 @@
 //! 0.5 m on distances up to 10 km. The interpreter is `$CAIRN_PYTHON` (set by scripts/test),
 //! else the one scripts/python-env prepares; the test fails, never skips, when there is none.
 
+mod common;
+use common::python;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
@@ -22,27 +25,6 @@ const PLACES: &str = "102000";
 
 fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The Python interpreter with shapely and pyproj: `$CAIRN_PYTHON`, else what
-/// scripts/python-env prints (it creates target/py when missing).
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("CAIRN_PYTHON").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
-    }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/python-env");
-    let out = Command::new(script)
-        .output()
-        .unwrap_or_else(|e| panic!("CAIRN_PYTHON is not set and {script} could not be run: {e}"));
-    assert!(
-        out.status.success(),
-        "CAIRN_PYTHON is not set and {script} failed with {:?}:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    assert!(!path.is_empty(), "{script} printed no interpreter path");
-    PathBuf::from(path)
 }
 
 /// Fails unless the interpreter runs and has shapely and pyproj.
