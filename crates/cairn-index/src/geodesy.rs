@@ -1,6 +1,7 @@
-//! Metres on the WGS 84 ellipsoid: exact geodesics (Karney, via geographiclib) and a local
-//! plane for finding closest points, whose small distortion only moves a foot point and so
-//! changes the final geodesic distance by a second-order amount.
+//! Metres on the WGS 84 ellipsoid: geodesic distances (Gauss's mid-latitude formula for short
+//! lines, Karney's algorithm via geographiclib for the rest) and a local plane for finding
+//! closest points, whose small distortion only moves a foot point and so changes the final
+//! geodesic distance by a second-order amount.
 
 use geo_types::Coord;
 use geographiclib_rs::{Geodesic, InverseGeodesic};
@@ -13,16 +14,67 @@ fn geodesic() -> &'static Geodesic {
     G.get_or_init(Geodesic::wgs84)
 }
 
+/// Lines up to this long, between latitudes 60 S and 60 N, are measured with Gauss's
+/// mid-latitude formula: against Karney's algorithm its error is under 4 mm at 10 km and 3 cm
+/// at 20 km there (tests below, and the differential oracle against pyproj), and it takes about
+/// 20 ns instead of 500. Longer lines, and lines nearer the poles, go to Karney's algorithm.
+pub const SHORT_M: f64 = 20_000.0;
+
+/// Between latitudes 55.5 S and 55.5 N (all of Ukraine), lines up to this long are measured
+/// with the same formula: its error grows with the cube of the length, to under 0.35 m at 50 km.
+pub const MID_M: f64 = 50_000.0;
+
+/// Distance and initial azimuth of a short line by the mid-latitude formula on the ellipsoid,
+/// or `None` when the line is too long or too near a pole for it.
+fn short_inverse(a: Coord<f64>, b: Coord<f64>) -> Option<(f64, f64)> {
+    let mid_lat = (a.y + b.y) / 2.0;
+    let mut dlon = b.x - a.x;
+    if dlon > 180.0 {
+        dlon -= 360.0;
+    } else if dlon < -180.0 {
+        dlon += 360.0;
+    }
+    let dlat = b.y - a.y;
+    // 0.5 degrees is more than 50 km in latitude; 1.0 degree of longitude more than 50 km
+    // below 60 degrees.
+    if mid_lat.abs() > 60.0 || dlat.abs() > 0.5 || dlon.abs() > 1.0 {
+        return None;
+    }
+    let e2 = F * (2.0 - F);
+    let phi = mid_lat.to_radians();
+    let (s, c) = phi.sin_cos();
+    let w2 = 1.0 - e2 * s * s;
+    let w = w2.sqrt();
+    let n = A / w;
+    let m = A * (1.0 - e2) / (w2 * w);
+    let x = dlon.to_radians() * n * c;
+    let y = dlat.to_radians() * m;
+    let d = (x * x + y * y).sqrt();
+    if d > SHORT_M && (d > MID_M || mid_lat.abs() > 55.5) {
+        return None;
+    }
+    // The azimuth at the midpoint, less half the meridians' convergence between the ends.
+    let az = x.atan2(y).to_degrees() - dlon * s / 2.0;
+    Some((d, if d == 0.0 { 0.0 } else { az.rem_euclid(360.0) }))
+}
+
 /// Geodesic distance in metres and initial bearing in degrees [0, 360) from `a` to `b` (lon, lat).
 pub fn inverse(a: Coord<f64>, b: Coord<f64>) -> (f64, f64) {
+    if let Some(r) = short_inverse(a, b) {
+        return r;
+    }
+    karney_inverse(a, b)
+}
+
+/// Karney's algorithm alone: distance and initial bearing in degrees [0, 360).
+pub fn karney_inverse(a: Coord<f64>, b: Coord<f64>) -> (f64, f64) {
     let (s12, azi1, _azi2, _a12): (f64, f64, f64, f64) = geodesic().inverse(a.y, a.x, b.y, b.x);
     (s12, azi1.rem_euclid(360.0))
 }
 
 /// Geodesic distance in metres.
 pub fn distance(a: Coord<f64>, b: Coord<f64>) -> f64 {
-    let s12: f64 = geodesic().inverse(a.y, a.x, b.y, b.x);
-    s12
+    inverse(a, b).0
 }
 
 /// An equirectangular plane tangent at `origin`, in metres, using the ellipsoid's radii of
@@ -62,6 +114,21 @@ impl LocalPlane {
             x: dx * self.kx,
             y: (c.y - self.origin.y) * self.ky,
         }
+    }
+
+    /// Planar distance from the origin to a box in degrees (a box in the plane, too); never
+    /// more than about 2 % above the true distance within 50 km, see `lower_bound`.
+    pub fn distance_to_box(&self, min: Coord<f64>, max: Coord<f64>) -> f64 {
+        let (a, b) = (self.project(min), self.project(max));
+        let dx = (a.x.max(0.0)).max(-b.x).max(0.0);
+        let dy = (a.y.max(0.0)).max(-b.y).max(0.0);
+        (dx * dx + dy * dy).sqrt()
+    }
+
+    /// A distance on the ellipsoid that is surely no more than what this plane measures as
+    /// `planar` metres (within 50 km of the origin).
+    pub fn lower_bound(planar: f64) -> f64 {
+        planar / 1.02 - 1.0
     }
 
     /// The inverse of `project`.
@@ -104,6 +171,51 @@ mod tests {
         );
         assert!((d - 409_000.0).abs() < 3_000.0, "{d}");
         assert!(az > 90.0 && az < 110.0, "{az}");
+    }
+
+    #[test]
+    fn short_lines_agree_with_karney() {
+        // Seeded walk over latitudes 60 S to 60 N, every direction, lines up to 55 km.
+        let mut seed = 0x5eed_u64;
+        let mut unit = || {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let (mut worst_d, mut worst_side, mut short) = (0.0f64, 0.0f64, 0);
+        for _ in 0..100_000 {
+            let a = Coord {
+                x: -180.0 + unit() * 360.0,
+                y: -59.8 + unit() * 119.6,
+            };
+            let (len, dir) = (unit() * 55_000.0, unit() * std::f64::consts::TAU);
+            let b = Coord {
+                x: a.x + len * dir.sin() / (111_000.0 * a.y.to_radians().cos()),
+                y: a.y + len * dir.cos() / 111_000.0,
+            };
+            let (kd, kaz) = karney_inverse(a, b);
+            let (d, az) = inverse(a, b);
+            if short_inverse(a, b).is_some() {
+                short += 1;
+            }
+            if kd <= 10_000.0 {
+                worst_d = worst_d.max((d - kd).abs());
+            }
+            let mut da = (az - kaz).rem_euclid(360.0);
+            if da > 180.0 {
+                da = 360.0 - da;
+            }
+            worst_side = worst_side.max(da.to_radians() * kd);
+            let tolerance = if kd <= SHORT_M { 0.05 } else { 0.35 };
+            assert!((d - kd).abs() < tolerance, "{a:?} {b:?}: {d} vs {kd}");
+        }
+        assert!(
+            short > 60_000,
+            "the short formula served only {short} lines"
+        );
+        assert!(worst_side < 0.3, "azimuth off by {worst_side} m sideways");
+        assert!(worst_d < 0.005, "off by {worst_d} m within 10 km");
     }
 
     #[test]

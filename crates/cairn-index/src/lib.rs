@@ -9,12 +9,15 @@ pub mod route;
 use std::collections::HashMap;
 
 use cairn_core::{Catalogue, HazardArea, Shape, Status};
+use geo::Intersects;
 use geo_types::{Coord, LineString, Rect};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 use serde::Serialize;
 
 pub use distance::{Closest, closest, contains};
+use distance::{closest_in, closest_outside};
+use geodesy::LocalPlane;
 
 /// Farthest a "nearest hazard" is looked for, in metres.
 pub const NEAREST_LIMIT_M: f64 = 50_000.0;
@@ -137,32 +140,64 @@ pub struct RouteAnswer {
 type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
 
 /// The spatial read model.
-#[derive(Clone, Debug, Default)]
+///
+/// The tree holds each hazard's covering box in (longitude × `squash`, latitude), where
+/// `squash` is the cosine of the data's middle latitude: a degree of longitude is that much
+/// shorter than a degree of latitude, so distances in the tree are nearly the same in every
+/// direction and bound distances in metres tightly (see `k_nearest`).
+#[derive(Clone, Debug)]
 pub struct Index {
     tree: RTree<Entry>,
     slots: Vec<Option<(Hazard, Rect<f64>)>>,
     free: Vec<u32>,
     by_id: HashMap<String, u32>,
+    squash: f64,
+}
+
+impl Default for Index {
+    fn default() -> Index {
+        Index {
+            tree: RTree::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_id: HashMap::new(),
+            squash: 1.0,
+        }
+    }
 }
 
 fn rect_of(h: &Hazard) -> Option<Rect<f64>> {
     h.shape.covering_bbox()
 }
 
-fn entry(r: Rect<f64>, slot: u32) -> Entry {
-    GeomWithData::new(
-        Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-        slot,
-    )
-}
-
 impl Index {
+    /// A box in degrees as the tree holds it.
+    fn aabb(&self, min: [f64; 2], max: [f64; 2]) -> AABB<[f64; 2]> {
+        AABB::from_corners(
+            [min[0] * self.squash, min[1]],
+            [max[0] * self.squash, max[1]],
+        )
+    }
+
+    fn entry(&self, r: Rect<f64>, slot: u32) -> Entry {
+        GeomWithData::new(
+            Rectangle::from_corners(
+                [r.min().x * self.squash, r.min().y],
+                [r.max().x * self.squash, r.max().y],
+            ),
+            slot,
+        )
+    }
+
     /// Bulk-loads an index from hazards (later duplicates of an id replace earlier ones).
     pub fn build(hazards: impl IntoIterator<Item = Hazard>) -> Index {
         let mut idx = Index::default();
-        let mut entries = Vec::new();
+        let mut boxes = Vec::new();
+        let (mut lat_min, mut lat_max) = (f64::INFINITY, f64::NEG_INFINITY);
         for h in hazards {
             let Some(r) = rect_of(&h) else { continue };
+            lat_min = lat_min.min(r.min().y);
+            lat_max = lat_max.max(r.max().y);
             if let Some(&old) = idx.by_id.get(&h.id) {
                 idx.slots[old as usize] = None;
                 idx.free.push(old);
@@ -170,9 +205,19 @@ impl Index {
             let slot = idx.slots.len() as u32;
             idx.by_id.insert(h.id.clone(), slot);
             idx.slots.push(Some((h, r)));
-            entries.push(entry(r, slot));
+            boxes.push((r, slot));
         }
-        entries.retain(|e| idx.slots[e.data as usize].is_some());
+        if lat_min <= lat_max {
+            idx.squash = ((lat_min + lat_max) / 2.0)
+                .clamp(-80.0, 80.0)
+                .to_radians()
+                .cos();
+        }
+        let entries = boxes
+            .into_iter()
+            .filter(|&(_, slot)| idx.slots[slot as usize].is_some())
+            .map(|(r, slot)| idx.entry(r, slot))
+            .collect();
         idx.tree = RTree::bulk_load(entries);
         idx
     }
@@ -199,7 +244,7 @@ impl Index {
             }
         };
         self.by_id.insert(h.id.clone(), slot);
-        self.tree.insert(entry(r, slot));
+        self.tree.insert(self.entry(r, slot));
         self.slots[slot as usize] = Some((h, r));
     }
 
@@ -209,7 +254,7 @@ impl Index {
             return false;
         };
         if let Some((_, r)) = self.slots[slot as usize].take() {
-            self.tree.remove(&entry(r, slot));
+            self.tree.remove(&self.entry(r, slot));
         }
         self.free.push(slot);
         true
@@ -227,10 +272,14 @@ impl Index {
         self.slots.iter().flatten().map(|(h, _)| h)
     }
 
-    fn candidates(&self, min: [f64; 2], max: [f64; 2]) -> impl Iterator<Item = &Hazard> {
+    fn candidates(
+        &self,
+        min: [f64; 2],
+        max: [f64; 2],
+    ) -> impl Iterator<Item = &(Hazard, Rect<f64>)> {
         self.tree
-            .locate_in_envelope_intersecting(&AABB::from_corners(min, max))
-            .filter_map(|e| self.slots[e.data as usize].as_ref().map(|(h, _)| h))
+            .locate_in_envelope_intersecting(&self.aabb(min, max))
+            .filter_map(|e| self.slots[e.data as usize].as_ref())
     }
 
     /// A place check: hazards containing `q` (lon, lat), those within `accuracy_m` of it, and the
@@ -238,46 +287,78 @@ impl Index {
     pub fn check_point(&self, q: Coord<f64>, accuracy_m: f64, filter: &Filter) -> PointAnswer {
         let accuracy_m = accuracy_m.max(0.0);
         let (dlat, dlon) = geodesy::degrees_covering(accuracy_m, q.y);
+        let plane = LocalPlane::at(q);
         let mut inside = Vec::new();
-        let mut within = Vec::new();
-        for h in self.candidates([q.x - dlon, q.y - dlat], [q.x + dlon, q.y + dlat]) {
+        // Hazards within the accuracy radius, with the bearing towards each.
+        let mut within: Vec<(Near, f64)> = Vec::new();
+        for (h, r) in self.candidates([q.x - dlon, q.y - dlat], [q.x + dlon, q.y + dlat]) {
             if !filter.admits(h) {
                 continue;
             }
-            if contains(&h.shape, q) {
+            let in_polygon = match &h.shape {
+                Shape::Polygon(p) => r.intersects(&q) && distance::polygon_contains(p, q),
+                Shape::MultiPolygon(m) => {
+                    r.intersects(&q) && m.0.iter().any(|p| distance::polygon_contains(p, q))
+                }
+                _ => false,
+            };
+            let is_polygon = matches!(h.shape, Shape::Polygon(_) | Shape::MultiPolygon(_));
+            let c = if in_polygon {
+                Closest {
+                    distance_m: 0.0,
+                    bearing_deg: 0.0,
+                }
+            } else {
+                // A place outside a polygon is never inside it, however small its distance
+                // rounds to; at accuracy 0 only spots and tracks (radius, width) remain to check.
+                if (is_polygon && accuracy_m == 0.0)
+                    || LocalPlane::lower_bound(plane.distance_to_box(r.min(), r.max())) > accuracy_m
+                {
+                    continue;
+                }
+                closest_outside(&plane, &h.shape, q)
+            };
+            if in_polygon || (!is_polygon && c.distance_m == 0.0) {
                 inside.push(Hit {
                     id: h.id.clone(),
                     status: h.status,
                 });
-            } else if accuracy_m > 0.0 {
-                let c = closest(&h.shape, q);
-                if c.distance_m <= accuracy_m {
-                    within.push(Near {
+            } else if c.distance_m <= accuracy_m {
+                within.push((
+                    Near {
                         id: h.id.clone(),
                         status: h.status,
                         distance_m: c.distance_m,
-                    });
-                }
+                    },
+                    c.bearing_deg,
+                ));
             }
         }
         inside.sort_by(|a, b| a.id.cmp(&b.id));
-        within.sort_by(|a, b| {
+        within.sort_by(|(a, _), (b, _)| {
             a.distance_m
                 .total_cmp(&b.distance_m)
                 .then_with(|| a.id.cmp(&b.id))
         });
-        let nearest = match inside.first() {
-            Some(h) => Some(Nearest {
+        let nearest = match (inside.first(), within.first()) {
+            (Some(h), _) => Some(Nearest {
                 id: h.id.clone(),
                 status: h.status,
                 distance_m: 0.0,
                 bearing_deg: 0.0,
             }),
-            None => self.nearest(q, filter, NEAREST_LIMIT_M),
+            // Everything nearer than the accuracy radius was looked at above.
+            (None, Some((n, bearing))) => Some(Nearest {
+                id: n.id.clone(),
+                status: n.status,
+                distance_m: n.distance_m,
+                bearing_deg: *bearing,
+            }),
+            (None, None) => self.nearest(q, filter, NEAREST_LIMIT_M),
         };
         PointAnswer {
             inside,
-            within_accuracy: within,
+            within_accuracy: within.into_iter().map(|(n, _)| n).collect(),
             nearest,
         }
     }
@@ -298,13 +379,17 @@ impl Index {
         if k == 0 {
             return Vec::new();
         }
-        // A lower bound on metres per degree near q: the tree's boxes are in degrees.
+        // A lower bound on metres per unit of tree distance near q: a degree of latitude is at
+        // least 110,574 m; a squashed degree of longitude at least 111,319 m · cos φ / squash,
+        // φ the most poleward latitude within the limit.
         let (dlat, _) = geodesy::degrees_covering(limit_m, q.y);
         let phi = (q.y.abs() + dlat).min(89.9).to_radians();
-        let m_per_deg = 110_574.0f64.min(111_319.0 * phi.cos()) * 0.99;
+        let m_per_unit = 110_574.0f64.min(111_319.0 * phi.cos() / self.squash) * 0.99;
+        let plane = LocalPlane::at(q);
         let mut found: Vec<Nearest> = Vec::new();
-        for (e, d2) in self.tree.nearest_neighbor_iter_with_distance_2(&[q.x, q.y]) {
-            let lower = d2.sqrt() * m_per_deg;
+        let at = [q.x * self.squash, q.y];
+        for (e, d2) in self.tree.nearest_neighbor_iter_with_distance_2(&at) {
+            let lower = d2.sqrt() * m_per_unit;
             let kth = if found.len() >= k {
                 found[k - 1].distance_m
             } else {
@@ -313,13 +398,15 @@ impl Index {
             if lower > kth {
                 break;
             }
-            let Some((h, _)) = self.slots[e.data as usize].as_ref() else {
+            let Some((h, r)) = self.slots[e.data as usize].as_ref() else {
                 continue;
             };
-            if !filter.admits(h) {
+            if !filter.admits(h)
+                || LocalPlane::lower_bound(plane.distance_to_box(r.min(), r.max())) > kth
+            {
                 continue;
             }
-            let c = closest(&h.shape, q);
+            let c = closest_in(&plane, &h.shape, q);
             if c.distance_m <= kth {
                 found.push(Nearest {
                     id: h.id.clone(),
@@ -342,6 +429,7 @@ impl Index {
     pub fn in_bbox(&self, min: Coord<f64>, max: Coord<f64>, filter: &Filter) -> Vec<&Hazard> {
         let mut v: Vec<&Hazard> = self
             .candidates([min.x, min.y], [max.x, max.y])
+            .map(|(h, _)| h)
             .filter(|h| filter.admits(h))
             .collect();
         v.sort_by(|a, b| a.id.cmp(&b.id));
@@ -359,21 +447,21 @@ impl Index {
         let r = (width_m / 2.0).max(0.0);
         let (pieces, length_m) = route::pieces(line);
         let mut per: HashMap<u32, Vec<(f64, f64)>> = HashMap::new();
+        let mut scratch = route::Scratch::default();
         for p in &pieces {
-            let (dlat, dlon) = geodesy::degrees_covering(r, p.a.y.abs().max(p.b.y.abs()));
-            let min = [p.a.x.min(p.b.x) - dlon, p.a.y.min(p.b.y) - dlat];
-            let max = [p.a.x.max(p.b.x) + dlon, p.a.y.max(p.b.y) + dlat];
+            let bx = route::reach(p, r);
+            let (min, max) = ([bx.min().x, bx.min().y], [bx.max().x, bx.max().y]);
             for e in self
                 .tree
-                .locate_in_envelope_intersecting(&AABB::from_corners(min, max))
+                .locate_in_envelope_intersecting(&self.aabb(min, max))
             {
-                let Some((h, _)) = self.slots[e.data as usize].as_ref() else {
+                let Some((h, bbox)) = self.slots[e.data as usize].as_ref() else {
                     continue;
                 };
                 if !filter.admits(h) {
                     continue;
                 }
-                for (u0, u1) in route::piece_intervals(p, &h.shape, r) {
+                for &(u0, u1) in route::piece_intervals_into(p, &h.shape, *bbox, r, &mut scratch) {
                     per.entry(e.data)
                         .or_default()
                         .push((p.start_m + u0 * p.length_m, p.start_m + u1 * p.length_m));

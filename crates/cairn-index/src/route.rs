@@ -2,9 +2,9 @@
 
 use cairn_core::Shape;
 use geo::Intersects;
-use geo_types::{Coord, LineString, Point};
+use geo_types::{Coord, LineString, Rect};
 
-use crate::geodesy::{LocalPlane, distance};
+use crate::geodesy::{LocalPlane, degrees_covering, distance};
 
 /// Longest piece a route is cut into, in metres, so that each piece's local plane is exact enough.
 pub const PIECE_M: f64 = 500.0;
@@ -17,6 +17,8 @@ pub struct Piece {
     /// Metres along the route where the piece starts.
     pub start_m: f64,
     pub length_m: f64,
+    /// The plane tangent at the piece's middle, in which its corridor is worked out.
+    pub plane: LocalPlane,
 }
 
 /// Cuts a route into pieces of at most `PIECE_M` metres; returns them and the route's length.
@@ -34,11 +36,16 @@ pub fn pieces(route: &LineString<f64>) -> (Vec<Piece>, f64) {
             };
             let (a, b) = (lerp(t0), lerp(t1));
             let l = if n == 1 { len } else { distance(a, b) };
+            let mid = Coord {
+                x: (a.x + b.x) / 2.0,
+                y: (a.y + b.y) / 2.0,
+            };
             out.push(Piece {
                 a,
                 b,
                 start_m: along,
                 length_m: l,
+                plane: LocalPlane::at(mid),
             });
             along += l;
         }
@@ -46,29 +53,101 @@ pub fn pieces(route: &LineString<f64>) -> (Vec<Piece>, f64) {
     (out, along)
 }
 
+/// Buffers reused from one piece and hazard to the next, so that a route check allocates
+/// little whatever its length.
+#[derive(Default)]
+pub struct Scratch {
+    iv: Vec<(f64, f64)>,
+    merged: Vec<(f64, f64)>,
+    extra: Vec<(f64, f64)>,
+}
+
+/// The box in degrees, around a piece, that holds every place within `r` metres of it.
+pub fn reach(piece: &Piece, r: f64) -> Rect<f64> {
+    let (dlat, dlon) = degrees_covering(r, piece.a.y.abs().max(piece.b.y.abs()));
+    Rect::new(
+        Coord {
+            x: piece.a.x.min(piece.b.x) - dlon,
+            y: piece.a.y.min(piece.b.y) - dlat,
+        },
+        Coord {
+            x: piece.a.x.max(piece.b.x) + dlon,
+            y: piece.a.y.max(piece.b.y) + dlat,
+        },
+    )
+}
+
+/// True when the segment a–b surely stays out of the box.
+#[inline]
+fn edge_misses(a: Coord<f64>, b: Coord<f64>, bx: &Rect<f64>) -> bool {
+    a.x.max(b.x) < bx.min().x
+        || a.x.min(b.x) > bx.max().x
+        || a.y.max(b.y) < bx.min().y
+        || a.y.min(b.y) > bx.max().y
+}
+
 /// The parts of a piece, as fractions [u0, u1] of it, that lie within `r` metres of the shape.
 pub fn piece_intervals(piece: &Piece, shape: &Shape, r: f64) -> Vec<(f64, f64)> {
-    let mid = Coord {
-        x: (piece.a.x + piece.b.x) / 2.0,
-        y: (piece.a.y + piece.b.y) / 2.0,
-    };
-    let plane = LocalPlane::at(mid);
+    let mut scratch = Scratch::default();
+    let bbox = shape.bbox().unwrap_or(Rect::new(piece.a, piece.a));
+    piece_intervals_into(piece, shape, bbox, r, &mut scratch).to_vec()
+}
+
+/// As `piece_intervals`, into reused buffers, given a box around the shape; the answer is
+/// borrowed from `scratch`.
+pub fn piece_intervals_into<'s>(
+    piece: &Piece,
+    shape: &Shape,
+    bbox: Rect<f64>,
+    r: f64,
+    scratch: &'s mut Scratch,
+) -> &'s [(f64, f64)] {
+    let plane = piece.plane;
     let p0 = plane.project(piece.a);
     let p1 = plane.project(piece.b);
     let d = Coord {
         x: p1.x - p0.x,
         y: p1.y - p0.y,
     };
-    let mut iv: Vec<(f64, f64)> = Vec::new();
+    let Scratch { iv, merged, extra } = scratch;
+    iv.clear();
+    // The piece's frame: x along it from 0 to `len`, y across it.
+    let len = (d.x * d.x + d.y * d.y).sqrt();
+    let (ux, uy) = if len > 0.0 {
+        (d.x / len, d.y / len)
+    } else {
+        (1.0, 0.0)
+    };
+    let frame = |c: Coord<f64>| {
+        let (x, y) = (c.x - p0.x, c.y - p0.y);
+        (x * ux + y * uy, y * ux - x * uy)
+    };
+    // Edges wholly outside the piece's reach (for the radius used) cannot meet its corridor:
+    // first a box test in degrees, then in the piece's frame.
     let add_line = |line: &LineString<f64>, radius: f64, iv: &mut Vec<(f64, f64)>| {
-        let pts: Vec<Coord<f64>> = line.0.iter().map(|c| plane.project(*c)).collect();
-        if pts.len() == 1
-            && let Some(x) = disc(p0, d, pts[0], radius)
-        {
-            iv.push(x);
+        let bx = reach(piece, radius);
+        let pts = &line.0;
+        if pts.len() == 1 {
+            if let Some(x) = disc(p0, d, plane.project(pts[0]), radius) {
+                iv.push(x);
+            }
+            return;
         }
+        let (lo, hi) = (-radius, len + radius);
         for w in pts.windows(2) {
-            if let Some(x) = capsule(p0, d, w[0], w[1], radius) {
+            if edge_misses(w[0], w[1], &bx) {
+                continue;
+            }
+            let (pa, pb) = (plane.project(w[0]), plane.project(w[1]));
+            let ((xa, ya), (xb, yb)) = (frame(pa), frame(pb));
+            if (ya > radius && yb > radius)
+                || (ya < -radius && yb < -radius)
+                || (xa < lo && xb < lo)
+                || (xa > hi && xb > hi)
+            {
+                continue;
+            }
+            if let Some(x) = capsule(p0, d, pa, pb, radius) {
                 iv.push(x);
             }
         }
@@ -76,13 +155,13 @@ pub fn piece_intervals(piece: &Piece, shape: &Shape, r: f64) -> Vec<(f64, f64)> 
     match shape {
         Shape::Polygon(p) => {
             for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
-                add_line(ring, r, &mut iv);
+                add_line(ring, r, iv);
             }
         }
         Shape::MultiPolygon(m) => {
             for p in &m.0 {
                 for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
-                    add_line(ring, r, &mut iv);
+                    add_line(ring, r, iv);
                 }
             }
         }
@@ -91,42 +170,47 @@ pub fn piece_intervals(piece: &Piece, shape: &Shape, r: f64) -> Vec<(f64, f64)> 
                 iv.push(x);
             }
         }
-        Shape::Linear { line, width_m } => add_line(line, width_m / 2.0 + r, &mut iv),
+        Shape::Linear { line, width_m } => add_line(line, width_m / 2.0 + r, iv),
     }
-    let mut merged = merge(iv);
+    merge_into(iv, merged);
     // Inside a polygon but farther than r from its boundary: fill the gaps that lie inside.
     if matches!(shape, Shape::Polygon(_) | Shape::MultiPolygon(_)) {
-        let mut cuts = vec![0.0];
-        for (a, b) in &merged {
-            cuts.push(*a);
-            cuts.push(*b);
-        }
-        cuts.push(1.0);
-        let mut extra = Vec::new();
-        for pair in cuts.chunks(2) {
-            let (g0, g1) = (pair[0], pair[1]);
+        extra.clear();
+        // The gaps: before the first interval, between intervals, and after the last.
+        let starts = merged.iter().map(|iv| iv.0).chain(std::iter::once(1.0));
+        let ends = std::iter::once(0.0).chain(merged.iter().map(|iv| iv.1));
+        for (g0, g1) in ends.zip(starts) {
             if g1 > g0 {
                 let um = (g0 + g1) / 2.0;
                 let c = plane.unproject(Coord {
                     x: p0.x + um * d.x,
                     y: p0.y + um * d.y,
                 });
-                let inside = match shape {
-                    Shape::Polygon(p) => p.intersects(&Point(c)),
-                    Shape::MultiPolygon(m) => m.intersects(&Point(c)),
-                    _ => false,
-                };
-                if inside {
+                if bbox.intersects(&c) && crate::distance::contains(shape, c) {
                     extra.push((g0, g1));
                 }
             }
         }
         if !extra.is_empty() {
-            merged.extend(extra);
-            merged = merge(merged);
+            iv.clear();
+            iv.extend_from_slice(merged);
+            iv.extend_from_slice(extra);
+            merge_into(iv, merged);
         }
     }
     merged
+}
+
+/// Sorts and joins overlapping or touching intervals of `iv` into `out`.
+fn merge_into(iv: &mut [(f64, f64)], out: &mut Vec<(f64, f64)>) {
+    iv.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    out.clear();
+    for &(a, b) in iv.iter() {
+        match out.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
 }
 
 /// Sorts and joins overlapping or touching intervals.
