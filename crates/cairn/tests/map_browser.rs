@@ -350,7 +350,10 @@ fn the_public_map_works_offline_in_a_phone_and_a_desktop_browser() {
         report["description"],
         "Browser test: a rusty shell by the path"
     );
-    assert_eq!(report["photo"]["type"], "image/jpeg", "the page sends the photo redrawn as JPEG");
+    assert_eq!(
+        report["photo"]["type"], "image/jpeg",
+        "the page sends the photo redrawn as JPEG"
+    );
     assert_eq!(report["state"], "new");
     for name in [
         "phone-report",

@@ -95,7 +95,7 @@ pub enum TriageError {
     #[error("report {reference} was already triaged ({}) by {} at {}; a decision is final", .record.action, .record.by, .record.at.to_rfc3339())]
     AlreadyTriaged {
         reference: String,
-        record: TriageRecord,
+        record: Box<TriageRecord>,
     },
     #[error("no hazardous area {0} to link the report to")]
     NoArea(String),
@@ -425,7 +425,7 @@ fn pending_report(
     if let Some(record) = report.triage.clone() {
         return Err(TriageError::AlreadyTriaged {
             reference: reference.to_string(),
-            record,
+            record: Box::new(record),
         });
     }
     Ok((id, report))
