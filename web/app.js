@@ -28,7 +28,7 @@ const M_PER_PX_Z0 = 40075016.686 / 512;
 
 const state = {
   lang: initialLang(),
-  mode: 'browse', // browse | place | route
+  mode: 'browse', // browse | place | route | report
   source: null, // geojson | tiles, once the map has loaded
   dataDate: null,
   route: [],
@@ -39,6 +39,8 @@ const state = {
   counts: null,
   loaded: null, // the bbox and completeness of the hazards held (GeoJSON mode)
   loadSeq: 0,
+  // The report being written: its place, and the last answer (a receipt or an error).
+  report: { place: null, sending: false, receipt: null, error: null },
 };
 
 const $ = (sel) => document.querySelector(sel);
@@ -440,6 +442,8 @@ map.on('click', (e) => {
   if (state.mode === 'place') {
     setMode('browse');
     checkPoint(e.lngLat.lng, e.lngLat.lat, 0, 'tap');
+  } else if (state.mode === 'report') {
+    setReportPlace(e.lngLat.lng, e.lngLat.lat, 0);
   } else if (state.mode === 'route') {
     state.route.push([round6(e.lngLat.lng), round6(e.lngLat.lat)]);
     state.routeResult = null;
@@ -784,6 +788,164 @@ async function checkRoute() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Reporting a suspicious object: a place (a tap or the GPS), what was seen, an optional photo.
+// The photo is redrawn in the page at most 1600 pixels wide as a JPEG: phones' photos are often
+// larger than the service accepts, and redrawing leaves behind the EXIF data that could name the
+// reporter's phone. The service answers with a reference the reporter can quote.
+
+const PHOTO_MAX_PX = 1600;
+
+function setReportPlace(lon, lat, accuracy) {
+  state.report.place = { lon: round6(lon), lat: round6(lat), accuracy };
+  state.report.error = null;
+  const feats = [{ type: 'Feature', geometry: { type: 'Point', coordinates: [lon, lat] }, properties: {} }];
+  if (accuracy > 0) feats.unshift({ type: 'Feature', geometry: circle(lon, lat, accuracy), properties: {} });
+  map.getSource('check')?.setData({ type: 'FeatureCollection', features: feats });
+  renderReport();
+}
+
+function reportMyLocation() {
+  if (!('geolocation' in navigator)) {
+    state.report.error = { text: t().gpsUnavailable };
+    renderReport();
+    return;
+  }
+  $('#report-place').textContent = t().locating;
+  navigator.geolocation.getCurrentPosition(
+    (pos) => {
+      const { longitude, latitude, accuracy } = pos.coords;
+      const acc = Math.min(10000, Math.max(0, Math.round(accuracy || 0)));
+      map.easeTo({ center: [longitude, latitude], zoom: Math.max(map.getZoom(), acc > 2000 ? 11 : 15) });
+      setReportPlace(longitude, latitude, acc);
+    },
+    () => {
+      state.report.error = { text: t().gpsDenied };
+      renderReport();
+    },
+    { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 },
+  );
+}
+
+// Reads the chosen photo and redraws it as a JPEG data URL no wider or taller than PHOTO_MAX_PX.
+async function photoDataUrl(file) {
+  const bitmap = await createImageBitmap(file);
+  const k = Math.min(1, PHOTO_MAX_PX / Math.max(bitmap.width, bitmap.height));
+  const c = document.createElement('canvas');
+  c.width = Math.max(1, Math.round(bitmap.width * k));
+  c.height = Math.max(1, Math.round(bitmap.height * k));
+  c.getContext('2d').drawImage(bitmap, 0, 0, c.width, c.height);
+  bitmap.close?.();
+  const blob = await new Promise((resolve) => c.toBlob(resolve, 'image/jpeg', 0.85));
+  if (!blob) throw new Error('the photo could not be encoded');
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+    r.readAsDataURL(blob);
+  });
+}
+
+async function sendReport() {
+  const s = t();
+  const rep = state.report;
+  if (rep.sending) return;
+  rep.receipt = null;
+  if (!rep.place) {
+    rep.error = { text: s.reportNeedPlace };
+    return renderReport();
+  }
+  const category = $('#report-category').value;
+  if (!category) {
+    rep.error = { text: s.reportNeedCategory };
+    renderReport();
+    $('#report-category').focus();
+    return;
+  }
+  const body = { lon: rep.place.lon, lat: rep.place.lat, category };
+  if (rep.place.accuracy > 0) body.accuracy_m = rep.place.accuracy;
+  const text = $('#report-text').value.trim();
+  if (text) body.description = text;
+  rep.error = null;
+  rep.sending = true;
+  renderReport();
+  try {
+    const file = $('#report-photo').files[0];
+    if (file) {
+      try {
+        body.photo = await photoDataUrl(file);
+      } catch (err) {
+        console.warn('Cairn: photo not readable', err);
+        rep.error = { text: s.reportPhotoBad };
+        return;
+      }
+    }
+    let r;
+    try {
+      r = await fetch(abs('/api/reports'), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify(body),
+      });
+    } catch (err) {
+      console.warn('Cairn: report not sent', err);
+      rep.error = { text: s.serviceError };
+      return;
+    }
+    const answer = await r.json().catch(() => ({}));
+    if (r.status === 201 && answer.reference) {
+      rep.receipt = answer;
+      $('#report-text').value = '';
+      $('#report-photo').value = '';
+      $('#report-category').value = '';
+    } else {
+      rep.error = { detail: answer.detail || `${r.status} ${r.statusText}` };
+    }
+  } finally {
+    rep.sending = false;
+    renderReport();
+  }
+}
+
+function resetReport() {
+  state.report = { place: null, sending: false, receipt: null, error: null };
+  map.getSource('check')?.setData(emptyFC());
+  renderReport();
+}
+
+function renderReport() {
+  const s = t();
+  const rep = state.report;
+  const place = $('#report-place');
+  place.dataset.set = String(Boolean(rep.place));
+  place.textContent = rep.place
+    ? s.reportPlace(rep.place.lat.toFixed(5), rep.place.lon.toFixed(5)) + (rep.place.accuracy > 0 ? ` · ${s.accuracy(distance(state.lang, rep.place.accuracy))}` : '')
+    : s.reportPlaceNone;
+  const send = $('#report-send');
+  send.disabled = rep.sending;
+  send.textContent = rep.sending ? s.reportSending : s.reportSend;
+  const box = $('#report-result');
+  box.replaceChildren();
+  box.className = 'report-result';
+  if (rep.receipt) {
+    const advice = rep.receipt.advice ? rep.receipt.advice[state.lang] || rep.receipt.advice.en : '';
+    box.classList.add('ok');
+    box.append(
+      el('p', { text: s.reportDone }),
+      el('p', { class: 'report-ref', id: 'report-ref', text: rep.receipt.reference }),
+      el('p', { text: s.reportKeep }),
+      el('p', { class: 'advice', text: advice }),
+    );
+    box.hidden = false;
+  } else if (rep.error) {
+    box.classList.add('error');
+    box.append(el('p', { id: 'report-error' }, rep.error.detail ? `${s.reportFailed} ${rep.error.detail}` : rep.error.text));
+    box.hidden = false;
+  } else {
+    box.hidden = true;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The panel.
 
 function setMode(mode) {
@@ -791,6 +953,9 @@ function setMode(mode) {
   $('#tool-place').setAttribute('aria-pressed', String(mode === 'place'));
   $('#tool-route').setAttribute('aria-pressed', String(mode === 'route'));
   $('#route-bar').hidden = mode !== 'route';
+  $('#tool-report').setAttribute('aria-pressed', String(mode === 'report'));
+  $('#report-form').hidden = mode !== 'report';
+  document.body.classList.toggle('reporting', mode === 'report');
   document.body.dataset.mode = mode;
   map.getCanvas().style.cursor = mode === 'browse' ? '' : 'crosshair';
   renderHint();
@@ -799,7 +964,7 @@ function setMode(mode) {
 
 function renderHint() {
   const s = t();
-  $('#hint').textContent = state.mode === 'place' ? s.hintPlace : state.mode === 'route' ? s.hintRoute : s.hintBrowse;
+  $('#hint').textContent = state.mode === 'place' ? s.hintPlace : state.mode === 'route' ? s.hintRoute : state.mode === 'report' ? '' : s.hintBrowse;
 }
 
 function renderRouteBar() {
@@ -930,6 +1095,7 @@ function applyLang() {
   renderRouteBar();
   renderCount();
   renderAnswer();
+  renderReport();
   syncSheetLabel();
   if (state.popup && state.popupFeatures) state.popup.setDOMContent(popupContent(state.popupFeatures.content));
 }
@@ -983,6 +1149,28 @@ $('#tool-route').addEventListener('click', () => {
     map.getSource('check')?.setData(emptyFC());
     setMode('route');
   }
+});
+$('#tool-report').addEventListener('click', () => {
+  closePopup();
+  if (state.mode === 'report') {
+    setMode('browse');
+  } else {
+    state.answer = null;
+    renderAnswer();
+    clearRoute();
+    setMode('report');
+    openSheet(true);
+    renderReport();
+  }
+});
+$('#report-cancel').addEventListener('click', () => {
+  resetReport();
+  setMode('browse');
+});
+$('#report-gps').addEventListener('click', reportMyLocation);
+$('#report-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  sendReport();
 });
 $('#route-check').addEventListener('click', checkRoute);
 $('#route-undo').addEventListener('click', () => {

@@ -5,6 +5,7 @@ pub mod area;
 pub mod catalogue;
 pub mod diff;
 pub mod public;
+pub mod report;
 pub mod residual;
 pub mod simple;
 pub mod validate;

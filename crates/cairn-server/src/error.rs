@@ -41,6 +41,42 @@ impl ApiError {
         }
     }
 
+    /// 403: the caller is known but their role may not do this.
+    pub fn forbidden(detail: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::FORBIDDEN,
+            title: "Forbidden",
+            detail: detail.into(),
+        }
+    }
+
+    /// 409: the request conflicts with the resource's state.
+    pub fn conflict(detail: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::CONFLICT,
+            title: "Conflict",
+            detail: detail.into(),
+        }
+    }
+
+    /// 413: the body, or a part of it that `detail` names, is too large.
+    pub fn too_large(detail: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            title: "Content too large",
+            detail: detail.into(),
+        }
+    }
+
+    /// 503: the service cannot take the request now.
+    pub fn unavailable(detail: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            title: "Service unavailable",
+            detail: detail.into(),
+        }
+    }
+
     /// 500: logged in full, answered without detail.
     pub fn internal(e: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %e, "internal error");

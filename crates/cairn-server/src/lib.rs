@@ -12,6 +12,8 @@ pub mod model;
 pub mod ogc;
 pub mod openapi;
 pub mod ops;
+pub mod ratelimit;
+pub mod reports;
 pub mod tiles;
 pub mod vt;
 pub mod web;
@@ -44,6 +46,9 @@ struct Shared {
     catalogue: Catalogue,
     metrics: ops::Metrics,
     tiles: Mutex<std::collections::HashMap<TileKey, axum::body::Bytes>>,
+    reports: reports::ReportsConfig,
+    report_limiter: Option<ratelimit::RateLimiter>,
+    intake: reports::Intake,
 }
 
 /// The state every handler shares.
@@ -59,9 +64,23 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// Loads the read model from the store and keeps both.
+    /// Loads the read model from the store and keeps both, with the default report settings.
     pub fn new(store: SqliteStore, catalogue: Catalogue) -> Result<AppState, StoreError> {
+        AppState::with_config(store, catalogue, reports::ReportsConfig::default())
+    }
+
+    /// Loads the read model from the store and keeps both; reports are taken as `reports` says,
+    /// through a second connection to the same store file.
+    pub fn with_config(
+        store: SqliteStore,
+        catalogue: Catalogue,
+        reports: reports::ReportsConfig,
+    ) -> Result<AppState, StoreError> {
         let model = ReadModel::load(&store, &catalogue)?;
+        let intake_store = SqliteStore::open(
+            std::path::Path::new(store.path()),
+            cairn_store::sqlite::OpenMode::Existing,
+        )?;
         Ok(AppState {
             inner: Arc::new(Shared {
                 store: Mutex::new(store),
@@ -69,6 +88,9 @@ impl AppState {
                 catalogue,
                 metrics: ops::Metrics::default(),
                 tiles: Mutex::new(std::collections::HashMap::new()),
+                report_limiter: reports.rate_limit.map(ratelimit::RateLimiter::new),
+                reports,
+                intake: reports::Intake::start(intake_store),
             }),
         })
     }
@@ -118,6 +140,21 @@ impl AppState {
     /// The device catalogue in force.
     pub fn catalogue(&self) -> &Catalogue {
         &self.inner.catalogue
+    }
+
+    /// The report intake settings.
+    pub fn reports_config(&self) -> &reports::ReportsConfig {
+        &self.inner.reports
+    }
+
+    /// The per-client limit of reports, unless turned off.
+    pub fn report_limiter(&self) -> Option<&ratelimit::RateLimiter> {
+        self.inner.report_limiter.as_ref()
+    }
+
+    /// The report intake.
+    pub fn intake(&self) -> &reports::Intake {
+        &self.inner.intake
     }
 
     /// The service's counters.
@@ -178,6 +215,7 @@ async fn deadline(req: Request, next: Next) -> Response {
 
 /// The whole service as a router, for `serve` and for tests with `oneshot`.
 pub fn router(state: AppState) -> Router {
+    let report_body = state.reports_config().body_limit();
     Router::new()
         .route("/ogc", get(ogc::landing))
         .route("/ogc/", get(ogc::landing))
@@ -191,6 +229,15 @@ pub fn router(state: AppState) -> Router {
         .route("/ogc/collections/{id}/items/{fid}", get(ogc::item))
         .route("/api/check/point", get(check::point))
         .route("/api/check/route", post(check::route))
+        .route(
+            "/api/reports",
+            post(reports::submit)
+                .layer(axum::extract::DefaultBodyLimit::max(report_body))
+                .get(reports::list),
+        )
+        .route("/api/reports/{reference}", get(reports::get_one))
+        .route("/api/reports/{reference}/photo", get(reports::photo))
+        .route("/api/reports/{reference}/triage", post(reports::triage))
         .route("/tiles/{z}/{x}/{file}", get(vt::tile))
         .route("/tiles.json", get(vt::tilejson))
         .route("/health", get(ops::health))
@@ -213,9 +260,12 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     ready(listener.local_addr()?);
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
 }

@@ -19,6 +19,10 @@ pub struct Metrics {
     pub route_checks: AtomicU64,
     pub tiles: AtomicU64,
     pub items: AtomicU64,
+    /// Reports from the public stored.
+    pub reports: AtomicU64,
+    /// Reports refused by the rate limit.
+    pub reports_limited: AtomicU64,
     /// Sum of request durations in microseconds.
     pub duration_us: AtomicU64,
 }
@@ -96,6 +100,18 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         "counter",
         "OGC API items requests answered.",
         get(&m.items).to_string(),
+    );
+    metric(
+        "cairn_reports_received_total",
+        "counter",
+        "Reports from the public stored.",
+        get(&m.reports).to_string(),
+    );
+    metric(
+        "cairn_reports_rate_limited_total",
+        "counter",
+        "Reports from the public refused by the rate limit.",
+        get(&m.reports_limited).to_string(),
     );
     metric(
         "cairn_areas",

@@ -632,6 +632,41 @@ async fn checks_warn_the_public_of_restricted_areas_without_revealing_them() {
 #[tokio::test]
 async fn no_public_response_contains_a_restricted_value() {
     let t = setup();
+    // A report from the public is restricted: its words, place and photo never come back to
+    // the public, and neither does the reported area an officer opens from it.
+    let mut bodies = Vec::new();
+    let (s, _, body, _) = call(
+        &t,
+        "POST",
+        "/api/reports",
+        None,
+        Some(serde_json::json!({"lon": 36.5123, "lat": 49.905, "category": "mine", "description": "Commander Bondar's men laid something here; Secret emplacement"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let reference = serde_json::from_str::<Value>(&body).unwrap()["reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    bodies.push(("POST /api/reports".to_string(), body));
+    let (s, _, body, _) = call(
+        &t,
+        "POST",
+        &format!("/api/reports/{reference}/triage"),
+        Some(&t.officer),
+        Some(serde_json::json!({"action": "open"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    for u in [
+        "/api/reports".to_string(),
+        "/api/reports?state=all".to_string(),
+        format!("/api/reports/{reference}"),
+    ] {
+        let (s, _, body, _) = call(&t, "GET", &u, None, None).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{u}");
+        bodies.push((u, body));
+    }
     let uris = [
         "/ogc",
         "/ogc/conformance",
@@ -646,7 +681,6 @@ async fn no_public_response_contains_a_restricted_value() {
         "/health",
         "/metrics",
     ];
-    let mut bodies = Vec::new();
     for u in uris {
         let (s, _, body, _) = call(&t, "GET", u, None, None).await;
         assert_eq!(s, StatusCode::OK, "{u}");

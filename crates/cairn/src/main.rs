@@ -47,6 +47,8 @@ pub enum Command {
     Serve(cmd::serve::Args),
     /// Create, list and revoke API tokens.
     Token(cmd::serve::TokenArgs),
+    /// Reports of suspicious objects from the public: list, show, triage.
+    Reports(cmd::reports::Args),
 }
 
 impl Cli {
@@ -90,6 +92,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => cmd::synth::demo(&cli, a),
         Command::Serve(a) => cmd::serve::run(&cli, a),
         Command::Token(a) => cmd::serve::token(&cli, a),
+        Command::Reports(a) => cmd::reports::run(&cli, a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

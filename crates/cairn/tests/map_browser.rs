@@ -2,8 +2,9 @@
 //! (driven by playwright-core through `tests/browser/map.mjs`) opens it on a phone-sized and a
 //! desktop-sized screen with every host but loopback unreachable, and checks that hazards are
 //! drawn, that checking a place on a hazard shows the danger advice, that the language switch
-//! works, that a route check lists what it crosses, and that the page made no outside request
-//! and logged no error. Screenshots go to `<target dir>/test-artifacts/map-*.png`.
+//! works, that a route check lists what it crosses, that a report sent through the form is
+//! answered with a reference and stored, and that the page made no outside request and logged
+//! no error. Screenshots go to `<target dir>/test-artifacts/map-*.png`.
 //!
 //! Chromium must be installed at /usr/bin/chromium (scripts/test installs it); without it the
 //! test fails rather than skips. Node and npm must be on the PATH; the test runs `npm ci` in
@@ -325,7 +326,37 @@ fn the_public_map_works_offline_in_a_phone_and_a_desktop_browser() {
         ok,
         "the map failed in the browser (hazard place {lon}, {lat}):\n{text}"
     );
+    // The report sent through the form is in the store, as the form sent it.
+    let reference = text
+        .lines()
+        .find_map(|l| l.strip_prefix("report reference: "))
+        .map(str::trim)
+        .expect("the browser run printed the report's reference");
+    let shown = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .env_remove("CAIRN_DB")
+        .arg("--db")
+        .arg(tmp.path().join("demo.db"))
+        .args(["reports", "show", reference, "--json"])
+        .output()
+        .expect("run cairn reports show");
+    assert!(
+        shown.status.success(),
+        "the report {reference} the page showed is not in the store: {}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    let report: Value = serde_json::from_slice(&shown.stdout).expect("reports show --json");
+    assert_eq!(report["category"], "shell-or-bomb");
+    assert_eq!(
+        report["description"],
+        "Browser test: a rusty shell by the path"
+    );
+    assert_eq!(
+        report["photo"]["type"], "image/jpeg",
+        "the page sends the photo redrawn as JPEG"
+    );
+    assert_eq!(report["state"], "new");
     for name in [
+        "phone-report",
         "phone",
         "phone-check",
         "phone-uk",

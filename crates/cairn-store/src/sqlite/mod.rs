@@ -1,5 +1,6 @@
 //! The SQLite backend: one file in WAL mode, migrations embedded and run on open.
 
+pub mod reports;
 pub mod tokens;
 
 use std::path::Path;
@@ -20,6 +21,7 @@ use crate::{
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_init.sql"),
     include_str!("migrations/002_tokens.sql"),
+    include_str!("migrations/003_reports.sql"),
 ];
 
 /// The kind tag of hazardous areas in the revisions table.

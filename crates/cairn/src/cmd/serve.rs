@@ -13,7 +13,8 @@ pub struct Args {
     /// Address to listen on (also $CAIRN_ADDR or `addr` in the config file).
     #[arg(long, env = "CAIRN_ADDR")]
     pub addr: Option<String>,
-    /// A TOML configuration file with `addr` (and later more settings).
+    /// A TOML configuration file: `addr`, `log`, and a `[reports]` table (`photo_max_bytes`,
+    /// `rate_limit`, `rate_burst`, `rate_per_hour`, `trust_forwarded_for`).
     #[arg(long)]
     pub config: Option<PathBuf>,
 }
@@ -24,6 +25,23 @@ pub struct Args {
 struct RawConfig {
     addr: Option<String>,
     log: Option<String>,
+    reports: Option<RawReports>,
+}
+
+/// The `[reports]` table of the settings file.
+#[derive(serde::Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct RawReports {
+    /// The largest photo, in bytes (default 2 MiB).
+    photo_max_bytes: Option<u64>,
+    /// Whether reports are limited per client (default true; turn off only for benchmarks).
+    rate_limit: Option<bool>,
+    /// Reports a client may send at once (default 20).
+    rate_burst: Option<u32>,
+    /// Reports a client regains per hour (default 60).
+    rate_per_hour: Option<u32>,
+    /// Take the client from X-Forwarded-For (behind a reverse proxy; default false).
+    trust_forwarded_for: Option<bool>,
 }
 
 /// The service's settings after flags, environment and file.
@@ -31,6 +49,7 @@ struct RawConfig {
 pub struct Config {
     pub addr: String,
     pub log: String,
+    pub reports: cairn_server::reports::ReportsConfig,
 }
 
 impl Config {
@@ -54,11 +73,54 @@ impl Config {
                 "--addr: {addr:?} is not an address such as 127.0.0.1:8080"
             )));
         }
+        let file = args
+            .config
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
         Ok(Config {
             addr,
             log: raw.log.unwrap_or_else(|| "info".into()),
+            reports: reports_config(raw.reports.unwrap_or_default(), &file)?,
         })
     }
+}
+
+/// Turns the `[reports]` table into settings, refusing values that make no sense.
+fn reports_config(
+    raw: RawReports,
+    file: &str,
+) -> Result<cairn_server::reports::ReportsConfig, Failure> {
+    let mut c = cairn_server::reports::ReportsConfig::default();
+    if let Some(n) = raw.photo_max_bytes {
+        if !(1024..=64 << 20).contains(&n) {
+            return Err(Failure::input(format!(
+                "{file}: reports.photo_max_bytes must be from 1024 to 67108864, not {n}"
+            )));
+        }
+        c.photo_max_bytes = n as usize;
+    }
+    if let Some(mut limit) = c.rate_limit {
+        for (name, v, slot) in [
+            ("rate_burst", raw.rate_burst, &mut limit.burst),
+            ("rate_per_hour", raw.rate_per_hour, &mut limit.per_hour),
+        ] {
+            if let Some(v) = v {
+                if v == 0 {
+                    return Err(Failure::input(format!(
+                        "{file}: reports.{name} must be at least 1 (to turn the limit off, set reports.rate_limit = false)"
+                    )));
+                }
+                *slot = v;
+            }
+        }
+        c.rate_limit = Some(limit);
+    }
+    if raw.rate_limit == Some(false) {
+        c.rate_limit = None;
+    }
+    c.trust_forwarded_for = raw.trust_forwarded_for.unwrap_or(false);
+    Ok(c)
 }
 
 fn init_logs(level: &str) {
@@ -77,9 +139,13 @@ pub fn serve_store(
     catalogue: cairn_core::Catalogue,
     addr: &str,
     log: &str,
+    reports: cairn_server::reports::ReportsConfig,
 ) -> CmdResult {
     init_logs(log);
-    let state = AppState::new(store, catalogue)?;
+    if reports.rate_limit.is_none() {
+        eprintln!("cairn: warning: reports are not rate limited (reports.rate_limit = false)");
+    }
+    let state = AppState::with_config(store, catalogue, reports)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -95,7 +161,13 @@ pub fn serve_store(
 pub fn run(cli: &Cli, args: &Args) -> CmdResult {
     let config = Config::resolve(args)?;
     let store = super::open_existing(cli)?;
-    serve_store(store, cli.catalogue()?, &config.addr, &config.log)
+    serve_store(
+        store,
+        cli.catalogue()?,
+        &config.addr,
+        &config.log,
+        config.reports,
+    )
 }
 
 /// Arguments of `cairn token`.

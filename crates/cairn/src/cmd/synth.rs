@@ -168,7 +168,13 @@ pub fn demo(cli: &Cli, args: &DemoArgs) -> CmdResult {
     if args.no_serve {
         return Ok(0);
     }
-    super::serve::serve_store(store, catalogue, &args.addr, "info")
+    super::serve::serve_store(
+        store,
+        catalogue,
+        &args.addr,
+        "info",
+        cairn_server::reports::ReportsConfig::default(),
+    )
 }
 
 /// Prints counts by status, classification and device category, and the residual-hazard picture.
