@@ -293,6 +293,8 @@ function markReady() {
   map.once('idle', () => {
     if (readyMarked) return;
     readyMarked = true;
+    // Milliseconds from the start of navigation to the first complete map (bench/first-render.mjs).
+    window.cairnReadyAt = performance.now();
     window.cairnReady = true;
     document.body.dataset.ready = 'true';
   });
