@@ -4,9 +4,11 @@
 
 pub mod distance;
 pub mod geodesy;
+pub mod prepared;
 pub mod route;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use cairn_core::{Catalogue, HazardArea, Shape, Status};
 use geo::Intersects;
@@ -18,6 +20,7 @@ use serde::Serialize;
 pub use distance::{Closest, closest, contains};
 use distance::{closest_in, closest_outside};
 use geodesy::LocalPlane;
+use prepared::Prepared;
 
 /// Farthest a "nearest hazard" is looked for, in metres.
 pub const NEAREST_LIMIT_M: f64 = 50_000.0;
@@ -25,7 +28,7 @@ pub const NEAREST_LIMIT_M: f64 = 50_000.0;
 /// What the index keeps of a hazard: enough to answer queries, nothing more.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Hazard {
-    pub id: String,
+    pub id: Arc<str>,
     pub status: Status,
     /// Bit set of device categories (`1 << Category as u8`).
     pub categories: u8,
@@ -42,7 +45,7 @@ impl Hazard {
             .map(|g| category_bit(catalogue.get(&g.device_type).map(|t| t.category)))
             .fold(0, |x, b| x | b);
         Hazard {
-            id: a.id.clone(),
+            id: Arc::from(a.id.as_str()),
             status: a.props.status,
             categories,
             shape: a.shape.clone(),
@@ -86,14 +89,14 @@ impl Filter {
 /// A hazard hit by a query.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Hit {
-    pub id: String,
+    pub id: Arc<str>,
     pub status: Status,
 }
 
 /// A hazard near a place.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Near {
-    pub id: String,
+    pub id: Arc<str>,
     pub status: Status,
     pub distance_m: f64,
 }
@@ -101,7 +104,7 @@ pub struct Near {
 /// The nearest hazard to a place.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Nearest {
-    pub id: String,
+    pub id: Arc<str>,
     pub status: Status,
     pub distance_m: f64,
     pub bearing_deg: f64,
@@ -118,7 +121,7 @@ pub struct PointAnswer {
 /// A hazard a route's corridor touches.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RouteHit {
-    pub id: String,
+    pub id: Arc<str>,
     pub status: Status,
     /// Metres along the route where the corridor first touches the hazard, and last leaves it.
     pub enter_m: f64,
@@ -148,7 +151,7 @@ type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
 #[derive(Clone, Debug)]
 pub struct Index {
     tree: RTree<Entry>,
-    slots: Vec<Option<(Hazard, Rect<f64>)>>,
+    slots: Vec<Option<(Hazard, Rect<f64>, Prepared)>>,
     free: Vec<u32>,
     by_id: HashMap<String, u32>,
     squash: f64,
@@ -198,13 +201,14 @@ impl Index {
             let Some(r) = rect_of(&h) else { continue };
             lat_min = lat_min.min(r.min().y);
             lat_max = lat_max.max(r.max().y);
-            if let Some(&old) = idx.by_id.get(&h.id) {
+            if let Some(&old) = idx.by_id.get(&*h.id) {
                 idx.slots[old as usize] = None;
                 idx.free.push(old);
             }
             let slot = idx.slots.len() as u32;
-            idx.by_id.insert(h.id.clone(), slot);
-            idx.slots.push(Some((h, r)));
+            idx.by_id.insert(h.id.to_string(), slot);
+            let prepared = Prepared::new(&h.shape);
+            idx.slots.push(Some((h, r, prepared)));
             boxes.push((r, slot));
         }
         if lat_min <= lat_max {
@@ -243,9 +247,10 @@ impl Index {
                 (self.slots.len() - 1) as u32
             }
         };
-        self.by_id.insert(h.id.clone(), slot);
+        self.by_id.insert(h.id.to_string(), slot);
         self.tree.insert(self.entry(r, slot));
-        self.slots[slot as usize] = Some((h, r));
+        let prepared = Prepared::new(&h.shape);
+        self.slots[slot as usize] = Some((h, r, prepared));
     }
 
     /// Removes a hazard; returns whether it was there.
@@ -253,7 +258,7 @@ impl Index {
         let Some(slot) = self.by_id.remove(id) else {
             return false;
         };
-        if let Some((_, r)) = self.slots[slot as usize].take() {
+        if let Some((_, r, _)) = self.slots[slot as usize].take() {
             self.tree.remove(&self.entry(r, slot));
         }
         self.free.push(slot);
@@ -264,19 +269,19 @@ impl Index {
     pub fn get(&self, id: &str) -> Option<&Hazard> {
         self.by_id
             .get(id)
-            .and_then(|&s| self.slots[s as usize].as_ref().map(|(h, _)| h))
+            .and_then(|&s| self.slots[s as usize].as_ref().map(|(h, _, _)| h))
     }
 
     /// Every hazard, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &Hazard> {
-        self.slots.iter().flatten().map(|(h, _)| h)
+        self.slots.iter().flatten().map(|(h, _, _)| h)
     }
 
     fn candidates(
         &self,
         min: [f64; 2],
         max: [f64; 2],
-    ) -> impl Iterator<Item = &(Hazard, Rect<f64>)> {
+    ) -> impl Iterator<Item = &(Hazard, Rect<f64>, Prepared)> {
         self.tree
             .locate_in_envelope_intersecting(&self.aabb(min, max))
             .filter_map(|e| self.slots[e.data as usize].as_ref())
@@ -288,35 +293,32 @@ impl Index {
         let accuracy_m = accuracy_m.max(0.0);
         let (dlat, dlon) = geodesy::degrees_covering(accuracy_m, q.y);
         let plane = LocalPlane::at(q);
-        let mut inside = Vec::new();
+        let mut inside = Vec::with_capacity(8);
         // Hazards within the accuracy radius, with the bearing towards each.
-        let mut within: Vec<(Near, f64)> = Vec::new();
-        for (h, r) in self.candidates([q.x - dlon, q.y - dlat], [q.x + dlon, q.y + dlat]) {
+        let mut within: Vec<(Near, f64)> = Vec::with_capacity(8);
+        for (h, r, prep) in self.candidates([q.x - dlon, q.y - dlat], [q.x + dlon, q.y + dlat]) {
             if !filter.admits(h) {
                 continue;
             }
-            let in_polygon = match &h.shape {
-                Shape::Polygon(p) => r.intersects(&q) && distance::polygon_contains(p, q),
-                Shape::MultiPolygon(m) => {
-                    r.intersects(&q) && m.0.iter().any(|p| distance::polygon_contains(p, q))
-                }
-                _ => false,
-            };
             let is_polygon = matches!(h.shape, Shape::Polygon(_) | Shape::MultiPolygon(_));
-            let c = if in_polygon {
-                Closest {
-                    distance_m: 0.0,
-                    bearing_deg: 0.0,
+            let in_box = r.intersects(&q);
+            let (in_polygon, c) = if is_polygon && in_box {
+                // Containment, and the distance when within the accuracy radius, reading only
+                // the prepared edges near q.
+                match distance::polygon_within(&plane, &h.shape, prep, q, accuracy_m) {
+                    (true, _) => (true, Closest::default()),
+                    (false, Some(c)) if accuracy_m > 0.0 => (false, c),
+                    (false, _) => continue,
                 }
             } else {
-                // A place outside a polygon is never inside it, however small its distance
+                // A place outside a polygon's box is never inside it, however small its distance
                 // rounds to; at accuracy 0 only spots and tracks (radius, width) remain to check.
                 if (is_polygon && accuracy_m == 0.0)
                     || LocalPlane::lower_bound(plane.distance_to_box(r.min(), r.max())) > accuracy_m
                 {
                     continue;
                 }
-                closest_outside(&plane, &h.shape, q)
+                (false, closest_outside(&plane, &h.shape, q))
             };
             if in_polygon || (!is_polygon && c.distance_m == 0.0) {
                 inside.push(Hit {
@@ -398,7 +400,7 @@ impl Index {
             if lower > kth {
                 break;
             }
-            let Some((h, r)) = self.slots[e.data as usize].as_ref() else {
+            let Some((h, r, _)) = self.slots[e.data as usize].as_ref() else {
                 continue;
             };
             if !filter.admits(h)
@@ -429,7 +431,7 @@ impl Index {
     pub fn in_bbox(&self, min: Coord<f64>, max: Coord<f64>, filter: &Filter) -> Vec<&Hazard> {
         let mut v: Vec<&Hazard> = self
             .candidates([min.x, min.y], [max.x, max.y])
-            .map(|(h, _)| h)
+            .map(|(h, _, _)| h)
             .filter(|h| filter.admits(h))
             .collect();
         v.sort_by(|a, b| a.id.cmp(&b.id));
@@ -455,7 +457,7 @@ impl Index {
                 .tree
                 .locate_in_envelope_intersecting(&self.aabb(min, max))
             {
-                let Some((h, bbox)) = self.slots[e.data as usize].as_ref() else {
+                let Some((h, bbox, _)) = self.slots[e.data as usize].as_ref() else {
                     continue;
                 };
                 if !filter.admits(h) {
@@ -472,7 +474,7 @@ impl Index {
         let mut hazards: Vec<RouteHit> = per
             .into_iter()
             .filter_map(|(slot, iv)| {
-                let (h, _) = self.slots[slot as usize].as_ref()?;
+                let (h, _, _) = self.slots[slot as usize].as_ref()?;
                 let merged = route::merge(iv);
                 all.extend(merged.iter().copied());
                 Some(RouteHit {

@@ -43,10 +43,7 @@ fn point_inside_on_edge_near_and_nearest() {
         0.0,
         &f,
     );
-    assert_eq!(
-        a.inside.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(),
-        ["A"]
-    );
+    assert_eq!(a.inside.iter().map(|h| &*h.id).collect::<Vec<_>>(), ["A"]);
     assert_eq!(a.nearest.as_ref().unwrap().distance_m, 0.0);
     let edge = idx.check_point(
         Coord {
@@ -80,7 +77,7 @@ fn point_inside_on_edge_near_and_nearest() {
     );
     assert!((n.distance_m - 366.0).abs() < 5.0);
     // Bearing from mid to A is west, to B east; the nearest is a tie broken by id.
-    assert_eq!(n.id, "A");
+    assert_eq!(&*n.id, "A");
     assert!((n.bearing_deg - 270.0).abs() < 1.0, "{}", n.bearing_deg);
     // Released land (C) is not an open hazard, so it is not reported by default.
     let c = idx.check_point(
@@ -212,7 +209,7 @@ fn arb_hazard() -> impl Strategy<Value = Hazard> {
             let (x, y) = (30.0 + x, 48.0 + y);
             if spot {
                 Hazard {
-                    id: format!("H{id}"),
+                    id: format!("H{id}").into(),
                     status,
                     categories: 1,
                     shape: Shape::Spot {
@@ -244,7 +241,7 @@ proptest! {
         let mut truth: std::collections::BTreeMap<String, Hazard> = Default::default();
         for op in ops {
             match op {
-                Op::Upsert(h) => { truth.insert(h.id.clone(), h.clone()); live.upsert(h); }
+                Op::Upsert(h) => { truth.insert(h.id.to_string(), h.clone()); live.upsert(h); }
                 Op::Remove(i) => { let id = format!("H{i}"); prop_assert_eq!(live.remove(&id), truth.remove(&id).is_some()); }
             }
         }
@@ -291,7 +288,7 @@ fn synth_hazards_all_load_and_each_contains_its_own_vertex() {
         };
         let ans = idx.check_point(v, 0.0, &all);
         assert!(
-            ans.inside.iter().any(|h| h.id == a.id),
+            ans.inside.iter().any(|h| *h.id == *a.id),
             "{} does not contain its own vertex",
             a.id
         );

@@ -12,6 +12,7 @@ pub mod model;
 pub mod ogc;
 pub mod openapi;
 pub mod ops;
+pub mod pyramid;
 pub mod ratelimit;
 pub mod reports;
 pub mod tiles;

@@ -4,10 +4,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use cairn_core::WireEnum;
 use cairn_core::public::{PublicView, public_view};
 use cairn_core::{Catalogue, Shape, Status, Timestamp};
 use cairn_index::{Hazard, Index};
 use cairn_store::{Store, StoreError, StoredArea};
+
+use crate::pyramid::Pyramid;
 use geo_types::Rect;
 use serde_json::{Map, Value};
 
@@ -30,6 +33,9 @@ pub struct ReadModel {
     pub index: Index,
     pub public: BTreeMap<String, Arc<PublicFeature>>,
     pub public_index: Index,
+    /// Covering cells of the low zooms' tiles, for callers who see everything and for the public.
+    pub cells: Pyramid,
+    pub public_cells: Pyramid,
     /// When the newest data was recorded.
     pub data_date: Option<Timestamp>,
     pub extent: Option<Rect<f64>>,
@@ -84,7 +90,7 @@ impl ReadModel {
             }
         }
         let public_index = Index::build(public.values().map(|f| Hazard {
-            id: f.id.clone(),
+            id: f.id.as_str().into(),
             // The public index only holds open hazards; zones count as confirmed for filtering.
             status: match f.status_label {
                 "suspected" => Status::Suspected,
@@ -94,8 +100,15 @@ impl ReadModel {
             categories: 0,
             shape: f.shape.clone(),
         }));
+        let index = Index::build(hazards);
+        let cells = pyramid_of(&index, |h| h.status.as_str());
+        let public_cells = pyramid_of(&public_index, |h| {
+            public.get(&*h.id).map_or("danger-zone", |f| f.status_label)
+        });
         ReadModel {
-            index: Index::build(hazards),
+            index,
+            cells,
+            public_cells,
             areas,
             public,
             public_index,
@@ -104,6 +117,18 @@ impl ReadModel {
             public_extent,
         }
     }
+}
+
+/// The low zooms' covering cells of an index's open hazards, ranked by their labels as tiles
+/// rank them.
+fn pyramid_of<'a>(index: &'a Index, label: impl Fn(&'a Hazard) -> &'a str) -> Pyramid {
+    let filter = cairn_index::Filter::default();
+    let ranked: Vec<(&Shape, u8)> = index
+        .iter()
+        .filter(|h| filter.admits(h))
+        .map(|h| (&h.shape, crate::vt::rank(label(h))))
+        .collect();
+    Pyramid::build(&ranked)
 }
 
 /// The public feature for a stored area, if the public is to see it at all.

@@ -411,7 +411,7 @@ pub async fn items(
                     &all,
                 )
                 .into_iter()
-                .map(|h| h.id.as_str())
+                .map(|h| &*h.id)
                 .collect();
             Box::new(boxed.iter().copied())
         }

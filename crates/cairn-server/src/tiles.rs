@@ -207,6 +207,33 @@ pub fn aggregate(z: u8, x: u32, y: u32, shapes: &[(&Shape, u8)]) -> Vec<Aggregat
     cells
 }
 
+/// The cells of the [`GRID`] of tile z/x/y that `shape` touches, as [`aggregate`] finds them
+/// (column, row; rows from the top).
+pub(crate) fn cells_touched(
+    z: u8,
+    x: u32,
+    y: u32,
+    shape: &Shape,
+    mark: &mut dyn FnMut(usize, usize),
+) {
+    touched_cells(&Frame::new(z, x, y), shape, mark);
+}
+
+/// The tiles of zoom `z` that `shape` may touch (its covering box, one tile unit more around),
+/// as inclusive ranges of x and y.
+pub(crate) fn tiles_touched(z: u8, shape: &Shape) -> Option<(u32, u32, u32, u32)> {
+    let b = hazard_box(&Frame::new(z, 0, 0), shape)?;
+    let e = EXTENT as f64;
+    let last = (1u64 << z) as f64 - 1.0;
+    let at = |v: f64| ((v / e).floor().clamp(0.0, last)) as u32;
+    Some((
+        at(b.min().x - 1.0),
+        at(b.max().x + 1.0),
+        at(b.min().y - 1.0),
+        at(b.max().y + 1.0),
+    ))
+}
+
 /// Encodes covering cells as one layer named `layer`. Cells with the same count and severity
 /// are drawn as one multipolygon feature, runs of neighbours in a row as one rectangle, with
 /// the attributes `count` (an integer: how many hazards touch each of its cells) and `status`

@@ -25,7 +25,7 @@ pub const LAYER: &str = "hazards";
 pub const CACHE_TILES: usize = 50_000;
 
 /// How severe a status is, for the colour of aggregated cells: higher is worse.
-fn rank(label: &str) -> u8 {
+pub(crate) fn rank(label: &str) -> u8 {
     match label {
         "confirmed" | "danger-zone" => 3,
         "suspected" => 2,
@@ -81,7 +81,13 @@ pub async fn tile(
     if let Some(b) = state.tile_cache_get(&key) {
         return Ok(mvt(b));
     }
-    let bytes = {
+    let bytes = if zi < tiles::DETAIL_MIN_ZOOM {
+        // Low zooms: the covering cells computed with the read model.
+        let m = state.model();
+        let pyramid = if public { &m.public_cells } else { &m.cells };
+        let cells = pyramid.cells(zi, xi, yi);
+        tiles::encode_cells(LAYER, &cells, |r| TileValue::String(rank_label(r).into()))
+    } else {
         let m = state.model();
         let (min, max) = tiles::tile_bbox(zi, xi, yi, tiles::BUFFER_PX);
         let idx = if public { &m.public_index } else { &m.index };
@@ -103,7 +109,7 @@ pub async fn tile(
                 .map(|h| {
                     let status = label(h);
                     let mut props = vec![
-                        ("id", TileValue::String(h.id.clone())),
+                        ("id", TileValue::String(h.id.to_string())),
                         ("status", TileValue::String(status.into())),
                     ];
                     props.push((
@@ -117,11 +123,11 @@ pub async fn tile(
                             .into(),
                         ),
                     ));
-                    if let Some(f) = m.public.get(&h.id).filter(|_| public) {
+                    if let Some(f) = m.public.get(&*h.id).filter(|_| public) {
                         if let Some(n) = f.props.get("name").and_then(|v| v.as_str()) {
                             props.push(("name", TileValue::String(n.into())));
                         }
-                    } else if let Some(s) = m.areas.get(&h.id).filter(|_| !public)
+                    } else if let Some(s) = m.areas.get(&*h.id).filter(|_| !public)
                         && let Some(n) = &s.area.props.name
                     {
                         props.push(("name", TileValue::String(n.clone())));

@@ -1,0 +1,285 @@
+//! Covering cells for the low zooms, computed once per read model instead of per tile.
+//!
+//! Below [`DETAIL_MIN_ZOOM`] a tile shows the cells of its [`GRID`] that hazards touch (see
+//! `tiles.rs`), and a tile at zoom 6 over a dense region holds a hundred thousand hazards: found,
+//! sorted and rasterised on every cold request, that took most of a second. Here every open
+//! hazard is rasterised once, on the grid of zoom [`BASE_ZOOM`] tiles by the very same
+//! `touched_cells`, giving the cells of level `BASE_ZOOM + 6` (cells of 1/64 of a tile side) it
+//! touches. A cell of a coarser level is the union of its four children, so a hazard touches it
+//! exactly when it touches one of them: each hazard's cells at every coarser level are the
+//! parents of its fine cells, counted once per hazard. The covering promise of `tiles.rs` carries
+//! over unchanged (the cells drawn are the cells touched), and so does `count` (how many hazards
+//! touch the cell).
+//!
+//! Each level is a vector sorted by Morton code: the 64 × 64 cells of one tile are one contiguous
+//! run of codes, found by binary search.
+
+use cairn_core::Shape;
+
+use crate::tiles::{AggregateCell, DETAIL_MIN_ZOOM, EXTENT, GRID, cells_touched, tiles_touched};
+
+/// The zoom whose tiles' grids give the finest cells.
+pub const BASE_ZOOM: u8 = DETAIL_MIN_ZOOM - 1;
+/// log2 of [`GRID`].
+const GRID_BITS: u8 = 6;
+const _: () = assert!(1 << GRID_BITS == GRID);
+
+/// One cell of a level: its Morton code, how many hazards touch it, their highest rank.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Cell {
+    code: u64,
+    count: u32,
+    severity: u8,
+}
+
+/// Covering cells for every zoom below [`DETAIL_MIN_ZOOM`].
+#[derive(Clone, Debug, Default)]
+pub struct Pyramid {
+    /// Index `z`: the cells of the tiles of zoom `z` (level `z + 6`), sorted by code.
+    levels: Vec<Vec<Cell>>,
+}
+
+/// Interleaves the bits of x and y (x in the even bits).
+fn morton(x: u32, y: u32) -> u64 {
+    fn spread(v: u32) -> u64 {
+        let mut v = u64::from(v);
+        v = (v | (v << 16)) & 0x0000_ffff_0000_ffff;
+        v = (v | (v << 8)) & 0x00ff_00ff_00ff_00ff;
+        v = (v | (v << 4)) & 0x0f0f_0f0f_0f0f_0f0f;
+        v = (v | (v << 2)) & 0x3333_3333_3333_3333;
+        v = (v | (v << 1)) & 0x5555_5555_5555_5555;
+        v
+    }
+    spread(x) | (spread(y) << 1)
+}
+
+fn unmorton(code: u64) -> (u32, u32) {
+    fn squash(mut v: u64) -> u32 {
+        v &= 0x5555_5555_5555_5555;
+        v = (v | (v >> 1)) & 0x3333_3333_3333_3333;
+        v = (v | (v >> 2)) & 0x0f0f_0f0f_0f0f_0f0f;
+        v = (v | (v >> 4)) & 0x00ff_00ff_00ff_00ff;
+        v = (v | (v >> 8)) & 0x0000_ffff_0000_ffff;
+        v = (v | (v >> 16)) & 0x0000_0000_ffff_ffff;
+        v as u32
+    }
+    (squash(code), squash(code >> 1))
+}
+
+/// Every (level index z, code, rank) a run of hazards contributes, each hazard counted once per
+/// cell.
+fn contributions<'a>(hazards: impl Iterator<Item = (&'a Shape, u8)>) -> Vec<Vec<(u64, u8)>> {
+    let mut out: Vec<Vec<(u64, u8)>> = vec![Vec::new(); usize::from(DETAIL_MIN_ZOOM)];
+    let mut fine: Vec<(u32, u32)> = Vec::new();
+    let mut level: Vec<u64> = Vec::new();
+    for (shape, rank) in hazards {
+        fine.clear();
+        let Some((x0, x1, y0, y1)) = tiles_touched(BASE_ZOOM, shape) else {
+            continue;
+        };
+        for tx in x0..=x1 {
+            for ty in y0..=y1 {
+                cells_touched(BASE_ZOOM, tx, ty, shape, &mut |cx, cy| {
+                    fine.push((tx * GRID + cx as u32, ty * GRID + cy as u32));
+                });
+            }
+        }
+        if fine.is_empty() {
+            continue;
+        }
+        for z in 0..DETAIL_MIN_ZOOM {
+            let shift = BASE_ZOOM - z;
+            level.clear();
+            level.extend(fine.iter().map(|&(x, y)| morton(x >> shift, y >> shift)));
+            level.sort_unstable();
+            level.dedup();
+            out[usize::from(z)].extend(level.iter().map(|&c| (c, rank)));
+        }
+    }
+    out
+}
+
+impl Pyramid {
+    /// Rasterises the hazards (each with its severity rank) on two threads.
+    pub fn build(hazards: &[(&Shape, u8)]) -> Pyramid {
+        let half = hazards.len() / 2;
+        let (a, b) = hazards.split_at(half);
+        let (mut ca, cb) = std::thread::scope(|s| {
+            let h = s.spawn(|| contributions(b.iter().copied()));
+            let ca = contributions(a.iter().copied());
+            (ca, h.join().expect("a pyramid thread panicked"))
+        });
+        let levels = ca
+            .iter_mut()
+            .zip(cb)
+            .map(|(v, w)| {
+                v.extend(w);
+                v.sort_unstable_by_key(|&(c, _)| c);
+                let mut cells: Vec<Cell> = Vec::new();
+                for &(code, rank) in v.iter() {
+                    match cells.last_mut() {
+                        Some(last) if last.code == code => {
+                            last.count += 1;
+                            last.severity = last.severity.max(rank);
+                        }
+                        _ => cells.push(Cell {
+                            code,
+                            count: 1,
+                            severity: rank,
+                        }),
+                    }
+                }
+                cells.shrink_to_fit();
+                cells
+            })
+            .collect();
+        Pyramid { levels }
+    }
+
+    /// The covering cells of tile z/x/y (z below [`DETAIL_MIN_ZOOM`]), as `tiles::aggregate`
+    /// gives them: rows from the top, each from the left.
+    pub fn cells(&self, z: u8, x: u32, y: u32) -> Vec<AggregateCell> {
+        let Some(level) = self.levels.get(usize::from(z)) else {
+            return Vec::new();
+        };
+        let tile = morton(x, y);
+        let (lo, hi) = (tile << (2 * GRID_BITS), (tile + 1) << (2 * GRID_BITS));
+        let start = level.partition_point(|c| c.code < lo);
+        let end = level.partition_point(|c| c.code < hi);
+        let size = (EXTENT / GRID) as i32;
+        let mut cells: Vec<AggregateCell> = level[start..end]
+            .iter()
+            .map(|c| {
+                let (gx, gy) = unmorton(c.code);
+                let (cx, cy) = ((gx - x * GRID) as i32, (gy - y * GRID) as i32);
+                AggregateCell {
+                    min: [cx * size, cy * size],
+                    max: [(cx + 1) * size, (cy + 1) * size],
+                    count: c.count,
+                    severity: c.severity,
+                }
+            })
+            .collect();
+        cells.sort_unstable_by_key(|c| (c.min[1], c.min[0]));
+        cells
+    }
+
+    /// Cells held, over all levels.
+    pub fn len(&self) -> usize {
+        self.levels.iter().map(Vec::len).sum()
+    }
+
+    /// True when no hazard touches any cell.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tiles::aggregate;
+    use geo_types::{Coord, LineString, Point, Polygon};
+
+    fn square(lon: f64, lat: f64, d: f64) -> Shape {
+        Shape::Polygon(Polygon::new(
+            LineString::from(vec![
+                (lon, lat),
+                (lon + d, lat),
+                (lon + d, lat + d),
+                (lon, lat + d),
+                (lon, lat),
+            ]),
+            vec![],
+        ))
+    }
+
+    #[test]
+    fn morton_round_trips() {
+        for (x, y) in [(0, 0), (1, 0), (0, 1), (32767, 12345), (5, 9)] {
+            assert_eq!(unmorton(morton(x, y)), (x, y));
+        }
+        assert_eq!(morton(1, 0), 1);
+        assert_eq!(morton(0, 1), 2);
+    }
+
+    #[test]
+    fn pyramid_cells_cover_direct_aggregation_at_every_low_zoom() {
+        // Hazards of many sizes, some on cell and tile borders, around Kharkiv and across the
+        // z4 tile border at 33.75 E, with a spot and a track.
+        let mut shapes = Vec::new();
+        for i in 0..200 {
+            let f = i as f64;
+            let d = 0.001 + (f % 7.0) * 0.004;
+            shapes.push(square(
+                33.70 + (f * 0.013) % 0.3,
+                49.9 + (f * 0.007) % 0.2,
+                d,
+            ));
+            shapes.push(square(
+                23.0 + (f * 0.0791) % 16.0,
+                45.0 + (f * 0.0373) % 7.0,
+                d,
+            ));
+        }
+        shapes.push(square(33.75, 50.0, 0.5));
+        shapes.push(Shape::Spot {
+            at: Point(Coord { x: 36.23, y: 49.99 }),
+            radius_m: 300.0,
+        });
+        shapes.push(Shape::Linear {
+            line: LineString::from(vec![(36.0, 50.0), (36.4, 50.1)]),
+            width_m: 20.0,
+        });
+        let ranked: Vec<(&Shape, u8)> = shapes
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s, (i % 3) as u8 + 1))
+            .collect();
+        let p = Pyramid::build(&ranked);
+        assert!(!p.is_empty());
+        let (mut compared, mut equal, mut direct_total, mut pyramid_total) = (0, 0, 0u64, 0u64);
+        for z in 3..DETAIL_MIN_ZOOM {
+            let mut tiles = std::collections::BTreeSet::new();
+            for s in &shapes {
+                let (x0, x1, y0, y1) = tiles_touched(z, s).unwrap();
+                for x in x0..=x1 {
+                    for y in y0..=y1 {
+                        tiles.insert((x, y));
+                    }
+                }
+            }
+            for (x, y) in tiles {
+                let direct = aggregate(z, x, y, &ranked);
+                let from_pyramid = p.cells(z, x, y);
+                // Every cell drawn directly is drawn from the pyramid, with at least its count
+                // and severity: a hazard exactly on a cell's border may be found touching it at
+                // one zoom's rounding and not at another's, and the pyramid keeps it.
+                for d in &direct {
+                    let c = from_pyramid
+                        .iter()
+                        .find(|c| c.min == d.min)
+                        .unwrap_or_else(|| panic!("tile {z}/{x}/{y}: cell {d:?} missing"));
+                    assert!(
+                        c.count >= d.count && c.severity >= d.severity,
+                        "{z}/{x}/{y}: {c:?} < {d:?}"
+                    );
+                }
+                equal += usize::from(from_pyramid == direct);
+                direct_total += direct.iter().map(|c| u64::from(c.count)).sum::<u64>();
+                pyramid_total += from_pyramid.iter().map(|c| u64::from(c.count)).sum::<u64>();
+                compared += 1;
+            }
+        }
+        assert!(compared > 30, "only {compared} tiles compared");
+        // Border cases are rare: almost every tile is the same, and counts differ by under 1 %.
+        assert!(
+            equal * 10 >= compared * 9,
+            "{equal} of {compared} tiles equal"
+        );
+        assert!(
+            pyramid_total * 100 <= direct_total * 101,
+            "{pyramid_total} vs {direct_total}"
+        );
+    }
+}
