@@ -51,14 +51,25 @@ with open("bench/out/points.txt", "w") as f:
 def tile(lon, lat, z):
     n = 2 ** z
     return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+# Distinct tiles in a z6-z14 mix near towns, shuffled: a pass over them from a fresh process
+# asks for every tile for the first time (cold); the tiles a cold pass served, asked again, are
+# the warm pass.
+seen, order = set(), []
+weights = [6, 7, 8, 9, 10, 11, 12, 12, 13, 13, 14, 14]
+tries = 0
+while len(order) < 60000 and tries < 2000000:
+    tries += 1
+    t = random.choice(towns)
+    z = random.choice(weights)
+    x, y = tile(float(t["lon"]) + random.uniform(-0.2, 0.2), float(t["lat"]) + random.uniform(-0.2, 0.2), z)
+    p = f"/{z}/{x}/{y}"
+    if p not in seen:
+        seen.add(p)
+        order.append(p)
 with open("bench/out/tiles.txt", "w") as f:
-    for i in range(20000):
-        t = random.choice(towns)
-        z = random.choice([6, 7, 8, 9, 10, 11, 12, 12, 13, 13, 14, 14])
-        x, y = tile(float(t["lon"]) + random.uniform(-0.2, 0.2), float(t["lat"]) + random.uniform(-0.2, 0.2), z)
-        f.write(f"/{z}/{x}/{y}\n")
+    f.write("".join(p + "\n" for p in order))
 PY
-echo "tile paths: $(wc -l < $OUT/tiles.txt), distinct: $(sort -u $OUT/tiles.txt | wc -l)"
+echo "tile paths (distinct): $(wc -l < $OUT/tiles.txt); by zoom: $(sed 's|^/\([0-9]*\)/.*|z\1|' $OUT/tiles.txt | sort -V | uniq -c | awk '{printf "%s %s, ", $2, $1}')"
 
 TOKEN=$("$BIN" --db "$DB" token create --name "bench/http.sh" --role officer 2>"$OUT/token.err")
 TOKEN_ID=$(sed -n 's/^token \([0-9]*\) for.*/\1/p' "$OUT/token.err")
@@ -84,7 +95,15 @@ start_martin() {
 }
 stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
 run_wrk() {
-  wrk -t2 -c16 -d"$DURATION" --latency "$@" | grep -E 'Requests/sec|Latency  |50%|99%|Non-2xx|Transfer/sec|requests in|tile paths'
+  wrk -t2 -c16 -d"$DURATION" --latency "$@" | tee "$OUT/wrk.last" |
+    grep -E 'Requests/sec|Latency  |50%|90%|99%|Non-2xx|Socket errors|Transfer/sec|requests in|tile paths'
+}
+# The tiles a cold pass served (the first N of the list, less a margin for the two threads).
+served() {
+  local n
+  n=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$OUT/wrk.last")
+  head -n $(( n > 100 ? n - 100 : 1 )) "$OUT/tiles.txt" > "$1"
+  echo "warm pass over the $(wc -l < "$1") tiles the cold pass served"
 }
 
 say "Cairn: place checks, wrk -t2 -c16 -d$DURATION (public, accuracy 25 m)"
@@ -93,21 +112,25 @@ run_wrk -s bench/wrk/points.lua "http://$CAIRN"
 say "Cairn: tiles z6-z14, cold (fresh process), wrk -t2 -c16 -d$DURATION"
 stop "$CAIRN_PID"; start_cairn
 AUTH=$TOKEN run_wrk -s bench/wrk/tiles.lua "http://$CAIRN"
-say "Cairn: tiles z6-z14, warm (same paths again)"
-AUTH=$TOKEN run_wrk -s bench/wrk/tiles.lua "http://$CAIRN"
+say "Cairn: tiles z6-z14, warm (the same tiles again)"
+served "$OUT/tiles-warm-cairn.txt"
+TILES=$OUT/tiles-warm-cairn.txt AUTH=$TOKEN run_wrk -s bench/wrk/tiles.lua "http://$CAIRN"
 
 say "martin: tiles z6-z14, cold (fresh process), wrk -t2 -c16 -d$DURATION"
 stop "$CAIRN_PID"
 start_martin
 PREFIX=/areas SUFFIX= run_wrk -s bench/wrk/tiles.lua "http://$MARTIN"
-say "martin: tiles z6-z14, warm (same paths again)"
-PREFIX=/areas SUFFIX= run_wrk -s bench/wrk/tiles.lua "http://$MARTIN"
+say "martin: tiles z6-z14, warm (the same tiles again)"
+served "$OUT/tiles-warm-martin.txt"
+TILES=$OUT/tiles-warm-martin.txt PREFIX=/areas SUFFIX= run_wrk -s bench/wrk/tiles.lua "http://$MARTIN"
 
-say "tile sizes per zoom, bytes, the first 20 paths of each zoom (Cairn with the token, martin; gzip off)"
+say "tile sizes and first-fetch times per zoom, the first 20 tiles of each zoom, one at a time, both processes fresh (Cairn with the token; no gzip)"
+stop "$MARTIN_PID"
+start_martin
 start_cairn
 for z in 6 7 8 9 10 11 12 13 14; do
   for who in cairn martin; do
-    grep "^/$z/" $OUT/tiles.txt | head -20 | while read -r p; do
+    grep "^/$z/" "$OUT/tiles.txt" | head -20 | while read -r p; do
       if [ $who = cairn ]; then
         curl -s -o /dev/null -w '%{size_download} %{time_total}\n' -H "Authorization: Bearer $TOKEN" "http://$CAIRN/tiles$p.mvt"
       else

@@ -1,4 +1,5 @@
--- wrk script: GET tile paths read from bench/out/tiles.txt ("/z/x/y" lines) under a prefix.
+-- wrk script: GET tile paths read from TILES (default bench/out/tiles.txt; "/z/x/y" lines)
+-- under a prefix.
 -- PREFIX (default /tiles) and SUFFIX (default .mvt) come from the environment: /tiles and .mvt
 -- for Cairn, /areas and nothing for martin; AUTH, when set, is sent as a bearer token.
 -- Each of the THREADS (default 2) wrk threads takes every THREADS-th path, so that no two
@@ -8,6 +9,7 @@ local prefix = os.getenv("PREFIX") or "/tiles"
 local suffix = os.getenv("SUFFIX") or ".mvt"
 local auth = os.getenv("AUTH")
 local nthreads = tonumber(os.getenv("THREADS") or "2")
+local file = os.getenv("TILES") or "bench/out/tiles.txt"
 local threads = {}
 
 function setup(thread)
@@ -18,7 +20,7 @@ end
 function init(args)
   paths = {}
   local k = 0
-  for line in io.lines("bench/out/tiles.txt") do
+  for line in io.lines(file) do
     if k % nthreads == tid then paths[#paths + 1] = line end
     k = k + 1
   end
