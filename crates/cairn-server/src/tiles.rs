@@ -20,6 +20,12 @@
 //! with its [`BUFFER`] of 64 units around. The promise is: every point of a hazard that lies in
 //! `S` lies inside the decoded polygon (closed, under the nonzero and the even-odd fill rules).
 //!
+//! 0. *Small hazards.* Longitude maps to x and latitude to y, each monotonically, so the box of
+//!    a hazard's longitudes and latitudes maps onto a box containing the hazard's image (for a
+//!    spot or a track, grown by its reach as in step 3). When that box is less than
+//!    [`SMALL_HAZARD`] units (four pixels) across both ways, `Q` is the box grown by d: it holds
+//!    the disc of radius d around every hazard point, and at that size the box and the outline
+//!    look the same. This spares the boolean operations below for most hazards at low detail.
 //! 1. *Rounding.* A ring whose vertices each move to the nearest integers moves every point of
 //!    its outline by at most δ = √2/2 (each point of an edge is a convex combination of the two
 //!    ends). Moving the ring's points along straight lines from old to new places never passes
@@ -89,6 +95,9 @@ pub const GRID: u32 = 64;
 /// Distance, in tile units, by which a covering set reaches past the hazard before rounding; it
 /// exceeds the largest move of a rounded vertex, √2/2.
 pub const MARGIN: f64 = 1.0;
+/// Hazards whose box is narrower and shorter than this many tile units (four pixels of 256) are
+/// drawn as that box widened by [`MARGIN`] (step 0 of the module's argument).
+pub const SMALL_HAZARD: f64 = 64.0;
 /// Largest bow of a projected edge, in tile units, before the edge is split.
 pub const SAG: f64 = 0.1;
 /// Douglas–Peucker tolerance in tile units.
@@ -453,9 +462,13 @@ fn rect_within(inner: &Rect<f64>, outer: &Rect<f64>) -> bool {
 
 /// The covering polygons of a shape in integer tile coordinates, empty when it misses the tile.
 fn cover(frame: &Frame, shape: &Shape) -> Vec<TilePolygon> {
-    let misses = hazard_box(frame, shape).is_none_or(|b| !rects_meet(&b, &area_grown(0.0)));
-    if misses {
+    let Some(b) = hazard_box(frame, shape).filter(|b| rects_meet(b, &area_grown(0.0))) else {
         return Vec::new();
+    };
+    // Step 0: a hazard a few pixels across is drawn as its box widened by the margin.
+    if b.width() < SMALL_HAZARD && b.height() < SMALL_HAZARD {
+        let q = MultiPolygon(vec![rect_grown(b, MARGIN).to_polygon()]);
+        return quantise(&clip_to_keep(q));
     }
     let q = match shape {
         Shape::Polygon(p) => cover_polygons(frame, std::slice::from_ref(p)),
