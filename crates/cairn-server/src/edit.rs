@@ -24,8 +24,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cairn_core::report::{MAX_REASON_CHARS, check_text};
 use cairn_core::{Classification, HazardArea, Problem, Status, WireEnum};
-use cairn_formats::geojson::{area_properties, geometry_value, read_feature};
-use cairn_formats::record::{Candidate, build_record};
+use cairn_formats::geojson::{area_properties, geometry_value, read_feature, read_geometry};
+use cairn_formats::record::{Candidate, build_geometry, build_record};
 use cairn_store::{ChangeMeta, PutOutcome, Store, StoreError, StoredArea, Writer};
 use serde_json::{Map, Value, json};
 
@@ -569,6 +569,34 @@ pub async fn update(
                     "id",
                     format!("is {other} but the path names {fid:?}; an id cannot be changed"),
                 )]));
+            }
+        }
+        // What can be checked without the record is checked before the ETag, so a malformed
+        // patch is refused as such whatever the client last read.
+        if let Some(t) = p.get("type")
+            && t != "Feature"
+        {
+            return Err(invalid(&[Problem::new(
+                "type",
+                format!("must be \"Feature\", not {t}"),
+            )]));
+        }
+        match p.get("geometry") {
+            None => {}
+            Some(Value::Null) => {
+                return Err(invalid(&[Problem::new(
+                    "geometry",
+                    "cannot be removed: a hazardous area needs a geometry; send a new one or leave it out",
+                )]));
+            }
+            Some(g) => {
+                let mut problems = Vec::new();
+                if let Some(raw) = read_geometry(g, &mut problems) {
+                    build_geometry(&raw, "geometry.coordinates", &mut problems);
+                }
+                if !problems.is_empty() {
+                    return Err(invalid(&problems));
+                }
             }
         }
         if let Some(props) = p.get("properties")

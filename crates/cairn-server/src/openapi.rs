@@ -156,15 +156,15 @@ fn add_writes(doc: &mut Value) {
         "description": "A hazardous area as GeoJSON (see interfaces.md): Polygon or MultiPolygon, a Point with properties.radius_m, or a LineString with properties.width_m; WGS 84.",
         "properties": {
             "type": {"type": "string", "enum": ["Feature"]},
-            "id": {"type": "string", "minLength": 1, "maxLength": 64},
+            "id": {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 64}, {"type": "integer"}], "nullable": true, "description": "Left out or null: assigned by the server (POST) or taken from the path (PUT)"},
             "geometry": {"type": "object", "required": ["type", "coordinates"], "properties": {
                 "type": {"type": "string", "enum": ["Polygon", "MultiPolygon", "Point", "LineString"]},
                 "coordinates": {"type": "array"}}},
             "properties": {"type": "object", "required": ["status"], "properties": {
                 "status": {"type": "string", "enum": statuses},
-                "classification": {"type": "string", "enum": ["public", "restricted"]},
-                "name": {"type": "string"},
-                "organisation": {"type": "string"}}}}
+                "classification": {"type": "string", "enum": ["public", "restricted", null], "nullable": true, "description": "Left out or null: restricted"},
+                "name": {"type": "string", "nullable": true},
+                "organisation": {"type": "string", "nullable": true}}}}
     });
     doc["components"]["schemas"]["FeaturePatch"] = json!({
         "type": "object",
