@@ -7,7 +7,8 @@
 //! Optimistic locking: `PUT`, `PATCH` and `DELETE` need `If-Match` with the ETag of the record as
 //! last read (428 without it, 412 when the record has changed since). The check and the write
 //! happen in one store transaction under the write lock, so two writers holding the same ETag
-//! can never both succeed. Every write is a changeset attributed to the token's user, with the
+//! can never both succeed. The read model (items, checks, tiles) is updated in place before the
+//! answer is sent. Every write is a changeset attributed to the token's user, with the
 //! token as its source and a reason (the `Cairn-Reason` header, or one naming the operation).
 //!
 //! Who may write (domain.md): the public nobody (401); auditors nothing (403); field users only
@@ -323,12 +324,12 @@ enum Target<'a> {
 /// The result of a write.
 struct Written {
     stored: StoredArea,
-    outcome: PutOutcome,
 }
 
 /// Runs one write in one store transaction: finds the record, checks the caller and the ETag
-/// under the write lock, builds the new version with `make`, checks it, stores it and commits;
-/// then brings the read model up to date. Nothing is written when any step refuses.
+/// under the write lock, builds the new version with `make`, checks it, stores it, commits and
+/// brings the read model up to date (before the store is unlocked, so in commit order). Nothing
+/// is written when any step refuses.
 fn write(
     state: &AppState,
     caller: &Caller,
@@ -387,11 +388,12 @@ fn write(
                 id: after.id.clone(),
                 message: "missing right after it was written".into(),
             }))?;
-        Ok(Written { stored, outcome })
+        if outcome != PutOutcome::Unchanged {
+            // Still under the store's lock: the model sees writes in commit order.
+            state.apply_write(stored.clone());
+        }
+        Ok(Written { stored })
     })?;
-    if written.outcome != PutOutcome::Unchanged {
-        state.reload().map_err(internal)?;
-    }
     Ok(written)
 }
 

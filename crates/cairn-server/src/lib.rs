@@ -124,6 +124,22 @@ impl AppState {
         Ok(())
     }
 
+    /// Brings the read model up to date with one record just written (`ReadModel::apply`) and
+    /// empties the tile cache. Call it with the store still locked after the commit, so writes
+    /// reach the model in the order they were committed.
+    pub fn apply_write(&self, stored: cairn_store::StoredArea) {
+        self.inner
+            .model
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .apply(stored, &self.inner.catalogue);
+        self.inner
+            .tiles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
     /// A cached tile.
     pub fn tile_cache_get(&self, key: &TileKey) -> Option<axum::body::Bytes> {
         self.inner

@@ -606,6 +606,7 @@ async fn twenty_clients_editing_the_same_records_lose_no_update() {
             .collect();
         assert_eq!(marks, logged, "{id}");
     }
+    assert_model_is_current(&t);
     println!(
         "concurrency: {} accepted writes, {conflicts} conflicts answered 412",
         accepted.len()
@@ -1214,4 +1215,140 @@ async fn the_public_is_never_shown_a_restricted_record_through_editing() {
         "the new restricted record must warn the public: {text}"
     );
     assert!(!text.contains(&id) && !text.contains(ORG_B), "{text}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The read model kept current in place.
+
+/// The model the service updated write by write holds what a model loaded afresh from the
+/// store holds: the same records at the same revisions, the same public features with the same
+/// shapes and properties (but the data date, which only a rebuild moves for untouched
+/// features), and indexes of the same size.
+fn assert_model_is_current(t: &T) {
+    let fresh = t
+        .state
+        .with_store(|s| cairn_server::ReadModel::load(s, &Catalogue::builtin()).unwrap());
+    let m = t.state.model();
+    let revs = |m: &cairn_server::ReadModel| -> Vec<(String, i64)> {
+        m.areas
+            .iter()
+            .map(|(k, v)| (k.clone(), v.revision.rev))
+            .collect()
+    };
+    assert_eq!(revs(&m), revs(&fresh));
+    assert_eq!(
+        m.public.keys().collect::<Vec<_>>(),
+        fresh.public.keys().collect::<Vec<_>>()
+    );
+    for (k, f) in &fresh.public {
+        let g = &m.public[k];
+        assert_eq!(g.shape, f.shape, "{k}");
+        let strip = |p: &serde_json::Map<String, Value>| {
+            let mut p = p.clone();
+            p.remove("data_date");
+            p
+        };
+        assert_eq!(strip(&g.props), strip(&f.props), "{k}");
+    }
+    assert_eq!(m.index.len(), fresh.index.len());
+    assert_eq!(m.public_index.len(), fresh.public_index.len());
+    assert_eq!(m.data_date, fresh.data_date);
+}
+
+#[tokio::test]
+async fn the_read_model_follows_every_write_in_place_zones_included() {
+    let t = setup();
+    let officer = t.token("officer");
+    assert_model_is_current(&t);
+    // Two restricted records close together share one danger zone for the public.
+    let mut ids = Vec::new();
+    for x in [38.002, 38.003] {
+        let r = send(
+            &t.state,
+            "POST",
+            ITEMS,
+            officer,
+            &[],
+            geojson(&new_feature(ORG_B, "restricted", x)),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        ids.push(r.body["id"].as_str().unwrap().to_string());
+        assert_model_is_current(&t);
+    }
+    let inside = |t: &T| {
+        let t = t.state.clone();
+        async move {
+            let r = send(
+                &t,
+                "GET",
+                "/api/check/point?lon=38.005&lat=50.005",
+                None,
+                &[],
+                None,
+            )
+            .await;
+            r.body["inside"].as_array().map_or(0, Vec::len)
+        }
+    };
+    assert_eq!(inside(&t).await, 1);
+    // Closing one leaves the zone for the other; closing both removes it.
+    for (n, id) in ids.iter().enumerate() {
+        let (etag, _) = read(&t, id).await;
+        let r = send(
+            &t.state,
+            "DELETE",
+            &format!("{ITEMS}/{id}"),
+            officer,
+            &[("if-match", &etag)],
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT);
+        assert_model_is_current(&t);
+        assert_eq!(
+            inside(&t).await,
+            if n == 0 { 1 } else { 0 },
+            "after closing {id}"
+        );
+    }
+    // A public record moved by PUT leaves no trace at its old place.
+    let (etag, mut f) = read(&t, "HA-PUB").await;
+    f.as_object_mut().unwrap().remove("links");
+    f["geometry"] = json!({"type": "Polygon", "coordinates": [[[39.0, 50.0], [39.01, 50.0], [39.01, 50.01], [39.0, 50.01], [39.0, 50.0]]]});
+    let r = send(
+        &t.state,
+        "PUT",
+        &format!("{ITEMS}/HA-PUB"),
+        officer,
+        &[("if-match", &etag)],
+        geojson(&f),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_model_is_current(&t);
+    let old = send(
+        &t.state,
+        "GET",
+        "/api/check/point?lon=36.305&lat=49.905",
+        None,
+        &[],
+        None,
+    )
+    .await;
+    assert!(
+        old.body["inside"].as_array().unwrap().is_empty(),
+        "{}",
+        old.body
+    );
+    let new = send(
+        &t.state,
+        "GET",
+        "/api/check/point?lon=39.005&lat=50.005",
+        None,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(new.body["inside"][0]["id"], "HA-PUB");
 }
