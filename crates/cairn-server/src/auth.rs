@@ -1,5 +1,6 @@
 //! Who is asking: without a token a client is the public; `Authorization: Bearer TOKEN` gives
-//! the token's role. A token that is unknown, expired or revoked is refused, never downgraded.
+//! the token's user's role and organisation. A token that is unknown, expired or revoked, or whose
+//! user is disabled, is refused (401), never downgraded to the public.
 
 use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts};
@@ -29,6 +30,17 @@ impl Role {
         })
     }
 
+    /// The role's name as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Public => "public",
+            Role::Field => "field",
+            Role::Officer => "officer",
+            Role::Auditor => "auditor",
+            Role::Admin => "admin",
+        }
+    }
+
     /// True when the role may see restricted records and fields.
     pub fn sees_restricted(self) -> bool {
         !matches!(self, Role::Public)
@@ -39,7 +51,12 @@ impl Role {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Caller {
     pub role: Role,
+    /// The token's user, to whom writes are attributed.
     pub name: Option<String>,
+    /// The user's organisation (a field user writes only records of it).
+    pub organisation: Option<String>,
+    /// The token used, recorded as the source of writes.
+    pub token_id: Option<i64>,
 }
 
 impl Caller {
@@ -48,6 +65,8 @@ impl Caller {
         Caller {
             role: Role::Public,
             name: None,
+            organisation: None,
+            token_id: None,
         }
     }
 }
@@ -71,16 +90,19 @@ impl FromRequestParts<AppState> for Caller {
             .with_store(|s| s.find_token(secret))
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::unauthorized("the token is not known"))?;
-        if !info.is_valid_at(chrono::Utc::now()) {
-            return Err(ApiError::unauthorized(
-                "the token has expired or been revoked",
-            ));
+        let validity = info.state_at(chrono::Utc::now());
+        if validity != "valid" {
+            return Err(ApiError::unauthorized(format!(
+                "the token is not valid: {validity}"
+            )));
         }
         let role = Role::parse(&info.role)
             .ok_or_else(|| ApiError::unauthorized("the token's role is not known"))?;
         Ok(Caller {
             role,
             name: Some(info.name),
+            organisation: info.organisation,
+            token_id: Some(info.id),
         })
     }
 }

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod check;
 pub mod cql2;
+pub mod edit;
 pub mod error;
 pub mod model;
 pub mod ogc;
@@ -107,16 +108,37 @@ impl AppState {
         f(&mut s)
     }
 
-    /// Reloads the read model from the store (after writes made outside the service).
+    /// Reloads the read model from the store (after a write, or writes made outside the service).
+    /// The store stays locked until the new model is in place, so models are installed in the
+    /// order they were read: a slower reload never puts back a model older than another's.
     pub fn reload(&self) -> Result<(), StoreError> {
-        let model = self.with_store(|s| ReadModel::load(s, &self.inner.catalogue))?;
-        *self.inner.model.write().unwrap_or_else(|e| e.into_inner()) = model;
+        {
+            let store = self.inner.store.lock().unwrap_or_else(|e| e.into_inner());
+            let model = ReadModel::load(&*store, &self.inner.catalogue)?;
+            *self.inner.model.write().unwrap_or_else(|e| e.into_inner()) = model;
+        }
         self.inner
             .tiles
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
         Ok(())
+    }
+
+    /// Brings the read model up to date with one record just written (`ReadModel::apply`) and
+    /// empties the tile cache. Call it with the store still locked after the commit, so writes
+    /// reach the model in the order they were committed.
+    pub fn apply_write(&self, stored: cairn_store::StoredArea) {
+        self.inner
+            .model
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .apply(stored, &self.inner.catalogue);
+        self.inner
+            .tiles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// A cached tile.
@@ -226,8 +248,20 @@ pub fn router(state: AppState) -> Router {
         .route("/ogc/collections", get(ogc::collections))
         .route("/ogc/collections/{id}", get(ogc::collection))
         .route("/ogc/collections/{id}/queryables", get(ogc::queryables_doc))
-        .route("/ogc/collections/{id}/items", get(ogc::items))
-        .route("/ogc/collections/{id}/items/{fid}", get(ogc::item))
+        .route(
+            "/ogc/collections/{id}/items",
+            get(ogc::items)
+                .post(edit::create)
+                .options(edit::items_options),
+        )
+        .route(
+            "/ogc/collections/{id}/items/{fid}",
+            get(ogc::item)
+                .put(edit::replace)
+                .patch(edit::update)
+                .delete(edit::close)
+                .options(edit::item_options),
+        )
         .route("/api/check/point", get(check::point))
         .route("/api/check/route", post(check::route))
         .route(

@@ -11,6 +11,7 @@ use cairn_index::{Hazard, Index};
 use cairn_store::{Store, StoreError, StoredArea};
 
 use crate::pyramid::Pyramid;
+use crate::vt::rank;
 use geo_types::Rect;
 use serde_json::{Map, Value};
 
@@ -89,17 +90,7 @@ impl ReadModel {
                 public.insert(f.id.clone(), Arc::new(f));
             }
         }
-        let public_index = Index::build(public.values().map(|f| Hazard {
-            id: f.id.as_str().into(),
-            // The public index only holds open hazards; zones count as confirmed for filtering.
-            status: match f.status_label {
-                "suspected" => Status::Suspected,
-                "reduced" => Status::Reduced,
-                _ => Status::Confirmed,
-            },
-            categories: 0,
-            shape: f.shape.clone(),
-        }));
+        let public_index = Index::build(public.values().map(|f| public_hazard(f)));
         let index = Index::build(hazards);
         let cells = pyramid_of(&index, |h| h.status.as_str());
         let public_cells = pyramid_of(&public_index, |h| {
@@ -119,6 +110,102 @@ impl ReadModel {
     }
 }
 
+impl ReadModel {
+    /// Brings the model up to date with one record's new current revision, as just committed:
+    /// the record, its hazard in the full index, and what the public sees of it (its feature
+    /// and public index entry, or its share of a danger zone). Costs a few index operations
+    /// instead of a rebuild. Features of other records keep the data date they were built with
+    /// (a restart shows the newest date on all); the model's own `data_date` becomes the write's.
+    /// Extents only grow: an extent a little too large is harmless, one too small is not.
+    pub fn apply(&mut self, s: StoredArea, catalogue: &Catalogue) {
+        let date = s.revision.recorded_at;
+        let id = s.area.id.clone();
+        let open = cairn_index::Filter::default();
+        if let Some(old) = self.areas.get(&id).cloned() {
+            let h = Hazard::from_area(&old.area, catalogue);
+            if open.admits(&h) {
+                self.cells.remove(&h.shape, rank(h.status.as_str()));
+            }
+            if let Some(f) = public_feature(&old, catalogue, date) {
+                let shared =
+                    f.status_label == "danger-zone" && self.zone_used_by_other(&f, &id, catalogue);
+                if !shared {
+                    if let Some(shown) = self.public.remove(&f.id) {
+                        self.public_cells
+                            .remove(&shown.shape, rank(shown.status_label));
+                    }
+                    self.public_index.remove(&f.id);
+                }
+            }
+        }
+        let h = Hazard::from_area(&s.area, catalogue);
+        if open.admits(&h) {
+            self.cells.add(&h.shape, rank(h.status.as_str()));
+        }
+        self.index.upsert(h);
+        self.extent = union(self.extent, s.area.shape.covering_bbox());
+        if let Some(f) = public_feature(&s, catalogue, date) {
+            self.public_extent = union(self.public_extent, f.shape.covering_bbox());
+            // A zone already shown (for another record) is replaced, not counted twice.
+            if let Some(shown) = self.public.get(&f.id) {
+                self.public_cells
+                    .remove(&shown.shape, rank(shown.status_label));
+            }
+            self.public_cells.add(&f.shape, rank(f.status_label));
+            self.public_index.upsert(public_hazard(&f));
+            self.public.insert(f.id.clone(), Arc::new(f));
+        }
+        self.areas.insert(id, Arc::new(s));
+        self.data_date = Some(self.data_date.map_or(date, |d| d.max(date)));
+    }
+
+    /// True when a record other than `except` is also shown to the public as zone `zone`.
+    fn zone_used_by_other(
+        &self,
+        zone: &PublicFeature,
+        except: &str,
+        catalogue: &Catalogue,
+    ) -> bool {
+        let Some(r) = zone.shape.covering_bbox() else {
+            return false;
+        };
+        let all = cairn_index::Filter {
+            statuses: Some(
+                <Status as cairn_core::WireEnum>::ALL
+                    .iter()
+                    .map(|(s, _)| *s)
+                    .collect(),
+            ),
+            categories: None,
+        };
+        // A record shown as this zone lies inside it, so its box meets the zone's.
+        self.index
+            .in_bbox(r.min(), r.max(), &all)
+            .into_iter()
+            .filter(|h| &*h.id != except)
+            .filter_map(|h| self.areas.get(&*h.id))
+            .any(|other| {
+                public_feature(other, catalogue, Timestamp::default())
+                    .is_some_and(|f| f.id == zone.id)
+            })
+    }
+}
+
+/// The public index's entry for a public feature.
+fn public_hazard(f: &PublicFeature) -> Hazard {
+    Hazard {
+        id: f.id.as_str().into(),
+        // The public index only holds open hazards; zones count as confirmed for filtering.
+        status: match f.status_label {
+            "suspected" => Status::Suspected,
+            "reduced" => Status::Reduced,
+            _ => Status::Confirmed,
+        },
+        categories: 0,
+        shape: f.shape.clone(),
+    }
+}
+
 /// The low zooms' covering cells of an index's open hazards, ranked by their labels as tiles
 /// rank them.
 fn pyramid_of<'a>(index: &'a Index, label: impl Fn(&'a Hazard) -> &'a str) -> Pyramid {
@@ -126,7 +213,7 @@ fn pyramid_of<'a>(index: &'a Index, label: impl Fn(&'a Hazard) -> &'a str) -> Py
     let ranked: Vec<(&Shape, u8)> = index
         .iter()
         .filter(|h| filter.admits(h))
-        .map(|h| (&h.shape, crate::vt::rank(label(h))))
+        .map(|h| (&h.shape, rank(label(h))))
         .collect();
     Pyramid::build(&ranked)
 }

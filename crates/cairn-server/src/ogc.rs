@@ -24,8 +24,8 @@ pub const COLLECTION: &str = "hazardous-areas";
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 10_000;
 
-const JSON: &str = "application/json";
-const GEOJSON: &str = "application/geo+json";
+pub(crate) const JSON: &str = "application/json";
+pub(crate) const GEOJSON: &str = "application/geo+json";
 pub const OPENAPI: &str = "application/vnd.oai.openapi+json;version=3.0";
 
 /// The conformance classes this service implements.
@@ -39,6 +39,15 @@ pub const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
     "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    // Part 4 (create, replace, update, delete), in the spelling of the approved standard and in
+    // the `req` spelling of its drafts, which some clients still look for. QGIS decides from
+    // OPTIONS and Allow alone; GDAL does not edit through OGC API – Features.
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/req/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/req/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/req/features",
 ];
 
 /// The queryables of the collection for a caller: name, CQL2 type, JSON Schema type and format.
@@ -92,7 +101,7 @@ fn typed(body: String, content_type: &'static str) -> Response {
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
-fn link(href: String, rel: &str, ty: &str, title: &str) -> Value {
+pub(crate) fn link(href: String, rel: &str, ty: &str, title: &str) -> Value {
     json!({"href": href, "rel": rel, "type": ty, "title": title})
 }
 
@@ -162,7 +171,7 @@ pub async fn collections(
     )
 }
 
-fn check_collection(id: &str) -> Result<(), ApiError> {
+pub(crate) fn check_collection(id: &str) -> Result<(), ApiError> {
     if id == COLLECTION {
         Ok(())
     } else {
@@ -531,7 +540,7 @@ pub async fn items(
 }
 
 /// Percent-encodes a query value.
-fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~,:".contains(&b) {

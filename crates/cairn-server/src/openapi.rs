@@ -18,7 +18,7 @@ fn json_ok(desc: &str, schema: Value) -> Value {
 pub fn document(base: &str) -> Value {
     let p = |name: &str, desc: &str, schema: Value, required: bool| json!({"name": name, "in": "query", "required": required, "description": desc, "schema": schema, "style": "form", "explode": false});
     let collection_id = json!({"name": "collectionId", "in": "path", "required": true, "schema": {"type": "string", "enum": ["hazardous-areas"]}});
-    json!({
+    let mut doc = json!({
         "openapi": "3.0.3",
         "info": {
             "title": "Cairn",
@@ -119,7 +119,9 @@ pub fn document(base: &str) -> Value {
             "/health": {"get": {"summary": "Health", "operationId": "health", "responses": {"200": json_ok("Healthy", json!({"type": "object", "required": ["status"]}))}}},
             "/metrics": {"get": {"summary": "Prometheus metrics", "operationId": "metrics", "responses": {"200": {"description": "Prometheus text", "content": {"text/plain": {"schema": {"type": "string"}}}}}}}
         }
-    })
+    });
+    add_writes(&mut doc);
+    doc
 }
 
 /// `GET /ogc/api`.
@@ -140,4 +142,99 @@ pub async fn api_html(headers: HeaderMap) -> Response {
          <p>The OpenAPI 3.0 definition is at <a href=\"{b}/ogc/api\">{b}/ogc/api</a>. Collections: <a href=\"{b}/ogc/collections\">{b}/ogc/collections</a>.</p></html>"
     ))
     .into_response()
+}
+
+/// Adds OGC API – Features Part 4 to the document: `POST` on the items, `PUT`, `PATCH` and
+/// `DELETE` on one item (see `edit.rs`), each for bearer tokens only.
+fn add_writes(doc: &mut Value) {
+    let statuses: Vec<&str> = <cairn_core::Status as cairn_core::WireEnum>::ALL
+        .iter()
+        .map(|(_, n)| *n)
+        .collect();
+    doc["components"]["schemas"]["FeatureInput"] = json!({
+        "type": "object", "required": ["type", "geometry", "properties"],
+        "description": "A hazardous area as GeoJSON (see interfaces.md): Polygon or MultiPolygon, a Point with properties.radius_m, or a LineString with properties.width_m; WGS 84.",
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 64}, {"type": "integer"}], "nullable": true, "description": "Left out or null: assigned by the server (POST) or taken from the path (PUT)"},
+            "geometry": {"type": "object", "required": ["type", "coordinates"], "properties": {
+                "type": {"type": "string", "enum": ["Polygon", "MultiPolygon", "Point", "LineString"]},
+                "coordinates": {"type": "array"}}},
+            "properties": {"type": "object", "required": ["status"], "properties": {
+                "status": {"type": "string", "enum": statuses},
+                "classification": {"type": "string", "enum": ["public", "restricted", null], "nullable": true, "description": "Left out or null: restricted"},
+                "name": {"type": "string", "nullable": true},
+                "organisation": {"type": "string", "nullable": true}}}}
+    });
+    doc["components"]["schemas"]["FeaturePatch"] = json!({
+        "type": "object",
+        "description": "A JSON merge patch (RFC 7396) of the feature: properties to change (null removes one) and, optionally, a new geometry (replaced whole).",
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"type": "string"},
+            "geometry": {"type": "object", "required": ["type", "coordinates"], "properties": {
+                "type": {"type": "string", "enum": ["Polygon", "MultiPolygon", "Point", "LineString"]},
+                "coordinates": {"type": "array"}}},
+            "properties": {"type": "object"}},
+        "additionalProperties": false
+    });
+    let collection_id = json!({"name": "collectionId", "in": "path", "required": true, "schema": {"type": "string", "enum": ["hazardous-areas"]}});
+    let feature_id =
+        json!({"name": "featureId", "in": "path", "required": true, "schema": {"type": "string"}});
+    let if_match = json!({"name": "If-Match", "in": "header", "required": true, "description": "The ETag of the feature as last read; 428 without it, 412 when the feature has changed since.", "schema": {"type": "string", "minLength": 1}});
+    let reason = json!({"name": "Cairn-Reason", "in": "header", "required": false, "description": "Why the change is made; recorded in the feature's history.", "schema": {"type": "string", "maxLength": 1000}});
+    let security = json!([{"bearer": []}]);
+    let etag = json!({"ETag": {"schema": {"type": "string"}}});
+    let feature_ok = |desc: &str| json!({"description": desc, "headers": etag, "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/Feature"}}}});
+    let body = |media: &[&str], schema: &str| {
+        let mut content = serde_json::Map::new();
+        for m in media {
+            content.insert(
+                (*m).into(),
+                json!({"schema": {"$ref": format!("#/components/schemas/{schema}")}}),
+            );
+        }
+        json!({"required": true, "content": content})
+    };
+    let refusals = |codes: &[&str]| {
+        let mut m = serde_json::Map::new();
+        for c in codes {
+            m.insert((*c).into(), problem());
+        }
+        m
+    };
+    let mut post_responses = refusals(&["400", "401", "403", "404", "409", "413", "415", "422"]);
+    post_responses.insert("201".into(), json!({"description": "Created", "headers": {"Location": {"schema": {"type": "string"}}, "ETag": {"schema": {"type": "string"}}}, "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/Feature"}}}}));
+    let mut put_responses = refusals(&[
+        "400", "401", "403", "404", "412", "413", "415", "422", "428",
+    ]);
+    put_responses.insert("200".into(), feature_ok("The feature as stored"));
+    let mut patch_responses = put_responses.clone();
+    patch_responses.insert(
+        "200".into(),
+        feature_ok("The feature as stored after the patch"),
+    );
+    let mut delete_responses = refusals(&["400", "401", "403", "404", "409", "412", "428"]);
+    delete_responses.insert("204".into(), json!({"description": "Closed: a new revision with status closed (nothing is removed)", "headers": etag}));
+    let items = &mut doc["paths"]["/ogc/collections/{collectionId}/items"];
+    items["post"] = json!({
+        "summary": "Create a hazardous area (OGC API – Features Part 4)", "operationId": "createItem",
+        "security": security, "parameters": [collection_id, reason],
+        "requestBody": body(&["application/geo+json", "application/json"], "FeatureInput"),
+        "responses": post_responses});
+    let item = &mut doc["paths"]["/ogc/collections/{collectionId}/items/{featureId}"];
+    item["put"] = json!({
+        "summary": "Replace a hazardous area", "operationId": "replaceItem",
+        "security": security, "parameters": [collection_id, feature_id, if_match, reason],
+        "requestBody": body(&["application/geo+json", "application/json"], "FeatureInput"),
+        "responses": put_responses});
+    item["patch"] = json!({
+        "summary": "Update a hazardous area with a JSON merge patch", "operationId": "updateItem",
+        "security": security, "parameters": [collection_id, feature_id, if_match, reason],
+        "requestBody": body(&["application/merge-patch+json", "application/json"], "FeaturePatch"),
+        "responses": patch_responses});
+    item["delete"] = json!({
+        "summary": "Close a hazardous area (recorded as a closing revision; officers and admins)", "operationId": "deleteItem",
+        "security": security, "parameters": [collection_id, feature_id, if_match, reason],
+        "responses": delete_responses});
 }

@@ -11,8 +11,11 @@
 //! over unchanged (the cells drawn are the cells touched), and so does `count` (how many hazards
 //! touch the cell).
 //!
-//! Each level is a vector sorted by Morton code: the 64 × 64 cells of one tile are one contiguous
-//! run of codes, found by binary search.
+//! Each level is a B-tree keyed by Morton code: the 64 × 64 cells of one tile are one contiguous
+//! run of codes, one range query. Each cell counts its hazards per severity rank, so that a
+//! write can take a hazard out (`remove`) and put its new shape in (`add`) without a rebuild.
+
+use std::collections::BTreeMap;
 
 use cairn_core::Shape;
 
@@ -24,19 +27,17 @@ pub const BASE_ZOOM: u8 = DETAIL_MIN_ZOOM - 1;
 const GRID_BITS: u8 = 6;
 const _: () = assert!(1 << GRID_BITS == GRID);
 
-/// One cell of a level: its Morton code, how many hazards touch it, their highest rank.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Cell {
-    code: u64,
-    count: u32,
-    severity: u8,
-}
+/// Severity ranks run from 0 to this.
+const MAX_RANK: usize = 3;
+
+/// How many hazards of each severity rank touch a cell.
+type Counts = [u32; MAX_RANK + 1];
 
 /// Covering cells for every zoom below [`DETAIL_MIN_ZOOM`].
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Pyramid {
-    /// Index `z`: the cells of the tiles of zoom `z` (level `z + 6`), sorted by code.
-    levels: Vec<Vec<Cell>>,
+    /// Index `z`: the cells of the tiles of zoom `z` (level `z + 6`), by Morton code.
+    levels: Vec<BTreeMap<u64, Counts>>,
 }
 
 /// Interleaves the bits of x and y (x in the even bits).
@@ -66,41 +67,54 @@ fn unmorton(code: u64) -> (u32, u32) {
     (squash(code), squash(code >> 1))
 }
 
-/// Every (level index z, code, rank) a run of hazards contributes, each hazard counted once per
-/// cell.
-fn contributions<'a>(hazards: impl Iterator<Item = (&'a Shape, u8)>) -> Vec<Vec<(u64, u8)>> {
-    let mut out: Vec<Vec<(u64, u8)>> = vec![Vec::new(); usize::from(DETAIL_MIN_ZOOM)];
-    let mut fine: Vec<(u32, u32)> = Vec::new();
-    let mut level: Vec<u64> = Vec::new();
-    for (shape, rank) in hazards {
-        fine.clear();
-        let Some((x0, x1, y0, y1)) = tiles_touched(BASE_ZOOM, shape) else {
-            continue;
-        };
-        for tx in x0..=x1 {
-            for ty in y0..=y1 {
-                cells_touched(BASE_ZOOM, tx, ty, shape, &mut |cx, cy| {
-                    fine.push((tx * GRID + cx as u32, ty * GRID + cy as u32));
-                });
+/// The cells of every level that one hazard touches, each once, into `out[z]`; `fine` is scratch.
+fn cells_of(shape: &Shape, fine: &mut Vec<(u32, u32)>, out: &mut [Vec<u64>]) {
+    fine.clear();
+    let Some((x0, x1, y0, y1)) = tiles_touched(BASE_ZOOM, shape) else {
+        return;
+    };
+    for tx in x0..=x1 {
+        for ty in y0..=y1 {
+            cells_touched(BASE_ZOOM, tx, ty, shape, &mut |cx, cy| {
+                fine.push((tx * GRID + cx as u32, ty * GRID + cy as u32));
+            });
+        }
+    }
+    for (z, level) in out.iter_mut().enumerate() {
+        let shift = BASE_ZOOM - z as u8;
+        let from = level.len();
+        level.extend(fine.iter().map(|&(x, y)| morton(x >> shift, y >> shift)));
+        level[from..].sort_unstable();
+        let mut k = from;
+        for i in from..level.len() {
+            if i == from || level[i] != level[k - 1] {
+                level[k] = level[i];
+                k += 1;
             }
         }
-        if fine.is_empty() {
-            continue;
-        }
-        for z in 0..DETAIL_MIN_ZOOM {
-            let shift = BASE_ZOOM - z;
-            level.clear();
-            level.extend(fine.iter().map(|&(x, y)| morton(x >> shift, y >> shift)));
-            level.sort_unstable();
-            level.dedup();
-            out[usize::from(z)].extend(level.iter().map(|&c| (c, rank)));
+        level.truncate(k);
+    }
+}
+
+/// Every (code, rank) a run of hazards contributes at each level, each hazard counted once per
+/// cell.
+fn contributions<'a>(hazards: impl Iterator<Item = (&'a Shape, u8)>) -> Vec<Vec<(u64, u8)>> {
+    let levels = usize::from(DETAIL_MIN_ZOOM);
+    let mut out: Vec<Vec<(u64, u8)>> = vec![Vec::new(); levels];
+    let mut fine = Vec::new();
+    let mut one: Vec<Vec<u64>> = vec![Vec::new(); levels];
+    for (shape, rank) in hazards {
+        one.iter_mut().for_each(Vec::clear);
+        cells_of(shape, &mut fine, &mut one);
+        for (o, l) in out.iter_mut().zip(&one) {
+            o.extend(l.iter().map(|&c| (c, rank)));
         }
     }
     out
 }
 
 impl Pyramid {
-    /// Rasterises the hazards (each with its severity rank) on two threads.
+    /// Rasterises the hazards (each with its severity rank, 0 to 3) on two threads.
     pub fn build(hazards: &[(&Shape, u8)]) -> Pyramid {
         let half = hazards.len() / 2;
         let (a, b) = hazards.split_at(half);
@@ -115,25 +129,54 @@ impl Pyramid {
             .map(|(v, w)| {
                 v.extend(w);
                 v.sort_unstable_by_key(|&(c, _)| c);
-                let mut cells: Vec<Cell> = Vec::new();
+                let mut cells: Vec<(u64, Counts)> = Vec::new();
                 for &(code, rank) in v.iter() {
+                    let r = usize::from(rank).min(MAX_RANK);
                     match cells.last_mut() {
-                        Some(last) if last.code == code => {
-                            last.count += 1;
-                            last.severity = last.severity.max(rank);
+                        Some(last) if last.0 == code => last.1[r] += 1,
+                        _ => {
+                            let mut c = Counts::default();
+                            c[r] = 1;
+                            cells.push((code, c));
                         }
-                        _ => cells.push(Cell {
-                            code,
-                            count: 1,
-                            severity: rank,
-                        }),
                     }
                 }
-                cells.shrink_to_fit();
-                cells
+                cells.into_iter().collect()
             })
             .collect();
         Pyramid { levels }
+    }
+
+    /// Counts a hazard in (after a write).
+    pub fn add(&mut self, shape: &Shape, rank: u8) {
+        self.change(shape, rank, true);
+    }
+
+    /// Counts a hazard out, as it was added (before a write replaces or closes it).
+    pub fn remove(&mut self, shape: &Shape, rank: u8) {
+        self.change(shape, rank, false);
+    }
+
+    fn change(&mut self, shape: &Shape, rank: u8, add: bool) {
+        let n = usize::from(DETAIL_MIN_ZOOM);
+        if self.levels.len() < n {
+            self.levels.resize_with(n, BTreeMap::new);
+        }
+        let mut one: Vec<Vec<u64>> = vec![Vec::new(); n];
+        cells_of(shape, &mut Vec::new(), &mut one);
+        let r = usize::from(rank).min(MAX_RANK);
+        for (level, codes) in self.levels.iter_mut().zip(&one) {
+            for &code in codes {
+                if add {
+                    level.entry(code).or_default()[r] += 1;
+                } else if let Some(c) = level.get_mut(&code) {
+                    c[r] = c[r].saturating_sub(1);
+                    if c.iter().all(|&k| k == 0) {
+                        level.remove(&code);
+                    }
+                }
+            }
+        }
     }
 
     /// The covering cells of tile z/x/y (z below [`DETAIL_MIN_ZOOM`]), as `tiles::aggregate`
@@ -144,19 +187,17 @@ impl Pyramid {
         };
         let tile = morton(x, y);
         let (lo, hi) = (tile << (2 * GRID_BITS), (tile + 1) << (2 * GRID_BITS));
-        let start = level.partition_point(|c| c.code < lo);
-        let end = level.partition_point(|c| c.code < hi);
         let size = (EXTENT / GRID) as i32;
-        let mut cells: Vec<AggregateCell> = level[start..end]
-            .iter()
-            .map(|c| {
-                let (gx, gy) = unmorton(c.code);
+        let mut cells: Vec<AggregateCell> = level
+            .range(lo..hi)
+            .map(|(&code, counts)| {
+                let (gx, gy) = unmorton(code);
                 let (cx, cy) = ((gx - x * GRID) as i32, (gy - y * GRID) as i32);
                 AggregateCell {
                     min: [cx * size, cy * size],
                     max: [(cx + 1) * size, (cy + 1) * size],
-                    count: c.count,
-                    severity: c.severity,
+                    count: counts.iter().sum(),
+                    severity: counts.iter().rposition(|&k| k > 0).unwrap_or(0) as u8,
                 }
             })
             .collect();
@@ -166,7 +207,7 @@ impl Pyramid {
 
     /// Cells held, over all levels.
     pub fn len(&self) -> usize {
-        self.levels.iter().map(Vec::len).sum()
+        self.levels.iter().map(BTreeMap::len).sum()
     }
 
     /// True when no hazard touches any cell.
@@ -192,6 +233,39 @@ mod tests {
             ]),
             vec![],
         ))
+    }
+
+    #[test]
+    fn adding_and_removing_match_a_rebuild() {
+        let shapes: Vec<Shape> = (0..60)
+            .map(|i| {
+                let f = f64::from(i);
+                square(
+                    30.0 + (f * 0.031) % 1.0,
+                    50.0 + (f * 0.017) % 0.5,
+                    0.002 + (f % 5.0) * 0.01,
+                )
+            })
+            .collect();
+        let ranked: Vec<(&Shape, u8)> = shapes
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s, (i % 3) as u8 + 1))
+            .collect();
+        let mut p = Pyramid::build(&ranked[..40]);
+        for &(s, r) in &ranked[40..] {
+            p.add(s, r);
+        }
+        for &(s, r) in &ranked[..10] {
+            p.remove(s, r);
+        }
+        let rebuilt = Pyramid::build(&ranked[10..]);
+        assert_eq!(p.levels, rebuilt.levels);
+        assert!(rebuilt.len() > 100);
+        for &(s, r) in &ranked[10..] {
+            p.remove(s, r);
+        }
+        assert!(p.is_empty());
     }
 
     #[test]

@@ -49,6 +49,10 @@ pub enum Command {
     Token(cmd::serve::TokenArgs),
     /// Reports of suspicious objects from the public: list, show, triage.
     Reports(cmd::reports::Args),
+    /// Add, list and disable users (each with a role and an organisation).
+    User(cmd::users::UserArgs),
+    /// Add and list organisations.
+    Org(cmd::users::OrgArgs),
 }
 
 impl Cli {
@@ -93,6 +97,8 @@ fn main() -> ExitCode {
         Command::Serve(a) => cmd::serve::run(&cli, a),
         Command::Token(a) => cmd::serve::token(&cli, a),
         Command::Reports(a) => cmd::reports::run(&cli, a),
+        Command::User(a) => cmd::users::user(&cli, a),
+        Command::Org(a) => cmd::users::org(&cli, a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -720,3 +720,83 @@ fn tokens_are_created_listed_and_revoked_and_bad_serve_settings_are_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn users_and_organisations_own_tokens_and_a_disabled_user_is_refused() {
+    let e = Env::new();
+    e.ok(&["init"]);
+    e.ok(&["org", "add", "Operator A"]);
+    assert_eq!(e.run(&["org", "add", "Operator A"]).status.code(), Some(2));
+    assert_eq!(e.ok(&["org", "list"]).trim(), "Operator A");
+    // A field user writes for an organisation, which must exist.
+    let out = e.run(&["user", "add", "Team 7", "--role", "field"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--org"));
+    let out = e.run(&[
+        "user", "add", "Team 7", "--role", "field", "--org", "Nobody",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cairn org add"));
+    assert_eq!(
+        e.run(&["user", "add", "Team 7", "--role", "emperor"])
+            .status
+            .code(),
+        Some(2)
+    );
+    e.ok(&[
+        "user",
+        "add",
+        "Team 7",
+        "--role",
+        "field",
+        "--org",
+        "Operator A",
+    ]);
+    e.ok(&["user", "add", "Olena", "--role", "officer"]);
+    let users: Value = serde_json::from_str(&e.ok(&["user", "list", "--json"])).unwrap();
+    assert_eq!(users[1]["name"], "Team 7");
+    assert_eq!(users[1]["organisation"], "Operator A");
+    let secret = e.ok(&["token", "create", "--user", "Team 7"]);
+    assert!(secret.trim().starts_with("cairn_"));
+    assert_eq!(
+        e.run(&["token", "create", "--user", "Nobody"])
+            .status
+            .code(),
+        Some(2)
+    );
+    // --user and the older --name/--role form do not mix; --name needs --role.
+    assert_eq!(
+        e.run(&["token", "create", "--user", "Olena", "--role", "admin"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        e.run(&["token", "create", "--name", "Olena"]).status.code(),
+        Some(2)
+    );
+    // The older form reuses a matching user and refuses a different role for the same name.
+    e.ok(&["token", "create", "--name", "Olena", "--role", "officer"]);
+    let out = e.run(&["token", "create", "--name", "Olena", "--role", "admin"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--user"));
+    e.ok(&["user", "disable", "Team 7"]);
+    assert_eq!(e.run(&["user", "disable", "Team 7"]).status.code(), Some(2));
+    let list = e.ok(&["token", "list"]);
+    let first = list.lines().next().unwrap();
+    assert!(
+        first.contains("Team 7") && first.ends_with("user disabled"),
+        "{list}"
+    );
+    assert_eq!(
+        e.run(&["token", "create", "--user", "Team 7"])
+            .status
+            .code(),
+        Some(2)
+    );
+    let users = e.ok(&["user", "list"]);
+    assert!(
+        users.contains("Team 7\tfield\tOperator A\tdisabled"),
+        "{users}"
+    );
+}

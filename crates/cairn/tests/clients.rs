@@ -1,6 +1,7 @@
 //! Real clients against a running `cairn serve` on loopback: GDAL's OAPIF driver (`ogrinfo`,
-//! `ogr2ogr`), OWSLib, schemathesis over the OpenAPI document, and a raw socket for the body
-//! limit and refused methods.
+//! `ogr2ogr`), OWSLib, schemathesis over the OpenAPI document, a raw socket for the body
+//! limit and refused methods, and a plain Python HTTP client editing through OGC API – Features
+//! Part 4 (with GDAL reading the result back).
 //!
 //! Each test builds its own demo store in a temp dir, starts the real binary on port 0, waits
 //! for its "serving on" line and kills it when done (the `Server` guard). The counts the clients
@@ -946,7 +947,9 @@ fn methods_not_allowed_are_answered_with_a_problem() {
     let mut c = Checks::default();
     for (method, target) in [
         ("DELETE", "/ogc"),
-        ("POST", "/ogc/collections/hazardous-areas/items"),
+        // POST creates features (Part 4); PUT is for one feature, not the collection.
+        ("PUT", "/ogc/collections/hazardous-areas/items"),
+        ("POST", "/ogc/collections/hazardous-areas"),
         ("GET", "/api/check/route"),
     ] {
         let r = http(&server.addr, method, target, &[], Body::None);
@@ -968,4 +971,131 @@ fn methods_not_allowed_are_answered_with_a_problem() {
         );
     }
     c.finish(&server.log_tail());
+}
+
+/// Editing over HTTP with a plain Python client making the requests QGIS makes (OPTIONS, POST,
+/// GET with ETag, PATCH and PUT with If-Match, DELETE; refusals 401, 403, 412, 428), then GDAL
+/// reading back what was written: the kept feature for a token holder and for the public, the
+/// closed one only for the token holder; `cairn history` names the users who wrote.
+#[test]
+fn editing_over_http_and_gdal_reads_back_the_writes() {
+    let started = Instant::now();
+    let py = python();
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
+    let db = |args: &[&str]| {
+        let mut a = vec!["--db", "edit.db"];
+        a.extend_from_slice(args);
+        cairn(dir, &a)
+    };
+    db(&["init"]);
+    db(&["org", "add", "Operator A"]);
+    db(&["org", "add", "Operator B"]);
+    db(&["user", "add", "Olena", "--role", "officer"]);
+    db(&[
+        "user",
+        "add",
+        "Team A",
+        "--role",
+        "field",
+        "--org",
+        "Operator A",
+    ]);
+    db(&[
+        "user",
+        "add",
+        "Team B",
+        "--role",
+        "field",
+        "--org",
+        "Operator B",
+    ]);
+    db(&["user", "add", "Petro", "--role", "auditor"]);
+    let token = |user: &str| db(&["token", "create", "--user", user]).trim().to_string();
+    let (officer, field_a, field_b, auditor) = (
+        token("Olena"),
+        token("Team A"),
+        token("Team B"),
+        token("Petro"),
+    );
+    let server = Server::start(dir, &["--db", "edit.db", "serve", "--addr", "127.0.0.1:0"]);
+    let base = format!("http://{}", server.addr);
+    let out = helper(
+        &py,
+        dir,
+        "edit_client.py",
+        &[
+            "--base",
+            &base,
+            "--officer",
+            &officer,
+            "--field-a",
+            &field_a,
+            "--field-b",
+            &field_b,
+            "--auditor",
+            &auditor,
+        ],
+    );
+    helpers_passed(&[helper_outcome("edit_client.py", &out)], &server);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let id_of = |tag: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(tag))
+            .unwrap_or_else(|| panic!("edit_client.py printed no {tag:?} line"))
+            .trim()
+            .to_string()
+    };
+    let (kept, closed) = (id_of("kept "), id_of("closed "));
+
+    let ogc = format!("OAPIF:{}", server.ogc());
+    let auth = format!("Authorization: Bearer {officer}");
+    gdal_ok(
+        dir,
+        "ogr2ogr",
+        &[
+            "--config",
+            "GDAL_HTTP_HEADERS",
+            &auth,
+            "-f",
+            "GeoJSON",
+            "full.geojson",
+            &ogc,
+            COLLECTION,
+        ],
+        &server,
+    );
+    gdal_ok(
+        dir,
+        "ogr2ogr",
+        &["-f", "GeoJSON", "public.geojson", &ogc, COLLECTION],
+        &server,
+    );
+    let status_of = |features: &[Value], id: &str| {
+        features
+            .iter()
+            .find(|f| f["properties"]["id"] == id || f["id"] == id)
+            .map(|f| f["properties"]["status"].as_str().unwrap_or("").to_string())
+    };
+    let full = features_of(&dir.join("full.geojson"));
+    let public = features_of(&dir.join("public.geojson"));
+    assert_eq!(
+        full.len(),
+        2,
+        "GDAL with a token reads both written features"
+    );
+    assert_eq!(status_of(&full, &kept).as_deref(), Some("confirmed"));
+    assert_eq!(status_of(&full, &closed).as_deref(), Some("closed"));
+    assert_eq!(public.len(), 1, "the public sees only the open hazard");
+    assert_eq!(status_of(&public, &kept).as_deref(), Some("confirmed"));
+    drop(server);
+
+    let history: Value = serde_json::from_str(&db(&["history", &kept, "--json"])).unwrap();
+    let text = history.to_string();
+    assert!(
+        text.contains("Olena") && text.contains("Team A") && text.contains("survey of 25 November"),
+        "history names who wrote and why: {text}"
+    );
+    println!("editing test: {:.1} s", started.elapsed().as_secs_f64());
 }

@@ -1,7 +1,9 @@
 //! The SQLite backend: one file in WAL mode, migrations embedded and run on open.
 
+mod edit;
 pub mod reports;
 pub mod tokens;
+pub mod users;
 
 use std::path::Path;
 
@@ -22,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_init.sql"),
     include_str!("migrations/002_tokens.sql"),
     include_str!("migrations/003_reports.sql"),
+    include_str!("migrations/004_users.sql"),
 ];
 
 /// The kind tag of hazardous areas in the revisions table.

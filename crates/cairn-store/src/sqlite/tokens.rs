@@ -1,29 +1,55 @@
-//! API tokens: random secrets given once to their holder; the store keeps only their hash.
+//! API tokens: random secrets given once to their holder; the store keeps only their SHA-256.
+//! Every token belongs to a user (migration 004) and carries the user's role and organisation.
+//!
+//! Why SHA-256 and not argon2: a secret here is 256 bits from the operating system's random
+//! source, not a password a person chose. A slow, salted hash protects guessable secrets
+//! against offline guessing; nobody can guess among 2^256, so a fast hash loses nothing, while
+//! an argon2 call per request (tens of milliseconds and many MiB on purpose) would make every
+//! authenticated request slow and hand a denial of service to anyone who sends bad tokens. A
+//! stolen copy of the store still yields no usable token. The hash is also the lookup key (one
+//! indexed equality), so no per-token prefix needs to be stored.
 
 use cairn_core::Timestamp;
-use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::users::{UserError, micros, now, time};
 use crate::{SqliteStore, StoreError};
 
-/// A token's record, without its secret.
+/// A token's record, without its secret: its user's name, role and organisation included.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TokenInfo {
     pub id: i64,
+    /// The user the token belongs to.
     pub name: String,
+    pub user_id: i64,
     pub role: String,
     pub organisation: Option<String>,
     pub created_at: Timestamp,
     pub expires_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
+    /// When the token's user was disabled, if they were.
+    pub user_disabled_at: Option<Timestamp>,
 }
 
 impl TokenInfo {
     /// True when the token may be used at `now`.
     pub fn is_valid_at(&self, now: Timestamp) -> bool {
-        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| now < e)
+        self.state_at(now) == "valid"
+    }
+
+    /// `valid`, `revoked`, `user disabled` or `expired`.
+    pub fn state_at(&self, now: Timestamp) -> &'static str {
+        if self.revoked_at.is_some() {
+            "revoked"
+        } else if self.user_disabled_at.is_some() {
+            "user disabled"
+        } else if self.expires_at.is_some_and(|e| now >= e) {
+            "expired"
+        } else {
+            "valid"
+        }
     }
 }
 
@@ -31,38 +57,37 @@ fn hash(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
-fn micros(t: Timestamp) -> i64 {
-    t.timestamp_micros()
-}
-
-fn time(us: Option<i64>) -> Option<Timestamp> {
-    us.and_then(DateTime::<Utc>::from_timestamp_micros)
-}
-
 /// The columns every token query selects, in the order `token_row` reads them.
-const COLUMNS: &str = "id, name, role, organisation, created_at, expires_at, revoked_at";
+const COLUMNS: &str = "t.id, u.name, u.id, u.role, o.name, t.created_at, t.expires_at, t.revoked_at, u.disabled_at \
+     FROM tokens t JOIN users u ON u.id = t.user_id LEFT JOIN organisations o ON o.id = u.organisation_id";
 
 fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenInfo> {
     Ok(TokenInfo {
         id: r.get(0)?,
         name: r.get(1)?,
-        role: r.get(2)?,
-        organisation: r.get(3)?,
-        created_at: time(Some(r.get(4)?)).unwrap_or_default(),
-        expires_at: time(r.get(5)?),
-        revoked_at: time(r.get(6)?),
+        user_id: r.get(2)?,
+        role: r.get(3)?,
+        organisation: r.get(4)?,
+        created_at: time(Some(r.get(5)?)).unwrap_or_default(),
+        expires_at: time(r.get(6)?),
+        revoked_at: time(r.get(7)?),
+        user_disabled_at: time(r.get(8)?),
     })
 }
 
 impl SqliteStore {
-    /// Creates a token and returns its secret (shown once) and record.
-    pub fn create_token(
+    /// Creates a token for an existing, enabled user and returns its secret (shown once).
+    pub fn create_user_token(
         &mut self,
-        name: &str,
-        role: &str,
-        organisation: Option<&str>,
+        user: &str,
         expires_at: Option<Timestamp>,
-    ) -> Result<(String, TokenInfo), StoreError> {
+    ) -> Result<(String, TokenInfo), UserError> {
+        let u = self
+            .get_user(user)?
+            .ok_or_else(|| UserError::NoUser(user.into()))?;
+        if u.disabled_at.is_some() {
+            return Err(UserError::Disabled(u.name));
+        }
         use rand::RngCore;
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
@@ -70,33 +95,42 @@ impl SqliteStore {
             "cairn_{}",
             bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
         );
-        let now = Utc::now();
         self.conn().execute(
-            "INSERT INTO tokens (name, role, organisation, hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![name, role, organisation, hash(&secret), micros(now), expires_at.map(micros)],
+            "INSERT INTO tokens (user_id, hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![u.id, hash(&secret), micros(now()), expires_at.map(micros)],
         )?;
         let id = self.conn().last_insert_rowid();
-        let info = TokenInfo {
-            id,
-            name: name.into(),
-            role: role.into(),
-            organisation: organisation.map(str::to_string),
-            created_at: DateTime::<Utc>::from_timestamp_micros(micros(now)).unwrap_or(now),
-            expires_at,
-            revoked_at: None,
-        };
+        let info = self
+            .conn()
+            .query_row(
+                &format!("SELECT {COLUMNS} WHERE t.id = ?1"),
+                [id],
+                token_row,
+            )
+            .map_err(StoreError::from)?;
         Ok((secret, info))
+    }
+
+    /// The older form, kept for scripts: a token for the user `name` with `role` (and
+    /// `organisation`), who is created when missing; refused when a user of that name exists
+    /// with another role or organisation.
+    pub fn create_token(
+        &mut self,
+        name: &str,
+        role: &str,
+        organisation: Option<&str>,
+        expires_at: Option<Timestamp>,
+    ) -> Result<(String, TokenInfo), UserError> {
+        let user = self.legacy_user(name, role, organisation)?;
+        self.create_user_token(&user.name, expires_at)
     }
 
     /// The token with this secret, whatever its state.
     pub fn find_token(&self, secret: &str) -> Result<Option<TokenInfo>, StoreError> {
         Ok(self
             .conn()
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM tokens WHERE hash = ?1"),
-                [hash(secret)],
-                token_row,
-            )
+            .prepare_cached(&format!("SELECT {COLUMNS} WHERE t.hash = ?1"))?
+            .query_row([hash(secret)], token_row)
             .optional()?)
     }
 
@@ -104,7 +138,7 @@ impl SqliteStore {
     pub fn list_tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
         let mut stmt = self
             .conn()
-            .prepare(&format!("SELECT {COLUMNS} FROM tokens ORDER BY id"))?;
+            .prepare(&format!("SELECT {COLUMNS} ORDER BY t.id"))?;
         let rows = stmt.query_map([], token_row)?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
@@ -113,7 +147,7 @@ impl SqliteStore {
     pub fn revoke_token(&mut self, id: i64) -> Result<bool, StoreError> {
         Ok(self.conn().execute(
             "UPDATE tokens SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
-            params![micros(Utc::now()), id],
+            params![micros(now()), id],
         )? > 0)
     }
 }

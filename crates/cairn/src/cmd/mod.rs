@@ -7,6 +7,7 @@ pub mod reports;
 pub mod serve;
 pub mod show;
 pub mod synth;
+pub mod users;
 
 use cairn_core::Timestamp;
 use cairn_store::SqliteStore;

@@ -182,14 +182,19 @@ pub struct TokenArgs {
 pub enum TokenCmd {
     /// Create a token; its secret is printed once and never stored.
     Create {
-        /// Whose token it is.
-        #[arg(long)]
-        name: String,
-        /// field, officer, auditor or admin.
-        #[arg(long, value_parser = ["field", "officer", "auditor", "admin"])]
-        role: String,
-        /// The holder's organisation.
-        #[arg(long)]
+        /// The user the token is for (see `cairn user add`); the token carries their role and
+        /// organisation.
+        #[arg(long, conflicts_with_all = ["name", "role", "organisation"], required_unless_present = "name")]
+        user: Option<String>,
+        /// The older form, kept for scripts: the holder's name, with --role (and
+        /// --organisation); the user is created when missing.
+        #[arg(long, requires = "role")]
+        name: Option<String>,
+        /// field, officer, auditor or admin (with --name).
+        #[arg(long, requires = "name", value_parser = ["field", "officer", "auditor", "admin"])]
+        role: Option<String>,
+        /// The holder's organisation (with --name).
+        #[arg(long, alias = "org", requires = "name")]
         organisation: Option<String>,
         /// Days until it expires (default: never).
         #[arg(long)]
@@ -209,18 +214,24 @@ pub fn token(cli: &Cli, args: &TokenArgs) -> CmdResult {
     let mut store = super::open_existing(cli)?;
     match &args.what {
         TokenCmd::Create {
+            user,
             name,
             role,
             organisation,
             expires_days,
         } => {
-            if name.trim().is_empty() {
-                return Err(Failure::input("--name must not be empty"));
-            }
             let expires =
                 expires_days.map(|d| chrono::Utc::now() + chrono::Duration::days(d as i64));
-            let (secret, info) =
-                store.create_token(name, role, organisation.as_deref(), expires)?;
+            let (secret, info) = match (user, name, role) {
+                (Some(u), _, _) => store.create_user_token(u, expires)?,
+                (None, Some(n), Some(r)) => {
+                    if n.trim().is_empty() {
+                        return Err(Failure::input("--name must not be empty"));
+                    }
+                    store.create_token(n, r, organisation.as_deref(), expires)?
+                }
+                _ => return Err(Failure::input("give --user NAME (or --name with --role)")),
+            };
             println!("{secret}");
             eprintln!(
                 "token {} for {} ({}) created; keep the secret above: it is not stored and cannot be shown again",
@@ -235,20 +246,15 @@ pub fn token(cli: &Cli, args: &TokenArgs) -> CmdResult {
                     serde_json::to_string_pretty(&tokens).unwrap_or_default()
                 );
             } else {
+                let now = chrono::Utc::now();
                 for t in tokens {
-                    let state = if t.revoked_at.is_some() {
-                        "revoked"
-                    } else if !t.is_valid_at(chrono::Utc::now()) {
-                        "expired"
-                    } else {
-                        "valid"
-                    };
                     println!(
-                        "{}\t{}\t{}\t{}\t{state}",
+                        "{}\t{}\t{}\t{}\t{}",
                         t.id,
                         t.name,
                         t.role,
-                        t.organisation.unwrap_or_default()
+                        t.organisation.as_deref().unwrap_or_default(),
+                        t.state_at(now)
                     );
                 }
             }
