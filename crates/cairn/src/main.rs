@@ -49,6 +49,18 @@ pub enum Command {
     Token(cmd::serve::TokenArgs),
     /// Reports of suspicious objects from the public: list, show, triage.
     Reports(cmd::reports::Args),
+    /// Record field work on an area: survey, clearance, marking, risk education.
+    Activity(cmd::release::ActivityArgs),
+    /// Release part of an area (cancel, reduce or clear) on the evidence of an activity.
+    Release(cmd::release::ReleaseArgs),
+    /// Record an item found on released land; it re-opens hazard there.
+    Find(cmd::release::FindArgs),
+    /// An area's land releases and post-release finds.
+    Releases(cmd::release::ReleasesArgs),
+    /// Change an area's status (suspected, confirmed) when the evidence supports it.
+    Status(cmd::release::StatusArgs),
+    /// Write the handover certificate of a land release as a printable HTML page.
+    Certificate(cmd::release::CertificateArgs),
 }
 
 impl Cli {
@@ -93,6 +105,12 @@ fn main() -> ExitCode {
         Command::Serve(a) => cmd::serve::run(&cli, a),
         Command::Token(a) => cmd::serve::token(&cli, a),
         Command::Reports(a) => cmd::reports::run(&cli, a),
+        Command::Activity(a) => cmd::release::activity(&cli, a),
+        Command::Release(a) => cmd::release::release(&cli, a),
+        Command::Find(a) => cmd::release::find(&cli, a),
+        Command::Releases(a) => cmd::release::releases(&cli, a),
+        Command::Status(a) => cmd::release::status(&cli, a),
+        Command::Certificate(a) => cmd::release::certificate(&cli, a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
