@@ -939,7 +939,7 @@ mod tests {
         let p2 = plan_release(&a2, &clr, ReleaseMethod::Clear, &g).unwrap();
         assert_eq!(p2.status_after, Status::Closed);
         assert!(p2.remaining.is_none());
-        let closed = area_after(&a2, &p2, &[p.released.clone()]);
+        let closed = area_after(&a2, &p2, std::slice::from_ref(&p.released));
         let m = shape_polygons(&closed.shape);
         assert!((area_m2(&m) - p.before_m2).abs() < 1.0);
     }

@@ -102,6 +102,16 @@ async fn get(t: &T, uri: &str, token: Option<&str>) -> Reply {
     call(t, "GET", uri, token, None).await
 }
 
+/// One bad request: method, path, token, body, the status expected and a word the detail names.
+type Case<'a> = (
+    &'a str,
+    String,
+    Option<&'a str>,
+    Option<Value>,
+    StatusCode,
+    &'a str,
+);
+
 fn digest(t: &T) -> String {
     t.state.with_store(|s| s.content_digest().unwrap())
 }
@@ -623,7 +633,7 @@ async fn bad_input_is_refused_naming_the_field_and_changes_nothing() {
     };
     let status_uri = "/api/areas/HA-000001/status";
     #[rustfmt::skip]
-    let table: Vec<(&str, String, Option<&str>, Option<Value>, StatusCode, &str)> = vec![
+    let table: Vec<Case> = vec![
         // POST /api/activities
         ("POST", "/api/activities".into(), None, Some(good_activity.clone()), StatusCode::UNAUTHORIZED, "token"),
         ("POST", "/api/activities".into(), Some(&t.auditor), Some(good_activity.clone()), StatusCode::FORBIDDEN, "auditor"),

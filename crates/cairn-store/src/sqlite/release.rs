@@ -203,7 +203,7 @@ fn releases_of_area(conn: &Connection, area_id: &str) -> Result<Vec<Release>, St
         .into_iter()
         .map(|(id, g, p)| release_of(id, g, &p))
         .collect::<Result<_, _>>()?;
-    v.sort_by(|a, b| a.facts.released_at.cmp(&b.facts.released_at));
+    v.sort_by_key(|a| a.facts.released_at);
     Ok(v)
 }
 
