@@ -223,14 +223,14 @@ th {{ width: 30%; background: #f2f2f2; }}
 <tr><th>Released on</th><td>{released_at}</td></tr>
 <tr><th>Area released</th><td class="area-m2">{m2}</td></tr>
 <tr><th>Extent (WGS 84)</th><td>{extent}</td></tr>
-<tr><th>Remaining hazard</th><td>{remaining}</td></tr>
+<tr><th>Remaining hazard at release</th><td>{remaining}</td></tr>
 <tr><th>Items found / destroyed</th><td>{found} found, {destroyed} destroyed</td></tr>
 <tr><th>Post-release finds</th><td>{finds}</td></tr>
 <tr><th>Outcome</th><td>{outcome}</td></tr>
 </table>
 <h2>Released land</h2>
 {svg}
-<p class="note">Green: the land released by this certificate. Red hatching: hazard that remains. Drawn on a local plane; area measured on the WGS 84 ellipsoid.</p>
+<p class="note">Green: the land released by this certificate. Red hatching: the hazard of the area that remains as this page is printed. Drawn on a local plane; areas measured on the WGS 84 ellipsoid.</p>
 <h2>Items</h2>
 <table><tr><th>Device type</th><th>Count</th><th>Depth</th><th>Action</th></tr>
 {devices}</table>
