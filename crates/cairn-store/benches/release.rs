@@ -178,7 +178,7 @@ fn main() {
         })
         .collect();
     g.bench_function(
-        "plan (clip, intersection, difference, geodesic areas)",
+        "plan (clip, intersection, difference, ellipsoidal areas)",
         |b| {
             b.iter(|| {
                 for ((a, act), (_, s)) in areas.iter().zip(&activities).zip(&data) {
