@@ -3,8 +3,10 @@
 
 pub mod area;
 pub mod catalogue;
+pub mod certificate;
 pub mod diff;
 pub mod public;
+pub mod release;
 pub mod report;
 pub mod residual;
 pub mod simple;

@@ -5,3 +5,4 @@ pub mod geojson;
 pub mod gpkg;
 pub mod props;
 pub mod record;
+pub mod release;

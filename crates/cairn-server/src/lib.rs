@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod ops;
 pub mod pyramid;
 pub mod ratelimit;
+pub mod releases;
 pub mod reports;
 pub mod tiles;
 pub mod vt;
@@ -273,6 +274,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/reports/{reference}", get(reports::get_one))
         .route("/api/reports/{reference}/photo", get(reports::photo))
         .route("/api/reports/{reference}/triage", post(reports::triage))
+        .merge(release_routes())
         .route("/tiles/{z}/{x}/{file}", get(vt::tile))
         .route("/tiles.json", get(vt::tilejson))
         .route("/health", get(ops::health))
@@ -285,6 +287,19 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(deadline))
         .layer(middleware::from_fn_with_state(state.clone(), count))
         .with_state(state)
+}
+
+/// Activities, land release, post-release finds and handover certificates (`releases.rs`).
+fn release_routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/activities", post(releases::add_activity))
+        .route("/api/activities/{id}", get(releases::get_activity))
+        .route("/api/releases", post(releases::release))
+        .route("/api/releases/{id}", get(releases::get_release))
+        .route("/api/releases/{id}/finds", post(releases::add_find))
+        .route("/api/releases/{id}/certificate", get(releases::certificate))
+        .route("/api/areas/{id}/releases", get(releases::area_releases))
+        .route("/api/areas/{id}/status", post(releases::change_status))
 }
 
 /// Serves on `addr` until Ctrl-C; `ready` is called with the bound address.

@@ -53,6 +53,18 @@ pub enum Command {
     User(cmd::users::UserArgs),
     /// Add and list organisations.
     Org(cmd::users::OrgArgs),
+    /// Record field work on an area: survey, clearance, marking, risk education.
+    Activity(cmd::release::ActivityArgs),
+    /// Release part of an area (cancel, reduce or clear) on the evidence of an activity.
+    Release(cmd::release::ReleaseArgs),
+    /// Record an item found on released land; it re-opens hazard there.
+    Find(cmd::release::FindArgs),
+    /// An area's land releases and post-release finds.
+    Releases(cmd::release::ReleasesArgs),
+    /// Change an area's status (suspected, confirmed) when the evidence supports it.
+    Status(cmd::release::StatusArgs),
+    /// Write the handover certificate of a land release as a printable HTML page.
+    Certificate(cmd::release::CertificateArgs),
 }
 
 impl Cli {
@@ -99,6 +111,12 @@ fn main() -> ExitCode {
         Command::Reports(a) => cmd::reports::run(&cli, a),
         Command::User(a) => cmd::users::user(&cli, a),
         Command::Org(a) => cmd::users::org(&cli, a),
+        Command::Activity(a) => cmd::release::activity(&cli, a),
+        Command::Release(a) => cmd::release::release(&cli, a),
+        Command::Find(a) => cmd::release::find(&cli, a),
+        Command::Releases(a) => cmd::release::releases(&cli, a),
+        Command::Status(a) => cmd::release::status(&cli, a),
+        Command::Certificate(a) => cmd::release::certificate(&cli, a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,6 +1,7 @@
 //! The SQLite backend: one file in WAL mode, migrations embedded and run on open.
 
 mod edit;
+pub mod release;
 pub mod reports;
 pub mod tokens;
 pub mod users;
@@ -19,12 +20,17 @@ use crate::{
     Writer, decode_wkb, encode_wkb,
 };
 
-/// The migrations, in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[
-    include_str!("migrations/001_init.sql"),
-    include_str!("migrations/002_tokens.sql"),
-    include_str!("migrations/003_reports.sql"),
-    include_str!("migrations/004_users.sql"),
+/// The migrations by number, in order. Numbers may have gaps: branches developed side by side
+/// each take a number (004 belongs to users and organisations, merged from another branch), so
+/// the set of migrations applied is recorded by number in `schema_migrations`, and every known
+/// migration not yet applied runs on open, whatever its number. `PRAGMA user_version` holds the
+/// highest number applied, so an older Cairn still refuses a store it does not know.
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/001_init.sql")),
+    (2, include_str!("migrations/002_tokens.sql")),
+    (3, include_str!("migrations/003_reports.sql")),
+    (4, include_str!("migrations/004_users.sql")),
+    (5, include_str!("migrations/005_activities.sql")),
 ];
 
 /// The kind tag of hazardous areas in the revisions table.
@@ -91,7 +97,7 @@ impl SqliteStore {
             conn,
             path: p.clone(),
         };
-        let known = MIGRATIONS.len() as i64;
+        let known = MIGRATIONS.last().map_or(0, |m| m.0);
         if version > known {
             return Err(StoreError::TooNew {
                 path: store.path,
@@ -99,7 +105,8 @@ impl SqliteStore {
                 known,
             });
         }
-        if version < known {
+        let applied = store.applied_migrations(version)?;
+        if MIGRATIONS.iter().any(|(n, _)| !applied.contains(n)) {
             if mode == OpenMode::ReadOnly {
                 return Err(open_err(
                     "the store needs a migration; open it once for writing".into(),
@@ -113,9 +120,31 @@ impl SqliteStore {
                     ));
                 }
             }
-            store.migrate(version)?;
+            store.migrate(version, &applied)?;
         }
         Ok(store)
+    }
+
+    /// The numbers of the migrations applied. A store from before `schema_migrations` recorded
+    /// only a count in `user_version`, with no gaps: migrations 1 to that count.
+    fn applied_migrations(&self, version: i64) -> Result<Vec<i64>, StoreError> {
+        let has_table = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+                [],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if !has_table {
+            return Ok((1..=version).collect());
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT number FROM schema_migrations ORDER BY number")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<Vec<i64>, _>>()?)
     }
 
     /// The connection, for the other modules of this backend.
@@ -135,14 +164,26 @@ impl SqliteStore {
         Ok(n > 0)
     }
 
-    fn migrate(&mut self, from: i64) -> Result<(), StoreError> {
+    fn migrate(&mut self, from: i64, applied: &[i64]) -> Result<(), StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (number INTEGER PRIMARY KEY) WITHOUT ROWID",
+        )?;
+        for n in applied {
+            tx.execute(
+                "INSERT OR IGNORE INTO schema_migrations (number) VALUES (?1)",
+                [n],
+            )?;
         }
+        let mut version = from;
+        for (n, sql) in MIGRATIONS.iter().filter(|(n, _)| !applied.contains(n)) {
+            tx.execute_batch(sql)?;
+            tx.execute("INSERT INTO schema_migrations (number) VALUES (?1)", [n])?;
+            version = version.max(*n);
+        }
+        tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
         Ok(())
     }

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod export;
 pub mod import;
+pub mod release;
 pub mod reports;
 pub mod serve;
 pub mod show;
