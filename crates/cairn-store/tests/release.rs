@@ -17,7 +17,7 @@ fn square(x0: f64, y0: f64, x1: f64, y1: f64) -> MultiPolygon<f64> {
 }
 
 #[test]
-fn a_schema_3_store_is_migrated_to_5_leaving_room_for_4() {
+fn a_schema_3_store_is_migrated_through_4_and_5() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
     {
@@ -44,7 +44,7 @@ fn a_schema_3_store_is_migrated_to_5_leaving_room_for_4() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(applied, [1, 2, 3, 5]);
+    assert_eq!(applied, [1, 2, 3, 4, 5]);
     let n: i64 = c
         .query_row(
             "SELECT count(*) FROM counters WHERE name IN ('activity_id', 'release_id', 'find_id')",
