@@ -130,11 +130,12 @@ start_martin
 start_cairn
 for z in 6 7 8 9 10 11 12 13 14; do
   for who in cairn martin; do
-    grep "^/$z/" "$OUT/tiles.txt" | head -20 | while read -r p; do
+    # awk reads all its input, so no SIGPIPE stops the script (pipefail) as grep | head would.
+    awk -v z="$z" 'index($0, "/" z "/") == 1 && n++ < 20' "$OUT/tiles.txt" | while read -r p; do
       if [ $who = cairn ]; then
-        curl -s -o /dev/null -w '%{size_download} %{time_total}\n' -H "Authorization: Bearer $TOKEN" "http://$CAIRN/tiles$p.mvt"
+        curl -s --max-time 120 -o /dev/null -w '%{size_download} %{time_total}\n' -H "Authorization: Bearer $TOKEN" "http://$CAIRN/tiles$p.mvt"
       else
-        curl -s -o /dev/null -w '%{size_download} %{time_total}\n' "http://$MARTIN/areas$p"
+        curl -s --max-time 120 -o /dev/null -w '%{size_download} %{time_total}\n' "http://$MARTIN/areas$p"
       fi
     done | awk -v z=$z -v who=$who '{s+=$1; t+=$2; if($1>m)m=$1; if($2>mt)mt=$2} END {printf "z%d %-6s mean %8.0f B, max %8d B; first fetch mean %.1f ms, max %.1f ms\n", z, who, s/NR, m, t*1000/NR, mt*1000}'
   done
