@@ -625,9 +625,21 @@ pub async fn triage(
     let r = reference(&r)?;
     let Json(body) = body?;
     let decision = read_decision(&body)?;
-    let result = state.with_store(|s| s.triage_report(&r, &decision, &by));
-    let record = match result {
-        Ok(rec) => rec,
+    // An opened area joins the read model in place, with the store still locked so the model
+    // sees writes in commit order (officers see it in items and checks at once).
+    let result = state.with_store(|s| {
+        let rec = s.triage_report(&r, &decision, &by)?;
+        if rec.action == "open"
+            && let Some(id) = &rec.area_id
+            && let Some(stored) =
+                cairn_store::Store::get_area(s, id, None).map_err(TriageError::Store)?
+        {
+            state.apply_write(stored);
+        }
+        Ok(rec)
+    });
+    match result {
+        Ok(_) => {}
         Err(TriageError::NoReport(x)) => return Err(ApiError::not_found(format!("no report {x}"))),
         Err(e @ TriageError::AlreadyTriaged { .. }) => {
             return Err(ApiError::conflict(e.to_string()));
@@ -639,10 +651,6 @@ pub async fn triage(
         }
         Err(TriageError::Store(e)) => return Err(ApiError::internal(e)),
     };
-    if record.action == "open" {
-        // The new area joins the read model (officers see it in items and checks).
-        state.reload().map_err(ApiError::internal)?;
-    }
     let report = state
         .with_store(|s| s.get_report(&r))
         .map_err(ApiError::internal)?
