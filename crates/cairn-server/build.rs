@@ -23,6 +23,8 @@ const VENDOR: &[(&str, &str)] = &[
 const WEB_FILES: &[&str] = &[
     "index.html",
     "app.js",
+    "officer.html",
+    "officer.js",
     "i18n.js",
     "style.css",
     "data/settlements.geojson",

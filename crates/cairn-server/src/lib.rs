@@ -10,6 +10,7 @@ pub mod cql2;
 pub mod edit;
 pub mod error;
 pub mod model;
+pub mod officer;
 pub mod ogc;
 pub mod openapi;
 pub mod ops;
@@ -274,6 +275,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/reports/{reference}", get(reports::get_one))
         .route("/api/reports/{reference}/photo", get(reports::photo))
         .route("/api/reports/{reference}/triage", post(reports::triage))
+        .route("/api/areas/{id}/history", get(officer::history))
         .merge(release_routes())
         .route("/tiles/{z}/{x}/{file}", get(vt::tile))
         .route("/tiles.json", get(vt::tilejson))

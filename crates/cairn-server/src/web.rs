@@ -55,6 +55,18 @@ const INDEX_TEMPLATE: &str = include_str!("../../../web/index.html");
 /// Every file but the page itself, whose version placeholder is filled in at start.
 const ASSETS: &[Asset] = &[
     Asset {
+        path: "/officer",
+        body: include_bytes!("../../../web/officer.html"),
+        content_type: HTML,
+        cache: NO_CACHE,
+    },
+    Asset {
+        path: "/officer.js",
+        body: include_bytes!("../../../web/officer.js"),
+        content_type: JS,
+        cache: NO_CACHE,
+    },
+    Asset {
         path: "/app.js",
         body: include_bytes!("../../../web/app.js"),
         content_type: JS,

@@ -546,6 +546,25 @@ async fn report_to_closed_area_with_certificate_and_post_release_find() {
             .contains("<tr><th>Post-release finds</th><td>1</td></tr>")
     );
 
+    // The officers' desk reads the same history over HTTP; the public may not.
+    let r = get(&t, &format!("/api/areas/{id}/history"), off).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let revs = r.json()["revisions"].as_array().unwrap().clone();
+    assert_eq!(revs.len(), 5);
+    assert_eq!(revs[0]["status"], "reported");
+    assert_eq!(revs[4]["status"], "closed");
+    assert!(revs.iter().all(|v| v["author"] == "Olena"));
+    assert!(
+        revs[4]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("land release: clear")
+    );
+    let r = get(&t, &format!("/api/areas/{id}/history"), None).await;
+    problem(&r, StatusCode::UNAUTHORIZED, "Bearer");
+    let r = get(&t, "/api/areas/HA-999999/history", off).await;
+    problem(&r, StatusCode::NOT_FOUND, "HA-999999");
+
     // Every write is attributed in history.
     let h = t.state.with_store(|s| s.history(&id).unwrap());
     let authors: Vec<&str> = h.iter().map(|x| x.revision.author.as_str()).collect();

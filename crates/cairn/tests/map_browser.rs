@@ -321,7 +321,6 @@ fn the_public_map_works_offline_in_a_phone_and_a_desktop_browser() {
         started.elapsed().as_secs_f64(),
         out.display()
     );
-    drop(demo);
     assert!(
         ok,
         "the map failed in the browser (hazard place {lon}, {lat}):\n{text}"
@@ -364,6 +363,71 @@ fn the_public_map_works_offline_in_a_phone_and_a_desktop_browser() {
         "desktop-route",
     ] {
         let f = out.join(format!("map-{name}.png"));
+        let len = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
+        assert!(len > 10_000, "{} is missing or too small", f.display());
+    }
+
+    // The information officer's desk: sign in with a token, open an area from the report the
+    // page sent, and read that area's history.
+    let made = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .env_remove("CAIRN_DB")
+        .arg("--db")
+        .arg(tmp.path().join("demo.db"))
+        .args([
+            "token",
+            "create",
+            "--name",
+            "Browser officer",
+            "--role",
+            "officer",
+        ])
+        .output()
+        .expect("run cairn token create");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let token = String::from_utf8_lossy(&made.stdout).trim().to_string();
+    let officer = Command::new("node")
+        .arg("officer.mjs")
+        .arg(&url)
+        .arg(&out)
+        .arg(&token)
+        .arg(reference)
+        .current_dir(&browser_dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run node ({e}); this test needs node on the PATH"));
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&officer.stdout),
+        String::from_utf8_lossy(&officer.stderr)
+    );
+    println!("{said}");
+    drop(demo);
+    assert!(
+        officer.status.success(),
+        "the officer's desk failed:\n{said}"
+    );
+    let area = said
+        .lines()
+        .find_map(|l| l.strip_prefix("opened area: "))
+        .map(str::trim)
+        .expect("the officer run printed the opened area");
+    let history = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .env_remove("CAIRN_DB")
+        .arg("--db")
+        .arg(tmp.path().join("demo.db"))
+        .args(["history", area, "--json"])
+        .output()
+        .expect("run cairn history");
+    let history = String::from_utf8_lossy(&history.stdout);
+    assert!(
+        history.contains("Browser officer"),
+        "the area opened on the desk is attributed to the officer: {history}"
+    );
+    for name in ["officer-queue", "officer-history"] {
+        let f = out.join(format!("{name}.png"));
         let len = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
         assert!(len > 10_000, "{} is missing or too small", f.display());
     }

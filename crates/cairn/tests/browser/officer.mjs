@@ -1,0 +1,63 @@
+// Drives the information officers' desk (/officer) in Debian's headless Chromium: signs in with a
+// token, finds report REFERENCE in the queue, opens an area from it, then shows that area's
+// history. Prints "ok"/"FAIL" lines and "opened area: ID"; exits 1 on any failure.
+// Usage: node officer.mjs BASE_URL OUTDIR TOKEN REFERENCE
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const [base, outDir, token, reference] = process.argv.slice(2);
+if (!base || !outDir || !token || !reference) {
+  console.error('usage: node officer.mjs BASE_URL OUTDIR TOKEN REFERENCE');
+  process.exit(2);
+}
+fs.mkdirSync(outDir, { recursive: true });
+const failures = [];
+const check = (ok, what) => {
+  if (!ok) failures.push(what);
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  return ok;
+};
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('dialog', (d) => d.accept());
+  await page.goto(new URL('/officer', base).href);
+  check(await page.locator('#desk').isHidden(), 'nothing is shown before signing in');
+  await page.fill('#token', 'not-a-token');
+  await page.click('#login button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#error').textContent.includes('401'), null, { timeout: 10_000 });
+  check(await page.locator('#desk').isHidden(), 'a bad token is refused and shows nothing');
+  await page.fill('#token', token);
+  await page.click('#login button[type=submit]');
+  await page.waitForSelector(`#queue tr[data-reference="${reference}"]`, { timeout: 15_000 });
+  check(true, `the queue shows report ${reference}`);
+  await page.screenshot({ path: path.join(outDir, 'officer-queue.png'), fullPage: true });
+  await page.click(`#queue tr[data-reference="${reference}"] button:first-of-type`);
+  await page.waitForFunction((r) => !document.querySelector(`#queue tr[data-reference="${r}"]`), reference, { timeout: 15_000 });
+  check(true, 'opening an area takes the report off the new queue');
+  await page.selectOption('#queue-state', 'opened');
+  await page.waitForSelector(`#queue tr[data-reference="${reference}"]`, { timeout: 15_000 });
+  const decision = await page.textContent(`#queue tr[data-reference="${reference}"] td:last-child`);
+  const area = (decision.match(/HA-[0-9A-Za-z-]+/) || [''])[0];
+  check(area !== '', `the opened report names its new area (${decision.trim()})`);
+  console.log(`opened area: ${area}`);
+  await page.fill('#history-id', area);
+  await page.click('#history-form button[type=submit]');
+  await page.waitForFunction(() => Number(document.querySelector('#history').dataset.count || 0) >= 1, null, { timeout: 15_000 });
+  const row = await page.textContent('#history tbody tr:first-child');
+  check(row.includes('reported'), `the area's history shows its first revision as reported (${row.trim()})`);
+  await page.screenshot({ path: path.join(outDir, 'officer-history.png'), fullPage: true });
+  check(errors.every((e) => e.includes('401')), `no console errors but the refused sign-in (${errors.join(' | ')})`);
+} catch (e) {
+  check(false, `the desk worked: ${e.message}`);
+} finally {
+  await browser.close();
+}
+process.exit(failures.length ? 1 : 0);
