@@ -293,6 +293,21 @@ fn rows(t: &T) -> Vec<Row> {
             [404, 200, 200, 200, 200, 200, 401, 401, 401],
         ),
         row("items options", "OPTIONS", ITEMS.into(), OPTIONS),
+        row("officers' desk page", "GET", "/officer".into(), OPEN),
+        // Restricted history: any role with a token; the land-release reads: officers,
+        // admins and auditors (release writes are checked role by role in tests/releases.rs).
+        row(
+            "area history",
+            "GET",
+            "/api/areas/HA-A1/history".into(),
+            [401, 200, 200, 200, 200, 200, 401, 401, 401],
+        ),
+        row(
+            "area releases",
+            "GET",
+            "/api/areas/HA-A1/releases".into(),
+            OFFICERS_READ,
+        ),
         row("item options", "OPTIONS", format!("{ITEMS}/HA-A1"), OPTIONS),
         row(
             "point check",
