@@ -227,6 +227,25 @@ pub async fn add_activity(
     let o = body(b)?;
     let (facts, geometry) =
         read_activity(&Value::Object(o)).map_err(|ps| ApiError::bad_request(problems_text(&ps)))?;
+    if caller.role == Role::Field {
+        // A field team records work of its own organisation, on its organisation's areas or on
+        // areas no organisation holds (such as one opened from a public report).
+        let mine = caller.organisation.as_deref();
+        let area_org = state
+            .with_store(|s| cairn_store::Store::get_area(s, &facts.area_id, None))
+            .map_err(ApiError::internal)?
+            .and_then(|a| a.area.props.organisation);
+        let foreign_area = area_org.is_some() && area_org.as_deref() != mine;
+        if mine.is_none() || mine != Some(facts.organisation.as_str()) || foreign_area {
+            return Err(ApiError::forbidden(format!(
+                "organisation: a field team records activities of its own organisation ({}) on its \
+                 organisation's areas or unassigned ones; this is {:?} on an area of {:?}",
+                mine.unwrap_or("none"),
+                facts.organisation,
+                area_org.as_deref().unwrap_or("no organisation")
+            )));
+        }
+    }
     let new = NewActivity { facts, geometry };
     let a = state
         .with_store(|s| s.add_activity(&new, state.catalogue(), &by))

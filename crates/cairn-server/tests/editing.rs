@@ -349,6 +349,22 @@ fn rows(t: &T) -> Vec<Row> {
             [401, 403, 403, 200, 403, 200, 401, 401, 401],
         )
     });
+    // Land-release writes with an empty body: whoever may write gets past the role check to a
+    // 400 naming the missing field; the rest are refused first (fresh store each, to be sure).
+    const ACTIVITY: [u16; 9] = [401, 400, 400, 400, 403, 400, 401, 401, 401];
+    const RELEASE: [u16; 9] = [401, 403, 403, 400, 403, 400, 401, 401, 401];
+    for (name, uri, expect) in [
+        ("record activity", "/api/activities", ACTIVITY),
+        ("release land", "/api/releases", RELEASE),
+        ("post-release find", "/api/releases/RL-000001/finds", RELEASE),
+        ("change status", "/api/areas/HA-A1/status", RELEASE),
+    ] {
+        v.push(Row {
+            body: Some(json!({})),
+            writes: true,
+            ..row(name, "POST", uri.into(), expect)
+        });
+    }
     // Field B may not create a record of organisation A.
     v.push(Row {
         body: Some(new_feature(ORG_A, "restricted", 36.6)),

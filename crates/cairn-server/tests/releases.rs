@@ -27,15 +27,19 @@ struct T {
     officer: String,
     auditor: String,
     field: String,
+    other_field: String,
 }
 
 fn setup() -> T {
     let dir = tempfile::tempdir().unwrap();
     let mut store = SqliteStore::open(&dir.path().join("s.db"), OpenMode::Create).unwrap();
-    let mut token = |name: &str, role: &str| store.create_token(name, role, None, None).unwrap().0;
-    let officer = token("Olena", "officer");
-    let auditor = token("Auditor Petro", "auditor");
-    let field = token("Team 7", "field");
+    let mut token = |name: &str, role: &str, org: Option<&str>| {
+        store.create_token(name, role, org, None).unwrap().0
+    };
+    let officer = token("Olena", "officer", None);
+    let auditor = token("Auditor Petro", "auditor", None);
+    let field = token("Team 7", "field", Some("Example Demining"));
+    let other_field = token("Team 9", "field", Some("Other Demining"));
     let config = ReportsConfig {
         rate_limit: None,
         ..ReportsConfig::default()
@@ -47,6 +51,7 @@ fn setup() -> T {
         officer,
         auditor,
         field,
+        other_field,
     }
 }
 
@@ -367,6 +372,15 @@ async fn report_to_closed_area_with_certificate_and_post_release_find() {
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let ts = r.json()["id"].as_str().unwrap().to_string();
+    // Another organisation's field team may not record work in this team's name.
+    let r = post(
+        &t,
+        "/api/activities",
+        Some(&t.other_field),
+        activity(&id, "technical-survey", json!([])),
+    )
+    .await;
+    problem(&r, StatusCode::FORBIDDEN, "organisation");
     let r = post(
         &t,
         "/api/releases",
