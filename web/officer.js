@@ -144,9 +144,24 @@ $('release-form').addEventListener('submit', async (ev) => {
       geometry,
       reason: $('release-reason').value.trim() || undefined,
     });
+    // The certificate is restricted: fetched with the token, then shown from a blob URL.
     const a = document.createElement('a');
-    a.href = `/api/releases/${encodeURIComponent(out.id)}/certificate`;
+    a.href = '#';
+    a.id = 'certificate-link';
     a.textContent = `${out.id}: ${out.area.status}, ${out.area.remaining_m2} m² — сертифікат / certificate`;
+    a.addEventListener('click', async (e) => {
+      e.preventDefault();
+      try {
+        const r = await fetch(`/api/releases/${encodeURIComponent(out.id)}/certificate`, {
+          headers: { Authorization: `Bearer ${token}` },
+        });
+        if (!r.ok) throw new Error(`${r.status}: ${(await r.json().catch(() => ({}))).detail || r.statusText}`);
+        const html = await r.blob();
+        location.assign(URL.createObjectURL(new Blob([html], { type: 'text/html' })));
+      } catch (err) {
+        showError(err);
+      }
+    });
     $('release-answer').replaceChildren(a);
   } catch (e) {
     showError(e);

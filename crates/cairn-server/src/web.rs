@@ -42,6 +42,11 @@ const DAY: &str = "public, max-age=86400";
 /// What the page may load: this origin only, plus the blob and data URLs MapLibre makes itself.
 const CSP: &str = "default-src 'self'; script-src 'self'; worker-src 'self' blob:; child-src 'self' blob:; img-src 'self' data: blob:; style-src 'self'; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
+/// The officers' desk opens restricted handover certificates (fetched with the token) from blob
+/// URLs, which inherit this page's policy; the certificate's own inline style sheet needs
+/// inline styles. Scripts stay as strict as on the map.
+const OFFICER_CSP: &str = "default-src 'self'; script-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
 /// One embedded file and how it is served.
 struct Asset {
     path: &'static str,
@@ -186,7 +191,7 @@ fn respond(
     if content_type == HTML {
         h.insert(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
+            HeaderValue::from_static(if path == "/officer" { OFFICER_CSP } else { CSP }),
         );
         h.insert(
             header::REFERRER_POLICY,

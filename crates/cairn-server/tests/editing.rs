@@ -356,7 +356,11 @@ fn rows(t: &T) -> Vec<Row> {
     for (name, uri, expect) in [
         ("record activity", "/api/activities", ACTIVITY),
         ("release land", "/api/releases", RELEASE),
-        ("post-release find", "/api/releases/RL-000001/finds", RELEASE),
+        (
+            "post-release find",
+            "/api/releases/RL-000001/finds",
+            RELEASE,
+        ),
         ("change status", "/api/areas/HA-A1/status", RELEASE),
     ] {
         v.push(Row {

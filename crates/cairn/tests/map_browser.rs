@@ -426,7 +426,7 @@ fn the_public_map_works_offline_in_a_phone_and_a_desktop_browser() {
         history.contains("Browser officer"),
         "the area opened on the desk is attributed to the officer: {history}"
     );
-    for name in ["officer-queue", "officer-history"] {
+    for name in ["officer-queue", "officer-history", "officer-certificate"] {
         let f = out.join(format!("{name}.png"));
         let len = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
         assert!(len > 10_000, "{} is missing or too small", f.display());
