@@ -3,6 +3,8 @@
 //! editing the same records at once with If-Match, a bad-input corpus that must change nothing,
 //! and the workflow (attribution, merge patch, closing, read model and public view kept current).
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -641,7 +643,7 @@ async fn twenty_clients_editing_the_same_records_lose_no_update() {
             .collect();
         assert_eq!(marks, logged, "{id}");
     }
-    assert_model_is_current(&t);
+    common::assert_model_is_current(&t.state);
     println!(
         "concurrency: {} accepted writes, {conflicts} conflicts answered 412",
         accepted.len()
@@ -1255,50 +1257,11 @@ async fn the_public_is_never_shown_a_restricted_record_through_editing() {
 // ---------------------------------------------------------------------------------------------
 // The read model kept current in place.
 
-/// The model the service updated write by write holds what a model loaded afresh from the
-/// store holds: the same records at the same revisions, the same public features with the same
-/// shapes and properties (but the data date, which only a rebuild moves for untouched
-/// features), indexes of the same size and the same covering cells for low-zoom tiles.
-fn assert_model_is_current(t: &T) {
-    let fresh = t
-        .state
-        .with_store(|s| cairn_server::ReadModel::load(s, &Catalogue::builtin()).unwrap());
-    let m = t.state.model();
-    let revs = |m: &cairn_server::ReadModel| -> Vec<(String, i64)> {
-        m.areas
-            .iter()
-            .map(|(k, v)| (k.clone(), v.revision.rev))
-            .collect()
-    };
-    assert_eq!(revs(&m), revs(&fresh));
-    assert_eq!(
-        m.public.keys().collect::<Vec<_>>(),
-        fresh.public.keys().collect::<Vec<_>>()
-    );
-    for (k, f) in &fresh.public {
-        let g = &m.public[k];
-        assert_eq!(g.shape, f.shape, "{k}");
-        let strip = |p: &serde_json::Map<String, Value>| {
-            let mut p = p.clone();
-            p.remove("data_date");
-            p
-        };
-        assert_eq!(strip(&g.props), strip(&f.props), "{k}");
-    }
-    assert_eq!(m.index.len(), fresh.index.len());
-    assert_eq!(m.public_index.len(), fresh.public_index.len());
-    // The low zooms' covering cells, counted in and out write by write.
-    assert_eq!(m.cells, fresh.cells, "covering cells");
-    assert_eq!(m.public_cells, fresh.public_cells, "public covering cells");
-    assert!(!fresh.cells.is_empty());
-    assert_eq!(m.data_date, fresh.data_date);
-}
-
 #[tokio::test]
 async fn the_read_model_follows_every_write_in_place_zones_included() {
     let t = setup();
     let officer = t.token("officer");
-    assert_model_is_current(&t);
+    common::assert_model_is_current(&t.state);
     // Two restricted records close together share one danger zone for the public.
     let mut ids = Vec::new();
     for x in [38.002, 38.003] {
@@ -1313,7 +1276,7 @@ async fn the_read_model_follows_every_write_in_place_zones_included() {
         .await;
         assert_eq!(r.status, StatusCode::CREATED);
         ids.push(r.body["id"].as_str().unwrap().to_string());
-        assert_model_is_current(&t);
+        common::assert_model_is_current(&t.state);
     }
     let inside = |t: &T| {
         let t = t.state.clone();
@@ -1344,7 +1307,7 @@ async fn the_read_model_follows_every_write_in_place_zones_included() {
         )
         .await;
         assert_eq!(r.status, StatusCode::NO_CONTENT);
-        assert_model_is_current(&t);
+        common::assert_model_is_current(&t.state);
         assert_eq!(
             inside(&t).await,
             if n == 0 { 1 } else { 0 },
@@ -1365,7 +1328,7 @@ async fn the_read_model_follows_every_write_in_place_zones_included() {
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_model_is_current(&t);
+    common::assert_model_is_current(&t.state);
     let old = send(
         &t.state,
         "GET",

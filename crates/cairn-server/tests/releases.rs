@@ -5,6 +5,8 @@
 //! uses); transitions the evidence does not support refused; and a bad-input table for every new
 //! endpoint, each answered with a problem naming the field and the store left unchanged.
 
+mod common;
+
 use std::net::SocketAddr;
 
 use axum::body::Body;
@@ -598,25 +600,7 @@ async fn report_to_closed_area_with_certificate_and_post_release_find() {
         ["reported", "suspected", "confirmed", "reduced", "closed"]
     );
     // Every write above updated the read model in place; it holds what a fresh load holds.
-    let fresh = t
-        .state
-        .with_store(|s| cairn_server::ReadModel::load(s, &Catalogue::builtin()).unwrap());
-    let m = t.state.model();
-    let revs = |m: &cairn_server::ReadModel| -> Vec<(String, i64)> {
-        m.areas
-            .iter()
-            .map(|(k, v)| (k.clone(), v.revision.rev))
-            .collect()
-    };
-    assert_eq!(revs(&m), revs(&fresh));
-    assert_eq!(
-        m.public.keys().collect::<Vec<_>>(),
-        fresh.public.keys().collect::<Vec<_>>()
-    );
-    assert_eq!(m.index.len(), fresh.index.len());
-    assert_eq!(m.public_index.len(), fresh.public_index.len());
-    assert_eq!(m.cells, fresh.cells);
-    assert_eq!(m.public_cells, fresh.public_cells);
+    common::assert_model_is_current(&t.state);
 }
 
 #[tokio::test]
