@@ -214,9 +214,52 @@ pub struct AreaProperties {
     /// When the hazard was reported on the ground (valid time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reported_at: Option<Timestamp>,
+    /// Present when the area comes from an emplacement record (Amended Protocol II, Technical
+    /// Annex 1): the facts the recording duty asks for beyond perimeter, reference points and
+    /// device groups. Restricted detail: never shown to the public.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emplacement: Option<Box<Emplacement>>,
     /// Properties Cairn does not know, kept as given. They count as restricted.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// How the devices of an emplacement record were emplaced (APII TA 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EmplacingMethod {
+    HandEmplaced,
+    MechanicallyLaid,
+    RemotelyDelivered,
+}
+
+impl WireEnum for EmplacingMethod {
+    const ALL: &'static [(EmplacingMethod, &'static str)] = &[
+        (EmplacingMethod::HandEmplaced, "hand-emplaced"),
+        (EmplacingMethod::MechanicallyLaid, "mechanically-laid"),
+        (EmplacingMethod::RemotelyDelivered, "remotely-delivered"),
+    ];
+}
+
+/// What an emplacement record states beyond the area's perimeter, reference points and device
+/// groups (types, numbers and the date and time laid). Every field may be missing: an incomplete
+/// record is still stored, and the compliance audit names what it lacks.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Emplacement {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<EmplacingMethod>,
+    /// Whether anti-handling devices were fitted; `None` when the record does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anti_handling: Option<bool>,
+    /// The fuze type as recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fuze: Option<String>,
+    /// The recorded fuze lifetime (self-destruct period) in hours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fuze_lifetime_hours: Option<f64>,
+    /// The unit that emplaced the devices, as recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub laid_by: Option<String>,
 }
 
 /// A string enum with a fixed set of wire names; gives parse errors that list the choices.

@@ -1,6 +1,7 @@
 //! Cairn's domain core: hazardous areas, the device catalogue, validation, the residual-hazard
 //! model and the public view. It does no I/O and cannot fail for outside reasons.
 
+pub mod accident;
 pub mod area;
 pub mod catalogue;
 pub mod certificate;
@@ -11,10 +12,11 @@ pub mod report;
 pub mod residual;
 pub mod simple;
 pub mod validate;
+pub mod zone;
 
 pub use area::{
-    AreaProperties, Classification, DeviceGroup, Evidence, EvidenceKind, HazardArea, HowKnown,
-    Marking, Shape, Status, Timestamp, WireEnum,
+    AreaProperties, Classification, DeviceGroup, Emplacement, EmplacingMethod, Evidence,
+    EvidenceKind, HazardArea, HowKnown, Marking, Shape, Status, Timestamp, WireEnum,
 };
 pub use catalogue::{Catalogue, Category, DeviceType};
 pub use validate::Problem;

@@ -185,6 +185,7 @@ mod tests {
                 marking: None,
                 organisation: None,
                 reported_at: None,
+                emplacement: None,
                 extra: Default::default(),
             },
         }

@@ -818,6 +818,7 @@ pub fn area_for_find(id: String, find: &Find, released_from: &HazardArea) -> Haz
             marking: None,
             organisation: released_from.props.organisation.clone(),
             reported_at: Some(find.facts.recorded_at),
+            emplacement: None,
             extra,
         },
     }
@@ -901,6 +902,7 @@ mod tests {
                 marking: None,
                 organisation: None,
                 reported_at: None,
+                emplacement: None,
                 extra: Default::default(),
             },
         }

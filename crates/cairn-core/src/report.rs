@@ -366,6 +366,7 @@ pub fn reported_area(id: String, r: &ReportFacts<'_>) -> HazardArea {
             marking: None,
             organisation: None,
             reported_at: Some(r.received_at),
+            emplacement: None,
             extra,
         },
     }

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use cairn_core::{
-    AreaProperties, Classification, DeviceGroup, Evidence, EvidenceKind, HowKnown, Marking,
-    Problem, Status, Timestamp, WireEnum,
+    AreaProperties, Classification, DeviceGroup, Emplacement, EmplacingMethod, Evidence,
+    EvidenceKind, HowKnown, Marking, Problem, Status, Timestamp, WireEnum,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Map, Value};
@@ -20,6 +20,7 @@ pub const KNOWN: &[&str] = &[
     "marking",
     "organisation",
     "reported_at",
+    "emplacement",
     "radius_m",
     "width_m",
 ];
@@ -135,6 +136,10 @@ pub fn read_properties(map: &Map<String, Value>, problems: &mut Vec<Problem>) ->
             Vec::new()
         }
     };
+    let emplacement = match map.get("emplacement") {
+        None | Some(Value::Null) => None,
+        Some(v) => read_emplacement(v, problems),
+    };
     let radius_m = opt_number(map.get("radius_m"), &f("radius_m"), problems);
     let width_m = opt_number(map.get("width_m"), &f("width_m"), problems);
     let extra: BTreeMap<String, Value> = map
@@ -156,6 +161,7 @@ pub fn read_properties(map: &Map<String, Value>, problems: &mut Vec<Problem>) ->
             marking,
             organisation,
             reported_at,
+            emplacement,
             extra,
         },
         radius_m,
@@ -347,6 +353,79 @@ pub fn parse_time(s: &str, edge: TimeEdge) -> Result<Timestamp, String> {
     Err(format!(
         "{s:?} is not a time in RFC 3339 form such as \"2026-10-01T08:00:00Z\" (or a date \"2026-10-01\")"
     ))
+}
+
+/// The fields of an emplacement record (APII TA 1) beyond those every area has.
+const EMPLACEMENT_FIELDS: &str = "method, anti_handling, fuze, fuze_lifetime_hours, laid_by";
+
+fn read_emplacement(v: &Value, problems: &mut Vec<Problem>) -> Option<Box<Emplacement>> {
+    let ef = |k: &str| format!("properties.emplacement.{k}");
+    let Value::Object(e) = v else {
+        problems.push(Problem::new(
+            "properties.emplacement",
+            format!(
+                "must be an object with {EMPLACEMENT_FIELDS}, not {}",
+                kind_of(v)
+            ),
+        ));
+        return None;
+    };
+    let before = problems.len();
+    let method = match e.get("method") {
+        None | Some(Value::Null) => None,
+        Some(v) => wire::<EmplacingMethod>(v, &ef("method"), problems),
+    };
+    let anti_handling = match e.get("anti_handling") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(other) => {
+            problems.push(Problem::new(
+                ef("anti_handling"),
+                format!("must be true or false, not {}", kind_of(other)),
+            ));
+            None
+        }
+    };
+    let fuze = opt_string(e.get("fuze"), &ef("fuze"), problems);
+    let laid_by = opt_string(e.get("laid_by"), &ef("laid_by"), problems);
+    let fuze_lifetime_hours = match e.get("fuze_lifetime_hours") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(h) if h.is_finite() && h > 0.0 => Some(h),
+            _ => {
+                problems.push(Problem::new(
+                    ef("fuze_lifetime_hours"),
+                    format!("must be a positive number of hours, not {n}"),
+                ));
+                None
+            }
+        },
+        Some(other) => {
+            problems.push(Problem::new(
+                ef("fuze_lifetime_hours"),
+                format!("must be a number of hours, not {}", kind_of(other)),
+            ));
+            None
+        }
+    };
+    for k in e.keys() {
+        if !matches!(
+            k.as_str(),
+            "method" | "anti_handling" | "fuze" | "fuze_lifetime_hours" | "laid_by"
+        ) {
+            problems.push(Problem::new(
+                ef(k),
+                format!("is not a field of an emplacement record ({EMPLACEMENT_FIELDS})"),
+            ));
+        }
+    }
+    (problems.len() == before).then_some(Box::new(Emplacement {
+        method,
+        anti_handling,
+        fuze,
+        fuze_lifetime_hours,
+        laid_by,
+    }))
 }
 
 fn opt_string(v: Option<&Value>, field: &str, problems: &mut Vec<Problem>) -> Option<String> {

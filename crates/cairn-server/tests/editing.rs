@@ -45,6 +45,7 @@ fn area(id: &str, x: f64, org: &str, class: Classification) -> HazardArea {
             organisation: Some(org.into()),
             reported_at: Some("2026-10-05T00:00:00Z".parse().unwrap()),
             extra: Default::default(),
+            emplacement: None,
         },
     }
 }

@@ -635,6 +635,7 @@ async fn bad_input_is_refused_naming_the_field_and_changes_nothing() {
                 marking: None,
                 organisation: None,
                 reported_at: None,
+                emplacement: None,
                 extra: Default::default(),
             },
         })

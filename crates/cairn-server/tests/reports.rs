@@ -54,6 +54,7 @@ fn setup(config: ReportsConfig) -> T {
             organisation: None,
             reported_at: None,
             extra: Default::default(),
+            emplacement: None,
         },
     })
     .unwrap();

@@ -63,6 +63,7 @@ fn area(id: &str, status: Status, class: Classification, x: f64, name: &str) -> 
             marking: None,
             organisation: Some("Fictional Operator".into()),
             reported_at: Some("2026-10-05T00:00:00Z".parse().unwrap()),
+            emplacement: None,
             extra: Default::default(),
         },
     }

@@ -119,6 +119,7 @@ fn hazard(id: String, p: &Polygon<f64>) -> HazardArea {
             marking: None,
             organisation: None,
             reported_at: None,
+            emplacement: None,
             extra: Default::default(),
         },
     }

@@ -22,6 +22,7 @@ fn area(id: &str, status: Status, x: f64) -> HazardArea {
             organisation: None,
             reported_at: None,
             extra: Default::default(),
+            emplacement: None,
         },
     }
 }

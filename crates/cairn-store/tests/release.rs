@@ -36,7 +36,7 @@ fn a_schema_3_store_is_migrated_through_4_and_5() {
     let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 5);
+    assert_eq!(v, 6);
     let applied: Vec<i64> = c
         .prepare("SELECT number FROM schema_migrations ORDER BY number")
         .unwrap()
@@ -44,7 +44,7 @@ fn a_schema_3_store_is_migrated_through_4_and_5() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(applied, [1, 2, 3, 4, 5]);
+    assert_eq!(applied, [1, 2, 3, 4, 5, 6]);
     let n: i64 = c
         .query_row(
             "SELECT count(*) FROM counters WHERE name IN ('activity_id', 'release_id', 'find_id')",
@@ -88,6 +88,7 @@ fn releases_are_attributed_revisions_and_a_refusal_leaves_nothing() {
             marking: None,
             organisation: None,
             reported_at: None,
+            emplacement: None,
             extra: Default::default(),
         },
     })

@@ -459,6 +459,7 @@ impl Synth {
             organisation: Some(org.to_string()),
             reported_at: Some(reported_at),
             extra: Default::default(),
+            emplacement: None,
         }
     }
 }

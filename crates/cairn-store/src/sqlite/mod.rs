@@ -5,6 +5,7 @@ pub mod release;
 pub mod reports;
 pub mod tokens;
 pub mod users;
+pub mod zones;
 
 use std::path::Path;
 
@@ -31,6 +32,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/003_reports.sql")),
     (4, include_str!("migrations/004_users.sql")),
     (5, include_str!("migrations/005_activities.sql")),
+    (6, include_str!("migrations/006_zones_accidents.sql")),
 ];
 
 /// The kind tag of hazardous areas in the revisions table.
@@ -341,6 +343,7 @@ impl StoredProps {
                 organisation: self.organisation,
                 reported_at: self.reported_at,
                 extra: self.extra,
+                emplacement: None,
             },
             self.radius_m,
             self.width_m,

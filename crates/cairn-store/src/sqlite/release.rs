@@ -87,14 +87,14 @@ pub struct FindOutcome {
     pub changeset: i64,
 }
 
-fn corrupt(id: &str, message: impl Into<String>) -> StoreError {
+pub(super) fn corrupt(id: &str, message: impl Into<String>) -> StoreError {
     StoreError::Corrupt {
         id: id.to_string(),
         message: message.into(),
     }
 }
 
-fn multipolygon(id: &str, g: Geometry<f64>) -> Result<MultiPolygon<f64>, StoreError> {
+pub(super) fn multipolygon(id: &str, g: Geometry<f64>) -> Result<MultiPolygon<f64>, StoreError> {
     match g {
         Geometry::Polygon(p) => Ok(MultiPolygon(vec![p])),
         Geometry::MultiPolygon(m) => Ok(m),
@@ -103,7 +103,7 @@ fn multipolygon(id: &str, g: Geometry<f64>) -> Result<MultiPolygon<f64>, StoreEr
 }
 
 /// Reads the current (head) revision of a record of `kind`: its geometry and properties.
-fn head(
+pub(super) fn head(
     conn: &Connection,
     kind: &str,
     id: &str,
@@ -215,14 +215,14 @@ fn finds_of_release(conn: &Connection, release_id: &str) -> Result<Vec<Find>, St
 }
 
 /// The current time at the store's resolution (microseconds).
-fn now() -> cairn_core::Timestamp {
+pub(super) fn now() -> cairn_core::Timestamp {
     let t = Utc::now();
     from_micros(to_micros(t)).unwrap_or(t)
 }
 
 impl SqliteTx<'_> {
     /// The next number of a counter (`activity_id`, `release_id`, `find_id`).
-    fn next_number(&mut self, counter: &str) -> Result<i64, StoreError> {
+    pub(super) fn next_number(&mut self, counter: &str) -> Result<i64, StoreError> {
         Ok(self.tx.query_row(
             "UPDATE counters SET value = value + 1 WHERE name = ?1 RETURNING value",
             [counter],
@@ -231,7 +231,7 @@ impl SqliteTx<'_> {
     }
 
     /// Writes a new revision of a record that is not a hazardous area.
-    fn put_record(
+    pub(super) fn put_record(
         &mut self,
         kind: &str,
         id: &str,
@@ -285,7 +285,7 @@ impl SqliteTx<'_> {
     }
 }
 
-fn json<T: serde::Serialize>(id: &str, v: &T) -> Result<String, StoreError> {
+pub(super) fn json<T: serde::Serialize>(id: &str, v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Encode {
         id: id.to_string(),
         message: e.to_string(),
