@@ -424,3 +424,17 @@ pub struct DeviceGroup {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub how_known: Option<HowKnown>,
 }
+
+/// When things first happened to a hazardous area, from its history (recorded time): the
+/// compliance audit's deadlines are measured on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeline {
+    /// The first revision: when Cairn learned of the area.
+    pub first_recorded: Timestamp,
+    /// The first revision with marking `marked` or `fenced`, or the first marking activity.
+    pub first_marked: Option<Timestamp>,
+    /// The first revision with an open-hazard status: when the public map first warned of it.
+    pub first_public: Option<Timestamp>,
+    /// The first revision with status cancelled, cleared or closed: no hazard left to mark.
+    pub first_released: Option<Timestamp>,
+}

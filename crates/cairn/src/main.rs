@@ -65,6 +65,8 @@ pub enum Command {
     Status(cmd::release::StatusArgs),
     /// Write the handover certificate of a land release as a printable HTML page.
     Certificate(cmd::release::CertificateArgs),
+    /// Audit the records against a policy of supply conditions; exit 1 when any is violated.
+    Audit(cmd::audit::Args),
 }
 
 impl Cli {
@@ -117,6 +119,7 @@ fn main() -> ExitCode {
         Command::Releases(a) => cmd::release::releases(&cli, a),
         Command::Status(a) => cmd::release::status(&cli, a),
         Command::Certificate(a) => cmd::release::certificate(&cli, a),
+        Command::Audit(a) => cmd::audit::run_cmd(&cli, a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

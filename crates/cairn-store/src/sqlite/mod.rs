@@ -1,5 +1,6 @@
 //! The SQLite backend: one file in WAL mode, migrations embedded and run on open.
 
+pub mod audit;
 mod edit;
 pub mod release;
 pub mod reports;

@@ -1,5 +1,6 @@
 //! One module per command; helpers they share.
 
+pub mod audit;
 pub mod check;
 pub mod export;
 pub mod import;
