@@ -4,9 +4,11 @@
 
 use std::sync::OnceLock;
 
+pub mod zones;
+
 use cairn_core::{
-    AreaProperties, Catalogue, Classification, DeviceGroup, Evidence, EvidenceKind, HazardArea,
-    HowKnown, Marking, Shape, Status, Timestamp,
+    AreaProperties, Catalogue, Classification, DeviceGroup, Emplacement, EmplacingMethod, Evidence,
+    EvidenceKind, HazardArea, HowKnown, Marking, Shape, Status, Timestamp,
 };
 use chrono::{DateTime, Duration, Utc};
 use geo::{Contains, Orient, orient::Direction};
@@ -186,10 +188,61 @@ impl Synth {
             }
         }
         loop {
-            if let Some(a) = self.try_area(&mut rng, i, s, centre, dist_m, bearing) {
+            if let Some(mut a) = self.try_area(&mut rng, i, s, centre, dist_m, bearing) {
+                self.add_emplacement(&mut a, i);
                 return a;
             }
         }
+    }
+
+    /// Gives an area whose AP devices are known from a record the facts of its emplacement
+    /// record (APII TA 1), mostly complete; drawn from a stream of its own so that every other
+    /// field stays as it was before emplacement records existed.
+    fn add_emplacement(&self, a: &mut HazardArea, i: u64) {
+        if !a
+            .props
+            .devices
+            .iter()
+            .any(|g| g.how_known == Some(HowKnown::Record))
+        {
+            return;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ 0x656d_706c_6163_656d);
+        rng.set_stream(i);
+        let lifetime_h = a
+            .props
+            .devices
+            .iter()
+            .filter_map(|g| match self.catalogue.get(&g.device_type)?.profile {
+                cairn_core::residual::Profile::NonPersistent { sd_max_s, .. } => {
+                    Some(sd_max_s as f64 / 3600.0)
+                }
+                _ => None,
+            })
+            .fold(None, |m: Option<f64>, h| Some(m.map_or(h, |m| m.max(h))));
+        let mut e = Emplacement {
+            method: Some(pick(
+                &mut rng,
+                &[
+                    (EmplacingMethod::HandEmplaced, 50.0),
+                    (EmplacingMethod::RemotelyDelivered, 35.0),
+                    (EmplacingMethod::MechanicallyLaid, 15.0),
+                ],
+            )),
+            anti_handling: Some(rng.random::<f64>() < 0.12),
+            fuze: Some("electronic fuze with self-destruct timer (fictional)".into()),
+            fuze_lifetime_hours: lifetime_h,
+            laid_by: Some(format!("fictional unit {}", rng.random_range(1..40))),
+        };
+        // Some records are incomplete, one fact missing each.
+        match rng.random_range(0..100) {
+            0..5 => e.method = None,
+            5..12 => e.anti_handling = None,
+            12..16 => e.fuze = None,
+            16..22 => e.fuze_lifetime_hours = None,
+            _ => {}
+        }
+        a.props.emplacement = Some(Box::new(e));
     }
 
     fn try_area(
@@ -681,4 +734,11 @@ mod tests {
         assert!(*vertices.last().unwrap() <= 202);
         assert_eq!(statuses.len(), 7, "{statuses:?}");
     }
+}
+
+/// A zone id's tail from a name: lower-case ASCII letters and digits, other runs as `-`.
+fn zone_slug(name: &str) -> String {
+    cairn_core::zone::zone_id_from_name(name)
+        .map(|id| id.trim_start_matches("Z-").to_string())
+        .unwrap_or_else(|| "unnamed".into())
 }
