@@ -6,73 +6,11 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use common::env::Env;
+
+use std::process::Command;
 
 use serde_json::{Value, json};
-
-struct Env {
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Env {
-        Env {
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn p(&self, name: &str) -> String {
-        self.path(name).to_string_lossy().into_owned()
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_cairn"))
-            .current_dir(self.dir.path())
-            .env_remove("CAIRN_DB")
-            .env_remove("CAIRN_CATALOGUE")
-            .env("CAIRN_AUTHOR", "test author")
-            .arg("--db")
-            .arg(self.path("store.db"))
-            .args(args)
-            .output()
-            .expect("run cairn")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "cairn {args:?} failed with {:?}\nstdout: {}\nstderr: {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn ok_json(&self, args: &[&str]) -> Value {
-        serde_json::from_str(&self.ok(args)).expect("json output")
-    }
-
-    fn write(&self, name: &str, v: &Value) {
-        std::fs::write(self.path(name), serde_json::to_vec_pretty(v).unwrap()).unwrap();
-    }
-
-    /// Counts of revisions and changesets: any write changes them.
-    fn counts(&self) -> (i64, i64) {
-        let c = rusqlite::Connection::open(self.path("store.db")).unwrap();
-        let q = |s: &str| c.query_row(s, [], |r| r.get::<_, i64>(0)).unwrap();
-        (
-            q("SELECT count(*) FROM revisions"),
-            q("SELECT count(*) FROM changesets"),
-        )
-    }
-}
 
 /// A 200-vertex star-ish ring around (lon, lat), about 400 m across.
 fn ring200(lon: f64, lat: f64) -> Value {
