@@ -65,6 +65,10 @@ pub enum Command {
     Status(cmd::release::StatusArgs),
     /// Write the handover certificate of a land release as a printable HTML page.
     Certificate(cmd::release::CertificateArgs),
+    /// Zones used by policies and reports (permitted zones, oblasts): import, list, show.
+    Zone(cmd::zones::ZoneArgs),
+    /// Accidents and their casualties: add, list, show.
+    Accident(cmd::accidents::AccidentArgs),
 }
 
 impl Cli {
@@ -117,6 +121,8 @@ fn main() -> ExitCode {
         Command::Releases(a) => cmd::release::releases(&cli, a),
         Command::Status(a) => cmd::release::status(&cli, a),
         Command::Certificate(a) => cmd::release::certificate(&cli, a),
+        Command::Zone(a) => cmd::zones::run(&cli, a),
+        Command::Accident(a) => cmd::accidents::run(&cli, a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
