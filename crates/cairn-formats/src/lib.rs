@@ -1,8 +1,10 @@
 //! File formats Cairn reads and writes: GeoJSON (streaming), CSV with WKT, and GeoPackage.
 
+pub mod accident;
 pub mod csv;
 pub mod geojson;
 pub mod gpkg;
 pub mod props;
 pub mod record;
 pub mod release;
+pub mod zone;

@@ -4,6 +4,7 @@
 // The OpenAPI document is one large `json!` literal.
 #![recursion_limit = "256"]
 
+pub mod accidents;
 pub mod auth;
 pub mod check;
 pub mod cql2;
@@ -277,6 +278,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/reports/{reference}/triage", post(reports::triage))
         .route("/api/areas/{id}/history", get(officer::history))
         .merge(release_routes())
+        .merge(accident_routes())
         .route("/tiles/{z}/{x}/{file}", get(vt::tile))
         .route("/tiles.json", get(vt::tilejson))
         .route("/health", get(ops::health))
@@ -302,6 +304,15 @@ fn release_routes() -> Router<AppState> {
         .route("/api/releases/{id}/certificate", get(releases::certificate))
         .route("/api/areas/{id}/releases", get(releases::area_releases))
         .route("/api/areas/{id}/status", post(releases::change_status))
+}
+
+/// Accidents and zones (`accidents.rs`).
+fn accident_routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/accidents", post(accidents::add).get(accidents::list))
+        .route("/api/accidents/{id}", get(accidents::get_one))
+        .route("/api/zones", get(accidents::zones))
+        .route("/api/zones/{id}", get(accidents::zone))
 }
 
 /// Serves on `addr` until Ctrl-C; `ready` is called with the bound address.

@@ -67,6 +67,10 @@ pub enum Command {
     Certificate(cmd::release::CertificateArgs),
     /// Audit the records against a policy of supply conditions; exit 1 when any is violated.
     Audit(cmd::audit::Args),
+    /// Zones used by policies and reports (permitted zones, oblasts): import, list, show.
+    Zone(cmd::zones::ZoneArgs),
+    /// Accidents and their casualties: add, list, show.
+    Accident(cmd::accidents::AccidentArgs),
 }
 
 impl Cli {
@@ -120,6 +124,8 @@ fn main() -> ExitCode {
         Command::Status(a) => cmd::release::status(&cli, a),
         Command::Certificate(a) => cmd::release::certificate(&cli, a),
         Command::Audit(a) => cmd::audit::run_cmd(&cli, a),
+        Command::Zone(a) => cmd::zones::run(&cli, a),
+        Command::Accident(a) => cmd::accidents::run(&cli, a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,5 +1,6 @@
 //! One module per command; helpers they share.
 
+pub mod accidents;
 pub mod audit;
 pub mod check;
 pub mod export;
@@ -10,6 +11,7 @@ pub mod serve;
 pub mod show;
 pub mod synth;
 pub mod users;
+pub mod zones;
 
 use cairn_core::Timestamp;
 use cairn_store::SqliteStore;
