@@ -3,7 +3,7 @@
 //! Columns: `id`, `wkt` (also `geometry` or `WKT`) or `lon` and `lat`, the simple properties by
 //! name, `evidence_kind`, `evidence_description`, `evidence_source`, `devices` as a JSON array
 //! (or `device_type`, `quantity`, `emplaced_from`, `emplaced_to` for a single group),
-//! `reference_points` as JSON, and any other column kept as an extra property.
+//! `reference_points` and `emplacement` as JSON, and any other column kept as an extra property.
 
 use std::io::{Read, Write};
 use std::str::FromStr;
@@ -82,15 +82,17 @@ pub fn read_csv<R: Read, E>(
             }
             match h {
                 "id" => id = Some(v.to_string()),
-                "devices" | "reference_points" => match serde_json::from_str::<Value>(v) {
-                    Ok(j) => {
-                        map.insert(h.into(), j);
+                "devices" | "reference_points" | "emplacement" => {
+                    match serde_json::from_str::<Value>(v) {
+                        Ok(j) => {
+                            map.insert(h.into(), j);
+                        }
+                        Err(e) => problems.push(Problem::new(
+                            format!("properties.{h}"),
+                            format!("column {h} must hold JSON: {e}"),
+                        )),
                     }
-                    Err(e) => problems.push(Problem::new(
-                        format!("properties.{h}"),
-                        format!("column {h} must hold JSON: {e}"),
-                    )),
-                },
+                }
                 "extra" if v.starts_with('{') => {
                     match serde_json::from_str::<Map<String, Value>>(v) {
                         Ok(m) => {
@@ -244,6 +246,7 @@ pub const COLUMNS: &[&str] = &[
     "reported_at",
     "radius_m",
     "width_m",
+    "emplacement",
     "extra",
 ];
 
@@ -263,7 +266,7 @@ pub fn write_area<W: Write>(w: &mut csv::Writer<W>, a: &HazardArea) -> csv::Resu
             .unwrap_or_default()
     };
     let num = |x: Option<f64>| x.map(|x| x.to_string()).unwrap_or_default();
-    let record: [String; 16] = [
+    let record: [String; 17] = [
         a.id.clone(),
         a.shape.geometry().wkt_string(),
         opt(&p.name),
@@ -298,6 +301,7 @@ pub fn write_area<W: Write>(w: &mut csv::Writer<W>, a: &HazardArea) -> csv::Resu
         t(p.reported_at),
         num(a.shape.radius_m()),
         num(a.shape.width_m()),
+        p.emplacement.as_ref().map(|e| json(e)).unwrap_or_default(),
         if p.extra.is_empty() {
             String::new()
         } else {

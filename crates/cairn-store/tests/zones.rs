@@ -120,3 +120,66 @@ fn accidents_are_attributed_and_checked() {
         .unwrap();
     assert_eq!(b.id, "AC-000002");
 }
+
+#[test]
+fn emplacement_records_round_trip_and_carry_their_timeline() {
+    use cairn_core::{
+        AreaProperties, Classification, Emplacement, EmplacingMethod, HazardArea, Marking, Shape,
+        Status,
+    };
+    use cairn_store::sqlite::audit::AuditScope;
+    use cairn_store::{Store, Writer};
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = SqliteStore::open(&dir.path().join("e.db"), OpenMode::Create).unwrap();
+    let mut a = HazardArea {
+        id: "HA-1".into(),
+        shape: Shape::Polygon(
+            polygon![(x: 36.0, y: 48.0), (x: 36.1, y: 48.0), (x: 36.1, y: 48.1), (x: 36.0, y: 48.0)],
+        ),
+        props: AreaProperties {
+            name: None,
+            status: Status::Reported,
+            classification: Classification::Restricted,
+            evidence: None,
+            devices: vec![],
+            reference_points: vec![],
+            marking: Some(Marking::Unmarked),
+            organisation: None,
+            reported_at: None,
+            emplacement: Some(Box::new(Emplacement {
+                method: Some(EmplacingMethod::RemotelyDelivered),
+                anti_handling: Some(true),
+                fuze: None,
+                fuze_lifetime_hours: Some(48.0),
+                laid_by: None,
+            })),
+            extra: Default::default(),
+        },
+    };
+    let put = |s: &mut SqliteStore, a: &HazardArea| {
+        let mut w = s.begin(meta("ana")).unwrap();
+        w.put_area(a).unwrap();
+        w.commit().unwrap();
+    };
+    put(&mut s, &a);
+    let mut plain = a.clone();
+    plain.id = "HA-2".into();
+    plain.props.emplacement = None;
+    put(&mut s, &plain);
+    a.props.status = Status::Confirmed;
+    put(&mut s, &a);
+    a.props.marking = Some(Marking::Fenced);
+    put(&mut s, &a);
+    assert_eq!(s.get_area("HA-1", None).unwrap().unwrap().area, a);
+    let subjects = s.audit_subjects(AuditScope::EmplacementRecords).unwrap();
+    assert_eq!(subjects.len(), 1, "only the emplacement record");
+    let (got, t) = &subjects[0];
+    assert_eq!(got, &a);
+    let h = s.history("HA-1").unwrap();
+    assert_eq!(t.first_recorded, h[0].revision.recorded_at);
+    assert_eq!(t.first_public, Some(h[1].revision.recorded_at));
+    assert_eq!(t.first_marked, Some(h[2].revision.recorded_at));
+    assert_eq!(t.first_released, None);
+    // All hazards: HA-2 was never an open hazard, so it is still out of scope.
+    assert_eq!(s.audit_subjects(AuditScope::AllHazards).unwrap().len(), 1);
+}

@@ -52,7 +52,13 @@ fn prepare() -> Env {
              "properties": {"name": "Permitted zone east (fictional)"}}
         ]}),
     );
-    env.ok(&["zone", "import", &env.p("zones.geojson"), "--kind", "permitted"]);
+    env.ok(&[
+        "zone",
+        "import",
+        &env.p("zones.geojson"),
+        "--kind",
+        "permitted",
+    ]);
     env.write(
         "records.geojson",
         &json!({"type": "FeatureCollection", "features": [
@@ -130,8 +136,20 @@ fn audit_finds_exactly_the_violations_and_exits_1() {
     std::fs::write(env.path("policy.toml"), POLICY).unwrap();
     // Four days on, the unmarked record is past its 72-hour deadline.
     let later = (chrono::Utc::now() + chrono::Duration::days(4)).to_rfc3339();
-    let out = env.run(&["audit", "--policy", &env.p("policy.toml"), "--json", "--at", &later]);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = env.run(&[
+        "audit",
+        "--policy",
+        &env.p("policy.toml"),
+        "--json",
+        "--at",
+        &later,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let got = violations(&v);
     let want: Vec<(String, String)> = [
@@ -170,7 +188,12 @@ fn audit_finds_exactly_the_violations_and_exits_1() {
     )
     .unwrap();
     let out = env.run(&["audit", "--policy", &env.p("lenient.toml"), "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["violations"], json!([]));
 }
@@ -200,7 +223,10 @@ fn bad_policies_exit_2_naming_the_line() {
             "[rules.permitted-zones]\nzone-kind = \"oblast\"\n",
             "line 2: the store has no zone of kind oblast",
         ),
-        ("[rules.marking\nwithin = \"1 day\"\n", "line 1: not valid TOML"),
+        (
+            "[rules.marking\nwithin = \"1 day\"\n",
+            "line 1: not valid TOML",
+        ),
     ];
     for (text, expected) in cases {
         std::fs::write(env.path("bad.toml"), text).unwrap();
@@ -208,7 +234,10 @@ fn bad_policies_exit_2_naming_the_line() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{text}: {err}");
         assert!(err.contains("bad.toml"), "{err}");
-        assert!(err.contains(expected), "{text}\nexpected {expected:?} in {err}");
+        assert!(
+            err.contains(expected),
+            "{text}\nexpected {expected:?} in {err}"
+        );
     }
     let out = env.run(&["audit", "--policy", &env.p("missing.toml")]);
     assert_eq!(out.status.code(), Some(2));

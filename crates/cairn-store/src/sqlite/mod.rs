@@ -323,6 +323,8 @@ struct StoredProps {
     #[serde(default)]
     reported_at: Option<Timestamp>,
     #[serde(default)]
+    emplacement: Option<Box<cairn_core::Emplacement>>,
+    #[serde(default)]
     extra: std::collections::BTreeMap<String, serde_json::Value>,
     #[serde(default)]
     radius_m: Option<f64>,
@@ -344,7 +346,7 @@ impl StoredProps {
                 organisation: self.organisation,
                 reported_at: self.reported_at,
                 extra: self.extra,
-                emplacement: None,
+                emplacement: self.emplacement,
             },
             self.radius_m,
             self.width_m,

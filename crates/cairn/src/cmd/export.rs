@@ -232,6 +232,7 @@ const FULL_COLUMNS: &[(&str, ColumnType)] = &[
     ("reported_at", ColumnType::Text),
     ("radius_m", ColumnType::Real),
     ("width_m", ColumnType::Real),
+    ("emplacement", ColumnType::Text),
     ("extra", ColumnType::Text),
 ];
 
@@ -378,6 +379,11 @@ impl Sink for GpkgSink {
         let extra = json(&|| {
             (!p.extra.is_empty()).then(|| serde_json::to_string(&p.extra).unwrap_or_default())
         });
+        let emplacement = json(&|| {
+            p.emplacement
+                .as_ref()
+                .map(|e| serde_json::to_string(e).unwrap_or_default())
+        });
         let reported = p
             .reported_at
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
@@ -400,6 +406,7 @@ impl Sink for GpkgSink {
             text(reported.as_deref()),
             real(a.shape.radius_m()),
             real(a.shape.width_m()),
+            text(emplacement.as_deref()),
             text(extra.as_deref()),
         ];
         self.w

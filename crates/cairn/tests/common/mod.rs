@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests that drive Python (the oracle and the real clients).
 
-#[allow(dead_code)]
+#![allow(dead_code)]
+
 pub mod env;
 
 use std::path::PathBuf;
