@@ -23,7 +23,10 @@ use std::collections::BTreeMap;
 use cairn_core::release::{area_m2, shape_polygons};
 use cairn_core::residual::Profile;
 use cairn_core::zone::Zone;
-use cairn_core::{Catalogue, Category, HazardArea, Shape, Status, Timeline, Timestamp, WireEnum};
+use cairn_core::{
+    Catalogue, Category, DeviceGroup, HazardArea, HowKnown, Shape, Status, Timeline, Timestamp,
+    WireEnum,
+};
 use geo::{BooleanOps, BoundingRect, Intersects};
 use geo_types::{Coord, Line, MultiPolygon, Rect};
 use serde::Serialize;
@@ -92,22 +95,36 @@ fn is_ap(catalogue: &Catalogue, device_type: &str) -> bool {
         .is_some_and(|t| t.category == Category::ApMine)
 }
 
-fn has_ap(catalogue: &Catalogue, a: &HazardArea) -> bool {
+/// The device groups an emplacement record states, with their index: those known from the
+/// record (`how_known = record`) when any is marked so, else every group. Devices found later by
+/// survey in the same area (old persistent mines, UXO) are not the recording party's emplacement.
+pub fn record_groups(a: &HazardArea) -> Vec<(usize, &DeviceGroup)> {
+    let any_record = a
+        .props
+        .devices
+        .iter()
+        .any(|g| g.how_known == Some(HowKnown::Record));
     a.props
         .devices
         .iter()
-        .any(|g| is_ap(catalogue, &g.device_type))
+        .enumerate()
+        .filter(|(_, g)| !any_record || g.how_known == Some(HowKnown::Record))
+        .collect()
+}
+
+fn has_ap(catalogue: &Catalogue, a: &HazardArea) -> bool {
+    record_groups(a)
+        .iter()
+        .any(|(_, g)| is_ap(catalogue, &g.device_type))
 }
 
 /// When the AP devices were laid: the earliest time any AP group may have been emplaced, else
 /// when the record was made.
 fn laid_at(catalogue: &Catalogue, s: &Subject) -> Timestamp {
-    s.area
-        .props
-        .devices
-        .iter()
-        .filter(|g| is_ap(catalogue, &g.device_type))
-        .filter_map(|g| g.emplaced_from.or(g.emplaced_to))
+    record_groups(&s.area)
+        .into_iter()
+        .filter(|(_, g)| is_ap(catalogue, &g.device_type))
+        .filter_map(|(_, g)| g.emplaced_from.or(g.emplaced_to))
         .min()
         .unwrap_or(s.timeline.first_recorded)
 }
@@ -179,7 +196,7 @@ pub fn audit(subjects: &[Subject], ctx: &Context<'_>) -> Audit {
                 .emplacement
                 .as_ref()
                 .and_then(|e| e.fuze_lifetime_hours);
-            for (i, g) in s.area.props.devices.iter().enumerate() {
+            for (i, g) in record_groups(&s.area) {
                 if !is_ap(ctx.catalogue, &g.device_type) {
                     continue;
                 }
@@ -316,10 +333,11 @@ pub fn apii_missing(catalogue: &Catalogue, a: &HazardArea, min_refs: usize) -> V
             a.shape.type_name()
         ));
     }
-    if a.props.devices.is_empty() {
+    let groups = record_groups(a);
+    if groups.is_empty() {
         m.push("device types and numbers (no device group)".into());
     }
-    for (i, g) in a.props.devices.iter().enumerate() {
+    for (i, g) in &groups {
         if g.quantity.is_none() {
             m.push(format!(
                 "the number of devices in devices[{i}] ({})",
@@ -333,7 +351,7 @@ pub fn apii_missing(catalogue: &Catalogue, a: &HazardArea, min_refs: usize) -> V
     if e.fuze.is_none() {
         m.push("the fuze type".into());
     }
-    let non_persistent = a.props.devices.iter().any(|g| {
+    let non_persistent = groups.iter().any(|(_, g)| {
         catalogue
             .get(&g.device_type)
             .is_some_and(|t| t.is_non_persistent())
@@ -341,7 +359,7 @@ pub fn apii_missing(catalogue: &Catalogue, a: &HazardArea, min_refs: usize) -> V
     if non_persistent && e.fuze_lifetime_hours.is_none() {
         m.push("the fuze lifetime (self-destruct period) of its non-persistent devices".into());
     }
-    for (i, g) in a.props.devices.iter().enumerate() {
+    for (i, g) in &groups {
         match (g.emplaced_from, g.emplaced_to) {
             (Some(_), Some(_)) => {}
             (None, None) => m.push(format!("the date and time laid of devices[{i}]")),

@@ -572,6 +572,36 @@ fn settlement_distance() {
 }
 
 #[test]
+fn only_the_groups_the_record_states_are_its_emplacement() {
+    // A record group of compliant 15-day mines, and old persistent AP mines with no count that a
+    // survey observed in the same area: the observed group is not the recording party's.
+    let mut a = square("HA-record-and-survey", 38.0, 48.0, 38.1, 48.1);
+    a.props.devices[0].how_known = Some(cairn_core::HowKnown::Record);
+    a.props.devices.push(DeviceGroup {
+        device_type: "ap-mine-persistent".into(),
+        quantity: None,
+        emplaced_from: None,
+        emplaced_to: None,
+        how_known: Some(cairn_core::HowKnown::Observation),
+    });
+    let zones = [zone("Z-far", rect(30.0, 45.0, 31.0, 46.0))];
+    let policy = "[rules.ap-lifetime]\nmax-self-destruct = \"15 days\"\nmax-self-deactivation = \"120 days\"\n[rules.apii-record]\n[rules.permitted-zones]\nzone-kind = \"permitted\"\n";
+    let v = run(policy, &[subject(a.clone())], &zones, &[], NOW);
+    assert_eq!(ids(&v), [("permitted-zones", "HA-record-and-survey")]);
+    // Without the record marking, every group counts as stated by the record.
+    a.props.devices[0].how_known = None;
+    let v = run(policy, &[subject(a)], &zones, &[], NOW);
+    assert_eq!(
+        ids(&v),
+        [
+            ("permitted-zones", "HA-record-and-survey"),
+            ("ap-lifetime", "HA-record-and-survey"),
+            ("apii-record", "HA-record-and-survey"),
+        ]
+    );
+}
+
+#[test]
 fn every_rule_at_once_sorted_by_rule_then_record() {
     let mut bad = square("HA-bad", 38.0, 48.0, 38.1, 48.1);
     bad.props.devices[0].device_type = "ap-mine-persistent".into();

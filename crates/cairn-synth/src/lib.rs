@@ -234,6 +234,27 @@ impl Synth {
             fuze_lifetime_hours: lifetime_h,
             laid_by: Some(format!("fictional unit {}", rng.random_range(1..40))),
         };
+        // A record states numbers and times for most of its groups (the observation-based draw
+        // above left many unknown).
+        for g in a.props.devices.iter_mut() {
+            if g.how_known != Some(HowKnown::Record) {
+                continue;
+            }
+            if g.quantity.is_none() && rng.random::<f64>() < 0.85 {
+                g.quantity = Some(rng.random_range(8..240));
+            }
+            if let (None, Some(to)) = (g.emplaced_from, g.emplaced_to)
+                && rng.random::<f64>() < 0.85
+            {
+                g.emplaced_from = Some(to - Duration::hours(rng.random_range(1..12)));
+            }
+            if let (Some(from), None) = (g.emplaced_from, g.emplaced_to)
+                && rng.random::<f64>() < 0.85
+            {
+                g.emplaced_to =
+                    Some((from + Duration::hours(rng.random_range(1..12))).min(self.until));
+            }
+        }
         // Some records are incomplete, one fact missing each.
         match rng.random_range(0..100) {
             0..5 => e.method = None,

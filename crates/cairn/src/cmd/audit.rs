@@ -1,6 +1,7 @@
 //! `cairn audit --policy FILE [--json] [--at TIME]`: the compliance audit of the supply
 //! conditions; exit 1 when any violation is found (interfaces.md).
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use cairn_audit::run::{LoadedPolicy, RunError, run};
@@ -32,43 +33,64 @@ pub fn run_cmd(cli: &Cli, a: &Args) -> CmdResult {
     let store = open_existing(cli)?;
     let catalogue = cli.catalogue()?;
     let audit = run(&store, &loaded, &catalogue, at).map_err(to_failure)?;
-    if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&audit).map_err(|e| Failure::internal(e.to_string()))?
-        );
+    let mut out = std::io::stdout().lock();
+    let written = if a.json {
+        serde_json::to_writer_pretty(&mut out, &audit)
+            .map_err(std::io::Error::from)
+            .and_then(|_| writeln!(out))
     } else {
-        println!(
-            "Audit of {} against {} at {}",
-            store.path(),
-            audit.policy.as_deref().unwrap_or(&loaded.name),
-            audit.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        );
-        println!(
-            "{} records in scope, {} of them emplacement records",
-            audit.records, audit.emplacement_records
-        );
-        for (rule, n) in &audit.counts {
-            println!(
-                "  {rule:<20} {n} violation{}",
-                if *n == 1 { "" } else { "s" }
-            );
+        table(&mut out, &audit, &store.path().to_string(), &loaded.name)
+    };
+    match written {
+        // A reader that stops early (`| head`) is not a failure of the audit.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(Failure::internal(format!("writing the audit: {e}")));
         }
-        if !audit.violations.is_empty() {
-            println!();
-            println!("{:<20} {:<14} {:<20} WHAT", "RULE", "RECORD", "BEGAN");
-            for v in &audit.violations {
-                println!(
-                    "{:<20} {:<14} {:<20} {}",
-                    v.rule,
-                    v.record,
-                    v.began.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    v.summary
-                );
-            }
-        }
+        _ => {}
     }
     Ok(if audit.violations.is_empty() { 0 } else { 1 })
+}
+
+fn table(
+    out: &mut impl Write,
+    audit: &cairn_audit::Audit,
+    store: &str,
+    policy_file: &str,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "Audit of {store} against {} at {}",
+        audit.policy.as_deref().unwrap_or(policy_file),
+        audit.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )?;
+    writeln!(
+        out,
+        "{} records in scope, {} of them emplacement records",
+        audit.records, audit.emplacement_records
+    )?;
+    for rule in &audit.rules {
+        let n = audit.counts.get(rule).copied().unwrap_or(0);
+        writeln!(
+            out,
+            "  {rule:<20} {n} violation{}",
+            if n == 1 { "" } else { "s" }
+        )?;
+    }
+    if !audit.violations.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{:<20} {:<14} {:<20} WHAT", "RULE", "RECORD", "BEGAN")?;
+        for v in &audit.violations {
+            writeln!(
+                out,
+                "{:<20} {:<14} {:<20} {}",
+                v.rule,
+                v.record,
+                v.began.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                v.summary
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn to_failure(e: RunError) -> Failure {
