@@ -714,6 +714,13 @@ fn local(centre: Coord<f64>, x: f64, y: f64, rot_deg: f64) -> Coord<f64> {
     }
 }
 
+/// A zone id's tail from a name: lower-case ASCII letters and digits, other runs as `-`.
+fn zone_slug(name: &str) -> String {
+    cairn_core::zone::zone_id_from_name(name)
+        .map(|id| id.trim_start_matches("Z-").to_string())
+        .unwrap_or_else(|| "unnamed".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -755,11 +762,4 @@ mod tests {
         assert!(*vertices.last().unwrap() <= 202);
         assert_eq!(statuses.len(), 7, "{statuses:?}");
     }
-}
-
-/// A zone id's tail from a name: lower-case ASCII letters and digits, other runs as `-`.
-fn zone_slug(name: &str) -> String {
-    cairn_core::zone::zone_id_from_name(name)
-        .map(|id| id.trim_start_matches("Z-").to_string())
-        .unwrap_or_else(|| "unnamed".into())
 }
