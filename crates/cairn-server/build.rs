@@ -25,6 +25,8 @@ const WEB_FILES: &[&str] = &[
     "app.js",
     "officer.html",
     "officer.js",
+    "audit.html",
+    "audit.js",
     "i18n.js",
     "style.css",
     "data/settlements.geojson",

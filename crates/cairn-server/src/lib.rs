@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 pub mod accidents;
+pub mod audit;
 pub mod auth;
 pub mod check;
 pub mod cql2;
@@ -54,6 +55,8 @@ struct Shared {
     reports: reports::ReportsConfig,
     report_limiter: Option<ratelimit::RateLimiter>,
     intake: reports::Intake,
+    /// The audit policy of `cairn serve --policy`, for `GET /api/audit`.
+    policy: RwLock<Option<Arc<cairn_audit::run::LoadedPolicy>>>,
 }
 
 /// The state every handler shares.
@@ -96,6 +99,7 @@ impl AppState {
                 report_limiter: reports.rate_limit.map(ratelimit::RateLimiter::new),
                 reports,
                 intake: reports::Intake::start(intake_store),
+                policy: RwLock::new(None),
             }),
         })
     }
@@ -181,6 +185,20 @@ impl AppState {
     /// The report intake.
     pub fn intake(&self) -> &reports::Intake {
         &self.inner.intake
+    }
+
+    /// Sets the audit policy `GET /api/audit` runs (`None`: no policy, answered 404).
+    pub fn set_policy(&self, policy: Option<cairn_audit::run::LoadedPolicy>) {
+        *self.inner.policy.write().unwrap_or_else(|e| e.into_inner()) = policy.map(Arc::new);
+    }
+
+    /// The audit policy in force, if any.
+    pub fn policy(&self) -> Option<Arc<cairn_audit::run::LoadedPolicy>> {
+        self.inner
+            .policy
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The service's counters.
@@ -279,6 +297,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/areas/{id}/history", get(officer::history))
         .merge(release_routes())
         .merge(accident_routes())
+        .route(
+            "/api/audit",
+            get(audit::get_audit)
+                .post(audit::post_audit)
+                .layer(axum::extract::DefaultBodyLimit::max(audit::POLICY_LIMIT)),
+        )
         .route("/tiles/{z}/{x}/{file}", get(vt::tile))
         .route("/tiles.json", get(vt::tilejson))
         .route("/health", get(ops::health))

@@ -47,6 +47,9 @@ const CSP: &str = "default-src 'self'; script-src 'self'; worker-src 'self' blob
 /// inline styles. Scripts stay as strict as on the map.
 const OFFICER_CSP: &str = "default-src 'self'; script-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
+/// The auditors' page reads JSON and makes its CSV download from a blob URL; nothing inline.
+const AUDIT_CSP: &str = "default-src 'self'; script-src 'self'; img-src 'self' data:; style-src 'self'; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
 /// One embedded file and how it is served.
 struct Asset {
     path: &'static str,
@@ -94,6 +97,18 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../../../web/favicon.svg"),
         content_type: SVG,
         cache: DAY,
+    },
+    Asset {
+        path: "/audit",
+        body: include_bytes!("../../../web/audit.html"),
+        content_type: HTML,
+        cache: NO_CACHE,
+    },
+    Asset {
+        path: "/audit.js",
+        body: include_bytes!("../../../web/audit.js"),
+        content_type: JS,
+        cache: NO_CACHE,
     },
     Asset {
         path: "/data/ukraine.geojson",
@@ -191,7 +206,11 @@ fn respond(
     if content_type == HTML {
         h.insert(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(if path == "/officer" { OFFICER_CSP } else { CSP }),
+            HeaderValue::from_static(match path {
+                "/officer" => OFFICER_CSP,
+                "/audit" => AUDIT_CSP,
+                _ => CSP,
+            }),
         );
         h.insert(
             header::REFERRER_POLICY,

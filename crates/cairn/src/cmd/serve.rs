@@ -17,6 +17,10 @@ pub struct Args {
     /// `rate_limit`, `rate_burst`, `rate_per_hour`, `trust_forwarded_for`).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// The audit policy (TOML) that `GET /api/audit` and the auditors' page run (also
+    /// $CAIRN_POLICY or `policy` in the config file, relative to that file).
+    #[arg(long, env = "CAIRN_POLICY")]
+    pub policy: Option<PathBuf>,
 }
 
 /// The settings file, as written.
@@ -25,6 +29,7 @@ pub struct Args {
 struct RawConfig {
     addr: Option<String>,
     log: Option<String>,
+    policy: Option<PathBuf>,
     reports: Option<RawReports>,
 }
 
@@ -50,6 +55,8 @@ pub struct Config {
     pub addr: String,
     pub log: String,
     pub reports: cairn_server::reports::ReportsConfig,
+    /// The audit policy, read and parsed.
+    pub policy: Option<cairn_audit::run::LoadedPolicy>,
 }
 
 impl Config {
@@ -78,10 +85,23 @@ impl Config {
             .as_ref()
             .map(|p| p.display().to_string())
             .unwrap_or_default();
+        let policy_path = args.policy.clone().or_else(|| {
+            let p = raw.policy?;
+            let dir = args.config.as_ref()?.parent()?;
+            Some(dir.join(p))
+        });
+        let policy = match policy_path {
+            None => None,
+            Some(p) => Some(
+                cairn_audit::run::LoadedPolicy::read(&p)
+                    .map_err(|e| Failure::input(format!("--policy: {e}")))?,
+            ),
+        };
         Ok(Config {
             addr,
             log: raw.log.unwrap_or_else(|| "info".into()),
             reports: reports_config(raw.reports.unwrap_or_default(), &file)?,
+            policy,
         })
     }
 }
@@ -140,12 +160,21 @@ pub fn serve_store(
     addr: &str,
     log: &str,
     reports: cairn_server::reports::ReportsConfig,
+    policy: Option<cairn_audit::run::LoadedPolicy>,
 ) -> CmdResult {
     init_logs(log);
     if reports.rate_limit.is_none() {
         eprintln!("cairn: warning: reports are not rate limited (reports.rate_limit = false)");
     }
+    if let Some(p) = &policy {
+        // Zones may be imported while the service runs, so a policy that does not fit the store
+        // yet is a warning here; the audit itself answers with the same sentence.
+        if let Err(e) = p.policy.permitted(&store.zones()?, &p.name) {
+            eprintln!("cairn: warning: the audit policy does not fit the store yet: {e}");
+        }
+    }
     let state = AppState::with_config(store, catalogue, reports)?;
+    state.set_policy(policy);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -167,6 +196,7 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
         &config.addr,
         &config.log,
         config.reports,
+        config.policy,
     )
 }
 

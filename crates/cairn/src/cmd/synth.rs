@@ -174,7 +174,18 @@ pub fn demo(cli: &Cli, args: &DemoArgs) -> CmdResult {
         &args.addr,
         "info",
         cairn_server::reports::ReportsConfig::default(),
+        Some(demo_policy(&path)?),
     )
+}
+
+/// The example policy (docs/policy.example.toml), embedded, for the demo's auditors' page.
+const DEMO_POLICY: &str = include_str!("../../../../docs/policy.example.toml");
+
+/// The demo's audit policy, named after the file it was embedded from.
+fn demo_policy(db: &std::path::Path) -> Result<cairn_audit::run::LoadedPolicy, Failure> {
+    let dir = db.parent().unwrap_or(std::path::Path::new("."));
+    cairn_audit::run::LoadedPolicy::from_text(DEMO_POLICY, "docs/policy.example.toml", dir)
+        .map_err(|e| Failure::internal(format!("the embedded demo policy: {e}")))
 }
 
 /// Prints counts by status, classification and device category, and the residual-hazard picture.
