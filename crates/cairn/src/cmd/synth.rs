@@ -158,6 +158,18 @@ pub fn demo(cli: &Cli, args: &DemoArgs) -> CmdResult {
         tx.put_area(a)?;
     }
     tx.commit()?;
+    // The 50 fictional zones (oblast-like outlines and permitted zones), for the audit and the
+    // transparency report's figures per oblast.
+    store
+        .put_zones(
+            &cairn_synth::zones::fictional_zones(),
+            ChangeMeta {
+                author: "cairn demo".into(),
+                reason: "fictional zones of the demo data set".into(),
+                source: Some("cairn_synth::zones".into()),
+            },
+        )
+        .map_err(|e| Failure::internal(format!("the demo's zones: {e}")))?;
     print_summary(&store, &catalogue)?;
     println!();
     println!(
