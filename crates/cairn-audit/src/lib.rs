@@ -25,7 +25,7 @@ use cairn_core::residual::Profile;
 use cairn_core::zone::Zone;
 use cairn_core::{
     Catalogue, Category, DeviceGroup, HazardArea, HowKnown, Shape, Status, Timeline, Timestamp,
-    WireEnum,
+    TrackedArea, WireEnum,
 };
 use geo::{BooleanOps, BoundingRect, Intersects};
 use geo_types::{Coord, Line, MultiPolygon, Rect};
@@ -145,8 +145,10 @@ pub fn human(d: chrono::Duration) -> String {
     }
 }
 
-/// Runs every rule of the policy over the subjects.
-pub fn audit(subjects: &[Subject], ctx: &Context<'_>) -> Audit {
+/// Runs every rule of the policy over the subjects (the emplacement records are those with an
+/// `emplacement`; others are ignored but counted) and, for deadline rules that apply to all
+/// hazards, over `others`: the hazards that are not emplacement records.
+pub fn audit(subjects: &[Subject], others: &[TrackedArea], ctx: &Context<'_>) -> Audit {
     let p = ctx.policy;
     let mut v = Vec::new();
     let emplacement: Vec<&Subject> = subjects
@@ -279,17 +281,19 @@ pub fn audit(subjects: &[Subject], ctx: &Context<'_>) -> Audit {
         }),
     ] {
         let Some(rule) = rule else { continue };
-        for s in subjects {
-            let in_scope = match rule.applies_to {
-                Scope::EmplacementRecords => s.area.props.emplacement.is_some(),
-                Scope::AllHazards => {
-                    s.area.props.status.is_open_hazard() || s.timeline.first_public.is_some()
-                }
-            };
-            if !in_scope {
-                continue;
-            }
-            if let Some(x) = deadline_violation(name, rule.within, s, done(&s.timeline), ctx.at) {
+        // Emplacement records are in either scope; other hazards only in `all-hazards`.
+        let others = others
+            .iter()
+            .filter(|_| rule.applies_to == Scope::AllHazards)
+            .map(|o| (o.id.as_str(), &o.timeline));
+        for (id, timeline) in emplacement
+            .iter()
+            .map(|s| (s.area.id.as_str(), &s.timeline))
+            .chain(others)
+        {
+            if let Some(x) =
+                deadline_violation(name, rule.within, id, timeline, done(timeline), ctx.at)
+            {
                 v.push(x);
             }
         }
@@ -312,7 +316,7 @@ pub fn audit(subjects: &[Subject], ctx: &Context<'_>) -> Audit {
         policy: p.name.clone(),
         at: ctx.at,
         rules: p.enabled(),
-        records: subjects.len() as u64,
+        records: (subjects.len() + others.len()) as u64,
         emplacement_records: emplacement.len() as u64,
         counts,
         violations: v,
@@ -381,11 +385,11 @@ pub fn apii_missing(catalogue: &Catalogue, a: &HazardArea, min_refs: usize) -> V
 fn deadline_violation(
     rule: &'static str,
     within: chrono::Duration,
-    s: &Subject,
+    id: &str,
+    t: &Timeline,
     done: Option<Timestamp>,
     at: Timestamp,
 ) -> Option<Violation> {
-    let t = &s.timeline;
     if t.first_recorded > at {
         return None;
     }
@@ -426,7 +430,7 @@ fn deadline_violation(
         ),
     };
     Some(Violation {
-        record: s.area.id.clone(),
+        record: id.to_string(),
         rule,
         summary,
         evidence: json!({

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use cairn_core::{Catalogue, Timestamp};
 use cairn_store::SqliteStore;
-use cairn_store::sqlite::audit::AuditScope;
 
 use crate::policy::{Policy, PolicyError, Scope, SettlementSource};
 use crate::{Audit, Context, Settlement, Subject, audit};
@@ -148,18 +147,19 @@ pub fn run(
         d.as_ref()
             .is_some_and(|d| d.applies_to == Scope::AllHazards)
     });
-    let scope = if wide {
-        AuditScope::AllHazards
-    } else {
-        AuditScope::EmplacementRecords
-    };
     let subjects: Vec<Subject> = store
-        .audit_subjects(scope)?
+        .audit_subjects()?
         .into_iter()
         .map(|(area, timeline)| Subject { area, timeline })
         .collect();
+    let others = if wide {
+        store.audit_other_hazards()?
+    } else {
+        Vec::new()
+    };
     Ok(audit(
         &subjects,
+        &others,
         &Context {
             policy: p,
             catalogue,

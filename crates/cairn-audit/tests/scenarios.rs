@@ -7,7 +7,7 @@ use cairn_core::release::area_m2;
 use cairn_core::zone::{Zone, ZoneFacts, ZoneKind};
 use cairn_core::{
     AreaProperties, Catalogue, Classification, DeviceGroup, Emplacement, EmplacingMethod,
-    HazardArea, Marking, Shape, Status, Timeline, Timestamp,
+    HazardArea, Marking, Shape, Status, Timeline, Timestamp, TrackedArea,
 };
 use chrono::Duration;
 use geo_types::{MultiPolygon, Point, Polygon, polygon};
@@ -91,7 +91,7 @@ fn zone(id: &str, p: Polygon<f64>) -> Zone {
 
 fn run(
     policy: &str,
-    subjects: &[Subject],
+    all: &[Subject],
     zones: &[Zone],
     settlements: &[Settlement],
     at: &str,
@@ -99,8 +99,24 @@ fn run(
     let p = Policy::parse(policy, "test.toml").unwrap();
     let c = Catalogue::builtin();
     let permitted = p.permitted(zones, "test.toml").unwrap();
+    // As the store hands them over: emplacement records whole, other hazards as ids and
+    // timelines.
+    let (subjects, others): (Vec<Subject>, Vec<Subject>) = all
+        .iter()
+        .cloned()
+        .partition(|s| s.area.props.emplacement.is_some());
+    let others: Vec<TrackedArea> = others
+        .into_iter()
+        .filter(|s| s.area.props.status.is_open_hazard() || s.timeline.first_public.is_some())
+        .map(|s| TrackedArea {
+            id: s.area.id,
+            status: s.area.props.status,
+            timeline: s.timeline,
+        })
+        .collect();
     audit(
-        subjects,
+        &subjects,
+        &others,
         &Context {
             policy: &p,
             catalogue: &c,

@@ -438,3 +438,12 @@ pub struct Timeline {
     /// The first revision with status cancelled, cleared or closed: no hazard left to mark.
     pub first_released: Option<Timestamp>,
 }
+
+/// What the audit's deadline rules need of an area that is not an emplacement record: its id,
+/// current status and timeline (read without its geometry or properties).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackedArea {
+    pub id: String,
+    pub status: Status,
+    pub timeline: Timeline,
+}

@@ -16,7 +16,8 @@ pub mod zone;
 
 pub use area::{
     AreaProperties, Classification, DeviceGroup, Emplacement, EmplacingMethod, Evidence,
-    EvidenceKind, HazardArea, HowKnown, Marking, Shape, Status, Timeline, Timestamp, WireEnum,
+    EvidenceKind, HazardArea, HowKnown, Marking, Shape, Status, Timeline, Timestamp, TrackedArea,
+    WireEnum,
 };
 pub use catalogue::{Catalogue, Category, DeviceType};
 pub use validate::Problem;

@@ -127,7 +127,6 @@ fn emplacement_records_round_trip_and_carry_their_timeline() {
         AreaProperties, Classification, Emplacement, EmplacingMethod, HazardArea, Marking, Shape,
         Status,
     };
-    use cairn_store::sqlite::audit::AuditScope;
     use cairn_store::{Store, Writer};
     let dir = tempfile::tempdir().unwrap();
     let mut s = SqliteStore::open(&dir.path().join("e.db"), OpenMode::Create).unwrap();
@@ -171,7 +170,7 @@ fn emplacement_records_round_trip_and_carry_their_timeline() {
     a.props.marking = Some(Marking::Fenced);
     put(&mut s, &a);
     assert_eq!(s.get_area("HA-1", None).unwrap().unwrap().area, a);
-    let subjects = s.audit_subjects(AuditScope::EmplacementRecords).unwrap();
+    let subjects = s.audit_subjects().unwrap();
     assert_eq!(subjects.len(), 1, "only the emplacement record");
     let (got, t) = &subjects[0];
     assert_eq!(got, &a);
@@ -180,6 +179,25 @@ fn emplacement_records_round_trip_and_carry_their_timeline() {
     assert_eq!(t.first_public, Some(h[1].revision.recorded_at));
     assert_eq!(t.first_marked, Some(h[2].revision.recorded_at));
     assert_eq!(t.first_released, None);
-    // All hazards: HA-2 was never an open hazard, so it is still out of scope.
-    assert_eq!(s.audit_subjects(AuditScope::AllHazards).unwrap().len(), 1);
+    // The other hazards: HA-2 was never an open hazard, so none; once confirmed, it is, with
+    // the time it was first shown to the public.
+    assert!(s.audit_other_hazards().unwrap().is_empty());
+    plain.props.status = Status::Confirmed;
+    put(&mut s, &plain);
+    let others = s.audit_other_hazards().unwrap();
+    assert_eq!(others.len(), 1);
+    assert_eq!(
+        (others[0].id.as_str(), others[0].status),
+        ("HA-2", Status::Confirmed)
+    );
+    let h2 = s.history("HA-2").unwrap();
+    assert_eq!(
+        others[0].timeline.first_recorded,
+        h2[0].revision.recorded_at
+    );
+    assert_eq!(
+        others[0].timeline.first_public,
+        Some(h2[1].revision.recorded_at)
+    );
+    assert_eq!(others[0].timeline.first_marked, None);
 }

@@ -1,119 +1,107 @@
-//! What the compliance audit reads: the records in scope as they are now, each with its
-//! timeline (first recorded, first marked, first on the public map, first released), computed in
-//! SQL over the whole history rather than by replaying it. Emplacement records are found through
-//! the partial index of migration 006, named with INDEXED BY: the planner otherwise prefers the
-//! (kind, record_id) key and reads every area's JSON. Current revisions are matched on heads'
-//! own key (kind, record_id): heads has no index on rev, and joining on it alone scans heads
-//! once per record (that made the first 1M-area audit take minutes).
+//! What the compliance audit reads: the emplacement records as they are now, each with its
+//! timeline (first recorded, first marked, first on the public map, first released), and — for
+//! deadline rules over every hazard — the other areas' ids, statuses and timelines without their
+//! geometry or properties. Timelines are computed in SQL over the whole history, not replayed.
+//!
+//! Emplacement records are found through the partial index of migration 006, named with INDEXED
+//! BY: the planner otherwise prefers the (kind, record_id) key and reads every area's JSON.
+//! Current revisions are matched on heads' own key (kind, record_id): heads has no index on rev,
+//! and joining on it alone scans heads once per record (that made the first 1M-area audit take
+//! minutes).
 
 use std::collections::HashMap;
 
-use cairn_core::{HazardArea, Timeline};
+use cairn_core::{HazardArea, Status, Timeline, TrackedArea, WireEnum};
 
-use super::{AREA, SELECT_REV, SqliteStore, from_micros, row_to_stored};
+use super::{AREA, SqliteStore, from_micros, row_to_stored};
 use crate::StoreError;
-
-/// Which areas to read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AuditScope {
-    /// Emplacement records only.
-    EmplacementRecords,
-    /// Emplacement records and every area that is or was an open hazard.
-    AllHazards,
-}
 
 const EMPLACEMENT: &str = "r.kind = 'area' AND json_extract(r.props, '$.emplacement') IS NOT NULL";
 
+/// The timeline columns of a GROUP BY record_id over revisions `r` joined with changesets `c`.
+const TIMELINE_COLUMNS: &str = "min(c.recorded_at), \
+     min(CASE WHEN json_extract(r.props, '$.marking') IN ('marked', 'fenced') THEN c.recorded_at END), \
+     min(CASE WHEN r.status IN ('suspected', 'confirmed', 'reduced') THEN c.recorded_at END), \
+     min(CASE WHEN r.status IN ('cancelled', 'cleared', 'closed') THEN c.recorded_at END)";
+
+fn time(us: Option<i64>, id: &str) -> Result<Option<cairn_core::Timestamp>, StoreError> {
+    us.map(|u| {
+        from_micros(u).ok_or_else(|| StoreError::Corrupt {
+            id: id.to_string(),
+            message: "bad recorded time".into(),
+        })
+    })
+    .transpose()
+}
+
 impl SqliteStore {
-    /// The areas in `scope` as they are now, each with its timeline, in id order.
-    pub fn audit_subjects(
-        &self,
-        scope: AuditScope,
-    ) -> Result<Vec<(HazardArea, Timeline)>, StoreError> {
-        let time =
-            |us: Option<i64>, id: &str| -> Result<Option<cairn_core::Timestamp>, StoreError> {
-                us.map(|u| {
-                    from_micros(u).ok_or_else(|| StoreError::Corrupt {
-                        id: id.to_string(),
-                        message: "bad recorded time".into(),
-                    })
-                })
-                .transpose()
-            };
-        // Marking activities count as marking from when they were recorded.
-        let mut marked_by_activity: HashMap<String, i64> = HashMap::new();
-        {
-            let mut stmt = self.conn.prepare(
-                "SELECT json_extract(r.props, '$.area_id'), min(c.recorded_at) FROM revisions r \
-                 JOIN changesets c ON c.id = r.changeset \
-                 WHERE r.kind = 'activity' AND json_extract(r.props, '$.kind') = 'marking' GROUP BY 1",
-            )?;
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
-                let id: Option<String> = r.get(0)?;
-                if let Some(id) = id {
-                    marked_by_activity.insert(id, r.get(1)?);
-                }
+    /// When each area was first marked by a marking activity (recorded time, microseconds).
+    fn marking_activities(&self) -> Result<HashMap<String, i64>, StoreError> {
+        let mut out = HashMap::new();
+        let mut stmt = self.conn.prepare(
+            "SELECT json_extract(r.props, '$.area_id'), min(c.recorded_at) FROM revisions r \
+             JOIN changesets c ON c.id = r.changeset \
+             WHERE r.kind = 'activity' AND json_extract(r.props, '$.kind') = 'marking' GROUP BY 1",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let id: Option<String> = r.get(0)?;
+            if let Some(id) = id {
+                out.insert(id, r.get(1)?);
             }
         }
-        let filter = match scope {
-            AuditScope::EmplacementRecords => format!(
-                "r.kind = '{AREA}' AND r.record_id IN (SELECT r.record_id FROM revisions r INDEXED BY revisions_emplacement WHERE {EMPLACEMENT})"
-            ),
-            AuditScope::AllHazards => format!("r.kind = '{AREA}'"),
+        Ok(out)
+    }
+
+    /// A timeline from a row whose columns `at..at + 4` are `TIMELINE_COLUMNS`.
+    fn timeline_of(
+        r: &rusqlite::Row<'_>,
+        at: usize,
+        id: &str,
+        activities: &HashMap<String, i64>,
+    ) -> Result<Timeline, StoreError> {
+        let marked: Option<i64> = r.get(at + 1)?;
+        let marked = match (marked, activities.get(id)) {
+            (Some(a), Some(b)) => Some(a.min(*b)),
+            (a, b) => a.or(b.copied()),
         };
+        Ok(Timeline {
+            first_recorded: time(Some(r.get(at)?), id)?.expect("some in, some out"),
+            first_marked: time(marked, id)?,
+            first_public: time(r.get(at + 2)?, id)?,
+            first_released: time(r.get(at + 3)?, id)?,
+        })
+    }
+
+    /// Every emplacement record as it is now, with its timeline, in id order.
+    pub fn audit_subjects(&self) -> Result<Vec<(HazardArea, Timeline)>, StoreError> {
+        let activities = self.marking_activities()?;
         let mut timelines: HashMap<String, Timeline> = HashMap::new();
         {
             let mut stmt = self.conn.prepare(&format!(
-                "SELECT r.record_id, min(c.recorded_at), \
-                 min(CASE WHEN json_extract(r.props, '$.marking') IN ('marked', 'fenced') THEN c.recorded_at END), \
-                 min(CASE WHEN r.status IN ('suspected', 'confirmed', 'reduced') THEN c.recorded_at END), \
-                 min(CASE WHEN r.status IN ('cancelled', 'cleared', 'closed') THEN c.recorded_at END) \
-                 FROM revisions r JOIN changesets c ON c.id = r.changeset WHERE {filter} GROUP BY r.record_id"
+                "SELECT r.record_id, {TIMELINE_COLUMNS} \
+                 FROM revisions r JOIN changesets c ON c.id = r.changeset \
+                 WHERE r.kind = '{AREA}' AND r.record_id IN \
+                 (SELECT r.record_id FROM revisions r INDEXED BY revisions_emplacement WHERE {EMPLACEMENT}) \
+                 GROUP BY r.record_id"
             ))?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
                 let id: String = r.get(0)?;
-                let first: i64 = r.get(1)?;
-                let marked: Option<i64> = r.get(2)?;
-                let marked = match (marked, marked_by_activity.get(&id)) {
-                    (Some(a), Some(b)) => Some(a.min(*b)),
-                    (a, b) => a.or(b.copied()),
-                };
-                let t = Timeline {
-                    first_recorded: time(Some(first), &id)?.expect("some"),
-                    first_marked: time(marked, &id)?,
-                    first_public: time(r.get(3)?, &id)?,
-                    first_released: time(r.get(4)?, &id)?,
-                };
+                let t = Self::timeline_of(r, 1, &id, &activities)?;
                 timelines.insert(id, t);
             }
         }
-        let heads = match scope {
-            AuditScope::EmplacementRecords => format!(
-                "SELECT r.rev, r.record_id, r.seq, r.op, r.changeset, c.recorded_at, c.author, c.reason, c.source, r.geom, r.props \
-                 FROM revisions r INDEXED BY revisions_emplacement JOIN changesets c ON c.id = r.changeset \
-                 JOIN heads h ON h.kind = r.kind AND h.record_id = r.record_id AND h.rev = r.rev \
-                 WHERE {EMPLACEMENT} ORDER BY r.record_id"
-            ),
-            AuditScope::AllHazards => format!(
-                "{SELECT_REV} JOIN heads h ON h.rev = r.rev WHERE h.kind = '{AREA}' ORDER BY r.record_id"
-            ),
-        };
-        let mut stmt = self.conn.prepare(&heads)?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT r.rev, r.record_id, r.seq, r.op, r.changeset, c.recorded_at, c.author, c.reason, c.source, r.geom, r.props \
+             FROM revisions r INDEXED BY revisions_emplacement JOIN changesets c ON c.id = r.changeset \
+             JOIN heads h ON h.kind = r.kind AND h.record_id = r.record_id AND h.rev = r.rev \
+             WHERE {EMPLACEMENT} ORDER BY r.record_id"
+        ))?;
         let mut rows = stmt.query([])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             let a = row_to_stored(r)?.area;
-            let in_scope = scope == AuditScope::EmplacementRecords
-                || a.props.emplacement.is_some()
-                || a.props.status.is_open_hazard()
-                || timelines
-                    .get(&a.id)
-                    .is_some_and(|t| t.first_public.is_some());
-            if !in_scope {
-                continue;
-            }
             let Some(t) = timelines.remove(&a.id) else {
                 return Err(StoreError::Corrupt {
                     id: a.id,
@@ -121,6 +109,43 @@ impl SqliteStore {
                 });
             };
             out.push((a, t));
+        }
+        Ok(out)
+    }
+
+    /// Every area that is not (now) an emplacement record and is or was an open hazard: id,
+    /// current status and timeline, in id order, in one pass over the history.
+    pub fn audit_other_hazards(&self) -> Result<Vec<TrackedArea>, StoreError> {
+        let activities = self.marking_activities()?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT r.record_id, {TIMELINE_COLUMNS}, \
+             max(CASE WHEN h.rev = r.rev THEN r.status END), \
+             max(CASE WHEN h.rev = r.rev AND json_extract(r.props, '$.emplacement') IS NOT NULL THEN 1 ELSE 0 END) \
+             FROM revisions r JOIN changesets c ON c.id = r.changeset \
+             JOIN heads h ON h.kind = r.kind AND h.record_id = r.record_id \
+             WHERE r.kind = '{AREA}' GROUP BY r.record_id ORDER BY r.record_id"
+        ))?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let emplacement: i64 = r.get(6)?;
+            if emplacement == 1 {
+                continue;
+            }
+            let id: String = r.get(0)?;
+            let status: String = r.get(5)?;
+            let status = Status::parse(&status).map_err(|m| StoreError::Corrupt {
+                id: id.clone(),
+                message: format!("status: {m}"),
+            })?;
+            let timeline = Self::timeline_of(r, 1, &id, &activities)?;
+            if status.is_open_hazard() || timeline.first_public.is_some() {
+                out.push(TrackedArea {
+                    id,
+                    status,
+                    timeline,
+                });
+            }
         }
         Ok(out)
     }

@@ -33,7 +33,8 @@ pub fn run_cmd(cli: &Cli, a: &Args) -> CmdResult {
     let store = open_existing(cli)?;
     let catalogue = cli.catalogue()?;
     let audit = run(&store, &loaded, &catalogue, at).map_err(to_failure)?;
-    let mut out = std::io::stdout().lock();
+    // Buffered: stdout is line-buffered, and a million violations are millions of lines.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let written = if a.json {
         serde_json::to_writer_pretty(&mut out, &audit)
             .map_err(std::io::Error::from)
@@ -41,6 +42,7 @@ pub fn run_cmd(cli: &Cli, a: &Args) -> CmdResult {
     } else {
         table(&mut out, &audit, &store.path().to_string(), &loaded.name)
     };
+    let written = written.and_then(|_| out.flush());
     match written {
         // A reader that stops early (`| head`) is not a failure of the audit.
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
