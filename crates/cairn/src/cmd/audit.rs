@@ -40,7 +40,7 @@ pub fn run_cmd(cli: &Cli, a: &Args) -> CmdResult {
             .map_err(std::io::Error::from)
             .and_then(|_| writeln!(out))
     } else {
-        table(&mut out, &audit, &store.path().to_string(), &loaded.name)
+        table(&mut out, &audit, store.path(), &loaded.name)
     };
     let written = written.and_then(|_| out.flush());
     match written {
