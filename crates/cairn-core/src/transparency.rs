@@ -370,6 +370,13 @@ pub struct MonthCasualties {
     pub accidents: u64,
 }
 
+/// A breakdown of casualties in the HTML table: its name, its words, and where its counts are.
+type CasualtyGroup = (
+    &'static str,
+    Vec<&'static str>,
+    fn(&MonthCasualties) -> &BTreeMap<(&'static str, &'static str), u64>,
+);
+
 /// The report, for one edition.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Report {
@@ -1296,11 +1303,7 @@ pub fn render_html(r: &Report) -> String {
             },
         ],
     ));
-    let groups: [(
-        &str,
-        Vec<&'static str>,
-        fn(&MonthCasualties) -> &BTreeMap<(&'static str, &'static str), u64>,
-    ); 3] = [
+    let groups: [CasualtyGroup; 3] = [
         ("Role", Role::ALL.iter().map(|(_, n)| *n).collect(), |c| {
             &c.by_role
         }),
@@ -1319,9 +1322,14 @@ pub fn render_html(r: &Report) -> String {
         thousands(killed),
         thousands(injured)
     );
-    for (_, words, _) in &groups {
+    for (group, words, _) in &groups {
         for w in words {
-            let _ = write!(body, "<th class=\"n\">{w}</th>");
+            let label = if *w == "unknown" {
+                format!("{} unknown", group.to_lowercase())
+            } else {
+                w.to_string()
+            };
+            let _ = write!(body, "<th class=\"n\">{label}</th>");
         }
     }
     body.push_str("</tr></thead><tbody>\n");
@@ -1407,6 +1415,7 @@ th, td {{ border: 1px solid #999; padding: .25rem .45rem; text-align: left; vert
 thead th, .facts th {{ background: #f2f2f2; }}
 .n {{ text-align: right; font-variant-numeric: tabular-nums; }}
 .total td {{ font-weight: bold; background: #fafafa; }}
+td.id {{ white-space: nowrap; }}
 .type, .m2, .note {{ color: #444; font-size: .85rem; }}
 .edition {{ padding: .5rem .75rem; border-left: 4px solid {edition_colour}; background: #f7f7f7; }}
 svg.chart {{ max-width: 760px; display: block; margin: .5rem 0; }}

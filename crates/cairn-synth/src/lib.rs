@@ -2,6 +2,8 @@
 //! clustered around real settlements (GeoNames) inside the country's outline (Natural Earth).
 //! The same seed and size always give the same data; it is also the demo data set.
 
+pub mod history;
+
 use std::sync::OnceLock;
 
 use cairn_core::{

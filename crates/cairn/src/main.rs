@@ -65,6 +65,8 @@ pub enum Command {
     Status(cmd::release::StatusArgs),
     /// Write the handover certificate of a land release as a printable HTML page.
     Certificate(cmd::release::CertificateArgs),
+    /// Reports over a period: `report transparency` (Ottawa Convention Article 7 style).
+    Report(cmd::report::Args),
 }
 
 impl Cli {
@@ -104,7 +106,7 @@ fn main() -> ExitCode {
         Command::Show(a) => cmd::show::show(&cli, a),
         Command::History(a) => cmd::show::history(&cli, a),
         Command::Check(a) => cmd::check::run(&cli, a),
-        Command::Synth(a) => cmd::synth::run(a),
+        Command::Synth(a) => cmd::synth::run(&cli, a),
         Command::Demo(a) => cmd::synth::demo(&cli, a),
         Command::Serve(a) => cmd::serve::run(&cli, a),
         Command::Token(a) => cmd::serve::token(&cli, a),
@@ -117,6 +119,7 @@ fn main() -> ExitCode {
         Command::Releases(a) => cmd::release::releases(&cli, a),
         Command::Status(a) => cmd::release::status(&cli, a),
         Command::Certificate(a) => cmd::release::certificate(&cli, a),
+        Command::Report(a) => cmd::report::run(&cli, a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

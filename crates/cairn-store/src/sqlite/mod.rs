@@ -1,6 +1,7 @@
 //! The SQLite backend: one file in WAL mode, migrations embedded and run on open.
 
 mod edit;
+pub mod period;
 pub mod release;
 pub mod reports;
 pub mod tokens;
