@@ -19,6 +19,7 @@ pub mod ratelimit;
 pub mod releases;
 pub mod reports;
 pub mod tiles;
+pub mod transparency;
 pub mod vt;
 pub mod web;
 
@@ -276,6 +277,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/reports/{reference}/photo", get(reports::photo))
         .route("/api/reports/{reference}/triage", post(reports::triage))
         .route("/api/areas/{id}/history", get(officer::history))
+        .route("/api/transparency", get(transparency::report))
         .merge(release_routes())
         .route("/tiles/{z}/{x}/{file}", get(vt::tile))
         .route("/tiles.json", get(vt::tilejson))
