@@ -956,3 +956,73 @@ fn clip_half_plane(poly: &[Coord<f64>], s: Coord<f64>, t: Coord<f64>) -> Vec<Coo
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_store::sqlite::OpenMode;
+
+    fn store(dir: &std::path::Path, name: &str) -> SqliteStore {
+        let mut s = SqliteStore::open(&dir.join(name), OpenMode::Create).unwrap();
+        let synth = crate::Synth::new(3, crate::default_until());
+        let mut w = s
+            .begin(ChangeMeta {
+                author: "t".into(),
+                reason: "t".into(),
+                source: None,
+            })
+            .unwrap();
+        for i in 0..600 {
+            w.put_area(&synth.area(i)).unwrap();
+        }
+        w.commit().unwrap();
+        s
+    }
+
+    #[test]
+    fn the_same_store_seed_and_period_give_the_same_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Catalogue::builtin();
+        let to = Utc::now().date_naive();
+        let from = to - Duration::days(364);
+        let mut a = store(dir.path(), "a.db");
+        let mut b = store(dir.path(), "b.db");
+        let sa = populate(&mut a, &c, 9, from, to, "t").unwrap();
+        let sb = populate(&mut b, &c, 9, from, to, "t").unwrap();
+        assert_eq!(sa, sb);
+        assert_eq!(a.all_activities().unwrap(), b.all_activities().unwrap());
+        assert_eq!(a.accidents().unwrap(), b.accidents().unwrap());
+        assert!(sa.zones_added > 20, "{sa:?}");
+        for kind in [
+            ActivityKind::NonTechnicalSurvey,
+            ActivityKind::Clearance,
+            ActivityKind::RiskEducation,
+        ] {
+            assert!(sa.activities.get(&kind).copied().unwrap_or(0) > 0, "{sa:?}");
+        }
+        assert!(sa.accidents > 0 && sa.released_m2 > 0.0, "{sa:?}");
+        let err = populate(&mut a, &c, 9, to, from, "t").unwrap_err();
+        assert!(
+            matches!(err, HistoryError::Period { field: "from", .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn approximate_oblasts_cover_ukraine_without_overlap() {
+        let zones = approximate_oblasts();
+        assert_eq!(zones.len(), 25);
+        let kharkiv = Point::new(36.23, 49.99);
+        let lviv = Point::new(24.03, 49.84);
+        use geo::Contains;
+        let holding = |p: Point<f64>| {
+            zones
+                .iter()
+                .filter(|z| z.geometry.contains(&p))
+                .map(|z| z.facts.name.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(holding(kharkiv), ["Kharkiv Oblast"]);
+        assert_eq!(holding(lviv), ["Lviv Oblast"]);
+    }
+}
