@@ -11,6 +11,7 @@ pub mod release;
 pub mod report;
 pub mod residual;
 pub mod simple;
+pub mod transparency;
 pub mod validate;
 pub mod zone;
 

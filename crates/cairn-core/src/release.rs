@@ -33,7 +33,7 @@ const CIRCLE_SEGMENTS: usize = 64;
 // Activities.
 
 /// What kind of work an activity was.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ActivityKind {
     NonTechnicalSurvey,
@@ -77,7 +77,7 @@ impl ActivityKind {
 }
 
 /// Whether an activity found a device (and left it for others) or destroyed it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceAction {
     Found,
@@ -116,7 +116,15 @@ pub struct ActivityFacts {
     pub devices: Vec<DeviceRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,
+    /// People who took part in a risk-education session (EORE beneficiaries); only for
+    /// risk education.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participants: Option<u64>,
 }
+
+/// The most participants one risk-education session may record: a session is a meeting, not a
+/// broadcast (mass-media campaigns are counted elsewhere).
+pub const MAX_PARTICIPANTS: u64 = 100_000;
 
 /// An activity on one hazardous area: its id, facts and the land worked.
 #[derive(Clone, Debug, PartialEq)]
@@ -213,6 +221,22 @@ pub fn validate_activity(
             ));
         }
     }
+    if let Some(n) = facts.participants {
+        if facts.kind != ActivityKind::RiskEducation {
+            problems.push(Problem::new(
+                "participants",
+                format!(
+                    "counts the people at a risk-education session; a {} activity has none",
+                    facts.kind.as_str()
+                ),
+            ));
+        } else if !(1..=MAX_PARTICIPANTS).contains(&n) {
+            problems.push(Problem::new(
+                "participants",
+                format!("must be from 1 to {MAX_PARTICIPANTS}, not {n}"),
+            ));
+        }
+    }
     let kind_finds_devices = matches!(
         facts.kind,
         ActivityKind::NonTechnicalSurvey | ActivityKind::TechnicalSurvey | ActivityKind::Clearance
@@ -237,7 +261,7 @@ pub fn validate_activity(
 // Land release.
 
 /// How land is released (IMAS 07.11).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ReleaseMethod {
     Cancel,
@@ -920,9 +944,31 @@ mod tests {
                 ended: NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
                 devices: vec![],
                 outcome: None,
+                participants: None,
             },
             geometry: g,
         }
+    }
+
+    #[test]
+    fn participants_only_for_risk_education_and_in_range() {
+        let c = crate::Catalogue::builtin();
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let g = rect(36.0, 49.9, 36.01, 49.91);
+        let check = |kind, n| {
+            let mut a = activity(kind, g.clone());
+            a.facts.participants = n;
+            let mut p = Vec::new();
+            validate_activity(&a.facts, &c, today, &mut p);
+            p.iter().map(|p| p.field.clone()).collect::<Vec<_>>()
+        };
+        assert!(check(ActivityKind::RiskEducation, Some(35)).is_empty());
+        assert!(check(ActivityKind::RiskEducation, None).is_empty());
+        assert_eq!(
+            check(ActivityKind::RiskEducation, Some(0)),
+            ["participants"]
+        );
+        assert_eq!(check(ActivityKind::Clearance, Some(3)), ["participants"]);
     }
 
     #[test]

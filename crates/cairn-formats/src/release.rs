@@ -197,6 +197,7 @@ pub const ACTIVITY_FIELDS: &[&str] = &[
     "geometry",
     "devices",
     "outcome",
+    "participants",
 ];
 
 /// Reads an activity: its facts and the land worked. Every problem is returned, each naming its field.
@@ -259,6 +260,17 @@ pub fn read_activity(v: &Value) -> Result<(ActivityFacts, MultiPolygon<f64>), Ve
     }
     let team = text(o, "team", &mut problems).map(|s| s.trim().to_string());
     let outcome = text(o, "outcome", &mut problems).map(|s| s.trim().to_string());
+    let participants = match o.get("participants") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64(),
+        Some(other) => {
+            problems.push(Problem::new(
+                "participants",
+                format!("must be a whole number of people, not {other}"),
+            ));
+            None
+        }
+    };
     let started = date(o, "started", &mut problems);
     let ended = date(o, "ended", &mut problems);
     let geometry = match o.get("geometry") {
@@ -289,6 +301,7 @@ pub fn read_activity(v: &Value) -> Result<(ActivityFacts, MultiPolygon<f64>), Ve
                     ended,
                     devices,
                     outcome: outcome.filter(|s| !s.is_empty()),
+                    participants,
                 },
                 g,
             ))

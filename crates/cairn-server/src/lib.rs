@@ -21,6 +21,7 @@ pub mod ratelimit;
 pub mod releases;
 pub mod reports;
 pub mod tiles;
+pub mod transparency;
 pub mod vt;
 pub mod web;
 
@@ -295,6 +296,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/reports/{reference}/photo", get(reports::photo))
         .route("/api/reports/{reference}/triage", post(reports::triage))
         .route("/api/areas/{id}/history", get(officer::history))
+        .route("/api/transparency", get(transparency::report))
         .merge(release_routes())
         .merge(accident_routes())
         .route(

@@ -135,6 +135,7 @@ fn facts(area_id: &str) -> ActivityFacts {
         ended: chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap_or_default(),
         devices: vec![],
         outcome: None,
+        participants: None,
     }
 }
 

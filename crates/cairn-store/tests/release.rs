@@ -106,6 +106,7 @@ fn releases_are_attributed_revisions_and_a_refusal_leaves_nothing() {
                     ended: chrono::NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
                     devices: vec![],
                     outcome: Some("no evidence of mines in the north".into()),
+                    participants: None,
                 },
                 geometry: g.clone(),
             },

@@ -2,6 +2,8 @@
 //! clustered around real settlements (GeoNames) inside the country's outline (Natural Earth).
 //! The same seed and size always give the same data; it is also the demo data set.
 
+pub mod history;
+
 use std::sync::OnceLock;
 
 pub mod zones;
@@ -712,13 +714,6 @@ fn local(centre: Coord<f64>, x: f64, y: f64, rot_deg: f64) -> Coord<f64> {
         x: centre.x + xr / (111_320.0 * centre.y.to_radians().cos()),
         y: centre.y + yr / 110_574.0,
     }
-}
-
-/// A zone id's tail from a name: lower-case ASCII letters and digits, other runs as `-`.
-fn zone_slug(name: &str) -> String {
-    cairn_core::zone::zone_id_from_name(name)
-        .map(|id| id.trim_start_matches("Z-").to_string())
-        .unwrap_or_else(|| "unnamed".into())
 }
 
 #[cfg(test)]

@@ -71,6 +71,8 @@ pub enum Command {
     Zone(cmd::zones::ZoneArgs),
     /// Accidents and their casualties: add, list, show.
     Accident(cmd::accidents::AccidentArgs),
+    /// Reports over a period: `report transparency` (Ottawa Convention Article 7 style).
+    Report(cmd::report::Args),
 }
 
 impl Cli {
@@ -110,7 +112,7 @@ fn main() -> ExitCode {
         Command::Show(a) => cmd::show::show(&cli, a),
         Command::History(a) => cmd::show::history(&cli, a),
         Command::Check(a) => cmd::check::run(&cli, a),
-        Command::Synth(a) => cmd::synth::run(a),
+        Command::Synth(a) => cmd::synth::run(&cli, a),
         Command::Demo(a) => cmd::synth::demo(&cli, a),
         Command::Serve(a) => cmd::serve::run(&cli, a),
         Command::Token(a) => cmd::serve::token(&cli, a),
@@ -126,6 +128,7 @@ fn main() -> ExitCode {
         Command::Audit(a) => cmd::audit::run_cmd(&cli, a),
         Command::Zone(a) => cmd::zones::run(&cli, a),
         Command::Accident(a) => cmd::accidents::run(&cli, a),
+        Command::Report(a) => cmd::report::run(&cli, a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -2,6 +2,7 @@
 
 pub mod audit;
 mod edit;
+pub mod period;
 pub mod release;
 pub mod reports;
 pub mod tokens;

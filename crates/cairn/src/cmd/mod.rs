@@ -6,6 +6,7 @@ pub mod check;
 pub mod export;
 pub mod import;
 pub mod release;
+pub mod report;
 pub mod reports;
 pub mod serve;
 pub mod show;

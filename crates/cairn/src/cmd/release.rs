@@ -54,6 +54,9 @@ pub enum ActivityCmd {
         /// What the work found or concluded.
         #[arg(long)]
         outcome: Option<String>,
+        /// People at a risk-education session (EORE beneficiaries).
+        #[arg(long)]
+        participants: Option<u64>,
         /// Who records it (default: $CAIRN_AUTHOR, else the login name).
         #[arg(long)]
         by: Option<String>,
@@ -229,6 +232,7 @@ pub fn activity(cli: &Cli, args: &ActivityArgs) -> CmdResult {
         geometry,
         devices,
         outcome,
+        participants,
         by,
         json,
     } = &args.what;
@@ -265,6 +269,7 @@ pub fn activity(cli: &Cli, args: &ActivityArgs) -> CmdResult {
             ended: date("--to", to)?,
             devices,
             outcome: outcome.clone().filter(|t| !t.trim().is_empty()),
+            participants: *participants,
         },
         geometry,
     };

@@ -16,12 +16,16 @@ use crate::Cli;
 use crate::fail::{CmdResult, Failure};
 use crate::progress;
 
-/// Arguments of `cairn synth`.
+/// Arguments of `cairn synth`: `--areas N -o FILE` writes areas to a file; `cairn synth
+/// history` writes a period of work into the store.
 #[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
+    #[command(subcommand)]
+    pub what: Option<SynthCmd>,
     /// How many areas.
     #[arg(long)]
-    pub areas: u64,
+    pub areas: Option<u64>,
     /// The seed; the same seed and size always give the same file.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -30,7 +34,36 @@ pub struct Args {
     pub until: Option<String>,
     /// The output file (.geojson or .csv).
     #[arg(short = 'o', long = "output")]
-    pub output: PathBuf,
+    pub output: Option<PathBuf>,
+}
+
+/// `cairn synth history`.
+#[derive(clap::Subcommand, Debug)]
+pub enum SynthCmd {
+    /// Write a fictional period of mine action over the areas in the store (--db): surveys,
+    /// clearance, marking, risk education, land release, post-release finds and accidents;
+    /// approximate oblast outlines are added first when the store has none.
+    History(HistoryArgs),
+}
+
+/// Arguments of `cairn synth history`.
+#[derive(clap::Args, Debug)]
+pub struct HistoryArgs {
+    /// First day of the period (YYYY-MM-DD).
+    #[arg(long)]
+    pub from: String,
+    /// Last day of the period (YYYY-MM-DD), not after today.
+    #[arg(long)]
+    pub to: String,
+    /// The seed; the same store, seed and period always give the same history.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Who the writes are attributed to.
+    #[arg(long, default_value = "cairn synth history")]
+    pub by: String,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `cairn demo`.
@@ -58,17 +91,114 @@ fn generate(synth: &Synth, start: u64, end: u64) -> Vec<HazardArea> {
     })
 }
 
-/// Runs `cairn synth`.
-pub fn run(args: &Args) -> CmdResult {
+/// Runs `cairn synth` (or `cairn synth history`).
+pub fn run(cli: &Cli, args: &Args) -> CmdResult {
+    if let Some(SynthCmd::History(h)) = &args.what {
+        return history(cli, h);
+    }
+    let (Some(areas), Some(output)) = (args.areas, args.output.as_ref()) else {
+        return Err(Failure::input(
+            "synth needs --areas N and -o FILE (or the subcommand history)",
+        ));
+    };
+    write_areas(args, areas, output)
+}
+
+/// Parses a day given to a flag.
+pub fn parse_day(flag: &str, s: &str) -> Result<chrono::NaiveDate, Failure> {
+    s.trim()
+        .parse()
+        .map_err(|_| Failure::input(format!("{flag}: {s:?} is not a date (YYYY-MM-DD)")))
+}
+
+/// Runs `cairn synth history`.
+fn history(cli: &Cli, args: &HistoryArgs) -> CmdResult {
+    let from = parse_day("--from", &args.from)?;
+    let to = parse_day("--to", &args.to)?;
+    let catalogue = cli.catalogue()?;
+    let mut store = super::open_existing(cli)?;
+    let s = run_history(&mut store, &catalogue, args.seed, from, to, &args.by)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "activities": s.activities.iter().map(|(k, v)| (k.as_str(), *v)).collect::<BTreeMap<_, _>>(),
+                "releases": s.releases.iter().map(|(k, v)| (k.as_str(), *v)).collect::<BTreeMap<_, _>>(),
+                "released_m2": s.released_m2,
+                "confirmed": s.confirmed,
+                "marked": s.marked,
+                "finds": s.finds,
+                "accidents": s.accidents,
+                "casualties": s.casualties,
+                "participants": s.participants,
+                "zones_added": s.zones_added,
+                "refused": s.refused,
+            })
+        );
+    } else {
+        print_history(&s, from, to);
+    }
+    Ok(0)
+}
+
+/// Writes the history, turning its errors into failures naming the flag.
+fn run_history(
+    store: &mut SqliteStore,
+    catalogue: &Catalogue,
+    seed: u64,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    by: &str,
+) -> Result<cairn_synth::history::HistorySummary, Failure> {
+    use cairn_synth::history::{HistoryError, populate};
+    populate(store, catalogue, seed, from, to, by).map_err(|e| match e {
+        HistoryError::Period { field, message } => Failure::input(format!("--{field}: {message}")),
+        HistoryError::Store(e) => e.into(),
+    })
+}
+
+fn print_history(
+    s: &cairn_synth::history::HistorySummary,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) {
+    println!("fictional history {from} to {to}:");
+    println!(
+        "  activities: {}",
+        join(s.activities.iter().map(|(k, v)| (k.as_str(), *v)))
+    );
+    println!(
+        "  land releases: {} ({:.1} m² in all); {} areas confirmed by survey; {} marked",
+        join(s.releases.iter().map(|(k, v)| (k.as_str(), *v))),
+        s.released_m2,
+        s.confirmed,
+        s.marked
+    );
+    println!(
+        "  post-release finds: {}; accidents: {} with {} casualties; risk-education participants: {}",
+        s.finds, s.accidents, s.casualties, s.participants
+    );
+    if s.zones_added > 0 {
+        println!("  approximate oblast outlines added: {}", s.zones_added);
+    }
+    if s.refused > 0 {
+        println!(
+            "  steps the store's rules refused (that area's work stopped): {}",
+            s.refused
+        );
+    }
+}
+
+/// Writes `cairn synth --areas N -o FILE`.
+fn write_areas(args: &Args, areas: u64, out: &std::path::Path) -> CmdResult {
     let until = match &args.until {
         Some(s) => super::parse_time_arg("--until", s)?,
         None => default_until(),
     };
-    if args.areas == 0 {
+    if areas == 0 {
         return Err(Failure::input("--areas must be at least 1"));
     }
     let synth = Synth::new(args.seed, until);
-    let out = &args.output;
     let err = |e: std::io::Error| Failure::input(format!("{}: cannot write: {e}", out.display()));
     let csv_out = out
         .extension()
@@ -77,15 +207,15 @@ pub fn run(args: &Args) -> CmdResult {
         .unwrap_or(false);
     let tmp = out.with_extension("cairn-tmp");
     let f = BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(err)?);
-    let bar = progress::bar(args.areas, false, "generating");
+    let bar = progress::bar(areas, false, "generating");
     const CHUNK: u64 = 8192;
     let result = (|| -> Result<(), Failure> {
         if csv_out {
             let mut w = csv::Writer::from_writer(f);
             cairn_formats::csv::write_header(&mut w).map_err(|e| Failure::input(e.to_string()))?;
             let mut i = 0;
-            while i < args.areas {
-                let end = (i + CHUNK).min(args.areas);
+            while i < areas {
+                let end = (i + CHUNK).min(areas);
                 for a in generate(&synth, i, end) {
                     cairn_formats::csv::write_area(&mut w, &a)
                         .map_err(|e| Failure::input(e.to_string()))?;
@@ -99,8 +229,8 @@ pub fn run(args: &Args) -> CmdResult {
                 FeatureCollectionWriter::new(f, "cairn synthetic hazardous areas (fictional)")
                     .map_err(err)?;
             let mut i = 0;
-            while i < args.areas {
-                let end = (i + CHUNK).min(args.areas);
+            while i < areas {
+                let end = (i + CHUNK).min(areas);
                 for a in generate(&synth, i, end) {
                     write_area(&mut w, &a).map_err(err)?;
                 }
@@ -119,7 +249,7 @@ pub fn run(args: &Args) -> CmdResult {
     std::fs::rename(&tmp, out).map_err(err)?;
     println!(
         "wrote {} fictional areas (seed {}) to {}",
-        args.areas,
+        areas,
         args.seed,
         out.display()
     );
@@ -170,7 +300,11 @@ pub fn demo(cli: &Cli, args: &DemoArgs) -> CmdResult {
             },
         )
         .map_err(|e| Failure::internal(format!("the demo's zones: {e}")))?;
+    let to = chrono::Utc::now().date_naive();
+    let from = to - chrono::Duration::days(364);
+    let h = run_history(&mut store, &catalogue, 2026, from, to, "cairn demo")?;
     print_summary(&store, &catalogue)?;
+    print_history(&h, from, to);
     println!();
     println!(
         "Demo store: {}. Try: cairn --db {} show HA-000001",

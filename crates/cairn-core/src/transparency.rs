@@ -1,0 +1,1736 @@
+//! The transparency report in the style of Ottawa Convention Article 7 for a period: (c) areas
+//! that contain or are suspected to contain anti-personnel mines, (i) measures to warn the
+//! population, and the sector's usual figures (land released by method, devices found and
+//! destroyed, post-release finds, casualties, open hazard by oblast). Computed from plain inputs,
+//! with no I/O, and rendered as one self-contained HTML page (charts drawn here as inline SVG) or
+//! as CSV in long format.
+//!
+//! Dates: a period is whole days `[from, to]`, both included, in UTC. An activity counts on the
+//! day it `ended`; a land release on the day its activity ended (the release's valid date: when
+//! the land was released on the ground; `released_at` is only when Cairn recorded it, and falls
+//! back in when the activity is missing); an accident on the day it `occurred_at`; a post-release
+//! find on the day it was recorded (the only date it carries).
+//!
+//! Editions: `Restricted` lists every area of section (c) with id, device types, quantities and
+//! emplacement dates. `Public` lists in detail only the areas the public may see in detail
+//! (`public::public_view` answers `Detailed`) and that carry nothing from an emplacement record;
+//! every other area of (c) appears only as a count and an area per oblast. Victims' names and
+//! notes are never read.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::{self, Write};
+
+use chrono::{Datelike, NaiveDate};
+use geo::{BooleanOps, BoundingRect};
+use geo_types::{Coord, MultiPolygon, Rect};
+use rstar::{AABB, RTree, RTreeObject};
+
+use crate::accident::{Accident, AgeGroup, Outcome, Role, Sex};
+use crate::area::{HazardArea, HowKnown, Marking, Timestamp, WireEnum};
+use crate::catalogue::{Catalogue, Category};
+use crate::certificate::esc;
+use crate::public::{PublicView, public_view};
+use crate::release::{
+    Activity, ActivityKind, DeviceAction, Find, Release, ReleaseMethod, SLIVER_M2, area_m2,
+    shape_polygons,
+};
+use crate::validate::Problem;
+use crate::zone::{Zone, ZoneKind};
+
+/// The label of land in no oblast zone.
+pub const OUTSIDE: &str = "outside any oblast";
+
+// ---------------------------------------------------------------------------------------------
+// Periods and months.
+
+/// Whole days from `from` to `to`, both included (UTC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Period {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl Period {
+    /// A period; `from` after `to` is refused, naming `from`.
+    pub fn new(from: NaiveDate, to: NaiveDate) -> Result<Period, Problem> {
+        if from > to {
+            return Err(Problem::new(
+                "from",
+                format!("{from} is after the end of the period ({to})"),
+            ));
+        }
+        Ok(Period { from, to })
+    }
+
+    /// True when the day lies in the period.
+    pub fn contains(&self, d: NaiveDate) -> bool {
+        self.from <= d && d <= self.to
+    }
+
+    /// Every calendar month the period touches, in order.
+    pub fn months(&self) -> Vec<Month> {
+        let mut out = vec![Month::of(self.from)];
+        let last = Month::of(self.to);
+        while *out.last().unwrap_or(&last) < last {
+            let m = out[out.len() - 1].next();
+            out.push(m);
+        }
+        out
+    }
+
+    /// `FROM/TO` (ISO 8601 interval of dates), the period column of whole-period rows.
+    pub fn label(&self) -> String {
+        format!("{}/{}", self.from, self.to)
+    }
+}
+
+/// A calendar month.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Month {
+    pub year: i32,
+    pub month: u32,
+}
+
+impl Month {
+    /// The month of a day.
+    pub fn of(d: NaiveDate) -> Month {
+        Month {
+            year: d.year(),
+            month: d.month(),
+        }
+    }
+
+    fn next(self) -> Month {
+        if self.month == 12 {
+            Month {
+                year: self.year + 1,
+                month: 1,
+            }
+        } else {
+            Month {
+                year: self.year,
+                month: self.month + 1,
+            }
+        }
+    }
+}
+
+impl fmt::Display for Month {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+/// Which readers a report is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Edition {
+    /// Anyone: restricted areas only as counts and areas per oblast.
+    Public,
+    /// Officers, auditors and administrators: everything.
+    Restricted,
+}
+
+impl WireEnum for Edition {
+    const ALL: &'static [(Edition, &'static str)] = &[
+        (Edition::Public, "public"),
+        (Edition::Restricted, "restricted"),
+    ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Oblasts.
+
+struct Edge {
+    a: Coord<f64>,
+    b: Coord<f64>,
+    zone: usize,
+}
+
+impl RTreeObject for Edge {
+    type Envelope = AABB<[f64; 2]>;
+    fn envelope(&self) -> AABB<[f64; 2]> {
+        AABB::from_corners([self.a.x, self.a.y], [self.b.x, self.b.y])
+    }
+}
+
+/// Oblast zones prepared for splitting areas: each zone's box, and every boundary edge in one
+/// R-tree, so that an area far from any border is placed by one point-in-polygon test (a ray
+/// whose crossings are read from the tree) and only an area a border crosses is intersected.
+pub struct Oblasts {
+    names: Vec<String>,
+    geometry: Vec<MultiPolygon<f64>>,
+    boxes: Vec<Rect<f64>>,
+    edges: RTree<Edge>,
+}
+
+impl fmt::Debug for Oblasts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Oblasts")
+            .field("names", &self.names)
+            .finish()
+    }
+}
+
+impl Oblasts {
+    /// The zones of kind `oblast` among `zones`, in id order.
+    pub fn new(zones: &[Zone]) -> Oblasts {
+        let mut z: Vec<&Zone> = zones
+            .iter()
+            .filter(|z| z.facts.kind == ZoneKind::Oblast)
+            .collect();
+        z.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut names = Vec::new();
+        let mut geometry = Vec::new();
+        let mut boxes = Vec::new();
+        let mut edges = Vec::new();
+        for zone in z {
+            let Some(bb) = zone.geometry.bounding_rect() else {
+                continue;
+            };
+            let i = names.len();
+            for p in &zone.geometry.0 {
+                for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+                    for w in ring.0.windows(2) {
+                        edges.push(Edge {
+                            a: w[0],
+                            b: w[1],
+                            zone: i,
+                        });
+                    }
+                }
+            }
+            names.push(zone.facts.name.clone());
+            geometry.push(zone.geometry.clone());
+            boxes.push(bb);
+        }
+        Oblasts {
+            names,
+            geometry,
+            boxes,
+            edges: RTree::bulk_load(edges),
+        }
+    }
+
+    /// The oblasts' names, in the order their indexes refer to.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Even-odd ray test: is `p` inside zone `z`?
+    fn contains(&self, z: usize, p: Coord<f64>) -> bool {
+        let ray = AABB::from_corners([p.x, p.y], [self.boxes[z].max().x, p.y]);
+        let mut inside = false;
+        for e in self.edges.locate_in_envelope_intersecting(&ray) {
+            if e.zone != z || (e.a.y > p.y) == (e.b.y > p.y) {
+                continue;
+            }
+            let x = e.a.x + (p.y - e.a.y) * (e.b.x - e.a.x) / (e.b.y - e.a.y);
+            if x > p.x {
+                inside = !inside;
+            }
+        }
+        inside
+    }
+
+    /// Splits land of `total_m2` square metres among the oblasts: `(Some(index), m²)` per oblast
+    /// it lies in, `(None, m²)` for the part in none, largest first. The parts add up to the
+    /// total (the part in none is what the oblasts' parts leave).
+    pub fn split(&self, land: &MultiPolygon<f64>, total_m2: f64) -> Vec<(Option<usize>, f64)> {
+        let Some(bb) = land.bounding_rect() else {
+            return vec![(None, total_m2)];
+        };
+        let env = AABB::from_corners([bb.min().x, bb.min().y], [bb.max().x, bb.max().y]);
+        let near: BTreeSet<usize> = self
+            .edges
+            .locate_in_envelope_intersecting(&env)
+            .map(|e| e.zone)
+            .collect();
+        let first = land.0.first().and_then(|p| p.exterior().0.first().copied());
+        // Fast path: no border of a zone near the land, and the land inside that zone.
+        if let Some(c) = first {
+            for z in 0..self.names.len() {
+                if !near.contains(&z) && rects_meet(&self.boxes[z], &bb) && self.contains(z, c) {
+                    return vec![(Some(z), total_m2)];
+                }
+            }
+        }
+        let mut parts = Vec::new();
+        let mut inside = 0.0;
+        for z in near {
+            let m2 = area_m2(&land.intersection(&self.geometry[z])).min(total_m2 - inside);
+            if m2 >= SLIVER_M2 {
+                parts.push((Some(z), m2));
+                inside += m2;
+            }
+        }
+        let rest = total_m2 - inside;
+        if rest >= SLIVER_M2 || parts.is_empty() {
+            parts.push((None, rest.max(0.0)));
+        } else if let Some(p) = parts.first_mut() {
+            // A sliver outside every zone is measurement noise: the largest part keeps it.
+            p.1 += rest;
+        }
+        parts.sort_by(|a, b| b.1.total_cmp(&a.1));
+        parts
+    }
+
+    /// The name of an oblast index, or [`OUTSIDE`].
+    pub fn name(&self, z: Option<usize>) -> &str {
+        z.map(|i| self.names[i].as_str()).unwrap_or(OUTSIDE)
+    }
+}
+
+fn rects_meet(a: &Rect<f64>, b: &Rect<f64>) -> bool {
+    a.min().x <= b.max().x
+        && b.min().x <= a.max().x
+        && a.min().y <= b.max().y
+        && b.min().y <= a.max().y
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report.
+
+/// Everything a report is computed from, besides the areas (which are added one at a time).
+#[derive(Clone, Copy, Debug)]
+pub struct ReportInput<'a> {
+    pub period: Period,
+    pub edition: Edition,
+    pub catalogue: &'a Catalogue,
+    /// Every zone; those of kind `oblast` are used.
+    pub zones: &'a [Zone],
+    pub activities: &'a [Activity],
+    pub releases: &'a [Release],
+    pub finds: &'a [Find],
+    pub accidents: &'a [Accident],
+    /// When the report is made: the date of the state of the areas it shows.
+    pub generated_at: Timestamp,
+}
+
+/// An anti-personnel device group of a mined area, as section (c) lists it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MinedDevices {
+    pub device_type: String,
+    pub name: String,
+    /// `None`: unknown.
+    pub quantity: Option<u64>,
+    pub emplaced_from: Option<NaiveDate>,
+    pub emplaced_to: Option<NaiveDate>,
+}
+
+/// An area of section (c) listed in detail.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MinedArea {
+    pub id: String,
+    pub status: crate::Status,
+    /// Oblasts the area lies in, largest share first.
+    pub oblasts: Vec<String>,
+    pub m2: f64,
+    pub devices: Vec<MinedDevices>,
+}
+
+/// Areas counted but not listed (public edition): per oblast.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Withheld {
+    pub areas: u64,
+    pub m2: f64,
+}
+
+/// Open hazards per oblast: count (by the oblast holding the largest share) and area (split).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct OblastFigures {
+    pub areas: u64,
+    pub m2: f64,
+}
+
+/// Section (i): measures to warn the population.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Warning {
+    /// Marking activities ended in the period, and the distinct areas they marked.
+    pub marking_activities: u64,
+    pub areas_marked: u64,
+    /// Open hazards now, by marking state (`unrecorded` when none is recorded).
+    pub open_by_marking: BTreeMap<&'static str, u64>,
+    /// Open hazards now on the public map: in detail, and as generalised danger zones.
+    pub on_map_detailed: u64,
+    pub on_map_as_zones: u64,
+    /// Risk-education sessions and participants per month.
+    pub eore_sessions: BTreeMap<Month, u64>,
+    pub eore_participants: BTreeMap<Month, u64>,
+}
+
+/// Casualty figures of one month.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MonthCasualties {
+    pub killed: u64,
+    pub injured: u64,
+    /// Keyed `(group, outcome)`: group is a role, sex or age group word.
+    pub by_role: BTreeMap<(&'static str, &'static str), u64>,
+    pub by_sex: BTreeMap<(&'static str, &'static str), u64>,
+    pub by_age: BTreeMap<(&'static str, &'static str), u64>,
+    pub accidents: u64,
+}
+
+/// A breakdown of casualties in the HTML table: its name, its words, and where its counts are.
+type CasualtyGroup = (
+    &'static str,
+    Vec<&'static str>,
+    fn(&MonthCasualties) -> &BTreeMap<(&'static str, &'static str), u64>,
+);
+
+/// The report, for one edition.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
+    pub period: Period,
+    pub edition: Edition,
+    pub generated_at: Timestamp,
+    pub months: Vec<Month>,
+    /// Section (c), listed in detail (every area in the restricted edition).
+    pub mined_areas: Vec<MinedArea>,
+    /// Section (c), counted only (public edition), per oblast.
+    pub mined_withheld: BTreeMap<String, Withheld>,
+    pub mined_total: Withheld,
+    /// AP devices of (c): the sum of known quantities, and groups of unknown quantity.
+    pub mined_known_devices: u64,
+    pub mined_unknown_groups: u64,
+    pub warning: Warning,
+    /// Land released per month and method: m² and number of releases.
+    pub released_m2: BTreeMap<(Month, ReleaseMethod), f64>,
+    pub released_count: BTreeMap<(Month, ReleaseMethod), u64>,
+    /// Devices found and destroyed by activities ended in the period, by category.
+    pub devices: BTreeMap<(Category, DeviceAction), u64>,
+    /// Activities ended in the period, by kind.
+    pub activities: BTreeMap<ActivityKind, u64>,
+    /// Post-release finds recorded in the period: finds and items, per month.
+    pub finds: BTreeMap<Month, (u64, u64)>,
+    pub casualties: BTreeMap<Month, MonthCasualties>,
+    /// Open hazards now, per oblast (and [`OUTSIDE`]).
+    pub open_by_oblast: BTreeMap<String, OblastFigures>,
+}
+
+/// Builds a report: `new`, then `add_area` for every current area, then `finish`.
+#[derive(Debug)]
+pub struct ReportBuilder<'a> {
+    input: ReportInput<'a>,
+    oblasts: Oblasts,
+    report: Report,
+}
+
+impl<'a> ReportBuilder<'a> {
+    /// A builder; everything but the areas is counted here.
+    pub fn new(input: ReportInput<'a>) -> ReportBuilder<'a> {
+        let p = input.period;
+        let months = p.months();
+        let mut report = Report {
+            period: p,
+            edition: input.edition,
+            generated_at: input.generated_at,
+            months: months.clone(),
+            mined_areas: Vec::new(),
+            mined_withheld: BTreeMap::new(),
+            mined_total: Withheld::default(),
+            mined_known_devices: 0,
+            mined_unknown_groups: 0,
+            warning: Warning::default(),
+            released_m2: BTreeMap::new(),
+            released_count: BTreeMap::new(),
+            devices: BTreeMap::new(),
+            activities: BTreeMap::new(),
+            finds: BTreeMap::new(),
+            casualties: BTreeMap::new(),
+            open_by_oblast: BTreeMap::new(),
+        };
+        for m in &months {
+            for (method, _) in ReleaseMethod::ALL {
+                report.released_m2.insert((*m, *method), 0.0);
+                report.released_count.insert((*m, *method), 0);
+            }
+            report.casualties.insert(*m, MonthCasualties::default());
+            report.finds.insert(*m, (0, 0));
+            report.warning.eore_sessions.insert(*m, 0);
+            report.warning.eore_participants.insert(*m, 0);
+        }
+        let category = |t: &str| {
+            input
+                .catalogue
+                .get(t)
+                .map(|d| d.category)
+                .unwrap_or(Category::Other)
+        };
+        // Activities, by the day they ended.
+        let mut ended: BTreeMap<&str, NaiveDate> = BTreeMap::new();
+        let mut marked = BTreeSet::new();
+        for a in input.activities {
+            ended.insert(a.id.as_str(), a.facts.ended);
+            if !p.contains(a.facts.ended) {
+                continue;
+            }
+            let m = Month::of(a.facts.ended);
+            *report.activities.entry(a.facts.kind).or_default() += 1;
+            for d in &a.facts.devices {
+                *report
+                    .devices
+                    .entry((category(&d.device_type), d.action))
+                    .or_default() += d.count;
+            }
+            match a.facts.kind {
+                ActivityKind::Marking => {
+                    report.warning.marking_activities += 1;
+                    marked.insert(a.facts.area_id.as_str());
+                }
+                ActivityKind::RiskEducation => {
+                    *report.warning.eore_sessions.entry(m).or_default() += 1;
+                    *report.warning.eore_participants.entry(m).or_default() +=
+                        a.facts.participants.unwrap_or(0);
+                }
+                _ => {}
+            }
+        }
+        report.warning.areas_marked = marked.len() as u64;
+        // Releases, by the day their activity ended.
+        for r in input.releases {
+            let day = ended
+                .get(r.facts.activity_id.as_str())
+                .copied()
+                .unwrap_or_else(|| r.facts.released_at.date_naive());
+            if !p.contains(day) {
+                continue;
+            }
+            let k = (Month::of(day), r.facts.method);
+            *report.released_m2.entry(k).or_default() += r.facts.released_m2;
+            *report.released_count.entry(k).or_default() += 1;
+        }
+        for f in input.finds {
+            let day = f.facts.recorded_at.date_naive();
+            if p.contains(day) {
+                let e = report.finds.entry(Month::of(day)).or_default();
+                e.0 += 1;
+                e.1 += f.facts.count;
+            }
+        }
+        for a in input.accidents {
+            let day = a.facts.occurred_at.date_naive();
+            if !p.contains(day) {
+                continue;
+            }
+            let c = report.casualties.entry(Month::of(day)).or_default();
+            c.accidents += 1;
+            for v in &a.facts.casualties {
+                let o = v.outcome.as_str();
+                match v.outcome {
+                    Outcome::Killed => c.killed += 1,
+                    Outcome::Injured => c.injured += 1,
+                }
+                *c.by_role.entry((role_word(v.role), o)).or_default() += 1;
+                *c.by_sex.entry((sex_word(v.sex), o)).or_default() += 1;
+                *c.by_age.entry((age_word(v.age_group), o)).or_default() += 1;
+            }
+        }
+        ReportBuilder {
+            oblasts: Oblasts::new(input.zones),
+            input,
+            report,
+        }
+    }
+
+    /// Counts one current area: open hazards by oblast, marking and the public map, and section
+    /// (c) when it holds AP devices.
+    pub fn add_area(&mut self, area: &HazardArea) {
+        if !area.props.status.is_open_hazard() {
+            return;
+        }
+        let land = shape_polygons(&area.shape);
+        let m2 = area_m2(&land);
+        let split = self.oblasts.split(&land, m2);
+        let primary = self
+            .oblasts
+            .name(split.first().and_then(|s| s.0))
+            .to_string();
+        let r = &mut self.report;
+        for (z, part) in &split {
+            r.open_by_oblast
+                .entry(self.oblasts.name(*z).to_string())
+                .or_default()
+                .m2 += part;
+        }
+        r.open_by_oblast.entry(primary.clone()).or_default().areas += 1;
+        *r.warning
+            .open_by_marking
+            .entry(
+                area.props
+                    .marking
+                    .map(Marking::as_str)
+                    .unwrap_or("unrecorded"),
+            )
+            .or_default() += 1;
+        let view = public_view(area, self.input.catalogue, self.input.generated_at);
+        match view {
+            Some(PublicView::Detailed { .. }) => r.warning.on_map_detailed += 1,
+            Some(PublicView::Zone(_)) => r.warning.on_map_as_zones += 1,
+            None => {}
+        }
+        let ap: Vec<&crate::DeviceGroup> = area
+            .props
+            .devices
+            .iter()
+            .filter(|g| {
+                self.input
+                    .catalogue
+                    .get(&g.device_type)
+                    .is_some_and(|t| t.category == Category::ApMine)
+            })
+            .collect();
+        if ap.is_empty() {
+            return;
+        }
+        r.mined_total.areas += 1;
+        r.mined_total.m2 += m2;
+        for g in &ap {
+            match g.quantity {
+                Some(q) => r.mined_known_devices += q,
+                None => r.mined_unknown_groups += 1,
+            }
+        }
+        let from_record = area.props.emplacement.is_some()
+            || area
+                .props
+                .devices
+                .iter()
+                .any(|g| g.how_known == Some(HowKnown::Record));
+        let detailed = match self.input.edition {
+            Edition::Restricted => true,
+            Edition::Public => matches!(view, Some(PublicView::Detailed { .. })) && !from_record,
+        };
+        if !detailed {
+            let w = r.mined_withheld.entry(primary).or_default();
+            w.areas += 1;
+            w.m2 += m2;
+            return;
+        }
+        r.mined_areas.push(MinedArea {
+            id: area.id.clone(),
+            status: area.props.status,
+            oblasts: split
+                .iter()
+                .map(|(z, _)| self.oblasts.name(*z).to_string())
+                .collect(),
+            m2,
+            devices: ap
+                .iter()
+                .map(|g| MinedDevices {
+                    device_type: g.device_type.clone(),
+                    name: self
+                        .input
+                        .catalogue
+                        .get(&g.device_type)
+                        .map(|t| t.name.clone())
+                        .unwrap_or_default(),
+                    quantity: g.quantity,
+                    emplaced_from: g.emplaced_from.map(|t| t.date_naive()),
+                    emplaced_to: g.emplaced_to.map(|t| t.date_naive()),
+                })
+                .collect(),
+        });
+    }
+
+    /// The report.
+    pub fn finish(mut self) -> Report {
+        self.report.mined_areas.sort_by(|a, b| a.id.cmp(&b.id));
+        self.report
+    }
+}
+
+/// A report over areas given as a slice.
+pub fn build(input: ReportInput<'_>, areas: &[HazardArea]) -> Report {
+    let mut b = ReportBuilder::new(input);
+    for a in areas {
+        b.add_area(a);
+    }
+    b.finish()
+}
+
+fn role_word(r: Role) -> &'static str {
+    r.as_str()
+}
+
+fn sex_word(s: Sex) -> &'static str {
+    s.as_str()
+}
+
+fn age_word(a: AgeGroup) -> &'static str {
+    a.as_str()
+}
+
+impl Report {
+    /// Land released in the period by method: m² and releases.
+    pub fn released_total(&self, method: ReleaseMethod) -> (f64, u64) {
+        let m2 = self
+            .released_m2
+            .iter()
+            .filter(|((_, k), _)| *k == method)
+            .map(|(_, v)| v)
+            .sum();
+        let n = self
+            .released_count
+            .iter()
+            .filter(|((_, k), _)| *k == method)
+            .map(|(_, v)| v)
+            .sum();
+        (m2, n)
+    }
+
+    /// Killed and injured over the period.
+    pub fn casualty_totals(&self) -> (u64, u64) {
+        self.casualties
+            .values()
+            .fold((0, 0), |t, c| (t.0 + c.killed, t.1 + c.injured))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV.
+
+/// The CSV header.
+pub const CSV_HEADER: &str = "section,period,key,value";
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn num(v: f64) -> String {
+    let r = (v * 100.0).round() / 100.0;
+    if r == r.trunc() {
+        format!("{}", r as i64)
+    } else {
+        format!("{r}")
+    }
+}
+
+/// The report as CSV in long format: one figure per line, `section,period,key,value`. `period`
+/// is a month (`YYYY-MM`), the whole period (`FROM/TO`) or, for the state of the store when the
+/// report was made, that day (`YYYY-MM-DD`). Areas are in m². The sections and keys are listed
+/// in CHANGELOG.md; the first line is [`CSV_HEADER`].
+pub fn render_csv(r: &Report) -> String {
+    let mut out = String::new();
+    let mut row = |section: &str, period: &str, key: &str, value: String| {
+        let _ = writeln!(
+            out,
+            "{},{},{},{}",
+            section,
+            csv_field(period),
+            csv_field(key),
+            csv_field(&value)
+        );
+    };
+    let whole = r.period.label();
+    let now = r.generated_at.date_naive().to_string();
+    row("report", &whole, "edition", r.edition.as_str().to_string());
+    row(
+        "report",
+        &whole,
+        "generated_at",
+        r.generated_at.to_rfc3339(),
+    );
+    // Section (c).
+    row(
+        "mined_areas",
+        &now,
+        "areas",
+        r.mined_total.areas.to_string(),
+    );
+    row("mined_areas", &now, "m2", num(r.mined_total.m2));
+    row(
+        "mined_areas",
+        &now,
+        "ap_devices_known",
+        r.mined_known_devices.to_string(),
+    );
+    row(
+        "mined_areas",
+        &now,
+        "ap_groups_quantity_unknown",
+        r.mined_unknown_groups.to_string(),
+    );
+    for a in &r.mined_areas {
+        row(
+            "mined_area",
+            &now,
+            &format!("{}/status", a.id),
+            a.status.as_str().into(),
+        );
+        row(
+            "mined_area",
+            &now,
+            &format!("{}/oblast", a.id),
+            a.oblasts.join(" / "),
+        );
+        row("mined_area", &now, &format!("{}/m2", a.id), num(a.m2));
+        for (i, d) in a.devices.iter().enumerate() {
+            let k = |f: &str| format!("{}/{i}/{f}", a.id);
+            row("mined_area", &now, &k("type"), d.device_type.clone());
+            row(
+                "mined_area",
+                &now,
+                &k("quantity"),
+                d.quantity.map_or("unknown".into(), |q| q.to_string()),
+            );
+            row(
+                "mined_area",
+                &now,
+                &k("emplaced_from"),
+                d.emplaced_from.map_or("unknown".into(), |t| t.to_string()),
+            );
+            row(
+                "mined_area",
+                &now,
+                &k("emplaced_to"),
+                d.emplaced_to.map_or("unknown".into(), |t| t.to_string()),
+            );
+        }
+    }
+    for (oblast, w) in &r.mined_withheld {
+        row(
+            "mined_withheld",
+            &now,
+            &format!("{oblast}/areas"),
+            w.areas.to_string(),
+        );
+        row("mined_withheld", &now, &format!("{oblast}/m2"), num(w.m2));
+    }
+    // Section (i).
+    let w = &r.warning;
+    row(
+        "warning",
+        &whole,
+        "marking_activities",
+        w.marking_activities.to_string(),
+    );
+    row(
+        "warning",
+        &whole,
+        "areas_marked",
+        w.areas_marked.to_string(),
+    );
+    for (k, v) in &w.open_by_marking {
+        row("warning", &now, &format!("open_{k}"), v.to_string());
+    }
+    row(
+        "warning",
+        &now,
+        "on_public_map_detailed",
+        w.on_map_detailed.to_string(),
+    );
+    row(
+        "warning",
+        &now,
+        "on_public_map_as_zones",
+        w.on_map_as_zones.to_string(),
+    );
+    for m in &r.months {
+        let p = m.to_string();
+        row(
+            "risk_education",
+            &p,
+            "sessions",
+            w.eore_sessions.get(m).copied().unwrap_or(0).to_string(),
+        );
+        row(
+            "risk_education",
+            &p,
+            "participants",
+            w.eore_participants.get(m).copied().unwrap_or(0).to_string(),
+        );
+    }
+    // Sector figures.
+    for ((m, method), v) in &r.released_m2 {
+        row("released_m2", &m.to_string(), method.as_str(), num(*v));
+    }
+    for ((m, method), v) in &r.released_count {
+        row(
+            "released_count",
+            &m.to_string(),
+            method.as_str(),
+            v.to_string(),
+        );
+    }
+    for (kind, n) in &r.activities {
+        row("activities", &whole, kind.as_str(), n.to_string());
+    }
+    for ((cat, action), n) in &r.devices {
+        row(
+            "devices",
+            &whole,
+            &format!("{}/{}", cat.as_str(), action.as_str()),
+            n.to_string(),
+        );
+    }
+    for (m, (finds, items)) in &r.finds {
+        row(
+            "post_release_finds",
+            &m.to_string(),
+            "finds",
+            finds.to_string(),
+        );
+        row(
+            "post_release_finds",
+            &m.to_string(),
+            "items",
+            items.to_string(),
+        );
+    }
+    for (m, c) in &r.casualties {
+        let p = m.to_string();
+        row("casualties", &p, "accidents", c.accidents.to_string());
+        row("casualties", &p, "killed", c.killed.to_string());
+        row("casualties", &p, "injured", c.injured.to_string());
+        for (section, map) in [
+            ("casualties_role", &c.by_role),
+            ("casualties_sex", &c.by_sex),
+            ("casualties_age", &c.by_age),
+        ] {
+            for ((g, o), n) in map {
+                row(section, &p, &format!("{g}/{o}"), n.to_string());
+            }
+        }
+    }
+    for (oblast, f) in &r.open_by_oblast {
+        row(
+            "open_hazard",
+            &now,
+            &format!("{oblast}/areas"),
+            f.areas.to_string(),
+        );
+        row("open_hazard", &now, &format!("{oblast}/m2"), num(f.m2));
+    }
+    format!("{CSV_HEADER}\n{out}")
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTML.
+
+fn km2(m2: f64) -> String {
+    format!("{:.4}", m2 / 1e6)
+}
+
+fn thousands(n: u64) -> String {
+    let d = n.to_string();
+    let mut o = String::new();
+    for (i, c) in d.chars().enumerate() {
+        if i > 0 && (d.len() - i).is_multiple_of(3) {
+            o.push('\u{202f}');
+        }
+        o.push(c);
+    }
+    o
+}
+
+/// A series of a bar chart: its label, colour and one value per month.
+struct Series<'s> {
+    label: &'s str,
+    colour: &'s str,
+    values: Vec<f64>,
+}
+
+/// A stacked bar chart per month as inline SVG, with a y axis of round ticks and a legend.
+fn bar_chart(id: &str, title: &str, unit: &str, months: &[Month], series: &[Series<'_>]) -> String {
+    const W: f64 = 760.0;
+    const H: f64 = 300.0;
+    const LEFT: f64 = 64.0;
+    const RIGHT: f64 = 12.0;
+    const TOP: f64 = 34.0;
+    const BOTTOM: f64 = 46.0;
+    let n = months.len().max(1);
+    let totals: Vec<f64> = (0..n)
+        .map(|i| {
+            series
+                .iter()
+                .map(|s| s.values.get(i).copied().unwrap_or(0.0))
+                .sum()
+        })
+        .collect();
+    let max = totals.iter().copied().fold(0.0, f64::max);
+    let step = nice_step(max / 4.0);
+    let top = if max > 0.0 {
+        (max / step).ceil() * step
+    } else {
+        1.0
+    };
+    let plot_h = H - TOP - BOTTOM;
+    let plot_w = W - LEFT - RIGHT;
+    let slot = plot_w / n as f64;
+    let bar_w = (slot * 0.7).max(2.0);
+    let y = |v: f64| TOP + plot_h - v / top * plot_h;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r##"<svg class="chart" id="{id}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="100%" role="img" aria-label="{t}" data-total="{total}">
+<title>{t}</title>
+<text x="{LEFT}" y="18" font-size="14" font-weight="bold">{t}</text>"##,
+        t = esc(title),
+        total = num(totals.iter().sum()),
+    );
+    let mut v = 0.0;
+    while v <= top + step * 1e-9 {
+        let yy = y(v);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{LEFT}" y1="{yy:.1}" x2="{x2}" y2="{yy:.1}" stroke="#ddd"/><text x="{tx}" y="{ty:.1}" font-size="11" text-anchor="end">{label}</text>"##,
+            x2 = W - RIGHT,
+            tx = LEFT - 6.0,
+            ty = yy + 4.0,
+            label = short(v),
+        );
+        v += step;
+    }
+    let _ = writeln!(
+        s,
+        r##"<text x="12" y="{ym:.1}" font-size="11" transform="rotate(-90 12 {ym:.1})" text-anchor="middle">{unit}</text>"##,
+        ym = TOP + plot_h / 2.0,
+        unit = esc(unit)
+    );
+    for (i, m) in months.iter().enumerate() {
+        let x = LEFT + slot * i as f64 + (slot - bar_w) / 2.0;
+        let mut base = 0.0;
+        for ser in series {
+            let val = ser.values.get(i).copied().unwrap_or(0.0);
+            if val > 0.0 {
+                let (y0, y1) = (y(base), y(base + val));
+                let _ = writeln!(
+                    s,
+                    r##"<rect class="bar" x="{x:.1}" y="{y1:.1}" width="{bar_w:.1}" height="{h:.1}" fill="{c}"><title>{m} {l}: {v}</title></rect>"##,
+                    h = (y0 - y1).max(0.5),
+                    c = ser.colour,
+                    l = esc(ser.label),
+                    v = num(val),
+                );
+            }
+            base += val;
+        }
+        if n <= 13 || i % 2 == 0 {
+            let _ = writeln!(
+                s,
+                r##"<text x="{cx:.1}" y="{ty}" font-size="11" text-anchor="middle">{m}</text>"##,
+                cx = x + bar_w / 2.0,
+                ty = H - BOTTOM + 16.0,
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        r##"<line x1="{LEFT}" y1="{b}" x2="{x2}" y2="{b}" stroke="#000"/>"##,
+        b = TOP + plot_h,
+        x2 = W - RIGHT
+    );
+    let mut lx = LEFT;
+    for ser in series {
+        let _ = writeln!(
+            s,
+            r##"<rect x="{lx:.1}" y="{ly}" width="12" height="12" fill="{c}"/><text x="{tx:.1}" y="{ty}" font-size="12">{l}</text>"##,
+            ly = H - 16.0,
+            c = ser.colour,
+            tx = lx + 16.0,
+            ty = H - 6.0,
+            l = esc(ser.label),
+        );
+        lx += 28.0 + 7.0 * ser.label.chars().count() as f64;
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+/// A round step (1, 2 or 5 times a power of ten) at least `raw`.
+fn nice_step(raw: f64) -> f64 {
+    if raw <= 0.0 || !raw.is_finite() {
+        return 1.0;
+    }
+    let p = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|k| k * p)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * p)
+}
+
+fn short(v: f64) -> String {
+    if v >= 1e6 {
+        format!("{}M", num(v / 1e6))
+    } else if v >= 1e3 {
+        format!("{}k", num(v / 1e3))
+    } else {
+        num(v)
+    }
+}
+
+/// The report as one self-contained HTML page: no script, no external request; charts are
+/// inline SVG.
+pub fn render_html(r: &Report) -> String {
+    let mut body = String::new();
+    let edition = match r.edition {
+        Edition::Public => {
+            "Public edition: areas whose detail is restricted are counted per oblast, without ids, device types, quantities or dates."
+        }
+        Edition::Restricted => {
+            "Restricted edition: every area is listed with its device types, quantities and emplacement dates. Not for publication."
+        }
+    };
+    let now = r.generated_at.format("%Y-%m-%d %H:%M UTC");
+    // Section (c).
+    let _ = writeln!(
+        body,
+        "<h2>(c) Areas containing or suspected to contain anti-personnel mines</h2>\n<p>State of the records on {now}: <b>{}</b> open hazardous areas with anti-personnel mines, <b>{}</b> km² in all; {} anti-personnel mines of known quantity, and {} device groups whose quantity is unknown.</p>",
+        thousands(r.mined_total.areas),
+        km2(r.mined_total.m2),
+        thousands(r.mined_known_devices),
+        thousands(r.mined_unknown_groups),
+    );
+    if !r.mined_areas.is_empty() {
+        body.push_str("<table class=\"mined\"><thead><tr><th>Area</th><th>Status</th><th>Oblast</th><th class=\"n\">km²</th><th>Device type</th><th class=\"n\">Quantity</th><th>Emplaced</th></tr></thead><tbody>\n");
+        for a in &r.mined_areas {
+            let rows = a.devices.len().max(1);
+            for (i, d) in a.devices.iter().enumerate() {
+                body.push_str("<tr>");
+                if i == 0 {
+                    let _ = write!(
+                        body,
+                        "<td rowspan=\"{rows}\" class=\"id\">{}</td><td rowspan=\"{rows}\">{}</td><td rowspan=\"{rows}\">{}</td><td rowspan=\"{rows}\" class=\"n\">{}</td>",
+                        esc(&a.id),
+                        a.status.as_str(),
+                        esc(&a.oblasts.join(" / ")),
+                        km2(a.m2)
+                    );
+                }
+                let date =
+                    |d: Option<NaiveDate>| d.map_or("unknown".to_string(), |d| d.to_string());
+                let _ = writeln!(
+                    body,
+                    "<td>{} <span class=\"type\">({})</span></td><td class=\"n\">{}</td><td>{} – {}</td></tr>",
+                    esc(&d.name),
+                    esc(&d.device_type),
+                    d.quantity.map_or("unknown".to_string(), thousands),
+                    date(d.emplaced_from),
+                    date(d.emplaced_to),
+                );
+            }
+        }
+        body.push_str("</tbody></table>\n");
+    }
+    if r.edition == Edition::Public {
+        body.push_str("<h3>Areas whose detail is restricted</h3>\n<p class=\"note\">These areas are shown on the public map as generalised danger zones. Their exact outlines, device types, quantities and dates are withheld to protect sources and the people clearing them; their count and area are given here per oblast.</p>\n");
+        if r.mined_withheld.is_empty() {
+            body.push_str("<p>None.</p>\n");
+        } else {
+            body.push_str("<table class=\"withheld\"><thead><tr><th>Oblast</th><th class=\"n\">Areas</th><th class=\"n\">km²</th></tr></thead><tbody>\n");
+            for (o, w) in &r.mined_withheld {
+                let _ = writeln!(
+                    body,
+                    "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                    esc(o),
+                    thousands(w.areas),
+                    km2(w.m2)
+                );
+            }
+            body.push_str("</tbody></table>\n");
+        }
+    }
+    // Section (i).
+    let w = &r.warning;
+    let sessions: u64 = w.eore_sessions.values().sum();
+    let participants: u64 = w.eore_participants.values().sum();
+    let open: u64 = w.open_by_marking.values().sum();
+    let _ = writeln!(
+        body,
+        "<h2>(i) Measures to warn the population</h2>\n<table class=\"facts\">\n<tr><th>Marking activities in the period</th><td class=\"n\">{}</td></tr>\n<tr><th>Areas marked in the period</th><td class=\"n\">{}</td></tr>\n<tr><th>Open hazards now</th><td class=\"n\">{}</td></tr>",
+        thousands(w.marking_activities),
+        thousands(w.areas_marked),
+        thousands(open)
+    );
+    for (k, v) in &w.open_by_marking {
+        let _ = writeln!(
+            body,
+            "<tr><th>&nbsp;&nbsp;of them {}</th><td class=\"n\">{}</td></tr>",
+            k.replace('-', " "),
+            thousands(*v)
+        );
+    }
+    let _ = writeln!(
+        body,
+        "<tr><th>Open hazards on the public map</th><td class=\"n\">{} ({} in detail, {} as generalised danger zones)</td></tr>\n<tr><th>Risk-education sessions (IMAS 12.10)</th><td class=\"n\">{}</td></tr>\n<tr><th>Participants in risk education</th><td class=\"n\">{}</td></tr>\n</table>",
+        thousands(w.on_map_detailed + w.on_map_as_zones),
+        thousands(w.on_map_detailed),
+        thousands(w.on_map_as_zones),
+        thousands(sessions),
+        thousands(participants),
+    );
+    // Land release.
+    let months = &r.months;
+    let per_month = |method: ReleaseMethod| -> Vec<f64> {
+        months
+            .iter()
+            .map(|m| r.released_m2.get(&(*m, method)).copied().unwrap_or(0.0) / 1e6)
+            .collect()
+    };
+    body.push_str("<h2>Land released</h2>\n");
+    body.push_str(&bar_chart(
+        "chart-released",
+        "Land released per month by method (km²)",
+        "km²",
+        months,
+        &[
+            Series {
+                label: "cancelled (NTS)",
+                colour: "#8ecae6",
+                values: per_month(ReleaseMethod::Cancel),
+            },
+            Series {
+                label: "reduced (TS)",
+                colour: "#219ebc",
+                values: per_month(ReleaseMethod::Reduce),
+            },
+            Series {
+                label: "cleared",
+                colour: "#2e7d32",
+                values: per_month(ReleaseMethod::Clear),
+            },
+        ],
+    ));
+    body.push_str("<table class=\"released\"><thead><tr><th>Month</th>");
+    for (m, _) in ReleaseMethod::ALL {
+        let _ = write!(
+            body,
+            "<th class=\"n\">{} (km²)</th>",
+            m.released_status().as_str()
+        );
+    }
+    body.push_str(
+        "<th class=\"n\">Total (km²)</th><th class=\"n\">Releases</th></tr></thead><tbody>\n",
+    );
+    for m in months {
+        let _ = write!(body, "<tr><td>{m}</td>");
+        let mut t = 0.0;
+        let mut n = 0;
+        for (method, _) in ReleaseMethod::ALL {
+            let v = r.released_m2.get(&(*m, *method)).copied().unwrap_or(0.0);
+            t += v;
+            n += r.released_count.get(&(*m, *method)).copied().unwrap_or(0);
+            let _ = write!(body, "<td class=\"n\">{}</td>", km2(v));
+        }
+        let _ = writeln!(
+            body,
+            "<td class=\"n\">{}</td><td class=\"n\">{n}</td></tr>",
+            km2(t)
+        );
+    }
+    body.push_str("<tr class=\"total\"><td>Period</td>");
+    let mut t = 0.0;
+    let mut n = 0;
+    for (method, _) in ReleaseMethod::ALL {
+        let (m2, c) = r.released_total(*method);
+        t += m2;
+        n += c;
+        let _ = write!(
+            body,
+            "<td class=\"n\">{} <span class=\"m2\">({} m²)</span></td>",
+            km2(m2),
+            thousands(m2.round() as u64)
+        );
+    }
+    let _ = writeln!(
+        body,
+        "<td class=\"n\">{} <span class=\"m2\">({} m²)</span></td><td class=\"n\">{n}</td></tr></tbody></table>",
+        km2(t),
+        thousands(t.round() as u64)
+    );
+    // Activities and devices.
+    body.push_str("<h2>Work and explosive ordnance found</h2>\n<table class=\"activities\"><thead><tr><th>Activity (ended in the period)</th><th class=\"n\">Number</th></tr></thead><tbody>\n");
+    for (k, _) in ActivityKind::ALL {
+        let _ = writeln!(
+            body,
+            "<tr><td>{}</td><td class=\"n\">{}</td></tr>",
+            k.label(),
+            thousands(r.activities.get(k).copied().unwrap_or(0))
+        );
+    }
+    body.push_str("</tbody></table>\n<table class=\"devices\"><thead><tr><th>Category</th><th class=\"n\">Found</th><th class=\"n\">Destroyed</th></tr></thead><tbody>\n");
+    let cats: BTreeSet<Category> = r.devices.keys().map(|k| k.0).collect();
+    if cats.is_empty() {
+        body.push_str("<tr><td colspan=\"3\">None recorded in the period.</td></tr>\n");
+    }
+    for c in cats {
+        let get = |a| r.devices.get(&(c, a)).copied().unwrap_or(0);
+        let _ = writeln!(
+            body,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            c.label(),
+            thousands(get(DeviceAction::Found)),
+            thousands(get(DeviceAction::Destroyed))
+        );
+    }
+    body.push_str("</tbody></table>\n");
+    let (finds, items) = r.finds.values().fold((0, 0), |t, f| (t.0 + f.0, t.1 + f.1));
+    let _ = writeln!(
+        body,
+        "<p>Post-release finds recorded in the period: <b class=\"finds\">{}</b> ({} items), each re-opening hazard on released land.</p>",
+        thousands(finds),
+        thousands(items)
+    );
+    // Casualties.
+    let (killed, injured) = r.casualty_totals();
+    body.push_str("<h2>Casualties</h2>\n");
+    body.push_str(&bar_chart(
+        "chart-casualties",
+        "Casualties per month",
+        "people",
+        months,
+        &[
+            Series {
+                label: "killed",
+                colour: "#b00020",
+                values: months
+                    .iter()
+                    .map(|m| r.casualties.get(m).map_or(0.0, |c| c.killed as f64))
+                    .collect(),
+            },
+            Series {
+                label: "injured",
+                colour: "#f4a261",
+                values: months
+                    .iter()
+                    .map(|m| r.casualties.get(m).map_or(0.0, |c| c.injured as f64))
+                    .collect(),
+            },
+        ],
+    ));
+    let groups: [CasualtyGroup; 3] = [
+        ("Role", Role::ALL.iter().map(|(_, n)| *n).collect(), |c| {
+            &c.by_role
+        }),
+        ("Sex", Sex::ALL.iter().map(|(_, n)| *n).collect(), |c| {
+            &c.by_sex
+        }),
+        (
+            "Age group",
+            AgeGroup::ALL.iter().map(|(_, n)| *n).collect(),
+            |c| &c.by_age,
+        ),
+    ];
+    let _ = writeln!(
+        body,
+        "<p>{} people killed and {} injured in the period.</p>\n<table class=\"casualties\"><thead><tr><th>Month</th><th class=\"n\">Accidents</th><th class=\"n\">Killed</th><th class=\"n\">Injured</th>",
+        thousands(killed),
+        thousands(injured)
+    );
+    for (group, words, _) in &groups {
+        for w in words {
+            let label = if *w == "unknown" {
+                format!("{} unknown", group.to_lowercase())
+            } else {
+                w.to_string()
+            };
+            let _ = write!(body, "<th class=\"n\">{label}</th>");
+        }
+    }
+    body.push_str("</tr></thead><tbody>\n");
+    let mut sum = MonthCasualties::default();
+    for m in months {
+        let c = r.casualties.get(m).cloned().unwrap_or_default();
+        let _ = write!(
+            body,
+            "<tr><td>{m}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>",
+            c.accidents, c.killed, c.injured
+        );
+        for (_, words, f) in &groups {
+            for w in words {
+                let k = f(&c).get(&(w, "killed")).copied().unwrap_or(0);
+                let i = f(&c).get(&(w, "injured")).copied().unwrap_or(0);
+                let _ = write!(body, "<td class=\"n\">{}</td>", k + i);
+            }
+        }
+        body.push_str("</tr>\n");
+        sum.accidents += c.accidents;
+        sum.killed += c.killed;
+        sum.injured += c.injured;
+        for (k, v) in c.by_role {
+            *sum.by_role.entry(k).or_default() += v;
+        }
+        for (k, v) in c.by_sex {
+            *sum.by_sex.entry(k).or_default() += v;
+        }
+        for (k, v) in c.by_age {
+            *sum.by_age.entry(k).or_default() += v;
+        }
+    }
+    let _ = write!(
+        body,
+        "<tr class=\"total\"><td>Period</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>",
+        sum.accidents, sum.killed, sum.injured
+    );
+    for (_, words, f) in &groups {
+        for w in words {
+            let k = f(&sum).get(&(w, "killed")).copied().unwrap_or(0);
+            let i = f(&sum).get(&(w, "injured")).copied().unwrap_or(0);
+            let _ = write!(
+                body,
+                "<td class=\"n\" title=\"{k} killed, {i} injured\">{k} / {i}</td>"
+            );
+        }
+    }
+    body.push_str("</tr></tbody></table>\n<p class=\"note\">Monthly cells count killed and injured together; the period row gives killed / injured. Role: civilian, deminer (at work), military. Children are under 18.</p>\n");
+    // Open hazard by oblast.
+    let _ = writeln!(
+        body,
+        "<h2>Open hazardous area by oblast</h2>\n<p class=\"note\">State of the records on {now}. An area crossing an oblast border is split along it; areas are counted in the oblast holding their largest part.</p>\n<table class=\"oblasts\"><thead><tr><th>Oblast</th><th class=\"n\">Open hazards</th><th class=\"n\">km²</th></tr></thead><tbody>"
+    );
+    let mut total = OblastFigures::default();
+    for (o, f) in &r.open_by_oblast {
+        total.areas += f.areas;
+        total.m2 += f.m2;
+        let _ = writeln!(
+            body,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            esc(o),
+            thousands(f.areas),
+            km2(f.m2)
+        );
+    }
+    let _ = writeln!(
+        body,
+        "<tr class=\"total\"><td>All</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr></tbody></table>",
+        thousands(total.areas),
+        km2(total.m2)
+    );
+    format!(
+        r##"<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Transparency report {from} to {to} ({edition_word})</title>
+<style>
+body {{ font-family: sans-serif; max-width: 64rem; margin: 1.5rem auto; padding: 0 1rem; color: #111; }}
+h1 {{ font-size: 1.5rem; margin-bottom: .2rem; }}
+h2 {{ font-size: 1.2rem; margin-top: 2rem; border-bottom: 2px solid #333; }}
+table {{ border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; font-size: .9rem; }}
+th, td {{ border: 1px solid #999; padding: .25rem .45rem; text-align: left; vertical-align: top; }}
+thead th, .facts th {{ background: #f2f2f2; }}
+.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
+.total td {{ font-weight: bold; background: #fafafa; }}
+td.id {{ white-space: nowrap; }}
+.type, .m2, .note {{ color: #444; font-size: .85rem; }}
+.edition {{ padding: .5rem .75rem; border-left: 4px solid {edition_colour}; background: #f7f7f7; }}
+svg.chart {{ max-width: 760px; display: block; margin: .5rem 0; }}
+@media print {{ body {{ margin: 0; }} @page {{ size: A4; margin: 15mm; }} h2 {{ break-after: avoid; }} }}
+</style></head>
+<body>
+<h1>Transparency report (Ottawa Convention Article 7 style)</h1>
+<p>Period <b>{from}</b> to <b>{to}</b> (whole days, UTC). Generated {now}.</p>
+<p class="edition" data-edition="{edition_word}">{edition}</p>
+{body}
+<p class="note">Land released is counted in the month its activity ended (the day the land was released on the ground). Areas are measured on the WGS 84 ellipsoid; a spot hazard counts as its circle, a linear one as its corridor.</p>
+</body></html>
+"##,
+        from = r.period.from,
+        to = r.period.to,
+        edition_word = r.edition.as_str(),
+        edition_colour = match r.edition {
+            Edition::Public => "#2e7d32",
+            Edition::Restricted => "#b00020",
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Status;
+    use crate::accident::{AccidentFacts, ActivityAtTime, Casualty};
+    use crate::area::{AreaProperties, Classification, DeviceGroup, Evidence, EvidenceKind, Shape};
+    use crate::release::{ActivityFacts, DeviceRecord, ReleaseFacts};
+    use crate::zone::ZoneFacts;
+    use geo_types::{MultiPolygon, Point, polygon};
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> MultiPolygon<f64> {
+        MultiPolygon(vec![
+            polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1), (x: x0, y: y0)],
+        ])
+    }
+
+    fn zone(id: &str, name: &str, g: MultiPolygon<f64>) -> Zone {
+        Zone {
+            id: id.into(),
+            facts: ZoneFacts {
+                name: name.into(),
+                kind: ZoneKind::Oblast,
+                source: None,
+                description: None,
+            },
+            geometry: g,
+        }
+    }
+
+    fn area(id: &str, class: Classification, g: MultiPolygon<f64>, ty: &str) -> HazardArea {
+        HazardArea {
+            id: id.into(),
+            shape: Shape::MultiPolygon(g),
+            props: AreaProperties {
+                name: Some(format!("secret name of {id}")),
+                status: Status::Confirmed,
+                classification: class,
+                evidence: Some(Evidence {
+                    kind: EvidenceKind::Direct,
+                    description: Some("seen".into()),
+                    source: None,
+                }),
+                devices: vec![DeviceGroup {
+                    device_type: ty.into(),
+                    quantity: Some(40),
+                    emplaced_from: Some("2026-03-01T00:00:00Z".parse().unwrap()),
+                    emplaced_to: None,
+                    how_known: None,
+                }],
+                reference_points: vec![],
+                marking: Some(Marking::Marked),
+                organisation: None,
+                reported_at: None,
+                emplacement: None,
+                extra: Default::default(),
+            },
+        }
+    }
+
+    fn activity(id: &str, kind: ActivityKind, ended: &str) -> Activity {
+        Activity {
+            id: id.into(),
+            facts: ActivityFacts {
+                kind,
+                area_id: "HA-000001".into(),
+                organisation: "Org".into(),
+                team: None,
+                started: day(ended),
+                ended: day(ended),
+                devices: if kind == ActivityKind::Clearance {
+                    vec![DeviceRecord {
+                        device_type: "ap-mine-persistent".into(),
+                        count: 3,
+                        depth_cm: None,
+                        action: DeviceAction::Destroyed,
+                    }]
+                } else {
+                    vec![]
+                },
+                outcome: None,
+                participants: (kind == ActivityKind::RiskEducation).then_some(25),
+            },
+            geometry: rect(36.0, 49.0, 36.01, 49.01),
+        }
+    }
+
+    fn release(id: &str, activity_id: &str, m2: f64) -> Release {
+        Release {
+            id: id.into(),
+            facts: ReleaseFacts {
+                area_id: "HA-000001".into(),
+                method: ReleaseMethod::Clear,
+                activity_id: activity_id.into(),
+                by: "x".into(),
+                released_at: "2026-11-25T10:00:00Z".parse().unwrap(),
+                certificate: "HC-2026-000001".into(),
+                released_m2: m2,
+                before_m2: m2,
+                remaining_m2: 0.0,
+                status_before: Status::Confirmed,
+                status_after: Status::Closed,
+                reason: None,
+            },
+            geometry: rect(36.0, 49.0, 36.01, 49.01),
+        }
+    }
+
+    fn accident(at: &str, name: &str) -> Accident {
+        Accident {
+            id: "AC-000001".into(),
+            place: Point::new(36.0, 49.0),
+            facts: AccidentFacts {
+                occurred_at: at.parse().unwrap(),
+                device_category: Category::ApMine,
+                device_type: None,
+                activity: ActivityAtTime::Farming,
+                area_id: None,
+                description: None,
+                source: None,
+                casualties: vec![Casualty {
+                    outcome: Outcome::Killed,
+                    sex: Sex::Female,
+                    age_group: AgeGroup::Child,
+                    role: Role::Civilian,
+                    name: Some(name.into()),
+                    notes: Some("private notes".into()),
+                }],
+            },
+        }
+    }
+
+    #[test]
+    fn months_of_a_period_and_its_edges() {
+        let p = Period::new(day("2025-11-26"), day("2026-02-01")).unwrap();
+        let m: Vec<String> = p.months().iter().map(|m| m.to_string()).collect();
+        assert_eq!(m, ["2025-11", "2025-12", "2026-01", "2026-02"]);
+        assert!(Period::new(day("2026-02-02"), day("2026-02-01")).is_err());
+        assert_eq!(
+            Period::new(day("2026-02-01"), day("2026-02-01"))
+                .unwrap()
+                .months()
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn events_on_the_last_day_count_and_the_day_after_does_not() {
+        let c = Catalogue::builtin();
+        let p = Period::new(day("2026-01-01"), day("2026-03-31")).unwrap();
+        let activities = [
+            activity("A1", ActivityKind::Clearance, "2026-03-31"),
+            activity("A2", ActivityKind::Clearance, "2026-04-01"),
+            activity("A3", ActivityKind::RiskEducation, "2026-01-01"),
+            activity("A4", ActivityKind::RiskEducation, "2025-12-31"),
+        ];
+        let releases = [release("LR-1", "A1", 1000.0), release("LR-2", "A2", 500.0)];
+        let accidents = [
+            accident("2026-03-31T23:59:59Z", "Secret Victim"),
+            accident("2026-04-01T00:00:00Z", "Secret Victim"),
+        ];
+        let r = build(
+            ReportInput {
+                period: p,
+                edition: Edition::Restricted,
+                catalogue: &c,
+                zones: &[],
+                activities: &activities,
+                releases: &releases,
+                finds: &[],
+                accidents: &accidents,
+                generated_at: "2026-11-25T10:00:00Z".parse().unwrap(),
+            },
+            &[],
+        );
+        let march = Month {
+            year: 2026,
+            month: 3,
+        };
+        let jan = Month {
+            year: 2026,
+            month: 1,
+        };
+        assert_eq!(r.months.len(), 3);
+        assert_eq!(r.released_m2[&(march, ReleaseMethod::Clear)], 1000.0);
+        assert_eq!(r.released_total(ReleaseMethod::Clear), (1000.0, 1));
+        assert_eq!(r.devices[&(Category::ApMine, DeviceAction::Destroyed)], 3);
+        assert_eq!(r.casualties[&march].killed, 1);
+        assert_eq!(r.casualty_totals(), (1, 0));
+        assert_eq!(r.warning.eore_sessions[&jan], 1);
+        assert_eq!(r.warning.eore_participants.values().sum::<u64>(), 25);
+        assert!(!r.released_m2.keys().any(|(m, _)| m.month == 4));
+        for text in [render_csv(&r), render_html(&r)] {
+            assert!(!text.contains("Secret Victim"), "{text}");
+            assert!(!text.contains("private notes"), "{text}");
+        }
+        let csv = render_csv(&r);
+        assert!(csv.starts_with("section,period,key,value\n"), "{csv}");
+        assert!(csv.contains("released_m2,2026-03,clear,1000\n"), "{csv}");
+        assert!(csv.contains("casualties,2026-03,killed,1\n"), "{csv}");
+        assert!(
+            csv.contains("casualties_sex,2026-03,female/killed,1\n"),
+            "{csv}"
+        );
+    }
+
+    #[test]
+    fn an_area_across_a_border_is_split_and_the_parts_add_up() {
+        let zones = [
+            zone("Z-west", "West Oblast", rect(35.0, 48.0, 36.0, 50.0)),
+            zone("Z-east", "East Oblast", rect(36.0, 48.0, 37.0, 50.0)),
+        ];
+        let o = Oblasts::new(&zones);
+        // A field 0.01° wide, a quarter west of the border and three quarters east of it.
+        let land = rect(35.9975, 49.0, 36.0075, 49.005);
+        let total = area_m2(&land);
+        let parts = o.split(&land, total);
+        assert_eq!(parts.len(), 2, "{parts:?}");
+        let sum: f64 = parts.iter().map(|p| p.1).sum();
+        assert!((sum - total).abs() < 1e-6 * total, "{sum} vs {total}");
+        assert_eq!(o.name(parts[0].0), "East Oblast");
+        assert_eq!(o.name(parts[1].0), "West Oblast");
+        let west = area_m2(&rect(35.9975, 49.0, 36.0, 49.005));
+        assert!((parts[1].1 - west).abs() < 0.01, "{} vs {west}", parts[1].1);
+        // Inside one zone: the fast path, the whole area.
+        let inside = rect(36.5, 49.0, 36.51, 49.01);
+        let p = o.split(&inside, area_m2(&inside));
+        assert_eq!(p, vec![(Some(0), area_m2(&inside))]);
+        assert_eq!(o.name(Some(0)), "East Oblast");
+        // Partly beyond every zone: the rest is outside any oblast.
+        let edge = rect(36.995, 49.0, 37.005, 49.005);
+        let p = o.split(&edge, area_m2(&edge));
+        assert_eq!(o.name(p[1].0), OUTSIDE);
+        assert!((p.iter().map(|x| x.1).sum::<f64>() - area_m2(&edge)).abs() < 1e-6);
+        // Far away: outside.
+        let far = rect(30.0, 49.0, 30.01, 49.01);
+        assert_eq!(o.split(&far, 5.0), vec![(None, 5.0)]);
+    }
+
+    #[test]
+    fn the_public_edition_counts_restricted_areas_without_detail() {
+        let c = Catalogue::builtin();
+        let zones = [zone("Z-east", "East Oblast", rect(36.0, 48.0, 37.0, 50.0))];
+        let areas = [
+            area(
+                "HA-000001",
+                Classification::Public,
+                rect(36.1, 49.0, 36.11, 49.01),
+                "ap-mine-persistent",
+            ),
+            area(
+                "HA-000002",
+                Classification::Restricted,
+                rect(36.2, 49.0, 36.21, 49.01),
+                "ap-mine-nonpersistent-15d",
+            ),
+            area(
+                "HA-000003",
+                Classification::Public,
+                rect(36.3, 49.0, 36.31, 49.01),
+                "at-mine-persistent",
+            ),
+        ];
+        let input = |edition| ReportInput {
+            period: Period::new(day("2026-01-01"), day("2026-12-31")).unwrap(),
+            edition,
+            catalogue: &c,
+            zones: &zones,
+            activities: &[],
+            releases: &[],
+            finds: &[],
+            accidents: &[],
+            generated_at: "2026-11-25T10:00:00Z".parse().unwrap(),
+        };
+        let restricted = build(input(Edition::Restricted), &areas);
+        assert_eq!(restricted.mined_areas.len(), 2);
+        assert_eq!(restricted.mined_total.areas, 2);
+        assert_eq!(restricted.open_by_oblast["East Oblast"].areas, 3);
+        let html = render_html(&restricted);
+        assert!(html.contains("HA-000002") && html.contains("ap-mine-nonpersistent-15d"));
+        let public = build(input(Edition::Public), &areas);
+        assert_eq!(public.mined_areas.len(), 1);
+        assert_eq!(public.mined_withheld["East Oblast"].areas, 1);
+        for text in [render_html(&public), render_csv(&public)] {
+            assert!(!text.contains("HA-000002"), "{text}");
+            assert!(!text.contains("ap-mine-nonpersistent-15d"), "{text}");
+            assert!(!text.contains("secret name"), "{text}");
+            assert!(text.contains("HA-000001"), "{text}");
+        }
+    }
+}
