@@ -584,10 +584,15 @@ impl<'a> ReportBuilder<'a> {
         }
         r.mined_total.areas += 1;
         r.mined_total.m2 += m2;
-        for g in &ap {
-            match g.quantity {
-                Some(q) => r.mined_known_devices += q,
-                None => r.mined_unknown_groups += 1,
+        // Device counts are restricted detail (public.rs shows the public categories only):
+        // the public edition neither lists nor sums them.
+        let public = self.input.edition == Edition::Public;
+        if !public {
+            for g in &ap {
+                match g.quantity {
+                    Some(q) => r.mined_known_devices += q,
+                    None => r.mined_unknown_groups += 1,
+                }
             }
         }
         let from_record = area.props.emplacement.is_some()
@@ -614,21 +619,31 @@ impl<'a> ReportBuilder<'a> {
                 .map(|(z, _)| self.oblasts.name(*z).to_string())
                 .collect(),
             m2,
-            devices: ap
-                .iter()
-                .map(|g| MinedDevices {
-                    device_type: g.device_type.clone(),
-                    name: self
-                        .input
-                        .catalogue
-                        .get(&g.device_type)
-                        .map(|t| t.name.clone())
-                        .unwrap_or_default(),
-                    quantity: g.quantity,
-                    emplaced_from: g.emplaced_from.map(|t| t.date_naive()),
-                    emplaced_to: g.emplaced_to.map(|t| t.date_naive()),
-                })
-                .collect(),
+            devices: if public {
+                // What `public_view` shows of a public record: the category, nothing more.
+                vec![MinedDevices {
+                    device_type: Category::ApMine.as_str().into(),
+                    name: Category::ApMine.label().into(),
+                    quantity: None,
+                    emplaced_from: None,
+                    emplaced_to: None,
+                }]
+            } else {
+                ap.iter()
+                    .map(|g| MinedDevices {
+                        device_type: g.device_type.clone(),
+                        name: self
+                            .input
+                            .catalogue
+                            .get(&g.device_type)
+                            .map(|t| t.name.clone())
+                            .unwrap_or_default(),
+                        quantity: g.quantity,
+                        emplaced_from: g.emplaced_from.map(|t| t.date_naive()),
+                        emplaced_to: g.emplaced_to.map(|t| t.date_naive()),
+                    })
+                    .collect()
+            },
         });
     }
 
@@ -742,18 +757,21 @@ pub fn render_csv(r: &Report) -> String {
         r.mined_total.areas.to_string(),
     );
     row("mined_areas", &now, "m2", num(r.mined_total.m2));
-    row(
-        "mined_areas",
-        &now,
-        "ap_devices_known",
-        r.mined_known_devices.to_string(),
-    );
-    row(
-        "mined_areas",
-        &now,
-        "ap_groups_quantity_unknown",
-        r.mined_unknown_groups.to_string(),
-    );
+    let public = r.edition == Edition::Public;
+    if !public {
+        row(
+            "mined_areas",
+            &now,
+            "ap_devices_known",
+            r.mined_known_devices.to_string(),
+        );
+        row(
+            "mined_areas",
+            &now,
+            "ap_groups_quantity_unknown",
+            r.mined_unknown_groups.to_string(),
+        );
+    }
     for a in &r.mined_areas {
         row(
             "mined_area",
@@ -771,6 +789,9 @@ pub fn render_csv(r: &Report) -> String {
         for (i, d) in a.devices.iter().enumerate() {
             let k = |f: &str| format!("{}/{i}/{f}", a.id);
             row("mined_area", &now, &k("type"), d.device_type.clone());
+            if public {
+                continue;
+            }
             row(
                 "mined_area",
                 &now,
@@ -1070,7 +1091,7 @@ pub fn render_html(r: &Report) -> String {
     let mut body = String::new();
     let edition = match r.edition {
         Edition::Public => {
-            "Public edition: areas whose detail is restricted are counted per oblast, without ids, device types, quantities or dates."
+            "Public edition: what the public map shows. Areas whose detail is restricted are counted per oblast, without ids; no edition for the public gives device types, quantities or dates (the public sees categories only)."
         }
         Edition::Restricted => {
             "Restricted edition: every area is listed with its device types, quantities and emplacement dates. Not for publication."
@@ -1078,13 +1099,21 @@ pub fn render_html(r: &Report) -> String {
     };
     let now = r.generated_at.format("%Y-%m-%d %H:%M UTC");
     // Section (c).
+    let quantities = if r.edition == Edition::Public {
+        "device types, quantities and emplacement dates are not published in this edition"
+            .to_string()
+    } else {
+        format!(
+            "{} anti-personnel mines of known quantity, and {} device groups whose quantity is unknown",
+            thousands(r.mined_known_devices),
+            thousands(r.mined_unknown_groups)
+        )
+    };
     let _ = writeln!(
         body,
-        "<h2>(c) Areas containing or suspected to contain anti-personnel mines</h2>\n<p>State of the records on {now}: <b>{}</b> open hazardous areas with anti-personnel mines, <b>{}</b> km² in all; {} anti-personnel mines of known quantity, and {} device groups whose quantity is unknown.</p>",
+        "<h2>(c) Areas containing or suspected to contain anti-personnel mines</h2>\n<p>State of the records on {now}: <b>{}</b> open hazardous areas with anti-personnel mines, <b>{}</b> km² in all; {quantities}.</p>",
         thousands(r.mined_total.areas),
         km2(r.mined_total.m2),
-        thousands(r.mined_known_devices),
-        thousands(r.mined_unknown_groups),
     );
     if !r.mined_areas.is_empty() {
         body.push_str("<table class=\"mined\"><thead><tr><th>Area</th><th>Status</th><th>Oblast</th><th class=\"n\">km²</th><th>Device type</th><th class=\"n\">Quantity</th><th>Emplaced</th></tr></thead><tbody>\n");
@@ -1104,6 +1133,14 @@ pub fn render_html(r: &Report) -> String {
                 }
                 let date =
                     |d: Option<NaiveDate>| d.map_or("unknown".to_string(), |d| d.to_string());
+                if r.edition == Edition::Public {
+                    let _ = writeln!(
+                        body,
+                        "<td>{}</td><td class=\"n\">not published</td><td>not published</td></tr>",
+                        esc(&d.name),
+                    );
+                    continue;
+                }
                 let _ = writeln!(
                     body,
                     "<td>{} <span class=\"type\">({})</span></td><td class=\"n\">{}</td><td>{} – {}</td></tr>",
@@ -1731,6 +1768,14 @@ mod tests {
             assert!(!text.contains("ap-mine-nonpersistent-15d"), "{text}");
             assert!(!text.contains("secret name"), "{text}");
             assert!(text.contains("HA-000001"), "{text}");
+            // Not even a public record's device type or count: the public sees categories only,
+            // as on the map (public.rs).
+            assert!(!text.contains("ap-mine-persistent"), "{text}");
+            assert!(!text.contains("/0/quantity"), "{text}");
+            assert!(!text.contains("ap_devices_known"), "{text}");
         }
+        assert_eq!(public.mined_known_devices, 0);
+        assert!(render_html(&public).contains("not published"));
+        assert!(render_csv(&restricted).contains("HA-000001/0/quantity"));
     }
 }
