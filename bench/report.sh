@@ -46,6 +46,14 @@ for edition in restricted public; do
     fi
   done
 done
+command -v sqlite3 >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3 >/dev/null; }
+say "peer: the sector figures in SQL with sqlite3 (bench/report-peer.sql; no oblast split, no page)"
+PEER="sqlite3 -readonly -cmd '.parameter set @from \"$FROM\"' -cmd '.parameter set @to \"$TO\"' $DB < $PWD/bench/report-peer.sql > /dev/null"
+if command -v hyperfine >/dev/null; then
+  hyperfine --warmup 1 --runs "$RUNS" "$PEER" | sed -n 's/^ *Time (mean ± σ): *\(.*\)$/sqlite3 peer: mean ± σ: \1/p'
+else
+  /usr/bin/time -f "sqlite3 peer: %e s" sh -c "$PEER"
+fi
 /usr/bin/time -f "peak memory of one restricted html report: %M KB" \
   "$CAIRN" --db "$DB" report transparency --from "$FROM" --to "$TO" -o "$OUT/report-restricted.html" >/dev/null
 ls -l "$OUT"/report-*.html "$OUT"/report-*.csv | awk '{print $5, $9}'

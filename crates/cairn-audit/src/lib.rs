@@ -68,6 +68,9 @@ pub struct Audit {
     pub policy: Option<String>,
     pub at: Timestamp,
     pub rules: Vec<&'static str>,
+    /// The permitted zones the `permitted-zones` rule measured against (ids).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub permitted_zones: Vec<String>,
     /// Records looked at, and how many of them are emplacement records.
     pub records: u64,
     pub emplacement_records: u64,
@@ -133,6 +136,15 @@ fn rfc3339(t: Timestamp) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// Human text for an area: m² below a hectare, else km².
+fn human_area(m2: f64) -> String {
+    if m2 < 10_000.0 {
+        format!("{m2:.1} m²")
+    } else {
+        format!("{:.4} km²", m2 / 1e6)
+    }
+}
+
 /// Human text for a duration: whole days, else hours, else minutes.
 pub fn human(d: chrono::Duration) -> String {
     let m = d.num_minutes();
@@ -162,7 +174,6 @@ pub fn audit(subjects: &[Subject], others: &[TrackedArea], ctx: &Context<'_>) ->
         .collect();
     if let Some(rule) = &p.permitted_zones {
         let cover = ZoneCover::new(&ctx.permitted);
-        let ids: Vec<&str> = ctx.permitted.iter().map(|z| z.id.as_str()).collect();
         for s in &ap {
             let mp = shape_polygons(&s.area.shape);
             let outside = cover.outside(&mp);
@@ -173,16 +184,15 @@ pub fn audit(subjects: &[Subject], others: &[TrackedArea], ctx: &Context<'_>) ->
                     record: s.area.id.clone(),
                     rule: "permitted-zones",
                     summary: format!(
-                        "AP devices recorded {} outside the permitted zones: {:.4} km² of {:.4} km²",
+                        "AP devices recorded {} outside the permitted zones: {} of {}",
                         if wholly { "wholly" } else { "partly" },
-                        outside / 1e6,
-                        total / 1e6
+                        human_area(outside),
+                        human_area(total)
                     ),
                     evidence: json!({
                         "outside_km2": outside / 1e6,
                         "area_km2": total / 1e6,
                         "wholly_outside": wholly,
-                        "permitted_zones": ids,
                     }),
                     began: laid_at(ctx.catalogue, s),
                 });
@@ -316,6 +326,11 @@ pub fn audit(subjects: &[Subject], others: &[TrackedArea], ctx: &Context<'_>) ->
         policy: p.name.clone(),
         at: ctx.at,
         rules: p.enabled(),
+        permitted_zones: if p.permitted_zones.is_some() {
+            ctx.permitted.iter().map(|z| z.id.clone()).collect()
+        } else {
+            Vec::new()
+        },
         records: (subjects.len() + others.len()) as u64,
         emplacement_records: emplacement.len() as u64,
         counts,
