@@ -3,88 +3,10 @@
 //! unchanged) and `cairn accident add | list | show` (the public listing without persons or the
 //! exact place, and a bad-input table, each case exit 2 naming the field).
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
+use common::env::Env;
 use serde_json::{Value, json};
-
-struct Env {
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Env {
-        let e = Env {
-            dir: tempfile::tempdir().expect("temp dir"),
-        };
-        e.ok(&["init"]);
-        e
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn p(&self, name: &str) -> String {
-        self.path(name).to_string_lossy().into_owned()
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_cairn"))
-            .current_dir(self.dir.path())
-            .env_remove("CAIRN_DB")
-            .env_remove("CAIRN_CATALOGUE")
-            .env("CAIRN_AUTHOR", "test author")
-            .arg("--db")
-            .arg(self.path("store.db"))
-            .args(args)
-            .output()
-            .expect("run cairn")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "cairn {args:?} failed with {:?}\nstdout: {}\nstderr: {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn ok_json(&self, args: &[&str]) -> Value {
-        serde_json::from_str(&self.ok(args)).expect("json output")
-    }
-
-    /// Runs a command that must fail with exit 2; returns its stderr.
-    fn bad(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "cairn {args:?} should exit 2\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
-
-    fn write(&self, name: &str, v: &Value) {
-        std::fs::write(self.path(name), serde_json::to_vec_pretty(v).unwrap()).unwrap();
-    }
-
-    /// Counts of revisions and changesets: any write changes them.
-    fn counts(&self) -> (i64, i64) {
-        let c = rusqlite::Connection::open(self.path("store.db")).unwrap();
-        let q = |s: &str| c.query_row(s, [], |r| r.get::<_, i64>(0)).unwrap();
-        (
-            q("SELECT count(*) FROM revisions"),
-            q("SELECT count(*) FROM changesets"),
-        )
-    }
-}
 
 fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> Value {
     json!({"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]})
@@ -135,7 +57,7 @@ fn zones_file(east_x1: f64) -> Value {
 
 #[test]
 fn zone_import_keeps_history_and_reimport_writes_only_changed_zones() {
-    let e = Env::new();
+    let e = Env::with_store();
     e.write("zones.geojson", &zones_file(38.0));
     let out = e.ok(&[
         "zone",
@@ -255,7 +177,7 @@ fn zone_import_keeps_history_and_reimport_writes_only_changed_zones() {
 
 #[test]
 fn a_zone_file_with_bad_features_is_refused_whole_and_names_each() {
-    let e = Env::new();
+    let e = Env::with_store();
     e.write("zones.geojson", &zones_file(38.0));
     e.ok(&[
         "zone",
@@ -361,7 +283,7 @@ fn accident() -> Value {
 
 #[test]
 fn accidents_are_added_listed_publicly_without_persons_and_shown() {
-    let e = Env::new();
+    let e = Env::with_store();
     e.write("a.geojson", &accident());
     let out = e.ok(&["accident", "add", &e.p("a.geojson"), "--author", "Olena"]);
     assert!(out.starts_with("AC-000001:"), "{out}");
@@ -438,7 +360,7 @@ fn accidents_are_added_listed_publicly_without_persons_and_shown() {
 
 #[test]
 fn bad_accidents_are_refused_naming_the_field() {
-    let e = Env::new();
+    let e = Env::with_store();
     let before = e.counts();
     type Edit = fn(&mut Value);
     let cases: &[(&str, Edit, &str)] = &[

@@ -1,82 +1,26 @@
 //! Readers for reports over a period: every current activity, land release and post-release
 //! find in the store, in id order (the transparency report picks the dates it needs).
 
-use cairn_core::release::{Activity, ActivityFacts, Find, FindFacts, Release, ReleaseFacts};
-use geo_types::Geometry;
-use serde::de::DeserializeOwned;
+use cairn_core::release::{Activity, Find, Release};
 
 use super::SqliteStore;
-use super::release::{corrupt, multipolygon};
-use crate::{StoreError, decode_wkb};
+use super::release::{ACTIVITY, FIND, RELEASE, activity_of, find_of, release_of};
+use crate::StoreError;
 
 impl SqliteStore {
-    /// Every current record of `kind` as (id, geometry, facts), in id order.
-    fn all_of<F: DeserializeOwned>(
-        &self,
-        kind: &str,
-    ) -> Result<Vec<(String, Geometry<f64>, F)>, StoreError> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT r.record_id, r.geom, r.props FROM heads h JOIN revisions r ON r.rev = h.rev \
-             WHERE h.kind = ?1 ORDER BY h.record_id",
-        )?;
-        let mut rows = stmt.query([kind])?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            let id: String = r.get(0)?;
-            let g = decode_wkb(
-                r.get_ref(1)?
-                    .as_blob()
-                    .map_err(|e| corrupt(&id, e.to_string()))?,
-            )
-            .map_err(|e| corrupt(&id, format!("geometry: {e}")))?;
-            let props = r
-                .get_ref(2)?
-                .as_str()
-                .map_err(|e| corrupt(&id, e.to_string()))?;
-            let facts: F = serde_json::from_str(props)
-                .map_err(|e| corrupt(&id, format!("properties: {e}")))?;
-            out.push((id, g, facts));
-        }
-        Ok(out)
-    }
-
     /// Every activity, in id order.
     pub fn all_activities(&self) -> Result<Vec<Activity>, StoreError> {
-        self.all_of::<ActivityFacts>("activity")?
-            .into_iter()
-            .map(|(id, g, facts)| {
-                Ok(Activity {
-                    geometry: multipolygon(&id, g)?,
-                    facts,
-                    id,
-                })
-            })
-            .collect()
+        self.current(ACTIVITY, activity_of)
     }
 
     /// Every land release, in id order.
     pub fn all_releases(&self) -> Result<Vec<Release>, StoreError> {
-        self.all_of::<ReleaseFacts>("release")?
-            .into_iter()
-            .map(|(id, g, facts)| {
-                Ok(Release {
-                    geometry: multipolygon(&id, g)?,
-                    facts,
-                    id,
-                })
-            })
-            .collect()
+        self.current(RELEASE, release_of)
     }
 
     /// Every post-release find, in id order.
     pub fn all_finds(&self) -> Result<Vec<Find>, StoreError> {
-        self.all_of::<FindFacts>("find")?
-            .into_iter()
-            .map(|(id, g, facts)| match g {
-                Geometry::Point(at) => Ok(Find { at, facts, id }),
-                _ => Err(corrupt(&id, "a find's geometry is not a point")),
-            })
-            .collect()
+        self.current(FIND, find_of)
     }
 }
 

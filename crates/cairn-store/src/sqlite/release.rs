@@ -17,9 +17,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::{AREA, SELECT_REV, SqliteStore, SqliteTx, from_micros, row_to_stored, to_micros};
 use crate::{ChangeMeta, Op, Store, StoreError, Writer, decode_wkb, encode_wkb};
 
-const ACTIVITY: &str = "activity";
-const RELEASE: &str = "release";
-const FIND: &str = "find";
+pub(super) const ACTIVITY: &str = "activity";
+pub(super) const RELEASE: &str = "release";
+pub(super) const FIND: &str = "find";
 
 /// An activity to record.
 #[derive(Clone, Debug)]
@@ -151,7 +151,11 @@ fn heads_where(
     Ok(out)
 }
 
-fn activity_of(id: String, g: Geometry<f64>, props: &str) -> Result<Activity, StoreError> {
+pub(super) fn activity_of(
+    id: String,
+    g: Geometry<f64>,
+    props: &str,
+) -> Result<Activity, StoreError> {
     let facts: ActivityFacts =
         serde_json::from_str(props).map_err(|e| corrupt(&id, format!("properties: {e}")))?;
     Ok(Activity {
@@ -161,7 +165,7 @@ fn activity_of(id: String, g: Geometry<f64>, props: &str) -> Result<Activity, St
     })
 }
 
-fn release_of(id: String, g: Geometry<f64>, props: &str) -> Result<Release, StoreError> {
+pub(super) fn release_of(id: String, g: Geometry<f64>, props: &str) -> Result<Release, StoreError> {
     let facts: ReleaseFacts =
         serde_json::from_str(props).map_err(|e| corrupt(&id, format!("properties: {e}")))?;
     Ok(Release {
@@ -171,7 +175,7 @@ fn release_of(id: String, g: Geometry<f64>, props: &str) -> Result<Release, Stor
     })
 }
 
-fn find_of(id: String, g: Geometry<f64>, props: &str) -> Result<Find, StoreError> {
+pub(super) fn find_of(id: String, g: Geometry<f64>, props: &str) -> Result<Find, StoreError> {
     let facts: FindFacts =
         serde_json::from_str(props).map_err(|e| corrupt(&id, format!("properties: {e}")))?;
     let Geometry::Point(at) = g else {

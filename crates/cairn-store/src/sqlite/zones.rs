@@ -47,7 +47,7 @@ pub struct RecordRevision {
 
 impl SqliteStore {
     /// Every current record of `kind` (`zone`, `accident`, …) in id order, decoded by `f`.
-    fn current<T>(
+    pub(super) fn current<T>(
         &self,
         kind: &str,
         f: impl Fn(String, Geometry<f64>, &str) -> Result<T, StoreError>,

@@ -16,6 +16,13 @@ impl Env {
         }
     }
 
+    /// A directory with an empty store in it (`cairn init`).
+    pub fn with_store() -> Env {
+        let e = Env::new();
+        e.ok(&["init"]);
+        e
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -51,6 +58,19 @@ impl Env {
 
     pub fn ok_json(&self, args: &[&str]) -> Value {
         serde_json::from_str(&self.ok(args)).expect("json output")
+    }
+
+    /// Runs a command that must fail with exit 2 (bad input); returns its stderr.
+    pub fn bad(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "cairn {args:?} should exit 2\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
     pub fn write(&self, name: &str, v: &Value) {

@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests that drive Python (the oracle and the real clients).
+//! Helpers shared by the integration tests: the Python interpreter for the oracle and the real
+//! clients, and (`env`) a temporary store with the real binary run in it.
 
 #![allow(dead_code)]
 
