@@ -13,16 +13,15 @@
 mod common;
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::browser::{browser_dir, ensure_playwright, require_chromium, run_node, target_dir};
 use common::env::Env;
 use serde_json::{Value, json};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
 /// The longest `cairn serve` may take to start.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// The longest the browser run may take.
@@ -198,102 +197,10 @@ fn start_serve(env: &Env) -> Server {
     server
 }
 
-/// The workspace's target directory, found from the path of the cairn binary under test.
-fn target_dir() -> PathBuf {
-    let exe = PathBuf::from(env!("CARGO_BIN_EXE_cairn"));
-    exe.parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .expect("the cairn binary lies in <target>/<profile>/")
-}
-
-/// Runs `npm ci` in tests/browser unless playwright-core is installed there; several test
-/// processes take turns through a lock on the lock file.
-fn ensure_playwright(dir: &Path) {
-    let installed = || {
-        dir.join("node_modules/playwright-core/package.json")
-            .is_file()
-    };
-    if installed() {
-        return;
-    }
-    let lock = File::open(dir.join("package-lock.json")).expect("tests/browser/package-lock.json");
-    lock.lock().expect("lock tests/browser/package-lock.json");
-    if !installed() {
-        let out = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(dir)
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("cannot run npm ({e}); this test needs node and npm on the PATH")
-            });
-        assert!(
-            out.status.success(),
-            "`npm ci` in {} failed ({}):\n{}{}",
-            dir.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
-/// Runs `node audit.mjs ARGS…` with a deadline; returns whether it passed and what it printed.
-fn run_node(dir: &Path, args: &[&str]) -> (bool, String) {
-    let mut child = Command::new("node")
-        .arg("audit.mjs")
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run node ({e}); this test needs node on the PATH"));
-    let mut stdout = child.stdout.take().expect("node's stdout");
-    let mut stderr = child.stderr.take().expect("node's stderr");
-    let out_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait for node") {
-            break Some(s);
-        }
-        if started.elapsed() > BROWSER_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    let text = format!(
-        "{}{}",
-        out_reader.join().unwrap_or_default(),
-        err_reader.join().unwrap_or_default()
-    );
-    match status {
-        Some(s) => (s.success(), text),
-        None => (
-            false,
-            format!("{text}\nthe browser run took longer than {BROWSER_TIMEOUT:?} and was stopped"),
-        ),
-    }
-}
-
 #[test]
 fn the_auditors_page_runs_the_servers_policy_and_a_pasted_one() {
-    assert!(
-        Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} is missing: this test drives Debian's Chromium; install it with `apt-get install -y chromium` (scripts/test does)"
-    );
-    let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    require_chromium();
+    let browser_dir = browser_dir();
     ensure_playwright(&browser_dir);
     let env = Env::new();
     let token = prepare(&env);
@@ -329,11 +236,13 @@ fn the_auditors_page_runs_the_servers_policy_and_a_pasted_one() {
     let (ok, text) = run_node(
         &browser_dir,
         &[
+            "audit.mjs",
             &url,
             &out_dir.to_string_lossy(),
             &token,
             &expected.join(","),
         ],
+        BROWSER_TIMEOUT,
     );
     drop(server);
     println!("{text}");

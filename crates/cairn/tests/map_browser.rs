@@ -10,17 +10,19 @@
 //! test fails rather than skips. Node and npm must be on the PATH; the test runs `npm ci` in
 //! `tests/browser` when playwright-core is not installed there yet.
 
+mod common;
+
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::browser::{browser_dir, ensure_playwright, require_chromium, run_node, target_dir};
 use serde_json::Value;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
 /// How many areas the demo store holds.
 const AREAS: &str = "1500";
 /// The longest the demo may take to build its store and start serving.
@@ -191,106 +193,11 @@ fn place_inside_a_hazard(addr: &str) -> (f64, f64) {
     panic!("none of the first 100 public hazards has a place 15 m inside it all round");
 }
 
-/// The workspace's target directory, found from the path of the cairn binary under test.
-fn target_dir() -> PathBuf {
-    let exe = PathBuf::from(env!("CARGO_BIN_EXE_cairn"));
-    exe.parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .expect("the cairn binary lies in <target>/<profile>/")
-}
-
-/// Runs `npm ci` in tests/browser unless playwright-core is installed there; several test
-/// processes take turns through a lock on the lock file.
-fn ensure_playwright(dir: &Path) {
-    let installed = || {
-        dir.join("node_modules/playwright-core/package.json")
-            .is_file()
-    };
-    if installed() {
-        return;
-    }
-    let lock = File::open(dir.join("package-lock.json")).expect("tests/browser/package-lock.json");
-    lock.lock().expect("lock tests/browser/package-lock.json");
-    if !installed() {
-        let out = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(dir)
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("cannot run npm ({e}); this test needs node and npm on the PATH")
-            });
-        assert!(
-            out.status.success(),
-            "`npm ci` in {} failed ({}):\n{}{}",
-            dir.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
-/// Runs `node map.mjs` and returns whether it passed, with everything it printed.
-fn run_browser(dir: &Path, url: &str, out: &Path, lon: f64, lat: f64) -> (bool, String) {
-    let mut child = Command::new("node")
-        .arg("map.mjs")
-        .arg(url)
-        .arg(out)
-        .arg(format!("{lon:.7}"))
-        .arg(format!("{lat:.7}"))
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run node ({e}); this test needs node on the PATH"));
-    let mut stdout = child.stdout.take().expect("node's stdout");
-    let mut stderr = child.stderr.take().expect("node's stderr");
-    let out_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait for node") {
-            break Some(s);
-        }
-        if started.elapsed() > BROWSER_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    let text = format!(
-        "{}{}",
-        out_reader.join().unwrap_or_default(),
-        err_reader.join().unwrap_or_default()
-    );
-    match status {
-        Some(s) => (s.success(), text),
-        None => (
-            false,
-            format!("{text}\nthe browser run took longer than {BROWSER_TIMEOUT:?} and was stopped"),
-        ),
-    }
-}
-
 #[test]
 fn the_public_map_works_offline_in_a_phone_and_a_desktop_browser() {
-    assert!(
-        Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} is missing: this test drives Debian's Chromium; install it with `apt-get install -y chromium` (scripts/test does)"
-    );
+    require_chromium();
     let started = Instant::now();
-    let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let browser_dir = browser_dir();
     ensure_playwright(&browser_dir);
     let npm_done = started.elapsed();
 
@@ -311,7 +218,17 @@ fn the_public_map_works_offline_in_a_phone_and_a_desktop_browser() {
     let out = target_dir().join("test-artifacts");
     std::fs::create_dir_all(&out).expect("create the test-artifacts folder");
 
-    let (ok, text) = run_browser(&browser_dir, &url, &out, lon, lat);
+    let (ok, text) = run_node(
+        &browser_dir,
+        &[
+            "map.mjs",
+            &url,
+            &out.to_string_lossy(),
+            &format!("{lon:.7}"),
+            &format!("{lat:.7}"),
+        ],
+        BROWSER_TIMEOUT,
+    );
     println!("{text}");
     println!(
         "timing: npm {:.1} s, demo serving after {:.1} s, browser run {:.1} s, total {:.1} s; screenshots in {}",

@@ -8,19 +8,19 @@
 //! its screenshot in `<target dir>/test-artifacts/transparency.png`. Bad dates exit 2 naming
 //! the flag.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use cairn_core::Catalogue;
 use cairn_core::zone::{Zone, ZoneFacts, ZoneKind};
 use cairn_store::sqlite::OpenMode;
 use cairn_store::{ChangeMeta, SqliteStore};
+use common::browser::{browser_dir, ensure_playwright, require_chromium, run_node, target_dir};
 use geo_types::{MultiPolygon, polygon};
 use rusqlite::Connection;
-
-const CHROMIUM: &str = "/usr/bin/chromium";
 
 fn cairn(db: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cairn"))
@@ -83,39 +83,6 @@ fn num(m: &BTreeMap<(String, String, String), String>, s: &str, p: &str, k: &str
         .unwrap_or_else(|| panic!("the CSV has no row {s},{p},{k}"))
         .parse()
         .unwrap()
-}
-
-fn target_dir() -> PathBuf {
-    let exe = PathBuf::from(env!("CARGO_BIN_EXE_cairn"));
-    exe.parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .expect("the cairn binary lies in <target>/<profile>/")
-}
-
-/// Runs `npm ci` in tests/browser unless playwright-core is there (as map_browser.rs does).
-fn ensure_playwright(dir: &Path) {
-    let installed = || {
-        dir.join("node_modules/playwright-core/package.json")
-            .is_file()
-    };
-    if installed() {
-        return;
-    }
-    let lock = File::open(dir.join("package-lock.json")).expect("tests/browser/package-lock.json");
-    lock.lock().expect("lock tests/browser/package-lock.json");
-    if !installed() {
-        let out = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(dir)
-            .output()
-            .expect("run npm; this test needs node and npm on the PATH");
-        assert!(
-            out.status.success(),
-            "`npm ci` failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
 }
 
 #[test]
@@ -487,33 +454,24 @@ fn the_report_agrees_with_the_store_and_the_public_edition_withholds_restricted_
     assert!(restricted_html.contains("chart-released"));
 
     // The page in a browser.
-    assert!(
-        Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} is missing: install it with `apt-get install -y chromium` (scripts/test does)"
-    );
-    let browser = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    require_chromium();
+    let browser = browser_dir();
     ensure_playwright(&browser);
     let artifacts = target_dir().join("test-artifacts");
     std::fs::create_dir_all(&artifacts).unwrap();
     let png = artifacts.join("transparency.png");
     let _ = std::fs::remove_file(&png);
-    let run = Command::new("node")
-        .arg("report.mjs")
-        .arg(&html)
-        .arg(&png)
-        .current_dir(&browser)
-        .output()
-        .expect("run node; this test needs node on the PATH");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
+    let (ok, said) = run_node(
+        &browser,
+        &[
+            "report.mjs",
+            &html.to_string_lossy(),
+            &png.to_string_lossy(),
+        ],
+        std::time::Duration::from_secs(240),
     );
     println!("{said}");
-    assert!(
-        run.status.success(),
-        "the report failed in the browser:\n{said}"
-    );
+    assert!(ok, "the report failed in the browser:\n{said}");
     let len = std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0);
     assert!(len > 10_000, "{} is missing or too small", png.display());
 }

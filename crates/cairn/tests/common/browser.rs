@@ -1,0 +1,114 @@
+//! What the browser tests share: Debian's Chromium, the workspace's target directory (for
+//! screenshots), playwright-core installed once from tests/browser's lock file, and a Node
+//! script run with a deadline.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The browser the tests drive.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Fails the test, saying how to install it, when Chromium is missing.
+pub fn require_chromium() {
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: this test drives Debian's Chromium; install it with `apt-get install -y chromium` (scripts/test does)"
+    );
+}
+
+/// tests/browser: the Node scripts and their package lock.
+pub fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+/// The workspace's target directory, found from the path of the cairn binary under test.
+pub fn target_dir() -> PathBuf {
+    let exe = PathBuf::from(env!("CARGO_BIN_EXE_cairn"));
+    exe.parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .expect("the cairn binary lies in <target>/<profile>/")
+}
+
+/// Runs `npm ci` in `dir` unless playwright-core is installed there; several test processes
+/// take turns through a lock on the lock file.
+pub fn ensure_playwright(dir: &Path) {
+    let installed = || {
+        dir.join("node_modules/playwright-core/package.json")
+            .is_file()
+    };
+    if installed() {
+        return;
+    }
+    let lock = File::open(dir.join("package-lock.json")).expect("tests/browser/package-lock.json");
+    lock.lock().expect("lock tests/browser/package-lock.json");
+    if !installed() {
+        let out = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(dir)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("cannot run npm ({e}); this test needs node and npm on the PATH")
+            });
+        assert!(
+            out.status.success(),
+            "`npm ci` in {} failed ({}):\n{}{}",
+            dir.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Runs `node ARGS…` in `dir`, stopped after `timeout`; returns whether it passed and
+/// everything it printed.
+pub fn run_node(dir: &Path, args: &[&str], timeout: Duration) -> (bool, String) {
+    let mut child = Command::new("node")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run node ({e}); this test needs node on the PATH"));
+    let mut stdout = child.stdout.take().expect("node's stdout");
+    let mut stderr = child.stderr.take().expect("node's stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait for node") {
+            break Some(s);
+        }
+        if started.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let text = format!(
+        "{}{}",
+        out_reader.join().unwrap_or_default(),
+        err_reader.join().unwrap_or_default()
+    );
+    match status {
+        Some(s) => (s.success(), text),
+        None => (
+            false,
+            format!("{text}\nthe browser run took longer than {timeout:?} and was stopped"),
+        ),
+    }
+}
