@@ -123,6 +123,21 @@ fn zone_import_keeps_history_and_reimport_writes_only_changed_zones() {
     assert!(out.contains("0 created, 1 updated, 2 unchanged"), "{out}");
     assert_eq!(e.counts().0, before.0 + 1);
 
+    // `cairn history` shows any record, not only areas: the zone's two revisions, what changed.
+    let h = e.ok(&["history", "Z-east-strip"]);
+    assert!(h.starts_with("Z-east-strip (zone): 2 revisions"), "{h}");
+    assert!(
+        h.contains("by Petro: east strip widened (changed: geometry)"),
+        "{h}"
+    );
+    let h = e.ok_json(&["history", "Z-east-strip", "--json"]);
+    assert_eq!(h[1]["kind"], "zone");
+    assert_eq!(h[1]["changed"], json!(["geometry"]));
+    assert!(
+        e.bad(&["history", "Z-nowhere"])
+            .contains("no record Z-nowhere")
+    );
+
     let z = e.ok_json(&["zone", "show", "Z-east-strip", "--json"]);
     assert_eq!(z["type"], "Feature");
     assert_eq!(z["properties"]["name"], "East strip");

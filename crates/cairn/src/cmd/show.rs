@@ -168,11 +168,7 @@ pub fn history(cli: &Cli, args: &HistoryArgs) -> CmdResult {
     let store = super::open_existing(cli)?;
     let revs = store.history(&args.id)?;
     if revs.is_empty() {
-        return Err(Failure::input(format!(
-            "no record {} in {}",
-            args.id,
-            store.path()
-        )));
+        return other_history(&store, args);
     }
     let mut out = Vec::new();
     let mut prev: Option<&StoredArea> = None;
@@ -228,4 +224,80 @@ pub fn history(cli: &Cli, args: &HistoryArgs) -> CmdResult {
         }
     }
     Ok(0)
+}
+
+/// The kinds of record besides areas that `history` shows.
+const OTHER_KINDS: &[&str] = &["activity", "release", "find", "zone", "accident"];
+
+/// The history of a record that is not a hazardous area (an activity, release, find, zone or
+/// accident): every revision with when, who and why, and which properties changed.
+fn other_history(store: &cairn_store::SqliteStore, args: &HistoryArgs) -> CmdResult {
+    for kind in OTHER_KINDS {
+        let revs = store.record_history(kind, &args.id)?;
+        if revs.is_empty() {
+            continue;
+        }
+        let changed = |i: usize| -> Vec<String> {
+            let (Some(now), Some(before)) = (
+                revs[i].props.as_object(),
+                i.checked_sub(1).and_then(|j| revs[j].props.as_object()),
+            ) else {
+                return Vec::new();
+            };
+            let mut keys: Vec<String> = now
+                .keys()
+                .chain(before.keys())
+                .filter(|k| now.get(*k) != before.get(*k))
+                .cloned()
+                .collect();
+            keys.sort();
+            keys.dedup();
+            if revs[i].geometry != revs[i - 1].geometry {
+                keys.insert(0, "geometry".into());
+            }
+            keys
+        };
+        if args.json {
+            let v: Vec<serde_json::Value> = revs
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    json!({
+                        "kind": kind,
+                        "seq": r.seq,
+                        "recorded_at": r.recorded_at,
+                        "author": r.author,
+                        "reason": r.reason,
+                        "changed": changed(i),
+                        "properties": r.props,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            return Ok(0);
+        }
+        println!("{} ({kind}): {} revisions", args.id, revs.len());
+        for (i, r) in revs.iter().enumerate() {
+            let c = changed(i);
+            println!(
+                "#{} {} by {}: {}{}",
+                r.seq,
+                r.recorded_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                r.author,
+                r.reason,
+                if c.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (changed: {})", c.join(", "))
+                }
+            );
+        }
+        return Ok(0);
+    }
+    Err(Failure::input(format!(
+        "no record {} in {}",
+        args.id,
+        store.path()
+    )))
 }
