@@ -214,58 +214,53 @@ impl Reader<'_> {
         }
     }
 
-    fn duration(&self, v: &Spanned<DeValue<'_>>, what: &str) -> Result<Duration, PolicyError> {
-        let text = match v.get_ref() {
-            DeValue::String(s) => s.to_string(),
+    /// A quantity written as text with its unit (`"15 days"`, `"500 m"`), read by `parse`; a bare
+    /// number is refused, suggesting `units`; `example` shows the form in other errors.
+    fn with_unit<T>(
+        &self,
+        v: &Spanned<DeValue<'_>>,
+        what: &str,
+        (kind_name, example, units): (&str, &str, [&str; 2]),
+        parse: fn(&str) -> Result<T, String>,
+    ) -> Result<T, PolicyError> {
+        match v.get_ref() {
+            DeValue::String(s) => parse(s).map_err(|m| self.err(v.span(), format!("{what}: {m}"))),
             DeValue::Integer(i) => {
-                return Err(self.err(
+                let n = i.as_str();
+                Err(self.err(
                     v.span(),
                     format!(
-                        "{what} = {} has no unit; write a time such as \"{} days\" or \"{} hours\"",
-                        i.as_str(),
-                        i.as_str(),
-                        i.as_str()
+                        "{what} = {n} has no unit; write a {kind_name} such as \"{n} {}\" or \"{n} {}\"",
+                        units[0], units[1]
                     ),
-                ));
+                ))
             }
-            other => {
-                return Err(self.err(
-                    v.span(),
-                    format!(
-                        "{what} must be a time such as \"15 days\", not {}",
-                        kind(other)
-                    ),
-                ));
-            }
-        };
-        parse_duration(&text).map_err(|m| self.err(v.span(), format!("{what}: {m}")))
+            other => Err(self.err(
+                v.span(),
+                format!(
+                    "{what} must be a {kind_name} such as \"{example}\", not {}",
+                    kind(other)
+                ),
+            )),
+        }
+    }
+
+    fn duration(&self, v: &Spanned<DeValue<'_>>, what: &str) -> Result<Duration, PolicyError> {
+        self.with_unit(
+            v,
+            what,
+            ("time", "15 days", ["days", "hours"]),
+            parse_duration,
+        )
     }
 
     fn distance_m(&self, v: &Spanned<DeValue<'_>>, what: &str) -> Result<f64, PolicyError> {
-        let text = match v.get_ref() {
-            DeValue::String(s) => s.to_string(),
-            DeValue::Integer(i) => {
-                return Err(self.err(
-                    v.span(),
-                    format!(
-                        "{what} = {} has no unit; write a distance such as \"{} m\" or \"{} km\"",
-                        i.as_str(),
-                        i.as_str(),
-                        i.as_str()
-                    ),
-                ));
-            }
-            other => {
-                return Err(self.err(
-                    v.span(),
-                    format!(
-                        "{what} must be a distance such as \"500 m\", not {}",
-                        kind(other)
-                    ),
-                ));
-            }
-        };
-        parse_distance_m(&text).map_err(|m| self.err(v.span(), format!("{what}: {m}")))
+        self.with_unit(
+            v,
+            what,
+            ("distance", "500 m", ["m", "km"]),
+            parse_distance_m,
+        )
     }
 
     fn scope(&self, table: &Table<'_>, path: &str) -> Result<Scope, PolicyError> {
@@ -677,20 +672,12 @@ fn read_permitted(
     };
     let tolerance_m2 = match r.get(t, "tolerance") {
         None => 1.0,
-        Some((v, _)) => match v.get_ref() {
-            DeValue::String(s) => {
-                parse_area_m2(s).map_err(|m| r.err(v.span(), format!("{path}.tolerance: {m}")))?
-            }
-            other => {
-                return Err(r.err(
-                    v.span(),
-                    format!(
-                        "{path}.tolerance must be an area such as \"10 m2\", not {}",
-                        kind(other)
-                    ),
-                ));
-            }
-        },
+        Some((v, _)) => r.with_unit(
+            v,
+            &format!("{path}.tolerance"),
+            ("area", "10 m2", ["m2", "ha"]),
+            parse_area_m2,
+        )?,
     };
     Ok(PermittedZones {
         zones,

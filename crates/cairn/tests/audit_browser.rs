@@ -12,13 +12,11 @@
 
 mod common;
 
-use std::fs::File;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
-use common::browser::{browser_dir, ensure_playwright, require_chromium, run_node, target_dir};
+use common::browser::{
+    Server, browser_dir, ensure_playwright, require_chromium, run_node, start_cairn, target_dir,
+};
 use common::env::Env;
 use serde_json::{Value, json};
 
@@ -140,61 +138,15 @@ fn prepare(env: &Env) -> String {
         .to_string()
 }
 
-/// A running `cairn serve`, stopped when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `cairn serve --policy` on a free loopback port and waits for its "serving" line.
+/// Starts `cairn serve --policy` on a free loopback port and waits until it serves.
 fn start_serve(env: &Env) -> Server {
-    let log = File::create(env.path("cairn.log")).expect("create the server log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .env_remove("CAIRN_DB")
-        .env_remove("CAIRN_CATALOGUE")
-        .env_remove("CAIRN_POLICY")
-        .env("CAIRN_LOG", "warn")
-        .arg("--db")
-        .arg(env.path("store.db"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--policy"])
-        .arg(env.path("policy.toml"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log))
-        .spawn()
-        .expect("start cairn serve");
-    let stdout = child.stdout.take().expect("the server's stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("Cairn is serving on http://").nth(1) {
-                let addr = rest.split('/').next().unwrap_or_default().to_string();
-                let _ = tx.send(addr);
-            }
-        }
-    });
-    let mut server = Server {
-        child,
-        addr: String::new(),
-    };
-    match rx.recv_timeout(START_TIMEOUT) {
-        Ok(addr) => server.addr = addr,
-        Err(_) => {
-            let status = server.child.try_wait().ok().flatten();
-            let log = std::fs::read_to_string(env.path("cairn.log")).unwrap_or_default();
-            panic!(
-                "cairn serve did not start within {START_TIMEOUT:?} (exit: {status:?}); its log:\n{log}"
-            );
-        }
-    }
-    server
+    let policy = env.p("policy.toml");
+    start_cairn(
+        &env.path(""),
+        &env.path("store.db"),
+        &["serve", "--addr", "127.0.0.1:0", "--policy", &policy],
+        START_TIMEOUT,
+    )
 }
 
 #[test]

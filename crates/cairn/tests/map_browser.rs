@@ -12,15 +12,15 @@
 
 mod common;
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::browser::{browser_dir, ensure_playwright, require_chromium, run_node, target_dir};
+use common::browser::{
+    Server, browser_dir, ensure_playwright, require_chromium, run_node, start_cairn, target_dir,
+};
 use serde_json::Value;
 
 /// How many areas the demo store holds.
@@ -30,60 +30,14 @@ const START_TIMEOUT: Duration = Duration::from_secs(180);
 /// The longest the browser run may take.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(420);
 
-/// A running `cairn demo`, stopped when dropped.
-struct Demo {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `cairn demo` on a free loopback port and waits for its "Cairn is serving on" line.
-fn start_demo(dir: &Path) -> Demo {
-    let log = File::create(dir.join("cairn.log")).expect("create the server log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .env_remove("CAIRN_DB")
-        .env_remove("CAIRN_CATALOGUE")
-        .env("CAIRN_LOG", "warn")
-        .arg("--db")
-        .arg(dir.join("demo.db"))
-        .args(["demo", "--areas", AREAS, "--addr", "127.0.0.1:0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log))
-        .spawn()
-        .expect("start cairn demo");
-    let stdout = child.stdout.take().expect("the demo's stdout");
-    let (tx, rx) = mpsc::channel();
-    // Reads every line, so the demo never blocks on a full pipe, and hands over the address.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("Cairn is serving on http://").nth(1) {
-                let addr = rest.split('/').next().unwrap_or_default().to_string();
-                let _ = tx.send(addr);
-            }
-        }
-    });
-    let mut demo = Demo {
-        child,
-        addr: String::new(),
-    };
-    match rx.recv_timeout(START_TIMEOUT) {
-        Ok(addr) => demo.addr = addr,
-        Err(_) => {
-            let status = demo.child.try_wait().ok().flatten();
-            let log = std::fs::read_to_string(dir.join("cairn.log")).unwrap_or_default();
-            panic!(
-                "cairn demo did not print \"Cairn is serving on http://ADDR/\" within {START_TIMEOUT:?} (exit: {status:?}); its log:\n{log}"
-            );
-        }
-    }
-    demo
+/// Starts `cairn demo` on a free loopback port and waits until it serves.
+fn start_demo(dir: &Path) -> Server {
+    start_cairn(
+        dir,
+        &dir.join("demo.db"),
+        &["demo", "--areas", AREAS, "--addr", "127.0.0.1:0"],
+        START_TIMEOUT,
+    )
 }
 
 /// A plain HTTP/1.1 GET on loopback; returns the status and the body.

@@ -112,3 +112,62 @@ pub fn run_node(dir: &Path, args: &[&str], timeout: Duration) -> (bool, String) 
         ),
     }
 }
+
+/// A running `cairn serve` or `cairn demo`, stopped when dropped.
+pub struct Server {
+    child: std::process::Child,
+    pub addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `cairn --db DB ARGS…` (a command that serves, on `--addr 127.0.0.1:0`) with its log in
+/// `dir/cairn.log`, and waits up to `timeout` for its "Cairn is serving on http://ADDR/" line.
+pub fn start_cairn(dir: &Path, db: &Path, args: &[&str], timeout: Duration) -> Server {
+    use std::io::{BufRead, BufReader};
+    let log = File::create(dir.join("cairn.log")).expect("create the server log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .env_remove("CAIRN_DB")
+        .env_remove("CAIRN_CATALOGUE")
+        .env_remove("CAIRN_POLICY")
+        .env("CAIRN_LOG", "warn")
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .unwrap_or_else(|e| panic!("start cairn {args:?}: {e}"));
+    let stdout = child.stdout.take().expect("the server's stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Reads every line, so the server never blocks on a full pipe, and hands over the address.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("Cairn is serving on http://").nth(1) {
+                let addr = rest.split('/').next().unwrap_or_default().to_string();
+                let _ = tx.send(addr);
+            }
+        }
+    });
+    let mut server = Server {
+        child,
+        addr: String::new(),
+    };
+    match rx.recv_timeout(timeout) {
+        Ok(addr) => server.addr = addr,
+        Err(_) => {
+            let status = server.child.try_wait().ok().flatten();
+            let log = std::fs::read_to_string(dir.join("cairn.log")).unwrap_or_default();
+            panic!(
+                "cairn {args:?} did not print \"Cairn is serving on http://ADDR/\" within {timeout:?} (exit: {status:?}); its log:\n{log}"
+            );
+        }
+    }
+    server
+}
