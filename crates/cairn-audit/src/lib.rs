@@ -472,7 +472,9 @@ fn human_span(d: chrono::Duration) -> String {
 
 fn settlement_violations(ap: &[&Subject], minimum_m: f64, ctx: &Context<'_>) -> Vec<Violation> {
     use cairn_index::{Filter, Hazard, Index};
-    let index = Index::build(ap.iter().map(|s| Hazard::from_area(&s.area, ctx.catalogue)));
+    // Accuracies of kilometres: the tree answers these alone.
+    let index =
+        Index::build_without_grid(ap.iter().map(|s| Hazard::from_area(&s.area, ctx.catalogue)));
     let every = Filter {
         statuses: Some(Status::ALL.iter().map(|(s, _)| *s).collect()),
         categories: None,

@@ -148,7 +148,13 @@ impl Shape {
 
     /// The bounding box of the base geometry in degrees (radius and width not included).
     pub fn bbox(&self) -> Option<Rect<f64>> {
-        self.geometry().bounding_rect()
+        // On the parts themselves: `geometry()` would copy every vertex first.
+        match self {
+            Shape::Polygon(p) => p.bounding_rect(),
+            Shape::MultiPolygon(m) => m.bounding_rect(),
+            Shape::Spot { at, .. } => Some(Rect::new(at.0, at.0)),
+            Shape::Linear { line, .. } => line.bounding_rect(),
+        }
     }
 
     /// A bounding box in degrees that surely covers the hazard including its radius or width.

@@ -37,7 +37,7 @@ enum Side {
 /// the sign of a straddling edge's turn comes from Shewchuk's adaptive `orient2d`, so a place on
 /// an edge or a vertex is found on it whatever the rounding (as GEOS finds it).
 #[inline(always)]
-fn crossing(a: Coord<f64>, b: Coord<f64>, q: Coord<f64>) -> Option<bool> {
+pub(crate) fn crossing(a: Coord<f64>, b: Coord<f64>, q: Coord<f64>) -> Option<bool> {
     if a == q {
         return None;
     }
@@ -301,7 +301,7 @@ pub fn closest_outside(plane: &LocalPlane, shape: &Shape, q: Coord<f64>) -> Clos
 /// The plane's scale is right to about 1 % within 50 km of its origin: every edge whose planar
 /// distance is within this of the best planar distance is measured on the ellipsoid. Squared
 /// distances in, squared limit out.
-fn planar_limit2(best2: f64) -> f64 {
+pub(crate) fn planar_limit2(best2: f64) -> f64 {
     let l = best2.sqrt() * 1.02 + 1.0;
     l * l
 }
@@ -313,7 +313,7 @@ const KEPT: usize = 6;
 /// Squared planar distance from the plane's origin to the segment pa–pb, and the foot's
 /// fraction along it.
 #[inline]
-fn foot2(pa: Coord<f64>, pb: Coord<f64>) -> (f64, f64) {
+pub(crate) fn foot2(pa: Coord<f64>, pb: Coord<f64>) -> (f64, f64) {
     let d = Coord {
         x: pb.x - pa.x,
         y: pb.y - pa.y,
@@ -331,7 +331,7 @@ fn foot2(pa: Coord<f64>, pb: Coord<f64>) -> (f64, f64) {
     (x * x + y * y, t)
 }
 
-fn lerp(a: Coord<f64>, b: Coord<f64>, t: f64) -> Coord<f64> {
+pub(crate) fn lerp(a: Coord<f64>, b: Coord<f64>, t: f64) -> Coord<f64> {
     Coord {
         x: a.x + t * (b.x - a.x),
         y: a.y + t * (b.y - a.y),

@@ -4,6 +4,8 @@
 
 pub mod distance;
 pub mod geodesy;
+pub mod grid;
+mod names;
 pub mod prepared;
 pub mod route;
 
@@ -20,6 +22,8 @@ use serde::Serialize;
 pub use distance::{Closest, closest, contains};
 use distance::{closest_in, closest_outside};
 use geodesy::LocalPlane;
+use grid::{Grid, Source};
+use names::Names;
 use prepared::Prepared;
 
 /// Farthest a "nearest hazard" is looked for, in metres.
@@ -76,35 +80,47 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// True for the default filter: the open hazards, every category.
+    pub fn is_default(&self) -> bool {
+        self.statuses.is_none() && self.categories.is_none()
+    }
+
     /// True when the hazard passes.
     pub fn admits(&self, h: &Hazard) -> bool {
+        self.admits_parts(h.status, h.categories)
+    }
+
+    /// True when a hazard of this status and these categories passes.
+    #[inline]
+    pub fn admits_parts(&self, status: Status, categories: u8) -> bool {
         let status_ok = match &self.statuses {
-            None => h.status.is_open_hazard(),
-            Some(s) => s.contains(&h.status),
+            None => status.is_open_hazard(),
+            Some(s) => s.contains(&status),
         };
-        status_ok && self.categories.is_none_or(|c| h.categories & c != 0)
+        status_ok && self.categories.is_none_or(|c| categories & c != 0)
     }
 }
 
-/// A hazard hit by a query.
+/// A hazard hit by a query. Ids are borrowed from the index: an answer is read while the index
+/// is, and copying them (or counting references to them) would cost a trip to memory each.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Hit {
-    pub id: Arc<str>,
+pub struct Hit<'a> {
+    pub id: &'a str,
     pub status: Status,
 }
 
 /// A hazard near a place.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Near {
-    pub id: Arc<str>,
+pub struct Near<'a> {
+    pub id: &'a str,
     pub status: Status,
     pub distance_m: f64,
 }
 
 /// The nearest hazard to a place.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Nearest {
-    pub id: Arc<str>,
+pub struct Nearest<'a> {
+    pub id: &'a str,
     pub status: Status,
     pub distance_m: f64,
     pub bearing_deg: f64,
@@ -112,16 +128,16 @@ pub struct Nearest {
 
 /// The answer to a place check.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct PointAnswer {
-    pub inside: Vec<Hit>,
-    pub within_accuracy: Vec<Near>,
-    pub nearest: Option<Nearest>,
+pub struct PointAnswer<'a> {
+    pub inside: Vec<Hit<'a>>,
+    pub within_accuracy: Vec<Near<'a>>,
+    pub nearest: Option<Nearest<'a>>,
 }
 
 /// A hazard a route's corridor touches.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct RouteHit {
-    pub id: Arc<str>,
+pub struct RouteHit<'a> {
+    pub id: &'a str,
     pub status: Status,
     /// Metres along the route where the corridor first touches the hazard, and last leaves it.
     pub enter_m: f64,
@@ -132,29 +148,45 @@ pub struct RouteHit {
 
 /// The answer to a route check.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct RouteAnswer {
+pub struct RouteAnswer<'a> {
     pub length_m: f64,
     pub width_m: f64,
     /// Length of route along which the corridor touches any hazard.
     pub at_risk_m: f64,
-    pub hazards: Vec<RouteHit>,
+    pub hazards: Vec<RouteHit<'a>>,
 }
 
 type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
 
+/// What the index keeps in a slot: the hazard, its covering box, and its rings prepared when it is
+/// too large for the grid.
+#[derive(Clone, Debug)]
+struct Slot {
+    hazard: Hazard,
+    bbox: Rect<f64>,
+    prepared: Prepared,
+}
+
 /// The spatial read model.
 ///
-/// The tree holds each hazard's covering box in (longitude × `squash`, latitude), where
-/// `squash` is the cosine of the data's middle latitude: a degree of longitude is that much
-/// shorter than a degree of latitude, so distances in the tree are nearly the same in every
-/// direction and bound distances in metres tightly (see `k_nearest`).
+/// Place checks read the point-location grid (`grid.rs`); routes, boxes, the nearest hazards for
+/// other filters, and place checks with an accuracy wider than the grid suits read an R*-tree of
+/// covering boxes. The tree holds each box in (longitude × `squash`, latitude), where `squash` is
+/// the cosine of the data's middle latitude: a degree of longitude is that much shorter than a
+/// degree of latitude, so distances in the tree are nearly the same in every direction and bound
+/// distances in metres tightly (see `k_nearest`).
 #[derive(Clone, Debug)]
 pub struct Index {
     tree: RTree<Entry>,
-    slots: Vec<Option<(Hazard, Rect<f64>, Prepared)>>,
+    slots: Vec<Option<Slot>>,
+    /// Each slot's id, held densely for answers.
+    names: Names,
     free: Vec<u32>,
     by_id: HashMap<String, u32>,
     squash: f64,
+    /// The point-location grid over every hazard but the very largest; none in an index built
+    /// for a few queries (`build_without_grid`), which asks the tree instead.
+    grid: Option<Grid>,
 }
 
 impl Default for Index {
@@ -162,15 +194,32 @@ impl Default for Index {
         Index {
             tree: RTree::new(),
             slots: Vec::new(),
+            names: Names::default(),
             free: Vec::new(),
             by_id: HashMap::new(),
             squash: 1.0,
+            grid: None,
         }
     }
 }
 
 fn rect_of(h: &Hazard) -> Option<Rect<f64>> {
     h.shape.covering_bbox()
+}
+
+/// Rings prepared in latitude bands, for a hazard too large for the grid only.
+fn prepare(h: &Hazard, r: Rect<f64>) -> Prepared {
+    if grid::is_big(r) {
+        Prepared::new(&h.shape)
+    } else {
+        Prepared::default()
+    }
+}
+
+/// A hazard's place in a place check: inside, or within the accuracy at a distance and bearing.
+enum Placed {
+    Inside,
+    Within(f64, f64),
 }
 
 impl Index {
@@ -192,10 +241,22 @@ impl Index {
         )
     }
 
-    /// Bulk-loads an index from hazards (later duplicates of an id replace earlier ones).
+    /// Bulk-loads an index from hazards (later duplicates of an id replace earlier ones), with the
+    /// point-location grid: for a service or anything asking many place checks.
     pub fn build(hazards: impl IntoIterator<Item = Hazard>) -> Index {
+        let mut idx = Index::build_without_grid(hazards);
+        let sources: Vec<Source<'_>> = idx.sources().collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let grid = Grid::build(&sources, threads);
+        drop(sources);
+        idx.grid = Some(grid);
+        idx
+    }
+
+    /// As `build`, without the grid: quicker to build for a command asking one place check, a
+    /// route, or checks with accuracies of kilometres, which the tree answers alone.
+    pub fn build_without_grid(hazards: impl IntoIterator<Item = Hazard>) -> Index {
         let mut idx = Index::default();
-        let mut boxes = Vec::new();
         let (mut lat_min, mut lat_max) = (f64::INFINITY, f64::NEG_INFINITY);
         for h in hazards {
             let Some(r) = rect_of(&h) else { continue };
@@ -207,9 +268,13 @@ impl Index {
             }
             let slot = idx.slots.len() as u32;
             idx.by_id.insert(h.id.to_string(), slot);
-            let prepared = Prepared::new(&h.shape);
-            idx.slots.push(Some((h, r, prepared)));
-            boxes.push((r, slot));
+            idx.names.set(slot, &h.id);
+            let prepared = prepare(&h, r);
+            idx.slots.push(Some(Slot {
+                hazard: h,
+                bbox: r,
+                prepared,
+            }));
         }
         if lat_min <= lat_max {
             idx.squash = ((lat_min + lat_max) / 2.0)
@@ -217,13 +282,29 @@ impl Index {
                 .to_radians()
                 .cos();
         }
-        let entries = boxes
-            .into_iter()
-            .filter(|&(_, slot)| idx.slots[slot as usize].is_some())
-            .map(|(r, slot)| idx.entry(r, slot))
+        let entries = idx
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, s)| s.as_ref().map(|s| idx.entry(s.bbox, slot as u32)))
             .collect();
         idx.tree = RTree::bulk_load(entries);
         idx
+    }
+
+    fn sources(&self) -> impl Iterator<Item = Source<'_>> {
+        self.slots.iter().enumerate().filter_map(|(slot, s)| {
+            s.as_ref().map(|s| Source {
+                slot: slot as u32,
+                hazard: &s.hazard,
+                bbox: s.bbox,
+            })
+        })
+    }
+
+    /// The id of the hazard in a slot.
+    fn name(&self, slot: u32) -> &str {
+        self.names.get(slot)
     }
 
     /// Number of hazards held.
@@ -234,6 +315,13 @@ impl Index {
     /// True when empty.
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
+    }
+
+    /// Bytes the point-location grid holds, and its leaves, vertices and words.
+    pub fn grid_census(&self) -> (usize, (usize, usize, usize)) {
+        self.grid
+            .as_ref()
+            .map_or((0, (0, 0, 0)), |g| (g.heap_bytes(), g.census()))
     }
 
     /// Adds a hazard or replaces the one with its id.
@@ -248,9 +336,46 @@ impl Index {
             }
         };
         self.by_id.insert(h.id.to_string(), slot);
+        self.names.set(slot, &h.id);
         self.tree.insert(self.entry(r, slot));
-        let prepared = Prepared::new(&h.shape);
-        self.slots[slot as usize] = Some((h, r, prepared));
+        let prepared = prepare(&h, r);
+        self.slots[slot as usize] = Some(Slot {
+            hazard: h,
+            bbox: r,
+            prepared,
+        });
+        let Index {
+            tree,
+            slots,
+            grid,
+            squash,
+            ..
+        } = self;
+        let Some(grid) = grid else { return };
+        let hazard = &slots[slot as usize].as_ref().expect("just stored").hazard;
+        let around = |b: Rect<f64>| -> Vec<Source<'_>> {
+            let bx = AABB::from_corners(
+                [b.min().x * *squash, b.min().y],
+                [b.max().x * *squash, b.max().y],
+            );
+            tree.locate_in_envelope_intersecting(&bx)
+                .filter_map(|e| {
+                    slots[e.data as usize].as_ref().map(|s| Source {
+                        slot: e.data,
+                        hazard: &s.hazard,
+                        bbox: s.bbox,
+                    })
+                })
+                .collect()
+        };
+        grid.insert(
+            &Source {
+                slot,
+                hazard,
+                bbox: r,
+            },
+            around,
+        );
     }
 
     /// Removes a hazard; returns whether it was there.
@@ -258,9 +383,17 @@ impl Index {
         let Some(slot) = self.by_id.remove(id) else {
             return false;
         };
-        if let Some((_, r, _)) = self.slots[slot as usize].take() {
-            self.tree.remove(&self.entry(r, slot));
+        if let Some(s) = self.slots[slot as usize].take() {
+            self.tree.remove(&self.entry(s.bbox, slot));
+            if let Some(g) = &mut self.grid {
+                g.remove(&Source {
+                    slot,
+                    hazard: &s.hazard,
+                    bbox: s.bbox,
+                });
+            }
         }
+        self.names.clear(slot);
         self.free.push(slot);
         true
     }
@@ -269,94 +402,86 @@ impl Index {
     pub fn get(&self, id: &str) -> Option<&Hazard> {
         self.by_id
             .get(id)
-            .and_then(|&s| self.slots[s as usize].as_ref().map(|(h, _, _)| h))
+            .and_then(|&s| self.slots[s as usize].as_ref().map(|s| &s.hazard))
     }
 
     /// Every hazard, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &Hazard> {
-        self.slots.iter().flatten().map(|(h, _, _)| h)
+        self.slots.iter().flatten().map(|s| &s.hazard)
     }
 
-    fn candidates(
-        &self,
-        min: [f64; 2],
-        max: [f64; 2],
-    ) -> impl Iterator<Item = &(Hazard, Rect<f64>, Prepared)> {
+    fn candidates(&self, min: [f64; 2], max: [f64; 2]) -> impl Iterator<Item = (u32, &Slot)> {
         self.tree
             .locate_in_envelope_intersecting(&self.aabb(min, max))
-            .filter_map(|e| self.slots[e.data as usize].as_ref())
+            .filter_map(|e| self.slots[e.data as usize].as_ref().map(|s| (e.data, s)))
     }
 
     /// A place check: hazards containing `q` (lon, lat), those within `accuracy_m` of it, and the
     /// nearest one within 50 km.
-    pub fn check_point(&self, q: Coord<f64>, accuracy_m: f64, filter: &Filter) -> PointAnswer {
+    pub fn check_point(&self, q: Coord<f64>, accuracy_m: f64, filter: &Filter) -> PointAnswer<'_> {
         let accuracy_m = accuracy_m.max(0.0);
-        let (dlat, dlon) = geodesy::degrees_covering(accuracy_m, q.y);
-        let plane = LocalPlane::at(q);
-        let mut inside = Vec::with_capacity(8);
+        let mut inside: Vec<Hit<'_>> = Vec::new();
         // Hazards within the accuracy radius, with the bearing towards each.
-        let mut within: Vec<(Near, f64)> = Vec::with_capacity(8);
-        for (h, r, prep) in self.candidates([q.x - dlon, q.y - dlat], [q.x + dlon, q.y + dlat]) {
-            if !filter.admits(h) {
-                continue;
+        let mut within: Vec<(Near<'_>, f64)> = Vec::new();
+        let mut add = |slot: u32, status: Status, placed: Placed| match placed {
+            Placed::Inside => inside.push(Hit {
+                id: self.name(slot),
+                status,
+            }),
+            Placed::Within(d, bearing) => within.push((
+                Near {
+                    id: self.name(slot),
+                    status,
+                    distance_m: d,
+                },
+                bearing,
+            )),
+        };
+        let plane = LocalPlane::at(q);
+        if let Some(grid) = self.grid.as_ref().filter(|g| g.suits(q, accuracy_m)) {
+            let found = grid.check_point(q, accuracy_m, filter);
+            for (slot, status) in found.inside {
+                add(slot, status, Placed::Inside);
             }
-            let is_polygon = matches!(h.shape, Shape::Polygon(_) | Shape::MultiPolygon(_));
-            let in_box = r.intersects(&q);
-            let (in_polygon, c) = if is_polygon && in_box {
-                // Containment, and the distance when within the accuracy radius, reading only
-                // the prepared edges near q.
-                match distance::polygon_within(&plane, &h.shape, prep, q, accuracy_m) {
-                    (true, _) => (true, Closest::default()),
-                    (false, Some(c)) if accuracy_m > 0.0 => (false, c),
-                    (false, _) => continue,
-                }
-            } else {
-                // A place outside a polygon's box is never inside it, however small its distance
-                // rounds to; at accuracy 0 only spots and tracks (radius, width) remain to check.
-                if (is_polygon && accuracy_m == 0.0)
-                    || LocalPlane::lower_bound(plane.distance_to_box(r.min(), r.max())) > accuracy_m
+            for (slot, status, d, bearing) in found.within {
+                add(slot, status, Placed::Within(d, bearing));
+            }
+            for &slot in grid.big() {
+                if let Some(s) = self.slots[slot as usize].as_ref()
+                    && let Some(p) = place(s, &plane, q, accuracy_m, filter)
                 {
-                    continue;
+                    add(slot, s.hazard.status, p);
                 }
-                (false, closest_outside(&plane, &h.shape, q))
-            };
-            if in_polygon || (!is_polygon && c.distance_m == 0.0) {
-                inside.push(Hit {
-                    id: h.id.clone(),
-                    status: h.status,
-                });
-            } else if c.distance_m <= accuracy_m {
-                within.push((
-                    Near {
-                        id: h.id.clone(),
-                        status: h.status,
-                        distance_m: c.distance_m,
-                    },
-                    c.bearing_deg,
-                ));
+            }
+        } else {
+            let (dlat, dlon) = geodesy::degrees_covering(accuracy_m, q.y);
+            for (slot, s) in self.candidates([q.x - dlon, q.y - dlat], [q.x + dlon, q.y + dlat]) {
+                if let Some(p) = place(s, &plane, q, accuracy_m, filter) {
+                    add(slot, s.hazard.status, p);
+                }
             }
         }
-        inside.sort_by(|a, b| a.id.cmp(&b.id));
+        inside.sort_by(|a, b| a.id.cmp(b.id));
         within.sort_by(|(a, _), (b, _)| {
             a.distance_m
                 .total_cmp(&b.distance_m)
-                .then_with(|| a.id.cmp(&b.id))
+                .then_with(|| a.id.cmp(b.id))
         });
         let nearest = match (inside.first(), within.first()) {
             (Some(h), _) => Some(Nearest {
-                id: h.id.clone(),
+                id: h.id,
                 status: h.status,
                 distance_m: 0.0,
                 bearing_deg: 0.0,
             }),
             // Everything nearer than the accuracy radius was looked at above.
             (None, Some((n, bearing))) => Some(Nearest {
-                id: n.id.clone(),
+                id: n.id,
                 status: n.status,
                 distance_m: n.distance_m,
                 bearing_deg: *bearing,
             }),
-            (None, None) => self.nearest(q, filter, NEAREST_LIMIT_M),
+            (None, None) => self.nearest_outside(q, filter),
         };
         PointAnswer {
             inside,
@@ -365,8 +490,58 @@ impl Index {
         }
     }
 
+    /// The nearest admitted hazard within 50 km of a place that lies in none: from the grid's
+    /// site map when it can say, else from the tree.
+    fn nearest_outside(&self, q: Coord<f64>, filter: &Filter) -> Option<Nearest<'_>> {
+        let Some(grid) = self.grid.as_ref().filter(|_| filter.is_default()) else {
+            return self.nearest(q, filter, NEAREST_LIMIT_M);
+        };
+        let from_grid = match grid.nearest(q, |slot| self.name(slot)) {
+            grid::Nearest::Unknown => return self.nearest(q, filter, NEAREST_LIMIT_M),
+            grid::Nearest::NoneWithin => None,
+            grid::Nearest::Found(slot, status, d, bearing) => Some(Nearest {
+                id: self.name(slot),
+                status,
+                distance_m: d,
+                bearing_deg: bearing,
+            }),
+        };
+        // Hazards too large for the grid are measured one by one.
+        let plane = LocalPlane::at(q);
+        let mut best = from_grid;
+        for &slot in grid.big() {
+            let Some(s) = self.slots[slot as usize].as_ref() else {
+                continue;
+            };
+            let limit = best.as_ref().map_or(NEAREST_LIMIT_M, |b| b.distance_m);
+            if !filter.admits(&s.hazard)
+                || LocalPlane::lower_bound(plane.distance_to_box(s.bbox.min(), s.bbox.max()))
+                    > limit
+            {
+                continue;
+            }
+            let c = closest_in(&plane, &s.hazard.shape, q);
+            let id = self.name(slot);
+            let better = match &best {
+                None => c.distance_m <= NEAREST_LIMIT_M,
+                Some(b) => {
+                    c.distance_m < b.distance_m || (c.distance_m == b.distance_m && id < b.id)
+                }
+            };
+            if better {
+                best = Some(Nearest {
+                    id,
+                    status: s.hazard.status,
+                    distance_m: c.distance_m,
+                    bearing_deg: c.bearing_deg,
+                });
+            }
+        }
+        best
+    }
+
     /// The nearest admitted hazard within `limit_m`.
-    pub fn nearest(&self, q: Coord<f64>, filter: &Filter, limit_m: f64) -> Option<Nearest> {
+    pub fn nearest(&self, q: Coord<f64>, filter: &Filter, limit_m: f64) -> Option<Nearest<'_>> {
         self.k_nearest(q, 1, limit_m, filter).into_iter().next()
     }
 
@@ -377,7 +552,7 @@ impl Index {
         k: usize,
         limit_m: f64,
         filter: &Filter,
-    ) -> Vec<Nearest> {
+    ) -> Vec<Nearest<'_>> {
         if k == 0 {
             return Vec::new();
         }
@@ -388,7 +563,7 @@ impl Index {
         let phi = (q.y.abs() + dlat).min(89.9).to_radians();
         let m_per_unit = 110_574.0f64.min(111_319.0 * phi.cos() / self.squash) * 0.99;
         let plane = LocalPlane::at(q);
-        let mut found: Vec<Nearest> = Vec::new();
+        let mut found: Vec<Nearest<'_>> = Vec::new();
         let at = [q.x * self.squash, q.y];
         for (e, d2) in self.tree.nearest_neighbor_iter_with_distance_2(&at) {
             let lower = d2.sqrt() * m_per_unit;
@@ -400,26 +575,26 @@ impl Index {
             if lower > kth {
                 break;
             }
-            let Some((h, r, _)) = self.slots[e.data as usize].as_ref() else {
+            let Some(s) = self.slots[e.data as usize].as_ref() else {
                 continue;
             };
-            if !filter.admits(h)
-                || LocalPlane::lower_bound(plane.distance_to_box(r.min(), r.max())) > kth
+            if !filter.admits(&s.hazard)
+                || LocalPlane::lower_bound(plane.distance_to_box(s.bbox.min(), s.bbox.max())) > kth
             {
                 continue;
             }
-            let c = closest_in(&plane, &h.shape, q);
+            let c = closest_in(&plane, &s.hazard.shape, q);
             if c.distance_m <= kth {
                 found.push(Nearest {
-                    id: h.id.clone(),
-                    status: h.status,
+                    id: self.name(e.data),
+                    status: s.hazard.status,
                     distance_m: c.distance_m,
                     bearing_deg: c.bearing_deg,
                 });
                 found.sort_by(|a, b| {
                     a.distance_m
                         .total_cmp(&b.distance_m)
-                        .then_with(|| a.id.cmp(&b.id))
+                        .then_with(|| a.id.cmp(b.id))
                 });
                 found.truncate(k);
             }
@@ -431,7 +606,7 @@ impl Index {
     pub fn in_bbox(&self, min: Coord<f64>, max: Coord<f64>, filter: &Filter) -> Vec<&Hazard> {
         let mut v: Vec<&Hazard> = self
             .candidates([min.x, min.y], [max.x, max.y])
-            .map(|(h, _, _)| h)
+            .map(|(_, s)| &s.hazard)
             .filter(|h| filter.admits(h))
             .collect();
         v.sort_by(|a, b| a.id.cmp(&b.id));
@@ -445,7 +620,7 @@ impl Index {
         line: &LineString<f64>,
         width_m: f64,
         filter: &Filter,
-    ) -> RouteAnswer {
+    ) -> RouteAnswer<'_> {
         let r = (width_m / 2.0).max(0.0);
         let (pieces, length_m) = route::pieces(line);
         let mut per: HashMap<u32, Vec<(f64, f64)>> = HashMap::new();
@@ -453,44 +628,36 @@ impl Index {
         for p in &pieces {
             let bx = route::reach(p, r);
             let (min, max) = ([bx.min().x, bx.min().y], [bx.max().x, bx.max().y]);
-            for e in self
-                .tree
-                .locate_in_envelope_intersecting(&self.aabb(min, max))
-            {
-                let Some((h, bbox, _)) = self.slots[e.data as usize].as_ref() else {
-                    continue;
-                };
-                if !filter.admits(h) {
+            for (slot, s) in self.candidates(min, max) {
+                if !filter.admits(&s.hazard) {
                     continue;
                 }
-                for &(u0, u1) in route::piece_intervals_into(p, &h.shape, *bbox, r, &mut scratch) {
-                    per.entry(e.data)
+                for &(u0, u1) in
+                    route::piece_intervals_into(p, &s.hazard.shape, s.bbox, r, &mut scratch)
+                {
+                    per.entry(slot)
                         .or_default()
                         .push((p.start_m + u0 * p.length_m, p.start_m + u1 * p.length_m));
                 }
             }
         }
         let mut all = Vec::new();
-        let mut hazards: Vec<RouteHit> = per
+        let mut hazards: Vec<RouteHit<'_>> = per
             .into_iter()
             .filter_map(|(slot, iv)| {
-                let (h, _, _) = self.slots[slot as usize].as_ref()?;
+                let s = self.slots[slot as usize].as_ref()?;
                 let merged = route::merge(iv);
                 all.extend(merged.iter().copied());
                 Some(RouteHit {
-                    id: h.id.clone(),
-                    status: h.status,
+                    id: self.name(slot),
+                    status: s.hazard.status,
                     enter_m: merged.first()?.0,
                     leave_m: merged.last()?.1,
                     stretches: merged.iter().map(|&(a, b)| [a, b]).collect(),
                 })
             })
             .collect();
-        hazards.sort_by(|a, b| {
-            a.enter_m
-                .total_cmp(&b.enter_m)
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        hazards.sort_by(|a, b| a.enter_m.total_cmp(&b.enter_m).then_with(|| a.id.cmp(b.id)));
         let at_risk_m = route::merge(all).iter().map(|(a, b)| b - a).sum();
         RouteAnswer {
             length_m,
@@ -498,5 +665,47 @@ impl Index {
             at_risk_m,
             hazards,
         }
+    }
+}
+
+/// Where a place lies against one hazard, measured on its own (for the hazards the grid does not
+/// hold, and for accuracies wider than it suits): `None` when neither inside nor within the
+/// accuracy, or not admitted.
+fn place(
+    s: &Slot,
+    plane: &LocalPlane,
+    q: Coord<f64>,
+    accuracy_m: f64,
+    filter: &Filter,
+) -> Option<Placed> {
+    let (h, r) = (&s.hazard, s.bbox);
+    if !filter.admits(h) {
+        return None;
+    }
+    let is_polygon = matches!(h.shape, Shape::Polygon(_) | Shape::MultiPolygon(_));
+    let (in_polygon, c) = if is_polygon && r.intersects(&q) {
+        // Containment, and the distance when within the accuracy radius, reading only the
+        // prepared edges near q.
+        match distance::polygon_within(plane, &h.shape, &s.prepared, q, accuracy_m) {
+            (true, _) => (true, Closest::default()),
+            (false, Some(c)) if accuracy_m > 0.0 => (false, c),
+            (false, _) => return None,
+        }
+    } else {
+        // A place outside a polygon's box is never inside it, however small its distance rounds
+        // to; at accuracy 0 only spots and tracks (radius, width) remain to check.
+        if (is_polygon && accuracy_m == 0.0)
+            || LocalPlane::lower_bound(plane.distance_to_box(r.min(), r.max())) > accuracy_m
+        {
+            return None;
+        }
+        (false, closest_outside(plane, &h.shape, q))
+    };
+    if in_polygon || (!is_polygon && c.distance_m == 0.0) {
+        Some(Placed::Inside)
+    } else if c.distance_m <= accuracy_m {
+        Some(Placed::Within(c.distance_m, c.bearing_deg))
+    } else {
+        None
     }
 }

@@ -43,7 +43,7 @@ fn point_inside_on_edge_near_and_nearest() {
         0.0,
         &f,
     );
-    assert_eq!(a.inside.iter().map(|h| &*h.id).collect::<Vec<_>>(), ["A"]);
+    assert_eq!(a.inside.iter().map(|h| h.id).collect::<Vec<_>>(), ["A"]);
     assert_eq!(a.nearest.as_ref().unwrap().distance_m, 0.0);
     let edge = idx.check_point(
         Coord {
@@ -77,7 +77,7 @@ fn point_inside_on_edge_near_and_nearest() {
     );
     assert!((n.distance_m - 366.0).abs() < 5.0);
     // Bearing from mid to A is west, to B east; the nearest is a tie broken by id.
-    assert_eq!(&*n.id, "A");
+    assert_eq!(n.id, "A");
     assert!((n.bearing_deg - 270.0).abs() < 1.0, "{}", n.bearing_deg);
     // Released land (C) is not an open hazard, so it is not reported by default.
     let c = idx.check_point(

@@ -124,9 +124,9 @@ pub async fn point(
         "accuracy_m": accuracy,
         "at": chrono::Utc::now(),
         "data_date": m.data_date,
-        "inside": ans.inside.iter().map(|h| json!({"id": h.id, "status": label(&h.id, status(h.status))})).collect::<Vec<_>>(),
-        "within_accuracy": ans.within_accuracy.iter().map(|h| json!({"id": h.id, "status": label(&h.id, status(h.status)), "distance_m": round1(h.distance_m)})).collect::<Vec<_>>(),
-        "nearest": ans.nearest.as_ref().map(|n| json!({"id": n.id, "status": label(&n.id, status(n.status)), "distance_m": round1(n.distance_m), "bearing_deg": round1(n.bearing_deg)})),
+        "inside": ans.inside.iter().map(|h| json!({"id": h.id, "status": label(h.id, status(h.status))})).collect::<Vec<_>>(),
+        "within_accuracy": ans.within_accuracy.iter().map(|h| json!({"id": h.id, "status": label(h.id, status(h.status)), "distance_m": round1(h.distance_m)})).collect::<Vec<_>>(),
+        "nearest": ans.nearest.as_ref().map(|n| json!({"id": n.id, "status": label(n.id, status(n.status)), "distance_m": round1(n.distance_m), "bearing_deg": round1(n.bearing_deg)})),
         "advice": advice(&ans),
     })))
 }
@@ -262,7 +262,7 @@ pub async fn route(
         "at_risk_m": round1(ans.at_risk_m),
         "data_date": m.data_date,
         "hazards": ans.hazards.iter().map(|h| json!({
-            "id": h.id, "status": status(&h.id, h.status),
+            "id": h.id, "status": status(h.id, h.status),
             "enter_m": round1(h.enter_m), "leave_m": round1(h.leave_m),
         })).collect::<Vec<_>>(),
         "advice": if danger {

@@ -129,8 +129,9 @@ fn filter(c: &Common) -> Result<Filter, Failure> {
     })
 }
 
-/// Builds the index from the store as recorded at `at` (or now).
-fn load(cli: &Cli, c: &Common) -> Result<(Index, Timestamp, Catalogue), Failure> {
+/// Builds the index from the store as recorded at `at` (or now); with the point-location grid
+/// when many places will be checked.
+fn load(cli: &Cli, c: &Common, many: bool) -> Result<(Index, Timestamp, Catalogue), Failure> {
     let at =
         c.at.as_deref()
             .map(|s| super::parse_time_arg("--at", s))
@@ -143,7 +144,11 @@ fn load(cli: &Cli, c: &Common) -> Result<(Index, Timestamp, Catalogue), Failure>
         Ok(())
     })?;
     Ok((
-        Index::build(hazards),
+        if many {
+            Index::build(hazards)
+        } else {
+            Index::build_without_grid(hazards)
+        },
         at.unwrap_or_else(chrono::Utc::now),
         catalogue,
     ))
@@ -195,7 +200,7 @@ fn point(cli: &Cli, a: &PointArgs) -> CmdResult {
     let q = check_coord(a.lon, a.lat, "the point")?;
     let accuracy = check_metres(a.accuracy, "--accuracy", 10_000.0)?;
     let f = filter(&a.common)?;
-    let (index, at, _) = load(cli, &a.common)?;
+    let (index, at, _) = load(cli, &a.common, false)?;
     let ans = index.check_point(q, accuracy, &f);
     if a.common.json {
         println!(
@@ -320,7 +325,7 @@ fn points(cli: &Cli, a: &PointsArgs) -> CmdResult {
             }
         }
     }
-    let (index, at, _) = load(cli, &a.common)?;
+    let (index, at, _) = load(cli, &a.common, coords.len() > 200)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for q in coords {
         let ans = index.check_point(q, accuracy, &f);
@@ -416,7 +421,7 @@ fn route(cli: &Cli, a: &RouteArgs) -> CmdResult {
     let v: Value = serde_json::from_str(&text)
         .map_err(|e| Failure::input(format!("{name}: not valid JSON: {e}")))?;
     let line = read_route(&v, &name)?;
-    let (index, at, _) = load(cli, &a.common)?;
+    let (index, at, _) = load(cli, &a.common, false)?;
     let ans = index.check_route(&line, width, &f);
     if a.common.json {
         println!(
