@@ -964,6 +964,47 @@ fn nearest_feet(
     }
 }
 
+/// Whether `q` lies in the polygon whose runs in leaf `v` are `runs` (their vertices starting at
+/// word `at`), the leaf's east border being `x1` and its bottom `y0`: the parity of the header.
+fn polygon_contains(
+    v: &LeafView<'_>,
+    runs: std::ops::Range<usize>,
+    at: usize,
+    q: Coord<f64>,
+    x1: f64,
+    y0: f64,
+) -> bool {
+    let mut parity = false;
+    let mut off = at;
+    for &rk in &v.runs[runs] {
+        let len = w_len(rk);
+        let pts = &v.vertices[off..off + 2 * len];
+        off += 2 * len;
+        parity ^= w_flags(rk) & P0 != 0;
+        let mut a = vertex_at(pts, 0);
+        for t in 1..len {
+            let b = vertex_at(pts, t);
+            // Only edges straddling q's latitude, or level with it, matter.
+            if (a.y > q.y) != (b.y > q.y) || a.y == q.y {
+                match crossing(a, b, q) {
+                    // On the boundary: inside.
+                    None => return true,
+                    Some(c) => parity ^= c,
+                }
+            }
+            a = b;
+        }
+        if w_flags(rk) & CLOSED == 0 {
+            for e in [vertex_at(pts, 0), a] {
+                if e.x > x1 && e.y > y0 && e.y <= q.y {
+                    parity = !parity;
+                }
+            }
+        }
+    }
+    parity
+}
+
 impl Grid {
     /// Builds the grid over hazards, on up to `threads` threads.
     pub fn build(sources: &[Source<'_>], threads: usize) -> Grid {
@@ -1492,41 +1533,11 @@ impl Grid {
                         j += 1;
                     }
                     let words: usize = v.runs[i..j].iter().map(|&w| 2 * w_len(w)).sum();
-                    if w_flags(r) & 3 == POLYGON && admits(w_status(r), w_cats(r)) {
-                        let mut parity = false;
-                        let mut on = false;
-                        let mut off = at;
-                        'runs: for &rk in &v.runs[i..j] {
-                            let len = w_len(rk);
-                            let pts = &v.vertices[off..off + 2 * len];
-                            off += 2 * len;
-                            parity ^= w_flags(rk) & P0 != 0;
-                            let mut a = vertex_at(pts, 0);
-                            for t in 1..len {
-                                let b = vertex_at(pts, t);
-                                // Only edges straddling q's latitude, or level with it, matter.
-                                if (a.y > q.y) != (b.y > q.y) || a.y == q.y {
-                                    match crossing(a, b, q) {
-                                        None => {
-                                            on = true;
-                                            break 'runs;
-                                        }
-                                        Some(c) => parity ^= c,
-                                    }
-                                }
-                                a = b;
-                            }
-                            if w_flags(rk) & CLOSED == 0 {
-                                for e in [vertex_at(pts, 0), a] {
-                                    if e.x > x1 && e.y > y0 && e.y <= q.y {
-                                        parity = !parity;
-                                    }
-                                }
-                            }
-                        }
-                        if on || parity {
-                            found.inside.push((slot, status_of(w_status(r))));
-                        }
+                    if w_flags(r) & 3 == POLYGON
+                        && admits(w_status(r), w_cats(r))
+                        && polygon_contains(&v, i..j, at, q, x1, y0)
+                    {
+                        found.inside.push((slot, status_of(w_status(r))));
                     }
                     at += words;
                     i = j;

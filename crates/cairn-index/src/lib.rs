@@ -207,6 +207,38 @@ fn rect_of(h: &Hazard) -> Option<Rect<f64>> {
     h.shape.covering_bbox()
 }
 
+/// The place of `c` along a Hilbert curve over `extent` (2^16 cells a side).
+fn hilbert(extent: Rect<f64>, c: Coord<f64>) -> u64 {
+    const N: u64 = 1 << 16;
+    let cell = |v: f64, lo: f64, span: f64| -> u64 {
+        if span <= 0.0 {
+            return 0;
+        }
+        (((v - lo) / span * N as f64) as u64).min(N - 1)
+    };
+    let (mut x, mut y) = (
+        cell(c.x, extent.min().x, extent.width()),
+        cell(c.y, extent.min().y, extent.height()),
+    );
+    let mut d = 0u64;
+    let mut s = N / 2;
+    while s > 0 {
+        let rx = u64::from(x & s > 0);
+        let ry = u64::from(y & s > 0);
+        d += s * s * ((3 * rx) ^ ry);
+        // Rotate the quadrant.
+        if ry == 0 {
+            if rx == 1 {
+                x = N - 1 - x;
+                y = N - 1 - y;
+            }
+            std::mem::swap(&mut x, &mut y);
+        }
+        s /= 2;
+    }
+    d
+}
+
 /// Rings prepared in latitude bands, for a hazard too large for the grid only.
 fn prepare(h: &Hazard, r: Rect<f64>) -> Prepared {
     if grid::is_big(r) {
@@ -257,21 +289,54 @@ impl Index {
     /// route, or checks with accuracies of kilometres, which the tree answers alone.
     pub fn build_without_grid(hazards: impl IntoIterator<Item = Hazard>) -> Index {
         let mut idx = Index::default();
-        let (mut lat_min, mut lat_max) = (f64::INFINITY, f64::NEG_INFINITY);
+        // Later duplicates of an id replace earlier ones.
+        let mut held: Vec<Option<(Hazard, Rect<f64>)>> = Vec::new();
+        let mut at: HashMap<Arc<str>, usize> = HashMap::new();
         for h in hazards {
             let Some(r) = rect_of(&h) else { continue };
+            if let Some(i) = at.insert(h.id.clone(), held.len()) {
+                held[i] = None;
+            }
+            held.push(Some((h, r)));
+        }
+        drop(at);
+        let mut held: Vec<(Hazard, Rect<f64>)> = held.into_iter().flatten().collect();
+        let (mut lat_min, mut lat_max) = (f64::INFINITY, f64::NEG_INFINITY);
+        let mut extent: Option<Rect<f64>> = None;
+        for (_, r) in &held {
             lat_min = lat_min.min(r.min().y);
             lat_max = lat_max.max(r.max().y);
-            if let Some(&old) = idx.by_id.get(&*h.id) {
-                idx.slots[old as usize] = None;
-                idx.free.push(old);
-            }
+            extent = Some(extent.map_or(*r, |e| {
+                Rect::new(
+                    Coord {
+                        x: e.min().x.min(r.min().x),
+                        y: e.min().y.min(r.min().y),
+                    },
+                    Coord {
+                        x: e.max().x.max(r.max().x),
+                        y: e.max().y.max(r.max().y),
+                    },
+                )
+            }));
+        }
+        // Slots in Hilbert order of the hazards' middles, each shape copied afresh in that order:
+        // hazards near one another on the ground then lie near one another in memory, which is
+        // what a route, a tile of the grid or a nearest-hazard search reads together.
+        if let Some(e) = extent {
+            held.sort_by_cached_key(|(_, r)| hilbert(e, r.center()));
+        }
+        idx.slots.reserve(held.len());
+        for (h, r) in held {
             let slot = idx.slots.len() as u32;
             idx.by_id.insert(h.id.to_string(), slot);
             idx.names.set(slot, &h.id);
             let prepared = prepare(&h, r);
+            let hazard = Hazard {
+                shape: h.shape.clone(),
+                ..h
+            };
             idx.slots.push(Some(Slot {
-                hazard: h,
+                hazard,
                 bbox: r,
                 prepared,
             }));
@@ -624,23 +689,7 @@ impl Index {
         let r = (width_m / 2.0).max(0.0);
         let (pieces, length_m) = route::pieces(line);
         let mut per: HashMap<u32, Vec<(f64, f64)>> = HashMap::new();
-        let mut scratch = route::Scratch::default();
-        for p in &pieces {
-            let bx = route::reach(p, r);
-            let (min, max) = ([bx.min().x, bx.min().y], [bx.max().x, bx.max().y]);
-            for (slot, s) in self.candidates(min, max) {
-                if !filter.admits(&s.hazard) {
-                    continue;
-                }
-                for &(u0, u1) in
-                    route::piece_intervals_into(p, &s.hazard.shape, s.bbox, r, &mut scratch)
-                {
-                    per.entry(slot)
-                        .or_default()
-                        .push((p.start_m + u0 * p.length_m, p.start_m + u1 * p.length_m));
-                }
-            }
-        }
+        self.route_from_tree(&pieces, r, filter, &mut per);
         let mut all = Vec::new();
         let mut hazards: Vec<RouteHit<'_>> = per
             .into_iter()
@@ -664,6 +713,33 @@ impl Index {
             width_m,
             at_risk_m,
             hazards,
+        }
+    }
+
+    /// The route's stretches per hazard: per piece, the hazards whose boxes meet its reach.
+    fn route_from_tree(
+        &self,
+        pieces: &[route::Piece],
+        r: f64,
+        filter: &Filter,
+        per: &mut HashMap<u32, Vec<(f64, f64)>>,
+    ) {
+        let mut scratch = route::Scratch::default();
+        for p in pieces {
+            let bx = route::reach(p, r);
+            let (min, max) = ([bx.min().x, bx.min().y], [bx.max().x, bx.max().y]);
+            for (slot, s) in self.candidates(min, max) {
+                if !filter.admits(&s.hazard) {
+                    continue;
+                }
+                for &(u0, u1) in
+                    route::piece_intervals_into(p, &s.hazard.shape, s.bbox, r, &mut scratch)
+                {
+                    per.entry(slot)
+                        .or_default()
+                        .push((p.start_m + u0 * p.length_m, p.start_m + u1 * p.length_m));
+                }
+            }
         }
     }
 }
