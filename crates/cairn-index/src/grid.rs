@@ -803,25 +803,26 @@ fn build_tile(k: u64, sources: &[&Source<'_>], sc: &mut TileScratch) -> (u32, Ve
 /// What a place check found in the grid.
 #[derive(Default, Debug)]
 pub struct Found {
-    /// (slot, status) of each hazard containing the place.
-    pub inside: Vec<(u32, Status)>,
-    /// (slot, status, distance, bearing) of each hazard not containing the place, within the accuracy.
-    pub within: Vec<(u32, Status, f64, f64)>,
+    /// (slot, status, categories) of each hazard containing the place.
+    pub inside: Vec<(u32, Status, u8)>,
+    /// (slot, status, categories, distance, bearing) of each hazard not containing the place, within the accuracy.
+    pub within: Vec<(u32, Status, u8, f64, f64)>,
 }
 
 /// The nearest hazard as the grid finds it.
 #[derive(Debug, PartialEq)]
 pub enum Nearest {
     /// (slot, status, metres, bearing).
-    Found(u32, Status, f64, f64),
+    Found(u32, Status, u8, f64, f64),
     /// No admitted hazard within the limit.
     NoneWithin,
     /// The grid cannot say here: ask the R-tree.
     Unknown,
 }
 
-/// A candidate closest point: slot, status, squared planar distance, the point, radius, polygon.
-type Foot = (u32, u8, f64, Coord<f64>, f64, bool);
+/// A candidate closest point: slot, status, squared planar distance, the point, radius, polygon,
+/// categories.
+type Foot = (u32, u8, f64, Coord<f64>, f64, bool, u8);
 
 /// Buffers a place check reuses.
 #[derive(Default)]
@@ -892,7 +893,15 @@ fn leaf_feet(
         let limit = (reach + radius + 1.0) * 1.02;
         let limit2 = limit * limit;
         let foot = |d2: f64, c: Coord<f64>| -> Foot {
-            (w_slot(r), w_status(r), d2, c, radius, kind == POLYGON)
+            (
+                w_slot(r),
+                w_status(r),
+                d2,
+                c,
+                radius,
+                kind == POLYGON,
+                w_cats(r),
+            )
         };
         let mut a = vertex_at(pts, from);
         let mut pa = plane.project(a);
@@ -945,7 +954,15 @@ fn nearest_feet(
             let slack = plane.slack(d);
             if d - slack - radius <= *best {
                 *best = best.min(d + slack - radius);
-                feet.push((w_slot(r), w_status(r), d2, c, radius, kind == POLYGON));
+                feet.push((
+                    w_slot(r),
+                    w_status(r),
+                    d2,
+                    c,
+                    radius,
+                    kind == POLYGON,
+                    w_cats(r),
+                ));
             }
         };
         let mut a = vertex_at(pts, from);
@@ -1520,7 +1537,9 @@ impl Grid {
                 let y0 = border(gy, sy);
                 for &c in v.covers {
                     if admits(w_cover_status(c), w_cats(c)) {
-                        found.inside.push((w_slot(c), status_of(w_cover_status(c))));
+                        found
+                            .inside
+                            .push((w_slot(c), status_of(w_cover_status(c)), w_cats(c)));
                     }
                 }
                 let mut at = 0usize;
@@ -1537,7 +1556,7 @@ impl Grid {
                         && admits(w_status(r), w_cats(r))
                         && polygon_contains(&v, i..j, at, q, x1, y0)
                     {
-                        found.inside.push((slot, status_of(w_status(r))));
+                        found.inside.push((slot, status_of(w_status(r)), w_cats(r)));
                     }
                     at += words;
                     i = j;
@@ -1582,11 +1601,11 @@ impl Grid {
                 q,
                 feet,
                 crate::distance::planar_limit2,
-                |slot, status, d, bearing, polygon| {
+                |slot, status, cats, d, bearing, polygon| {
                     if d <= 0.0 && !polygon {
-                        found.inside.push((slot, status));
+                        found.inside.push((slot, status, cats));
                     } else if d <= accuracy_m {
-                        found.within.push((slot, status, d, bearing));
+                        found.within.push((slot, status, cats, d, bearing));
                     }
                 },
             );
@@ -1762,18 +1781,18 @@ impl Grid {
                 let l = d + 2.0 * plane.slack(d);
                 l * l
             };
-            measure(q, feet, band, |slot, status, d, bearing, _| {
+            measure(q, feet, band, |slot, status, cats, d, bearing, _| {
                 if d > SITE_REACH_M {
                     return;
                 }
                 let better = match &answer {
-                    Nearest::Found(_, _, bd, _) => {
+                    Nearest::Found(_, _, _, bd, _) => {
                         d < *bd || (d == *bd && Some(names(slot)) < answer_name)
                     }
                     _ => true,
                 };
                 if better {
-                    answer = Nearest::Found(slot, status, d, bearing);
+                    answer = Nearest::Found(slot, status, cats, d, bearing);
                     answer_name = Some(names(slot));
                 }
             });
@@ -1789,7 +1808,7 @@ fn measure(
     q: Coord<f64>,
     feet: &mut [Foot],
     band: impl Fn(f64) -> f64,
-    mut report: impl FnMut(u32, Status, f64, f64, bool),
+    mut report: impl FnMut(u32, Status, u8, f64, f64, bool),
 ) {
     if feet.is_empty() {
         return;
@@ -1818,6 +1837,7 @@ fn measure(
         report(
             slot,
             status_of(feet[i].1),
+            feet[i].6,
             d,
             if d == 0.0 && !polygon { 0.0 } else { bearing },
             polygon,

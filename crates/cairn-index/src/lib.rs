@@ -107,6 +107,9 @@ impl Filter {
 pub struct Hit<'a> {
     pub id: &'a str,
     pub status: Status,
+    /// The hazard's device categories (as `Hazard::categories`).
+    #[serde(skip)]
+    pub categories: u8,
 }
 
 /// A hazard near a place.
@@ -114,6 +117,9 @@ pub struct Hit<'a> {
 pub struct Near<'a> {
     pub id: &'a str,
     pub status: Status,
+    /// The hazard's device categories (as `Hazard::categories`).
+    #[serde(skip)]
+    pub categories: u8,
     pub distance_m: f64,
 }
 
@@ -122,6 +128,9 @@ pub struct Near<'a> {
 pub struct Nearest<'a> {
     pub id: &'a str,
     pub status: Status,
+    /// The hazard's device categories (as `Hazard::categories`).
+    #[serde(skip)]
+    pub categories: u8,
     pub distance_m: f64,
     pub bearing_deg: f64,
 }
@@ -139,6 +148,9 @@ pub struct PointAnswer<'a> {
 pub struct RouteHit<'a> {
     pub id: &'a str,
     pub status: Status,
+    /// The hazard's device categories (as `Hazard::categories`).
+    #[serde(skip)]
+    pub categories: u8,
     /// Metres along the route where the corridor first touches the hazard, and last leaves it.
     pub enter_m: f64,
     pub leave_m: f64,
@@ -319,9 +331,9 @@ impl Index {
                 )
             }));
         }
-        // Slots in Hilbert order of the hazards' middles, each shape copied afresh in that order:
-        // hazards near one another on the ground then lie near one another in memory, which is
-        // what a route, a tile of the grid or a nearest-hazard search reads together.
+        // Slots in Hilbert order of the hazards' middles: hazards near one another on the ground
+        // then sit near one another in the slot table, which a tile of the grid, a route or a
+        // nearest-hazard search reads together.
         if let Some(e) = extent {
             held.sort_by_cached_key(|(_, r)| hilbert(e, r.center()));
         }
@@ -331,12 +343,8 @@ impl Index {
             idx.by_id.insert(h.id.to_string(), slot);
             idx.names.set(slot, &h.id);
             let prepared = prepare(&h, r);
-            let hazard = Hazard {
-                shape: h.shape.clone(),
-                ..h
-            };
             idx.slots.push(Some(Slot {
-                hazard,
+                hazard: h,
                 bbox: r,
                 prepared,
             }));
@@ -488,15 +496,17 @@ impl Index {
         let mut inside: Vec<Hit<'_>> = Vec::new();
         // Hazards within the accuracy radius, with the bearing towards each.
         let mut within: Vec<(Near<'_>, f64)> = Vec::new();
-        let mut add = |slot: u32, status: Status, placed: Placed| match placed {
+        let mut add = |slot: u32, status: Status, categories: u8, placed: Placed| match placed {
             Placed::Inside => inside.push(Hit {
                 id: self.name(slot),
                 status,
+                categories,
             }),
             Placed::Within(d, bearing) => within.push((
                 Near {
                     id: self.name(slot),
                     status,
+                    categories,
                     distance_m: d,
                 },
                 bearing,
@@ -505,24 +515,24 @@ impl Index {
         let plane = LocalPlane::at(q);
         if let Some(grid) = self.grid.as_ref().filter(|g| g.suits(q, accuracy_m)) {
             let found = grid.check_point(q, accuracy_m, filter);
-            for (slot, status) in found.inside {
-                add(slot, status, Placed::Inside);
+            for (slot, status, cats) in found.inside {
+                add(slot, status, cats, Placed::Inside);
             }
-            for (slot, status, d, bearing) in found.within {
-                add(slot, status, Placed::Within(d, bearing));
+            for (slot, status, cats, d, bearing) in found.within {
+                add(slot, status, cats, Placed::Within(d, bearing));
             }
             for &slot in grid.big() {
                 if let Some(s) = self.slots[slot as usize].as_ref()
                     && let Some(p) = place(s, &plane, q, accuracy_m, filter)
                 {
-                    add(slot, s.hazard.status, p);
+                    add(slot, s.hazard.status, s.hazard.categories, p);
                 }
             }
         } else {
             let (dlat, dlon) = geodesy::degrees_covering(accuracy_m, q.y);
             for (slot, s) in self.candidates([q.x - dlon, q.y - dlat], [q.x + dlon, q.y + dlat]) {
                 if let Some(p) = place(s, &plane, q, accuracy_m, filter) {
-                    add(slot, s.hazard.status, p);
+                    add(slot, s.hazard.status, s.hazard.categories, p);
                 }
             }
         }
@@ -536,6 +546,7 @@ impl Index {
             (Some(h), _) => Some(Nearest {
                 id: h.id,
                 status: h.status,
+                categories: h.categories,
                 distance_m: 0.0,
                 bearing_deg: 0.0,
             }),
@@ -543,6 +554,7 @@ impl Index {
             (None, Some((n, bearing))) => Some(Nearest {
                 id: n.id,
                 status: n.status,
+                categories: n.categories,
                 distance_m: n.distance_m,
                 bearing_deg: *bearing,
             }),
@@ -564,9 +576,10 @@ impl Index {
         let from_grid = match grid.nearest(q, |slot| self.name(slot)) {
             grid::Nearest::Unknown => return self.nearest(q, filter, NEAREST_LIMIT_M),
             grid::Nearest::NoneWithin => None,
-            grid::Nearest::Found(slot, status, d, bearing) => Some(Nearest {
+            grid::Nearest::Found(slot, status, categories, d, bearing) => Some(Nearest {
                 id: self.name(slot),
                 status,
+                categories,
                 distance_m: d,
                 bearing_deg: bearing,
             }),
@@ -597,6 +610,7 @@ impl Index {
                 best = Some(Nearest {
                     id,
                     status: s.hazard.status,
+                    categories: s.hazard.categories,
                     distance_m: c.distance_m,
                     bearing_deg: c.bearing_deg,
                 });
@@ -653,6 +667,7 @@ impl Index {
                 found.push(Nearest {
                     id: self.name(e.data),
                     status: s.hazard.status,
+                    categories: s.hazard.categories,
                     distance_m: c.distance_m,
                     bearing_deg: c.bearing_deg,
                 });
@@ -700,6 +715,7 @@ impl Index {
                 Some(RouteHit {
                     id: self.name(slot),
                     status: s.hazard.status,
+                    categories: s.hazard.categories,
                     enter_m: merged.first()?.0,
                     leave_m: merged.last()?.1,
                     stretches: merged.iter().map(|&(a, b)| [a, b]).collect(),

@@ -15,6 +15,8 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::model::{ReadModel, public_label};
+use axum::response::IntoResponse;
+use serde::Serialize;
 
 /// Query of a place check.
 #[derive(Debug, Deserialize)]
@@ -58,20 +60,52 @@ fn check_at(at: &Option<String>, m: &ReadModel) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn advice(a: &PointAnswer) -> Value {
+/// Plain advice for a place, in Ukrainian and English.
+#[derive(Serialize)]
+struct Advice {
+    danger: bool,
+    en: &'static str,
+    uk: &'static str,
+}
+
+fn advice(a: &PointAnswer) -> Advice {
     if !a.inside.is_empty() || !a.within_accuracy.is_empty() {
-        json!({
-            "danger": true,
-            "en": "DANGER: you may be in a hazardous area. Stop. Do not touch anything. Go back only the way you came, stepping in your own footprints, and call 101 or 112.",
-            "uk": "НЕБЕЗПЕКА: ви можете бути в небезпечній зоні. Зупиніться. Нічого не торкайтеся. Повертайтеся лише тим шляхом, яким прийшли, ступаючи у власні сліди, і телефонуйте 101 або 112.",
-        })
+        Advice {
+            danger: true,
+            en: "DANGER: you may be in a hazardous area. Stop. Do not touch anything. Go back only the way you came, stepping in your own footprints, and call 101 or 112.",
+            uk: "НЕБЕЗПЕКА: ви можете бути в небезпечній зоні. Зупиніться. Нічого не торкайтеся. Повертайтеся лише тим шляхом, яким прийшли, ступаючи у власні сліди, і телефонуйте 101 або 112.",
+        }
     } else {
-        json!({
-            "danger": false,
-            "en": "No recorded hazard here. This does not mean the place is safe: explosive ordnance may be anywhere in former combat areas. Report anything suspicious: 101 or 112.",
-            "uk": "Тут немає зареєстрованої небезпеки. Це не означає, що місце безпечне: вибухонебезпечні предмети можуть бути будь-де в колишніх районах бойових дій. Повідомляйте про все підозріле: 101 або 112.",
-        })
+        Advice {
+            danger: false,
+            en: "No recorded hazard here. This does not mean the place is safe: explosive ordnance may be anywhere in former combat areas. Report anything suspicious: 101 or 112.",
+            uk: "Тут немає зареєстрованої небезпеки. Це не означає, що місце безпечне: вибухонебезпечні предмети можуть бути будь-де в колишніх районах бойових дій. Повідомляйте про все підозріле: 101 або 112.",
+        }
     }
+}
+
+/// The answer to a place check on the wire (interfaces.md), serialized straight from the
+/// engine's answer with no tree of values in between.
+#[derive(Serialize)]
+struct PointReply<'a> {
+    point: [f64; 2],
+    accuracy_m: f64,
+    at: chrono::DateTime<chrono::Utc>,
+    data_date: Option<cairn_core::Timestamp>,
+    inside: Vec<HitReply<'a>>,
+    within_accuracy: Vec<HitReply<'a>>,
+    nearest: Option<HitReply<'a>>,
+    advice: Advice,
+}
+
+#[derive(Serialize)]
+struct HitReply<'a> {
+    id: &'a str,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    distance_m: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bearing_deg: Option<f64>,
 }
 
 fn round1(v: f64) -> f64 {
@@ -79,15 +113,12 @@ fn round1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0 + 0.0
 }
 
-/// Gives the wire status of a hit: its own for officers, the public label for the public.
-type Labeller<'a> = Box<dyn Fn(&str, &'static str) -> &'static str + 'a>;
-
 /// `GET /api/check/point`.
 pub async fn point(
     State(state): State<AppState>,
     caller: Caller,
     q: Result<Query<PointQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let Query(q) = q?;
     let lon = number(&q.lon, "lon", true)?.unwrap_or_default();
     let lat = number(&q.lat, "lat", true)?.unwrap_or_default();
@@ -107,28 +138,59 @@ pub async fn point(
     state.metrics().point_checks.fetch_add(1, Ordering::Relaxed);
     let p = Coord { x: lon, y: lat };
     let public = !caller.role.sees_restricted();
-    let (ans, label): (PointAnswer, Labeller<'_>) = if public {
-        (
-            m.public_index.check_point(p, accuracy, &Filter::default()),
-            Box::new(|id: &str, _| public_label(&m, id)),
-        )
+    let ans = if public {
+        m.public_index.check_point(p, accuracy, &Filter::default())
     } else {
-        (
-            m.index.check_point(p, accuracy, &Filter::default()),
-            Box::new(|_: &str, s: &'static str| s),
-        )
+        m.index.check_point(p, accuracy, &Filter::default())
     };
-    let status = |s: cairn_core::Status| cairn_core::WireEnum::as_str(s);
-    Ok(Json(json!({
-        "point": [lon, lat],
-        "accuracy_m": accuracy,
-        "at": chrono::Utc::now(),
-        "data_date": m.data_date,
-        "inside": ans.inside.iter().map(|h| json!({"id": h.id, "status": label(h.id, status(h.status))})).collect::<Vec<_>>(),
-        "within_accuracy": ans.within_accuracy.iter().map(|h| json!({"id": h.id, "status": label(h.id, status(h.status)), "distance_m": round1(h.distance_m)})).collect::<Vec<_>>(),
-        "nearest": ans.nearest.as_ref().map(|n| json!({"id": n.id, "status": label(n.id, status(n.status)), "distance_m": round1(n.distance_m), "bearing_deg": round1(n.bearing_deg)})),
-        "advice": advice(&ans),
-    })))
+    // The public sees the public label of what it hit (a generalised zone is "danger-zone").
+    let label = |s: cairn_core::Status, categories: u8| {
+        if public {
+            public_label(s, categories)
+        } else {
+            cairn_core::WireEnum::as_str(s)
+        }
+    };
+    let reply = PointReply {
+        point: [lon, lat],
+        accuracy_m: accuracy,
+        at: chrono::Utc::now(),
+        data_date: m.data_date,
+        inside: ans
+            .inside
+            .iter()
+            .map(|h| HitReply {
+                id: h.id,
+                status: label(h.status, h.categories),
+                distance_m: None,
+                bearing_deg: None,
+            })
+            .collect(),
+        within_accuracy: ans
+            .within_accuracy
+            .iter()
+            .map(|h| HitReply {
+                id: h.id,
+                status: label(h.status, h.categories),
+                distance_m: Some(round1(h.distance_m)),
+                bearing_deg: None,
+            })
+            .collect(),
+        nearest: ans.nearest.as_ref().map(|n| HitReply {
+            id: n.id,
+            status: label(n.status, n.categories),
+            distance_m: Some(round1(n.distance_m)),
+            bearing_deg: Some(round1(n.bearing_deg)),
+        }),
+        advice: advice(&ans),
+    };
+    // Written while the model is read, as the reply borrows its ids.
+    let body = serde_json::to_vec(&reply).map_err(ApiError::internal)?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 /// Query of a route check.
@@ -248,9 +310,9 @@ pub async fn route(
     } else {
         m.index.check_route(&line, width, &Filter::default())
     };
-    let status = |id: &str, s: cairn_core::Status| {
+    let status = |s: cairn_core::Status, categories: u8| {
         if public {
-            public_label(&m, id)
+            public_label(s, categories)
         } else {
             cairn_core::WireEnum::as_str(s)
         }
@@ -262,7 +324,7 @@ pub async fn route(
         "at_risk_m": round1(ans.at_risk_m),
         "data_date": m.data_date,
         "hazards": ans.hazards.iter().map(|h| json!({
-            "id": h.id, "status": status(h.id, h.status),
+            "id": h.id, "status": status(h.status, h.categories),
             "enter_m": round1(h.enter_m), "leave_m": round1(h.leave_m),
         })).collect::<Vec<_>>(),
         "advice": if danger {

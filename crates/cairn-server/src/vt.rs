@@ -94,7 +94,7 @@ pub async fn tile(
         let hits: Vec<&Hazard> = idx.in_bbox(min, max, &Filter::default());
         let label = |h: &Hazard| {
             if public {
-                public_label(&m, &h.id)
+                public_label(h.status, h.categories)
             } else {
                 h.status.as_str()
             }
