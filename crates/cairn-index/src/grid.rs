@@ -64,7 +64,9 @@ const TX: f64 = 64.0;
 const TY: f64 = 128.0;
 /// Finest cut of a tile: 2^5 × 2^5 leaves of about 36 m × 27 m in Ukraine.
 const MAX_LEVEL: u32 = 5;
-/// Edges per leaf aimed at when choosing a tile's level.
+/// Edges per leaf aimed at when choosing a tile's level. Measured on 1,000,000 synthetic areas
+/// (examples/profile_points): 48 made 2.9 GB of leaves and 7.9 µs per place near hazards; 192 makes
+/// 1.4 GB and 7.6 µs; 384, 1.1 GB and 9.0 µs; 768, 1.0 GB and 11.9 µs.
 const TARGET_EDGES: f64 = 192.0;
 /// A hazard whose box meets more tiles than this is kept out of the grid and checked on its own.
 pub const MAX_TILES: i64 = 4096;
@@ -445,7 +447,8 @@ impl TileScratch {
     }
 }
 
-/// An estimate of the leaves the hazards' edges meet in a tile at each level, by their boxes.
+/// The level for a tile: the coarsest at which the leaves its hazards' edges meet (estimated from
+/// the edges' boxes) average at most `TARGET_EDGES` a leaf.
 fn choose_level(ix: i64, iy: i64, sources: &[&Source<'_>]) -> u32 {
     let tile = [
         border(ix, TX),
@@ -1411,7 +1414,8 @@ impl Grid {
         }
     }
 
-    /// True when some leaf of the tile holds far more than a tile's level aims at.
+    /// True when some leaf of the tile holds far more than a tile's level aims at (as writes into
+    /// a tile cut coarsely at build can make it).
     fn overfull(&self, base: usize, level: u32) -> bool {
         level < MAX_LEVEL
             && self.leaves[base..base + (1 << (2 * level))]
