@@ -123,6 +123,60 @@ fn key(ix: i64, iy: i64) -> u64 {
     ((ix as u32 as u64) << 32) | iy as u32 as u64
 }
 
+/// A tile's place along a Hilbert curve over all tiles (2^32 a side), with the tile in the low
+/// bits so that it can be read back (`tile_of_order`): the key is the curve position, which
+/// alone determines the tile.
+fn tile_order(ix: i64, iy: i64) -> u64 {
+    const N: u64 = 1 << 32;
+    let (mut x, mut y) = (
+        ix as i32 as u32 as u64 ^ (1 << 31),
+        iy as i32 as u32 as u64 ^ (1 << 31),
+    );
+    let mut d = 0u64;
+    let mut s = N / 2;
+    while s > 0 {
+        let rx = u64::from(x & s > 0);
+        let ry = u64::from(y & s > 0);
+        d = d.wrapping_add(s.wrapping_mul(s).wrapping_mul((3 * rx) ^ ry));
+        if ry == 0 {
+            if rx == 1 {
+                x = N - 1 - x;
+                y = N - 1 - y;
+            }
+            std::mem::swap(&mut x, &mut y);
+        }
+        s /= 2;
+    }
+    d
+}
+
+/// The tile at a place along the curve of `tile_order`.
+fn tile_of_order(d: u64) -> (i64, i64) {
+    const N: u64 = 1 << 32;
+    let (mut x, mut y) = (0u64, 0u64);
+    let mut t = d;
+    let mut s = 1u64;
+    while s < N {
+        let rx = 1 & (t / 2);
+        let ry = 1 & (t ^ rx);
+        if ry == 0 {
+            if rx == 1 {
+                x = s - 1 - x;
+                y = s - 1 - y;
+            }
+            std::mem::swap(&mut x, &mut y);
+        }
+        x += s * rx;
+        y += s * ry;
+        t /= 4;
+        s *= 2;
+    }
+    (
+        ((x ^ (1 << 31)) as u32 as i32) as i64,
+        ((y ^ (1 << 31)) as u32 as i32) as i64,
+    )
+}
+
 fn unkey(k: u64) -> (i64, i64) {
     ((k >> 32) as u32 as i32 as i64, k as u32 as i32 as i64)
 }
@@ -447,65 +501,98 @@ impl TileScratch {
     }
 }
 
-/// The level for a tile: the coarsest at which the leaves its hazards' edges meet (estimated from
-/// the edges' boxes) average at most `TARGET_EDGES` a leaf.
-fn choose_level(ix: i64, iy: i64, sources: &[&Source<'_>]) -> u32 {
+/// A hazard's edges as `choose_level` counts them, worked out once per hazard rather than once per
+/// tile it meets: how many, and their boxes' mean width and height in tiles (each at most one).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EdgeStats {
+    n: f64,
+    w: f64,
+    h: f64,
+}
+
+/// The `EdgeStats` of a hazard.
+pub fn edge_stats(s: &Source<'_>) -> EdgeStats {
+    let (mut n, mut w, mut h) = (0.0f64, 0.0f64, 0.0f64);
+    let mut add = |lo_x: f64, lo_y: f64, hi_x: f64, hi_y: f64| {
+        n += 1.0;
+        w += ((hi_x - lo_x) * TX).min(1.0);
+        h += ((hi_y - lo_y) * TY).min(1.0);
+    };
+    match &s.hazard.shape {
+        Shape::Polygon(_) | Shape::MultiPolygon(_) => {
+            for ring in rings(&s.hazard.shape) {
+                for e in ring.0.windows(2) {
+                    add(
+                        e[0].x.min(e[1].x),
+                        e[0].y.min(e[1].y),
+                        e[0].x.max(e[1].x),
+                        e[0].y.max(e[1].y),
+                    );
+                }
+            }
+        }
+        Shape::Linear { line, .. } => {
+            let (dlat, dlon) = track_margin(s);
+            for e in line.0.windows(2) {
+                add(
+                    e[0].x.min(e[1].x) - dlon,
+                    e[0].y.min(e[1].y) - dlat,
+                    e[0].x.max(e[1].x) + dlon,
+                    e[0].y.max(e[1].y) + dlat,
+                );
+            }
+        }
+        Shape::Spot { .. } => add(
+            s.bbox.min().x,
+            s.bbox.min().y,
+            s.bbox.max().x,
+            s.bbox.max().y,
+        ),
+    }
+    if n > 0.0 {
+        EdgeStats {
+            n,
+            w: w / n,
+            h: h / n,
+        }
+    } else {
+        EdgeStats::default()
+    }
+}
+
+/// The level for a tile: the coarsest at which the leaves its hazards' edges meet average at most
+/// `TARGET_EDGES` a leaf, estimated from each hazard's `EdgeStats` and the share of its box that
+/// lies in the tile (its edges taken as spread evenly over its box). A poor estimate costs speed
+/// or memory, never an answer.
+fn choose_level(ix: i64, iy: i64, sources: &[(&Source<'_>, EdgeStats)]) -> u32 {
     let tile = [
         border(ix, TX),
         border(iy, TY),
         border(ix + 1, TX),
         border(iy + 1, TY),
     ];
-    // Σ 1, Σ w, Σ h, Σ w·h over the edges' boxes clipped to the tile, in tiles.
-    let mut sums = [0.0f64; 4];
-    let mut add = |lo_x: f64, lo_y: f64, hi_x: f64, hi_y: f64| {
-        if hi_x < tile[0] || lo_x > tile[2] || hi_y < tile[1] || lo_y > tile[3] {
-            return;
-        }
-        let w = (hi_x.min(tile[2]) - lo_x.max(tile[0])) * TX;
-        let h = (hi_y.min(tile[3]) - lo_y.max(tile[1])) * TY;
-        sums[0] += 1.0;
-        sums[1] += w;
-        sums[2] += h;
-        sums[3] += w * h;
-    };
-    for s in sources {
-        match &s.hazard.shape {
-            Shape::Polygon(_) | Shape::MultiPolygon(_) => {
-                for ring in rings(&s.hazard.shape) {
-                    for e in ring.0.windows(2) {
-                        add(
-                            e[0].x.min(e[1].x),
-                            e[0].y.min(e[1].y),
-                            e[0].x.max(e[1].x),
-                            e[0].y.max(e[1].y),
-                        );
-                    }
-                }
+    // Σ n, Σ n·(w + h), Σ n·w·h over the hazards' edges in the tile.
+    let mut sums = [0.0f64; 3];
+    for (s, e) in sources {
+        let b = s.bbox;
+        let share = |lo: f64, hi: f64, t0: f64, t1: f64| {
+            if hi > lo {
+                ((hi.min(t1) - lo.max(t0)) / (hi - lo)).clamp(0.0, 1.0)
+            } else {
+                1.0
             }
-            Shape::Linear { line, .. } => {
-                let (dlat, dlon) = track_margin(s);
-                for e in line.0.windows(2) {
-                    add(
-                        e[0].x.min(e[1].x) - dlon,
-                        e[0].y.min(e[1].y) - dlat,
-                        e[0].x.max(e[1].x) + dlon,
-                        e[0].y.max(e[1].y) + dlat,
-                    );
-                }
-            }
-            Shape::Spot { .. } => add(
-                s.bbox.min().x,
-                s.bbox.min().y,
-                s.bbox.max().x,
-                s.bbox.max().y,
-            ),
-        }
+        };
+        let f = share(b.min().x, b.max().x, tile[0], tile[2])
+            * share(b.min().y, b.max().y, tile[1], tile[3]);
+        let n = e.n * f;
+        sums[0] += n;
+        sums[1] += n * (e.w + e.h);
+        sums[2] += n * e.w * e.h;
     }
     (0..=MAX_LEVEL)
         .find(|&l| {
             let n = f64::from(1u32 << l);
-            let estimate = sums[0] + n * (sums[1] + sums[2]) + n * n * sums[3];
+            let estimate = sums[0] + n * sums[1] + n * n * sums[2];
             estimate <= TARGET_EDGES * n * n
         })
         .unwrap_or(MAX_LEVEL)
@@ -792,12 +879,16 @@ fn pack_tile(sc: &mut TileScratch, n_leaves: usize) -> Vec<Leaf> {
         .collect()
 }
 
-/// Builds one tile from the hazards whose boxes meet it, sorted by slot.
-fn build_tile(k: u64, sources: &[&Source<'_>], sc: &mut TileScratch) -> (u32, Vec<Leaf>) {
+/// Builds one tile from the hazards whose boxes meet it, sorted by slot, with their `EdgeStats`.
+fn build_tile(
+    k: u64,
+    sources: &[(&Source<'_>, EdgeStats)],
+    sc: &mut TileScratch,
+) -> (u32, Vec<Leaf>) {
     let (ix, iy) = unkey(k);
     let level = choose_level(ix, iy, sources);
     sc.clear();
-    for s in sources {
+    for (s, _) in sources {
         emit(ix, iy, level, s, sc);
     }
     (level, pack_tile(sc, 1 << (2 * level)))
@@ -1044,10 +1135,12 @@ impl Grid {
             let (y0, y1) = cells_meeting(b.min().y, b.max().y, TY);
             for iy in y0..=y1 {
                 for ix in x0..=x1 {
-                    pairs.push((key(ix, iy), i as u32));
+                    pairs.push((tile_order(ix, iy), i as u32));
                 }
             }
         }
+        // Tiles in Hilbert order, so that the tiles a thread builds one after another share
+        // most of their hazards while those are still in cache.
         pairs.sort_unstable();
         let mut groups: Vec<(usize, usize)> = Vec::new();
         let mut i = 0;
@@ -1060,16 +1153,28 @@ impl Grid {
             i = j;
         }
         let threads = threads.max(1);
+        // Each hazard's edge statistics, once, on every thread.
+        let stats: Vec<EdgeStats> = std::thread::scope(|scope| {
+            let chunk = sources.len().div_ceil(threads).max(1);
+            let handles: Vec<_> = sources
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || part.iter().map(edge_stats).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("a grid thread panicked"))
+                .collect()
+        });
         let next = std::sync::atomic::AtomicUsize::new(0);
         const CHUNK: usize = 256;
         let built: Vec<Vec<(usize, u32, Vec<Leaf>)>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..threads)
                 .map(|_| {
-                    let (pairs, groups, next) = (&pairs, &groups, &next);
+                    let (pairs, groups, next, stats) = (&pairs, &groups, &next, &stats);
                     scope.spawn(move || {
                         let mut out = Vec::new();
                         let mut sc = TileScratch::default();
-                        let mut srcs: Vec<&Source<'_>> = Vec::new();
+                        let mut srcs: Vec<(&Source<'_>, EdgeStats)> = Vec::new();
                         loop {
                             let g = next.fetch_add(CHUNK, std::sync::atomic::Ordering::Relaxed);
                             if g >= groups.len() {
@@ -1079,8 +1184,13 @@ impl Grid {
                                 groups[g..(g + CHUNK).min(groups.len())].iter().enumerate()
                             {
                                 srcs.clear();
-                                srcs.extend(pairs[a..b].iter().map(|p| &sources[p.1 as usize]));
-                                let (level, leaves) = build_tile(pairs[a].0, &srcs, &mut sc);
+                                srcs.extend(
+                                    pairs[a..b]
+                                        .iter()
+                                        .map(|p| (&sources[p.1 as usize], stats[p.1 as usize])),
+                                );
+                                let (ix, iy) = tile_of_order(pairs[a].0);
+                                let (level, leaves) = build_tile(key(ix, iy), &srcs, &mut sc);
                                 out.push((g + gi, level, leaves));
                             }
                         }
@@ -1102,7 +1212,8 @@ impl Grid {
         for (g, level, leaves) in built {
             let value = tile_value(grid.leaves.len(), level);
             grid.leaves.extend(leaves);
-            grid.set_tile(pairs[groups[g].0].0, value);
+            let (ix, iy) = tile_of_order(pairs[groups[g].0].0);
+            grid.set_tile(key(ix, iy), value);
         }
         grid.build_sites(sources);
         grid
@@ -1359,7 +1470,8 @@ impl Grid {
                     let mut owned = around(tb);
                     owned.retain(|o| !is_big(o.bbox));
                     owned.sort_by_key(|o| o.slot);
-                    let refs: Vec<&Source<'_>> = owned.iter().collect();
+                    let refs: Vec<(&Source<'_>, EdgeStats)> =
+                        owned.iter().map(|o| (o, edge_stats(o))).collect();
                     let (new_level, leaves) = build_tile(k, &refs, &mut sc);
                     for l in &mut self.leaves[base..base + (1 << (2 * level))] {
                         *l = None;
@@ -1891,5 +2003,46 @@ fn window_for(sources: &[Source<'_>]) -> Window {
         h: y1 - y0 + 1,
         kx,
         ky,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tile_order_round_trips_and_keeps_neighbours_near() {
+        let mut seed = 0x7113_u64;
+        for _ in 0..100_000 {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let ix = (seed >> 33) as i64 % 23_040 - 11_520;
+            let iy = (seed >> 11) as i64 % 11_520 - 5_760;
+            assert_eq!(tile_of_order(tile_order(ix, iy)), (ix, iy));
+        }
+        // Along the curve, consecutive places are neighbouring tiles.
+        let d = tile_order(2_300, 6_200);
+        let (a, b) = (tile_of_order(d), tile_of_order(d + 1));
+        assert_eq!((a.0 - b.0).abs() + (a.1 - b.1).abs(), 1);
+    }
+
+    #[test]
+    fn floor_and_ceil_without_libm() {
+        for v in [
+            -3.5,
+            -3.0,
+            -2.999,
+            -0.0,
+            0.0,
+            0.2,
+            1.0,
+            1.5,
+            1e15,
+            -1e15 - 0.5,
+        ] {
+            assert_eq!(floor_i(v), v.floor() as i64, "{v}");
+            assert_eq!(ceil_i(v), v.ceil() as i64, "{v}");
+        }
     }
 }

@@ -289,8 +289,8 @@ impl Index {
     /// point-location grid: for a service or anything asking many place checks.
     pub fn build(hazards: impl IntoIterator<Item = Hazard>) -> Index {
         let mut idx = Index::build_without_grid(hazards);
-        let sources: Vec<Source<'_>> = idx.sources().collect();
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let sources: Vec<Source<'_>> = idx.sources().collect();
         let grid = Grid::build(&sources, threads);
         drop(sources);
         idx.grid = Some(grid);
@@ -300,46 +300,72 @@ impl Index {
     /// As `build`, without the grid: quicker to build for a command asking one place check, a
     /// route, or checks with accuracies of kilometres, which the tree answers alone.
     pub fn build_without_grid(hazards: impl IntoIterator<Item = Hazard>) -> Index {
+        let mut idx = Index::gather(hazards);
+        idx.tree = idx.bulk_tree();
+        idx
+    }
+
+    /// The hazards in slots, in Hilbert order, named and deduplicated (later duplicates of an id
+    /// replace earlier ones), without the tree or the grid.
+    fn gather(hazards: impl IntoIterator<Item = Hazard>) -> Index {
         let mut idx = Index::default();
-        // Later duplicates of an id replace earlier ones.
-        let mut held: Vec<Option<(Hazard, Rect<f64>)>> = Vec::new();
-        let mut at: HashMap<Arc<str>, usize> = HashMap::new();
+        let hazards = hazards.into_iter();
+        let mut held: Vec<Option<(Hazard, Rect<f64>)>> = Vec::with_capacity(hazards.size_hint().0);
+        let (mut lat_min, mut lat_max) = (f64::INFINITY, f64::NEG_INFINITY);
+        let (mut min, mut max) = (
+            Coord {
+                x: f64::INFINITY,
+                y: f64::INFINITY,
+            },
+            Coord {
+                x: f64::NEG_INFINITY,
+                y: f64::NEG_INFINITY,
+            },
+        );
         for h in hazards {
             let Some(r) = rect_of(&h) else { continue };
-            if let Some(i) = at.insert(h.id.clone(), held.len()) {
-                held[i] = None;
-            }
-            held.push(Some((h, r)));
-        }
-        drop(at);
-        let mut held: Vec<(Hazard, Rect<f64>)> = held.into_iter().flatten().collect();
-        let (mut lat_min, mut lat_max) = (f64::INFINITY, f64::NEG_INFINITY);
-        let mut extent: Option<Rect<f64>> = None;
-        for (_, r) in &held {
             lat_min = lat_min.min(r.min().y);
             lat_max = lat_max.max(r.max().y);
-            extent = Some(extent.map_or(*r, |e| {
-                Rect::new(
-                    Coord {
-                        x: e.min().x.min(r.min().x),
-                        y: e.min().y.min(r.min().y),
-                    },
-                    Coord {
-                        x: e.max().x.max(r.max().x),
-                        y: e.max().y.max(r.max().y),
-                    },
-                )
-            }));
+            min = Coord {
+                x: min.x.min(r.min().x),
+                y: min.y.min(r.min().y),
+            };
+            max = Coord {
+                x: max.x.max(r.max().x),
+                y: max.y.max(r.max().y),
+            };
+            held.push(Some((h, r)));
         }
         // Slots in Hilbert order of the hazards' middles: hazards near one another on the ground
         // then sit near one another in the slot table, which a tile of the grid, a route or a
-        // nearest-hazard search reads together.
-        if let Some(e) = extent {
-            held.sort_by_cached_key(|(_, r)| hilbert(e, r.center()));
+        // nearest-hazard search reads together. (Key, position in the input.)
+        let mut order: Vec<(u64, u32)> = Vec::with_capacity(held.len());
+        if !held.is_empty() {
+            let extent = Rect::new(min, max);
+            order.extend(held.iter().enumerate().filter_map(|(i, h)| {
+                h.as_ref()
+                    .map(|(_, r)| (hilbert(extent, r.center()), i as u32))
+            }));
+            order.sort_unstable();
         }
-        idx.slots.reserve(held.len());
-        for (h, r) in held {
+        idx.slots.reserve(order.len());
+        idx.by_id.reserve(order.len());
+        idx.names.reserve(order.len());
+        // The input position of each slot's hazard: of two with one id, the later one stays.
+        let mut came: Vec<u32> = Vec::with_capacity(order.len());
+        for &(_, i) in &order {
+            let Some((h, r)) = held[i as usize].take() else {
+                continue;
+            };
             let slot = idx.slots.len() as u32;
+            if let Some(&other) = idx.by_id.get(&*h.id) {
+                if came[other as usize] > i {
+                    continue;
+                }
+                idx.slots[other as usize] = None;
+                idx.names.clear(other);
+                idx.free.push(other);
+            }
             idx.by_id.insert(h.id.to_string(), slot);
             idx.names.set(slot, &h.id);
             let prepared = prepare(&h, r);
@@ -348,6 +374,7 @@ impl Index {
                 bbox: r,
                 prepared,
             }));
+            came.push(i);
         }
         if lat_min <= lat_max {
             idx.squash = ((lat_min + lat_max) / 2.0)
@@ -355,14 +382,18 @@ impl Index {
                 .to_radians()
                 .cos();
         }
-        let entries = idx
+        idx
+    }
+
+    /// The R*-tree over the slots' boxes.
+    fn bulk_tree(&self) -> RTree<Entry> {
+        let entries = self
             .slots
             .iter()
             .enumerate()
-            .filter_map(|(slot, s)| s.as_ref().map(|s| idx.entry(s.bbox, slot as u32)))
+            .filter_map(|(slot, s)| s.as_ref().map(|s| self.entry(s.bbox, slot as u32)))
             .collect();
-        idx.tree = RTree::bulk_load(entries);
-        idx
+        RTree::bulk_load(entries)
     }
 
     fn sources(&self) -> impl Iterator<Item = Source<'_>> {

@@ -15,6 +15,11 @@ pub struct Names {
 }
 
 impl Names {
+    /// Room for `n` more slots' names.
+    pub fn reserve(&mut self, n: usize) {
+        self.short.reserve(n);
+    }
+
     /// Names a slot.
     pub fn set(&mut self, slot: u32, id: &str) {
         let i = slot as usize;

@@ -491,3 +491,59 @@ fn shift(s: &Shape, dx: f64, dy: f64) -> Shape {
         },
     }
 }
+
+#[test]
+fn of_two_hazards_with_one_id_at_build_the_later_stays() {
+    let original = data();
+    let mut rng = Rng(0xd0b1);
+    // Every fifth hazard appears twice: the copy, moved up to 2 km either way (so that it sits
+    // before or after the original in the slots' Hilbert order) and with another status, comes
+    // first or last in the input at random. The later of the two must be what the index holds.
+    let mut input = Vec::new();
+    let mut kept = Vec::new();
+    for h in &original {
+        if rng.below(5) != 0 {
+            input.push(h.clone());
+            kept.push(h.clone());
+            continue;
+        }
+        let mut copy = h.clone();
+        copy.shape = shift(
+            &h.shape,
+            (rng.unit() - 0.5) * 0.05,
+            (rng.unit() - 0.5) * 0.036,
+        );
+        copy.status = if h.status == Status::Confirmed {
+            Status::Suspected
+        } else {
+            Status::Confirmed
+        };
+        let (first, last) = if rng.below(2) == 0 {
+            (h.clone(), copy)
+        } else {
+            (copy, h.clone())
+        };
+        input.push(first);
+        kept.push(last.clone());
+        input.push(last);
+    }
+    assert!(input.len() > kept.len() + 200, "too few duplicates");
+    let idx = Index::build(input);
+    assert_eq!(idx.len(), kept.len());
+    for h in &kept {
+        let held = idx.get(&h.id).expect("every id held");
+        assert_eq!(held.shape, h.shape, "{}: the earlier shape was kept", h.id);
+        assert_eq!(
+            held.status, h.status,
+            "{}: the earlier status was kept",
+            h.id
+        );
+    }
+    let b = boxed(&kept);
+    let all = everything();
+    let mut hits = 0;
+    for (i, q) in places(&kept, &mut rng, 5_000).into_iter().enumerate() {
+        hits += agree(&idx, &b, q, [0.0, 25.0][i % 2], &all);
+    }
+    assert!(hits > 5_000, "only {hits} hits");
+}
