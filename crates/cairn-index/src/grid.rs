@@ -347,49 +347,63 @@ fn vertex_at(v: &[u64], i: usize) -> Coord<f64> {
     }
 }
 
-/// A leaf's entries, unpacked, for editing.
-#[derive(Default)]
-struct LeafParts {
-    covers: Vec<u64>,
-    runs: Vec<(u64, Vec<u64>)>,
+/// A leaf with one hazard's entries added: covers (all of `slot`) and runs (word, vertex words).
+/// The leaf's covers and runs are sorted by slot (as `build_tile` lays them); the new ones go
+/// after those of lower or equal slot, so a hazard's runs keep their order. One allocation, no
+/// unpacking: a write touching hundreds of leaves must stay within milliseconds.
+fn leaf_with(old: Option<&[u64]>, slot: u32, covers: &[u64], runs: &[(u64, &[u64])]) -> Leaf {
+    let empty = [0u64];
+    let v = LeafView::new(old.unwrap_or(&empty));
+    debug_assert!(v.covers.is_sorted_by_key(|&c| w_slot(c)));
+    debug_assert!(v.runs.is_sorted_by_key(|&r| w_slot(r)));
+    let ci = v.covers.partition_point(|&c| w_slot(c) <= slot);
+    let ri = v.runs.partition_point(|&r| w_slot(r) <= slot);
+    let vi: usize = v.runs[..ri].iter().map(|&r| 2 * w_len(r)).sum();
+    let new_words: usize = runs.iter().map(|(_, p)| p.len()).sum();
+    let (n_covers, n_runs) = (v.covers.len() + covers.len(), v.runs.len() + runs.len());
+    if n_covers + n_runs == 0 {
+        return None;
+    }
+    let mut w = Vec::with_capacity(1 + n_covers + n_runs + v.vertices.len() + new_words);
+    w.push(n_covers as u64 | (n_runs as u64) << 32);
+    w.extend_from_slice(&v.covers[..ci]);
+    w.extend_from_slice(covers);
+    w.extend_from_slice(&v.covers[ci..]);
+    w.extend_from_slice(&v.runs[..ri]);
+    w.extend(runs.iter().map(|(r, _)| *r));
+    w.extend_from_slice(&v.runs[ri..]);
+    w.extend_from_slice(&v.vertices[..vi]);
+    for (_, p) in runs {
+        w.extend_from_slice(p);
+    }
+    w.extend_from_slice(&v.vertices[vi..]);
+    Some(w.into_boxed_slice())
 }
 
-impl LeafParts {
-    fn unpack(w: &[u64]) -> LeafParts {
-        let v = LeafView::new(w);
-        let mut at = 0;
-        LeafParts {
-            covers: v.covers.to_vec(),
-            runs: v
-                .runs
-                .iter()
-                .map(|&r| {
-                    let n = 2 * w_len(r);
-                    let pts = v.vertices[at..at + n].to_vec();
-                    at += n;
-                    (r, pts)
-                })
-                .collect(),
-        }
+/// A leaf without a hazard's entries, or `None` when it held none of them (nothing to change).
+fn leaf_without(old: &[u64], slot: u32) -> Option<Leaf> {
+    let v = LeafView::new(old);
+    let covers = v.covers.iter().filter(|&&c| w_slot(c) != slot).count();
+    let runs = v.runs.iter().filter(|&&r| w_slot(r) != slot).count();
+    if covers == v.covers.len() && runs == v.runs.len() {
+        return None;
     }
-
-    fn pack(mut self) -> Leaf {
-        if self.covers.is_empty() && self.runs.is_empty() {
-            return None;
-        }
-        self.covers.sort_by_key(|&c| w_slot(c));
-        // Stable: a hazard's runs keep their order.
-        self.runs.sort_by_key(|(r, _)| w_slot(*r));
-        let n_words: usize = self.runs.iter().map(|(_, p)| p.len()).sum();
-        let mut w = Vec::with_capacity(1 + self.covers.len() + self.runs.len() + n_words);
-        w.push(self.covers.len() as u64 | (self.runs.len() as u64) << 32);
-        w.extend_from_slice(&self.covers);
-        w.extend(self.runs.iter().map(|(r, _)| *r));
-        for (_, p) in &self.runs {
-            w.extend_from_slice(p);
-        }
-        Some(w.into_boxed_slice())
+    if covers + runs == 0 {
+        return Some(None);
     }
+    let mut w = Vec::with_capacity(old.len());
+    w.push(covers as u64 | (runs as u64) << 32);
+    w.extend(v.covers.iter().filter(|&&c| w_slot(c) != slot));
+    w.extend(v.runs.iter().filter(|&&r| w_slot(r) != slot));
+    let mut at = 0;
+    for &r in v.runs {
+        let n = 2 * w_len(r);
+        if w_slot(r) != slot {
+            w.extend_from_slice(&v.vertices[at..at + n]);
+        }
+        at += n;
+    }
+    Some(Some(w.into_boxed_slice()))
 }
 
 /// The place of a tile or leaf border: exact, as every value is an integer over a power of two.
@@ -1454,7 +1468,7 @@ impl Grid {
                 };
                 sc.clear();
                 emit(ix, iy, level, s, &mut sc);
-                self.merge(base, &mut sc);
+                self.merge(base, s.slot, &mut sc);
                 if self.overfull(base, level) {
                     // Cut the tile finer, from the hazards now in it.
                     let tb = Rect::new(
@@ -1500,29 +1514,35 @@ impl Grid {
         }
     }
 
-    /// Adds the entries in `sc` to the leaves of the tile starting at `base`.
-    fn merge(&mut self, base: usize, sc: &mut TileScratch) {
-        let mut touched: Vec<u32> = sc
-            .covers
-            .iter()
-            .map(|c| c.0)
-            .chain(sc.runs.iter().map(|r| r.0))
-            .collect();
-        touched.sort_unstable();
-        touched.dedup();
-        for l in touched {
-            let slot = &mut self.leaves[base + l as usize];
-            let mut parts = slot.as_deref().map(LeafParts::unpack).unwrap_or_default();
-            parts
-                .covers
-                .extend(sc.covers.iter().filter(|c| c.0 == l).map(|c| c.1));
-            for &(_, w, at) in sc.runs.iter().filter(|r| r.0 == l) {
-                let at = at as usize;
-                parts
-                    .runs
-                    .push((w, sc.words[at..at + 2 * w_len(w)].to_vec()));
+    /// Adds one hazard's entries in `sc` (all of slot `slot`) to the leaves of the tile starting
+    /// at `base`: covers and runs sorted by leaf (stably, so the hazard's runs keep their order),
+    /// then each leaf rewritten once with its share.
+    fn merge(&mut self, base: usize, slot: u32, sc: &mut TileScratch) {
+        sc.covers.sort_by_key(|c| c.0);
+        sc.runs.sort_by_key(|r| r.0);
+        let (mut i, mut j) = (0, 0);
+        let mut covers: Vec<u64> = Vec::new();
+        let mut runs: Vec<(u64, &[u64])> = Vec::new();
+        while i < sc.covers.len() || j < sc.runs.len() {
+            let l = match (sc.covers.get(i), sc.runs.get(j)) {
+                (Some(c), Some(r)) => c.0.min(r.0),
+                (Some(c), None) => c.0,
+                (None, Some(r)) => r.0,
+                (None, None) => break,
+            };
+            covers.clear();
+            runs.clear();
+            while let Some(&(_, c)) = sc.covers.get(i).filter(|c| c.0 == l) {
+                covers.push(c);
+                i += 1;
             }
-            *slot = parts.pack();
+            while let Some(&(_, w, at)) = sc.runs.get(j).filter(|r| r.0 == l) {
+                let at = at as usize;
+                runs.push((w, &sc.words[at..at + 2 * w_len(w)]));
+                j += 1;
+            }
+            let leaf = &mut self.leaves[base + l as usize];
+            *leaf = leaf_with(leaf.as_deref(), slot, &covers, &runs);
         }
     }
 
@@ -1560,14 +1580,10 @@ impl Grid {
                 for gy in r0.max(iy * n)..=r1.min(iy * n + n - 1) {
                     for gx in c0.max(ix * n)..=c1.min(ix * n + n - 1) {
                         let li = base + ((gy - iy * n) * n + (gx - ix * n)) as usize;
-                        if let Some(w) = &self.leaves[li] {
-                            let mut parts = LeafParts::unpack(w);
-                            let before = parts.covers.len() + parts.runs.len();
-                            parts.covers.retain(|&c| w_slot(c) != slot);
-                            parts.runs.retain(|(r, _)| w_slot(*r) != slot);
-                            if parts.covers.len() + parts.runs.len() != before {
-                                self.leaves[li] = parts.pack();
-                            }
+                        if let Some(w) = &self.leaves[li]
+                            && let Some(changed) = leaf_without(w, slot)
+                        {
+                            self.leaves[li] = changed;
                         }
                     }
                 }

@@ -430,6 +430,12 @@ impl Index {
 
     /// Adds a hazard or replaces the one with its id.
     pub fn upsert(&mut self, h: Hazard) {
+        // Unchanged (a generalised zone shown for several records, written again for one of
+        // them): nothing to do, and taking a large zone out of the grid and back costs tens of
+        // milliseconds.
+        if self.get(&h.id) == Some(&h) {
+            return;
+        }
         self.remove(&h.id);
         let Some(r) = rect_of(&h) else { return };
         let slot = match self.free.pop() {

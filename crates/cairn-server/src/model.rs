@@ -185,9 +185,17 @@ impl ReadModel {
             .into_iter()
             .filter(|h| &*h.id != except)
             .filter_map(|h| self.areas.get(&*h.id))
+            // Only an open restricted record is shown as a zone: the others are passed over
+            // without working out their public view.
+            .filter(|other| {
+                other.area.props.classification == cairn_core::area::Classification::Restricted
+                    && other.area.props.status.is_open_hazard()
+            })
             .any(|other| {
-                public_feature(other, catalogue, Timestamp::default())
-                    .is_some_and(|f| f.id == zone.id)
+                matches!(
+                    public_view(&other.area, catalogue, Timestamp::default()),
+                    Some(PublicView::Zone(z)) if z.id() == zone.id
+                )
             })
     }
 }
