@@ -6,6 +6,7 @@ pub mod area;
 pub mod catalogue;
 pub mod certificate;
 pub mod diff;
+pub mod hilbert;
 pub mod public;
 pub mod release;
 pub mod report;

@@ -995,24 +995,8 @@ fn sort_by_hilbert(index: &mut [Cell], extent: &Envelope) {
 }
 
 /// The distance along a Hilbert curve of order 16 of the cell (`x`, `y`), both below 65536.
-fn hilbert_index(mut x: u32, mut y: u32) -> u64 {
-    const N: u32 = 1 << 16;
-    let mut distance = 0u64;
-    let mut s = N / 2;
-    while s > 0 {
-        let rx = u32::from(x & s != 0);
-        let ry = u32::from(y & s != 0);
-        distance += u64::from(s) * u64::from(s) * u64::from((3 * rx) ^ ry);
-        if ry == 0 {
-            if rx == 1 {
-                x = N - 1 - x;
-                y = N - 1 - y;
-            }
-            std::mem::swap(&mut x, &mut y);
-        }
-        s /= 2;
-    }
-    distance
+fn hilbert_index(x: u32, y: u32) -> u64 {
+    cairn_core::hilbert::distance(16, u64::from(x), u64::from(y))
 }
 
 /// A short name of the kind of `value`, for error messages.

@@ -123,54 +123,19 @@ fn key(ix: i64, iy: i64) -> u64 {
     ((ix as u32 as u64) << 32) | iy as u32 as u64
 }
 
-/// A tile's place along a Hilbert curve over all tiles (2^32 a side), with the tile in the low
-/// bits so that it can be read back (`tile_of_order`): the key is the curve position, which
-/// alone determines the tile.
+/// A tile's place along a Hilbert curve over all tiles (2^32 a side), which alone determines the
+/// tile (`tile_of_order` reads it back).
 fn tile_order(ix: i64, iy: i64) -> u64 {
-    const N: u64 = 1 << 32;
-    let (mut x, mut y) = (
+    cairn_core::hilbert::distance(
+        32,
         ix as i32 as u32 as u64 ^ (1 << 31),
         iy as i32 as u32 as u64 ^ (1 << 31),
-    );
-    let mut d = 0u64;
-    let mut s = N / 2;
-    while s > 0 {
-        let rx = u64::from(x & s > 0);
-        let ry = u64::from(y & s > 0);
-        d = d.wrapping_add(s.wrapping_mul(s).wrapping_mul((3 * rx) ^ ry));
-        if ry == 0 {
-            if rx == 1 {
-                x = N - 1 - x;
-                y = N - 1 - y;
-            }
-            std::mem::swap(&mut x, &mut y);
-        }
-        s /= 2;
-    }
-    d
+    )
 }
 
 /// The tile at a place along the curve of `tile_order`.
 fn tile_of_order(d: u64) -> (i64, i64) {
-    const N: u64 = 1 << 32;
-    let (mut x, mut y) = (0u64, 0u64);
-    let mut t = d;
-    let mut s = 1u64;
-    while s < N {
-        let rx = 1 & (t / 2);
-        let ry = 1 & (t ^ rx);
-        if ry == 0 {
-            if rx == 1 {
-                x = s - 1 - x;
-                y = s - 1 - y;
-            }
-            std::mem::swap(&mut x, &mut y);
-        }
-        x += s * rx;
-        y += s * ry;
-        t /= 4;
-        s *= 2;
-    }
+    let (x, y) = cairn_core::hilbert::cell(32, d);
     (
         ((x ^ (1 << 31)) as u32 as i32) as i64,
         ((y ^ (1 << 31)) as u32 as i32) as i64,

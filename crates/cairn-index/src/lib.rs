@@ -228,27 +228,11 @@ fn hilbert(extent: Rect<f64>, c: Coord<f64>) -> u64 {
         }
         (((v - lo) / span * N as f64) as u64).min(N - 1)
     };
-    let (mut x, mut y) = (
+    cairn_core::hilbert::distance(
+        16,
         cell(c.x, extent.min().x, extent.width()),
         cell(c.y, extent.min().y, extent.height()),
-    );
-    let mut d = 0u64;
-    let mut s = N / 2;
-    while s > 0 {
-        let rx = u64::from(x & s > 0);
-        let ry = u64::from(y & s > 0);
-        d += s * s * ((3 * rx) ^ ry);
-        // Rotate the quadrant.
-        if ry == 0 {
-            if rx == 1 {
-                x = N - 1 - x;
-                y = N - 1 - y;
-            }
-            std::mem::swap(&mut x, &mut y);
-        }
-        s /= 2;
-    }
-    d
+    )
 }
 
 /// Rings prepared in latitude bands, for a hazard too large for the grid only.
@@ -311,37 +295,28 @@ impl Index {
         let mut idx = Index::default();
         let hazards = hazards.into_iter();
         let mut held: Vec<Option<(Hazard, Rect<f64>)>> = Vec::with_capacity(hazards.size_hint().0);
-        let (mut lat_min, mut lat_max) = (f64::INFINITY, f64::NEG_INFINITY);
-        let (mut min, mut max) = (
-            Coord {
-                x: f64::INFINITY,
-                y: f64::INFINITY,
-            },
-            Coord {
-                x: f64::NEG_INFINITY,
-                y: f64::NEG_INFINITY,
-            },
-        );
+        let mut extent: Option<Rect<f64>> = None;
         for h in hazards {
             let Some(r) = rect_of(&h) else { continue };
-            lat_min = lat_min.min(r.min().y);
-            lat_max = lat_max.max(r.max().y);
-            min = Coord {
-                x: min.x.min(r.min().x),
-                y: min.y.min(r.min().y),
-            };
-            max = Coord {
-                x: max.x.max(r.max().x),
-                y: max.y.max(r.max().y),
-            };
+            extent = Some(extent.map_or(r, |e| {
+                Rect::new(
+                    Coord {
+                        x: e.min().x.min(r.min().x),
+                        y: e.min().y.min(r.min().y),
+                    },
+                    Coord {
+                        x: e.max().x.max(r.max().x),
+                        y: e.max().y.max(r.max().y),
+                    },
+                )
+            }));
             held.push(Some((h, r)));
         }
         // Slots in Hilbert order of the hazards' middles: hazards near one another on the ground
         // then sit near one another in the slot table, which a tile of the grid, a route or a
         // nearest-hazard search reads together. (Key, position in the input.)
         let mut order: Vec<(u64, u32)> = Vec::with_capacity(held.len());
-        if !held.is_empty() {
-            let extent = Rect::new(min, max);
+        if let Some(extent) = extent {
             order.extend(held.iter().enumerate().filter_map(|(i, h)| {
                 h.as_ref()
                     .map(|(_, r)| (hilbert(extent, r.center()), i as u32))
@@ -376,8 +351,8 @@ impl Index {
             }));
             came.push(i);
         }
-        if lat_min <= lat_max {
-            idx.squash = ((lat_min + lat_max) / 2.0)
+        if let Some(e) = extent {
+            idx.squash = ((e.min().y + e.max().y) / 2.0)
                 .clamp(-80.0, 80.0)
                 .to_radians()
                 .cos();
