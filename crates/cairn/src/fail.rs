@@ -23,6 +23,20 @@ impl Failure {
             message: message.into(),
         }
     }
+
+    /// A failure to write a command's output: a reader that stopped early (`| head`) ends the
+    /// command quietly with status 141, as SIGPIPE would (see `outln!`); anything else is an
+    /// internal failure naming standard output.
+    pub fn output(e: std::io::Error) -> Failure {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Failure {
+                code: 141,
+                message: String::new(),
+            }
+        } else {
+            Failure::internal(format!("writing to standard output: {e}"))
+        }
+    }
 }
 
 impl From<cairn_store::StoreError> for Failure {

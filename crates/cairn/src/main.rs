@@ -1,5 +1,32 @@
 //! The `cairn` command line: argument parsing and glue; the work is done in the library crates.
 
+/// `outln!` for the commands' output: a reader that stops early (`cairn zone list | head`)
+/// ends the process quietly with status 141, as a process killed by SIGPIPE reports in a shell
+/// (never 0: a script reading a check's status must not take a cut-off answer for success),
+/// instead of the panic `outln!` raises. Any other failure to write is reported and ends it
+/// with status 1.
+macro_rules! outln {
+    () => {
+        $crate::out_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::out_line(format_args!($($arg)*))
+    };
+}
+
+/// Writes one line of a command's output to standard output (see `outln!`).
+pub(crate) fn out_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|_| out.write_all(b"\n")) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("cairn: writing to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
 mod cmd;
 mod fail;
 mod progress;
@@ -133,7 +160,9 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
-            eprintln!("cairn: {}", f.message);
+            if !f.message.is_empty() {
+                eprintln!("cairn: {}", f.message);
+            }
             ExitCode::from(f.code)
         }
     }

@@ -800,3 +800,79 @@ fn users_and_organisations_own_tokens_and_a_disabled_user_is_refused() {
         "{users}"
     );
 }
+
+/// A reader that stops early (`cairn check points … | head -1`) ends the command quietly with
+/// status 141, as SIGPIPE would, never with a panic nor with 0; a failure to write anything else
+/// (a full disk) is reported naming standard output.
+#[test]
+fn a_reader_stopping_early_ends_output_quietly_and_a_full_disk_is_reported() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let e = Env::new();
+    e.ok(&["synth", "--areas", "300", "-o", "synth.geojson"]);
+    e.ok(&["import", "synth.geojson"]);
+    // Far more answers than a pipe holds (64 KiB), so the writer meets the closed pipe.
+    let mut csv = String::from("lon,lat\n");
+    for i in 0..20_000 {
+        csv.push_str(&format!(
+            "{:.4},{:.4}\n",
+            37.0 + f64::from(i % 100) * 0.01,
+            48.0 + f64::from(i / 100) * 0.005
+        ));
+    }
+    std::fs::write(e.path("points.csv"), csv).unwrap();
+    let commands: [&[&str]; 2] = [&["check", "points", "points.csv"], &["show", "HA-000001"]];
+    for args in commands {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .current_dir(e.dir.path())
+            .env_remove("CAIRN_DB")
+            .arg("--db")
+            .arg(e.path("store.db"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run cairn");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        // The reader is dropped here: the pipe is closed after one line.
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!first.is_empty(), "{args:?}: no first line");
+        assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+        if args[0] == "check" {
+            assert_eq!(out.status.code(), Some(141), "{args:?}: {stderr}");
+            assert!(stderr.is_empty(), "{args:?}: {stderr}");
+        } else {
+            // `show` may finish before the pipe closes; it must not fail otherwise.
+            assert!(
+                matches!(out.status.code(), Some(0 | 141)),
+                "{args:?}: {:?} {stderr}",
+                out.status
+            );
+        }
+        // Into a full disk: status 1 or 3 with the cause named, never silence.
+        let full = Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .current_dir(e.dir.path())
+            .env_remove("CAIRN_DB")
+            .arg("--db")
+            .arg(e.path("store.db"))
+            .args(args)
+            .stdout(
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open("/dev/full")
+                    .unwrap(),
+            )
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&full.stderr);
+        assert!(!full.status.success(), "{args:?} into /dev/full succeeded");
+        assert!(
+            stderr.contains("writing to standard output") && !stderr.contains("panicked"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

@@ -54,7 +54,7 @@ pub enum AccidentCmd {
 }
 
 fn print_json(v: &Value) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+    outln!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
 fn joined(ps: &[Problem]) -> String {
@@ -110,7 +110,7 @@ fn add(cli: &Cli, file: &std::path::Path, author: Option<&str>, as_json: bool) -
         print_json(&cairn_server::accidents::accident_feature(&a));
     } else {
         let c = a.counts();
-        println!(
+        outln!(
             "{}: accident on {} at {:.5}, {:.5} ({}), {} killed, {} injured (by {})",
             a.id,
             a.facts.occurred_at.date_naive(),
@@ -137,12 +137,12 @@ fn list(cli: &Cli, public: bool, as_json: bool) -> CmdResult {
         return Ok(0);
     }
     if all.is_empty() {
-        println!("no accidents in {}", store.path());
+        outln!("no accidents in {}", store.path());
     }
     for a in &all {
         if public {
             let s = public_summary(a);
-            println!(
+            outln!(
                 "{}  {}  ~{:.2}, {:.2}  {:<24}  {:<22}  {} killed, {} injured ({} children, {} civilians)",
                 s.id,
                 s.date,
@@ -157,7 +157,7 @@ fn list(cli: &Cli, public: bool, as_json: bool) -> CmdResult {
             );
         } else {
             let c = a.counts();
-            println!(
+            outln!(
                 "{}  {}  {:.5}, {:.5}  {:<24}  {:<22}  {} killed, {} injured{}",
                 a.id,
                 a.facts
@@ -203,9 +203,9 @@ fn show(cli: &Cli, id: &str, as_json: bool) -> CmdResult {
     }
     let f = &a.facts;
     let c = a.counts();
-    println!("{}  accident of {}", a.id, f.occurred_at.to_rfc3339());
-    println!("  place: {:.6}, {:.6}", a.place.x(), a.place.y());
-    println!(
+    outln!("{}  accident of {}", a.id, f.occurred_at.to_rfc3339());
+    outln!("  place: {:.6}, {:.6}", a.place.x(), a.place.y());
+    outln!(
         "  device: {}{}",
         f.device_category,
         f.device_type
@@ -213,20 +213,20 @@ fn show(cli: &Cli, id: &str, as_json: bool) -> CmdResult {
             .map(|t| format!(" ({t})"))
             .unwrap_or_default()
     );
-    println!("  activity: {}", activity_name(&a));
+    outln!("  activity: {}", activity_name(&a));
     for (k, v) in [
         ("area", &f.area_id),
         ("source", &f.source),
         ("description", &f.description),
     ] {
         if let Some(v) = v {
-            println!("  {k}: {v}");
+            outln!("  {k}: {v}");
         }
     }
-    println!("  casualties: {} killed, {} injured", c.killed, c.injured);
+    outln!("  casualties: {} killed, {} injured", c.killed, c.injured);
     for (i, v) in f.casualties.iter().enumerate() {
         use cairn_core::WireEnum;
-        println!(
+        outln!(
             "    [{i}] {} {} {} {}{}{}",
             v.outcome.as_str(),
             v.sex.as_str(),
@@ -242,9 +242,9 @@ fn show(cli: &Cli, id: &str, as_json: bool) -> CmdResult {
                 .unwrap_or_default()
         );
     }
-    println!("  revisions:");
+    outln!("  revisions:");
     for (i, r) in h.iter().enumerate() {
-        println!(
+        outln!(
             "    {}  {}  by {}: {}",
             i + 1,
             r.recorded_at

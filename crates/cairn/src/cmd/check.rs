@@ -203,7 +203,7 @@ fn point(cli: &Cli, a: &PointArgs) -> CmdResult {
     let (index, at, _) = load(cli, &a.common, false)?;
     let ans = index.check_point(q, accuracy, &f);
     if a.common.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&point_json(q, accuracy, at, &ans)).unwrap_or_default()
         );
@@ -211,7 +211,7 @@ fn point(cli: &Cli, a: &PointArgs) -> CmdResult {
     }
     let list = |v: Vec<String>| v.join(", ");
     if !ans.inside.is_empty() {
-        println!(
+        outln!(
             "DANGER: {}, {} is inside {} hazardous area{}: {}.",
             q.x,
             q.y,
@@ -224,12 +224,12 @@ fn point(cli: &Cli, a: &PointArgs) -> CmdResult {
                     .collect()
             )
         );
-        println!(
+        outln!(
             "Do not move further. Go back the way you came, stepping in your own footprints, and call 101 or 112."
         );
     }
     if !ans.within_accuracy.is_empty() {
-        println!(
+        outln!(
             "DANGER: within the GPS accuracy of {accuracy} m: {}.",
             list(
                 ans.within_accuracy
@@ -240,7 +240,7 @@ fn point(cli: &Cli, a: &PointArgs) -> CmdResult {
         );
     }
     match (&ans.nearest, ans.inside.is_empty()) {
-        (Some(n), true) => println!(
+        (Some(n), true) => outln!(
             "Nearest known hazard: {} ({}), {:.1} m away, bearing {:.0}° ({}).",
             n.id,
             n.status.as_str(),
@@ -248,15 +248,15 @@ fn point(cli: &Cli, a: &PointArgs) -> CmdResult {
             n.bearing_deg,
             compass(n.bearing_deg)
         ),
-        (None, true) => println!("No known hazard within 50 km."),
+        (None, true) => outln!("No known hazard within 50 km."),
         _ => {}
     }
     if ans.inside.is_empty() && ans.within_accuracy.is_empty() {
-        println!(
+        outln!(
             "Not inside any recorded hazard. This is not a statement that the place is safe: unrecorded explosive ordnance may be anywhere in former combat areas."
         );
     }
-    println!("Data as recorded at {}.", at.to_rfc3339());
+    outln!("Data as recorded at {}.", at.to_rfc3339());
     Ok(0)
 }
 
@@ -335,8 +335,10 @@ fn points(cli: &Cli, a: &PointsArgs) -> CmdResult {
             v["nearest"]["distance_m_exact"] = json!(n.distance_m);
         }
         std::io::Write::write_all(&mut out, format!("{v}\n").as_bytes())
-            .map_err(|e| Failure::internal(e.to_string()))?;
+            .map_err(Failure::output)?;
     }
+    // Flushed here, not on drop, so that a failure to write the last lines is not lost.
+    std::io::Write::flush(&mut out).map_err(Failure::output)?;
     Ok(0)
 }
 
@@ -424,28 +426,28 @@ fn route(cli: &Cli, a: &RouteArgs) -> CmdResult {
     let (index, at, _) = load(cli, &a.common, false)?;
     let ans = index.check_route(&line, width, &f);
     if a.common.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&route_json(at, &ans)).unwrap_or_default()
         );
         return Ok(0);
     }
-    println!(
+    outln!(
         "Route of {:.0} m with a corridor of {width} m.",
         ans.length_m
     );
     if ans.hazards.is_empty() {
-        println!(
+        outln!(
             "The corridor touches no recorded hazard. This is not a statement that the route is safe."
         );
     } else {
-        println!(
+        outln!(
             "DANGER: the corridor touches {} hazardous area(s); {:.0} m of the route are at risk:",
             ans.hazards.len(),
             ans.at_risk_m
         );
         for h in &ans.hazards {
-            println!(
+            outln!(
                 "  {} ({}): from {:.0} m to {:.0} m along the route",
                 h.id,
                 h.status.as_str(),
@@ -454,6 +456,6 @@ fn route(cli: &Cli, a: &RouteArgs) -> CmdResult {
             );
         }
     }
-    println!("Data as recorded at {}.", at.to_rfc3339());
+    outln!("Data as recorded at {}.", at.to_rfc3339());
     Ok(0)
 }

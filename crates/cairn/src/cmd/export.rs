@@ -112,7 +112,7 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
         let _ = std::fs::remove_file(&tmp);
         Failure::input(format!("{}: cannot write: {e}", args.output.display()))
     })?;
-    println!(
+    outln!(
         "exported {n} {} to {}{}",
         if args.public {
             "public features"

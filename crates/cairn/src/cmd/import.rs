@@ -183,7 +183,7 @@ fn import_into(
         0 => "nothing changed, no changeset recorded".to_string(),
         c => format!("changeset {c}"),
     };
-    println!(
+    outln!(
         "imported {}: {} features: {} created, {} updated, {} unchanged ({changeset})",
         name,
         count - rejected.len() as u64,

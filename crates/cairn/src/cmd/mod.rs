@@ -27,9 +27,9 @@ pub fn init(cli: &Cli) -> CmdResult {
     let existed = path.exists();
     let store = SqliteStore::open(&path, OpenMode::Create)?;
     if existed {
-        println!("store {} already exists; left unchanged", store.path());
+        outln!("store {} already exists; left unchanged", store.path());
     } else {
-        println!("created store {}", store.path());
+        outln!("created store {}", store.path());
     }
     Ok(0)
 }

@@ -209,7 +209,7 @@ fn failure(e: ReleaseError) -> Failure {
 }
 
 fn print_json(v: &Value) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+    outln!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
 fn by_or_default(by: &Option<String>) -> Result<String, Failure> {
@@ -281,7 +281,7 @@ pub fn activity(cli: &Cli, args: &ActivityArgs) -> CmdResult {
         print_json(&cairn_server::releases::activity_json(&a));
     } else {
         let (found, destroyed) = a.device_totals();
-        println!(
+        outln!(
             "{}: {} on {} by {} ({} to {}), {:.0} m² worked, {found} device(s) found, {destroyed} destroyed",
             a.id,
             a.facts.kind.as_str(),
@@ -318,7 +318,7 @@ pub fn release(cli: &Cli, a: &ReleaseArgs) -> CmdResult {
         print_json(&v);
     } else {
         let f = &out.release.facts;
-        println!(
+        outln!(
             "{}: {} {:.1} m² of {} on the evidence of {} (by {}); {:.1} m² remain, area now {}; certificate {}",
             out.release.id,
             f.method.released_status(),
@@ -358,7 +358,7 @@ pub fn find(cli: &Cli, a: &FindArgs) -> CmdResult {
             serde_json::json!({"id": out.area.id, "status": out.area.props.status.as_str()});
         print_json(&v);
     } else {
-        println!(
+        outln!(
             "{}: {} × {} found on land released by {}; hazard re-opened as confirmed area {} ({} m around the find)",
             out.find.id,
             out.find.facts.count,
@@ -396,12 +396,12 @@ pub fn releases(cli: &Cli, a: &ReleasesArgs) -> CmdResult {
         print_json(&v);
         return Ok(0);
     }
-    println!("{}  ({})", area.area.id, area.area.props.status);
+    outln!("{}  ({})", area.area.id, area.area.props.status);
     if releases.is_empty() {
-        println!("  no land released");
+        outln!("  no land released");
     }
     for (r, f) in releases.iter().zip(&finds) {
-        println!(
+        outln!(
             "  {}  {}  {:<6}  {:>12.1} m²  by {} on {}  certificate {}{}",
             r.id,
             r.facts.released_at.format("%Y-%m-%d"),
@@ -446,7 +446,7 @@ pub fn status(cli: &Cli, a: &StatusArgs) -> CmdResult {
             &serde_json::json!({"id": area.id, "status": area.props.status.as_str(), "evidence": area.props.evidence}),
         );
     } else {
-        println!("{}: now {} (by {by})", area.id, area.props.status);
+        outln!("{}: now {} (by {by})", area.id, area.props.status);
     }
     Ok(0)
 }
@@ -463,7 +463,7 @@ pub fn certificate(cli: &Cli, a: &CertificateArgs) -> CmdResult {
     };
     std::fs::write(&a.output, html)
         .map_err(|e| Failure::input(format!("{}: cannot write: {e}", a.output.display())))?;
-    println!(
+    outln!(
         "certificate for {} written to {}",
         a.release,
         a.output.display()

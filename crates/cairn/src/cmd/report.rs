@@ -75,7 +75,7 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
     std::fs::write(&tmp, text).map_err(err)?;
     std::fs::rename(&tmp, out).map_err(err)?;
     let (killed, injured) = report.casualty_totals();
-    println!(
+    outln!(
         "wrote the {} transparency report ({}, {} to {}) to {}: {} areas with AP mines, {} killed and {} injured",
         edition.as_str(),
         a.format,

@@ -127,15 +127,15 @@ fn list(cli: &Cli, state: &str, limit: u64, json: bool) -> CmdResult {
     let (reports, total) = store.list_reports(filter, limit, 0)?;
     if json {
         let out = serde_json::json!({"state": state, "total": total, "reports": reports});
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return Ok(0);
     }
     if reports.is_empty() {
-        println!("no reports ({state})");
+        outln!("no reports ({state})");
         return Ok(0);
     }
     for r in &reports {
-        println!(
+        outln!(
             "{}  {}  {:<9}  {:<19}  {:.5}, {:.5}{}  {}",
             r.reference,
             r.received_at.format("%Y-%m-%d %H:%M"),
@@ -148,7 +148,7 @@ fn list(cli: &Cli, state: &str, limit: u64, json: bool) -> CmdResult {
         );
     }
     if total > reports.len() as u64 {
-        println!("… {} of {total} shown", reports.len());
+        outln!("… {} of {total} shown", reports.len());
     }
     Ok(0)
 }
@@ -177,7 +177,7 @@ fn show(cli: &Cli, r: &str, photo: Option<&PathBuf>, json: bool) -> CmdResult {
         eprintln!("photo written to {}", path.display());
     }
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         );
@@ -188,9 +188,9 @@ fn show(cli: &Cli, r: &str, photo: Option<&PathBuf>, json: bool) -> CmdResult {
 }
 
 fn print_report(r: &Report) {
-    println!("{}  ({})", r.reference, r.state);
-    println!("  received  {}", r.received_at.to_rfc3339());
-    println!(
+    outln!("{}  ({})", r.reference, r.state);
+    outln!("  received  {}", r.received_at.to_rfc3339());
+    outln!(
         "  place     {:.6}, {:.6} (lat, lon){}",
         r.lat,
         r.lon,
@@ -198,26 +198,28 @@ fn print_report(r: &Report) {
             .map(|a| format!(", accuracy ±{a} m"))
             .unwrap_or_default()
     );
-    println!("  what      {}", r.category);
+    outln!("  what      {}", r.category);
     if let Some(t) = r.seen_at {
-        println!("  seen      {}", t.to_rfc3339());
+        outln!("  seen      {}", t.to_rfc3339());
     }
     if !r.description.is_empty() {
         for (i, line) in r.description.lines().enumerate() {
-            println!(
+            outln!(
                 "  {}{line}",
                 if i == 0 { "text      " } else { "          " }
             );
         }
     }
     if let Some(p) = &r.photo {
-        println!(
+        outln!(
             "  photo     {}, {} bytes (cairn reports show {} --photo FILE)",
-            p.media_type, p.bytes, r.reference
+            p.media_type,
+            p.bytes,
+            r.reference
         );
     }
     match &r.triage {
-        None => println!("  triage    not yet"),
+        None => outln!("  triage    not yet"),
         Some(t) => {
             let what = match (t.action.as_str(), &t.area_id, &t.reason) {
                 ("link", Some(a), _) => format!("linked to {a}"),
@@ -225,7 +227,7 @@ fn print_report(r: &Report) {
                 ("dismiss", _, Some(reason)) => format!("dismissed: {reason}"),
                 (a, _, _) => a.to_string(),
             };
-            println!("  triage    {what}, by {} at {}", t.by, t.at.to_rfc3339());
+            outln!("  triage    {what}, by {} at {}", t.by, t.at.to_rfc3339());
         }
     }
 }
@@ -244,17 +246,17 @@ fn triage(cli: &Cli, r: &str, decision: &Decision, by: &str, json: bool) -> CmdR
         )));
     };
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         );
     } else {
         match (record.action.as_str(), &record.area_id) {
-            ("open", Some(a)) => println!(
+            ("open", Some(a)) => outln!(
                 "{r}: opened as reported area {a} (by {by}); a running `cairn serve` shows it once restarted"
             ),
-            ("link", Some(a)) => println!("{r}: linked to {a} (by {by})"),
-            _ => println!("{r}: dismissed (by {by})"),
+            ("link", Some(a)) => outln!("{r}: linked to {a} (by {by})"),
+            _ => outln!("{r}: dismissed (by {by})"),
         }
     }
     Ok(0)

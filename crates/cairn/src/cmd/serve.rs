@@ -180,7 +180,7 @@ pub fn serve_store(
         .build()
         .map_err(|e| Failure::internal(format!("cannot start the runtime: {e}")))?;
     rt.block_on(cairn_server::serve(state, addr, |a| {
-        println!("Cairn is serving on http://{a}/ (the map), http://{a}/ogc (OGC API – Features). Ctrl-C stops it.");
+        outln!("Cairn is serving on http://{a}/ (the map), http://{a}/ogc (OGC API – Features). Ctrl-C stops it.");
     }))
     .map_err(|e| Failure::input(format!("cannot serve on {addr}: {e}")))?;
     Ok(0)
@@ -262,7 +262,7 @@ pub fn token(cli: &Cli, args: &TokenArgs) -> CmdResult {
                 }
                 _ => return Err(Failure::input("give --user NAME (or --name with --role)")),
             };
-            println!("{secret}");
+            outln!("{secret}");
             eprintln!(
                 "token {} for {} ({}) created; keep the secret above: it is not stored and cannot be shown again",
                 info.id, info.name, info.role
@@ -271,14 +271,14 @@ pub fn token(cli: &Cli, args: &TokenArgs) -> CmdResult {
         TokenCmd::List { json } => {
             let tokens = store.list_tokens()?;
             if *json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&tokens).unwrap_or_default()
                 );
             } else {
                 let now = chrono::Utc::now();
                 for t in tokens {
-                    println!(
+                    outln!(
                         "{}\t{}\t{}\t{}\t{}",
                         t.id,
                         t.name,
@@ -293,7 +293,7 @@ pub fn token(cli: &Cli, args: &TokenArgs) -> CmdResult {
             if !store.revoke_token(*id)? {
                 return Err(Failure::input(format!("no valid token with id {id}")));
             }
-            println!("token {id} revoked");
+            outln!("token {id} revoked");
         }
     }
     Ok(0)

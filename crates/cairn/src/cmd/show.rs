@@ -70,7 +70,7 @@ pub fn show(cli: &Cli, args: &ShowArgs) -> CmdResult {
             "revision": s.revision,
             "estimate": est,
         });
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return Ok(0);
     }
     print_area(&s, &catalogue);
@@ -81,9 +81,9 @@ pub fn show(cli: &Cli, args: &ShowArgs) -> CmdResult {
 fn print_area(s: &StoredArea, catalogue: &cairn_core::Catalogue) {
     let a = &s.area;
     let p = &a.props;
-    println!("{}  {}", a.id, p.name.as_deref().unwrap_or(""));
-    println!("  status          {}", p.status);
-    println!("  classification  {}", p.classification.as_str());
+    outln!("{}  {}", a.id, p.name.as_deref().unwrap_or(""));
+    outln!("  status          {}", p.status);
+    outln!("  classification  {}", p.classification.as_str());
     let mut geom = format!(
         "{} with {} positions",
         a.shape.type_name(),
@@ -95,9 +95,9 @@ fn print_area(s: &StoredArea, catalogue: &cairn_core::Catalogue) {
     if let Some(w) = a.shape.width_m() {
         geom.push_str(&format!(", width {w} m"));
     }
-    println!("  geometry        {geom}");
+    outln!("  geometry        {geom}");
     if let Some(e) = &p.evidence {
-        println!(
+        outln!(
             "  evidence        {}{}",
             e.kind.as_str(),
             e.description
@@ -107,13 +107,13 @@ fn print_area(s: &StoredArea, catalogue: &cairn_core::Catalogue) {
         );
     }
     if let Some(m) = p.marking {
-        println!("  marking         {}", m.as_str());
+        outln!("  marking         {}", m.as_str());
     }
     if let Some(o) = &p.organisation {
-        println!("  organisation    {o}");
+        outln!("  organisation    {o}");
     }
     if let Some(t) = p.reported_at {
-        println!("  reported at     {}", t.to_rfc3339());
+        outln!("  reported at     {}", t.to_rfc3339());
     }
     for g in &p.devices {
         let name = catalogue
@@ -130,9 +130,9 @@ fn print_area(s: &StoredArea, catalogue: &cairn_core::Catalogue) {
             (None, Some(b)) => format!(", emplaced by {}", b.to_rfc3339()),
             (None, None) => ", emplacement time unknown".into(),
         };
-        println!("  devices         {q} × {} ({name}){when}", g.device_type);
+        outln!("  devices         {q} × {} ({name}){when}", g.device_type);
     }
-    println!(
+    outln!(
         "  revision        {} of this record, recorded {} by {} ({})",
         s.revision.seq,
         s.revision.recorded_at.to_rfc3339(),
@@ -142,25 +142,25 @@ fn print_area(s: &StoredArea, catalogue: &cairn_core::Catalogue) {
 }
 
 fn print_estimate(e: &AreaEstimate) {
-    println!("Residual-hazard estimate at {}:", e.at.to_rfc3339());
+    outln!("Residual-hazard estimate at {}:", e.at.to_rfc3339());
     match e.expected {
-        Some(x) => println!("  expected functioning devices  {x:.3}"),
-        None => println!(
+        Some(x) => outln!("  expected functioning devices  {x:.3}"),
+        None => outln!(
             "  expected functioning devices  unknown (a quantity or the devices are unknown)"
         ),
     }
-    println!("  probability at least one functions  {:.4}", e.p_any);
+    outln!("  probability at least one functions  {:.4}", e.p_any);
     if let Some(t) = e.next_step {
-        println!("  the estimate next steps down  {}", t.to_rfc3339());
+        outln!("  the estimate next steps down  {}", t.to_rfc3339());
     }
     match e.designed_inert {
-        Some(t) => println!(
+        Some(t) => outln!(
             "  designed-inert date           {} (a design claim, not a fact on the ground)",
             t.to_rfc3339()
         ),
-        None => println!("  designed-inert date           none: persistent or unknown devices"),
+        None => outln!("  designed-inert date           none: persistent or unknown devices"),
     }
-    println!("  {}", e.caveat);
+    outln!("  {}", e.caveat);
 }
 
 /// Runs `cairn history`.
@@ -198,13 +198,13 @@ pub fn history(cli: &Cli, args: &HistoryArgs) -> CmdResult {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return Ok(0);
     }
-    println!("{}: {} revisions", args.id, revs.len());
+    outln!("{}: {} revisions", args.id, revs.len());
     for (r, changes) in &out {
         let rv = &r.revision;
-        println!(
+        outln!(
             "#{} {} {} by {}: {}{}",
             rv.seq,
             rv.recorded_at.to_rfc3339(),
@@ -220,7 +220,7 @@ pub fn history(cli: &Cli, args: &HistoryArgs) -> CmdResult {
                 .unwrap_or_default()
         );
         for c in changes {
-            println!("    {}: {} → {}", c.field, c.from, c.to);
+            outln!("    {}: {} → {}", c.field, c.from, c.to);
         }
     }
     Ok(0)
@@ -273,13 +273,13 @@ fn other_history(store: &cairn_store::SqliteStore, args: &HistoryArgs) -> CmdRes
                     })
                 })
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             return Ok(0);
         }
-        println!("{} ({kind}): {} revisions", args.id, revs.len());
+        outln!("{} ({kind}): {} revisions", args.id, revs.len());
         for (i, r) in revs.iter().enumerate() {
             let c = changed(i);
-            println!(
+            outln!(
                 "#{} {} by {}: {}{}",
                 r.seq,
                 r.recorded_at

@@ -119,7 +119,7 @@ fn history(cli: &Cli, args: &HistoryArgs) -> CmdResult {
     let mut store = super::open_existing(cli)?;
     let s = run_history(&mut store, &catalogue, args.seed, from, to, &args.by)?;
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "activities": s.activities.iter().map(|(k, v)| (k.as_str(), *v)).collect::<BTreeMap<_, _>>(),
@@ -162,27 +162,30 @@ fn print_history(
     from: chrono::NaiveDate,
     to: chrono::NaiveDate,
 ) {
-    println!("fictional history {from} to {to}:");
-    println!(
+    outln!("fictional history {from} to {to}:");
+    outln!(
         "  activities: {}",
         join(s.activities.iter().map(|(k, v)| (k.as_str(), *v)))
     );
-    println!(
+    outln!(
         "  land releases: {} ({:.1} m² in all); {} areas confirmed by survey; {} marked",
         join(s.releases.iter().map(|(k, v)| (k.as_str(), *v))),
         s.released_m2,
         s.confirmed,
         s.marked
     );
-    println!(
+    outln!(
         "  post-release finds: {}; accidents: {} with {} casualties; risk-education participants: {}",
-        s.finds, s.accidents, s.casualties, s.participants
+        s.finds,
+        s.accidents,
+        s.casualties,
+        s.participants
     );
     if s.zones_added > 0 {
-        println!("  approximate oblast outlines added: {}", s.zones_added);
+        outln!("  approximate oblast outlines added: {}", s.zones_added);
     }
     if s.refused > 0 {
-        println!(
+        outln!(
             "  steps the store's rules refused (that area's work stopped): {}",
             s.refused
         );
@@ -247,7 +250,7 @@ fn write_areas(args: &Args, areas: u64, out: &std::path::Path) -> CmdResult {
         return Err(e);
     }
     std::fs::rename(&tmp, out).map_err(err)?;
-    println!(
+    outln!(
         "wrote {} fictional areas (seed {}) to {}",
         areas,
         args.seed,
@@ -305,8 +308,8 @@ pub fn demo(cli: &Cli, args: &DemoArgs) -> CmdResult {
     let h = run_history(&mut store, &catalogue, 2026, from, to, "cairn demo")?;
     print_summary(&store, &catalogue)?;
     print_history(&h, from, to);
-    println!();
-    println!(
+    outln!();
+    outln!(
         "Demo store: {}. Try: cairn --db {} show HA-000001",
         path.display(),
         path.display()
@@ -370,29 +373,29 @@ pub fn print_summary(store: &SqliteStore, catalogue: &Catalogue) -> Result<(), F
         }
         Ok(())
     })?;
-    println!(
+    outln!(
         "Cairn store {}: {n} hazardous areas, {open} open hazards",
         store.path()
     );
-    println!(
+    outln!(
         "  by status:         {}",
         join(by_status.iter().map(|(k, v)| (k.as_str(), *v)))
     );
-    println!(
+    outln!(
         "  by classification: {}",
         join(by_class.iter().map(|(k, v)| (*k, *v)))
     );
-    println!(
+    outln!(
         "  device groups:     {}",
         join(by_cat.iter().map(|(k, v)| (*k, *v)))
     );
-    println!(
+    outln!(
         "  non-persistent device groups: {np_groups}: {np_live} within their self-destruct time, {np_after_sd} past it (10% planning failure), {np_after_sda} past self-deactivation (1 in 1,000 residual)"
     );
-    println!(
+    outln!(
         "  expected still-functioning non-persistent devices (known quantities): {expected_np:.1}"
     );
-    println!("  {}", cairn_core::residual::CAVEAT);
+    outln!("  {}", cairn_core::residual::CAVEAT);
     Ok(())
 }
 

@@ -63,7 +63,7 @@ pub fn user(cli: &Cli, args: &UserArgs) -> CmdResult {
     match &args.what {
         UserCmd::Add { name, role, org } => {
             let u = store.add_user(name, role, org.as_deref())?;
-            println!(
+            outln!(
                 "user {} added as {}{}",
                 u.name,
                 u.role,
@@ -76,10 +76,10 @@ pub fn user(cli: &Cli, args: &UserArgs) -> CmdResult {
         UserCmd::List { json: as_json } => {
             let users = store.list_users()?;
             if *as_json {
-                println!("{}", json(&users));
+                outln!("{}", json(&users));
             } else {
                 for u in users {
-                    println!(
+                    outln!(
                         "{}\t{}\t{}\t{}",
                         u.name,
                         u.role,
@@ -95,7 +95,7 @@ pub fn user(cli: &Cli, args: &UserArgs) -> CmdResult {
         }
         UserCmd::Disable { name } => {
             let u = store.disable_user(name)?;
-            println!(
+            outln!(
                 "user {} disabled; their tokens are refused from now on",
                 u.name
             );
@@ -110,15 +110,15 @@ pub fn org(cli: &Cli, args: &OrgArgs) -> CmdResult {
     match &args.what {
         OrgCmd::Add { name } => {
             let o = store.add_organisation(name)?;
-            println!("organisation {} added", o.name);
+            outln!("organisation {} added", o.name);
         }
         OrgCmd::List { json: as_json } => {
             let orgs = store.list_organisations()?;
             if *as_json {
-                println!("{}", json(&orgs));
+                outln!("{}", json(&orgs));
             } else {
                 for o in orgs {
-                    println!("{}", o.name);
+                    outln!("{}", o.name);
                 }
             }
         }

@@ -64,7 +64,7 @@ pub enum ZoneCmd {
 }
 
 fn print_json(v: &Value) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+    outln!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
 /// Runs `cairn zone`.
@@ -165,7 +165,7 @@ fn import(
             "ids": zones.iter().map(|z| z.id.as_str()).collect::<Vec<_>>(),
         }));
     } else {
-        println!(
+        outln!(
             "{shown}: {} {} zone(s): {} created, {} updated, {} unchanged",
             zones.len(),
             kind.as_str(),
@@ -198,10 +198,10 @@ fn list(cli: &Cli, as_json: bool) -> CmdResult {
         return Ok(0);
     }
     if zones.is_empty() {
-        println!("no zones in {}", store.path());
+        outln!("no zones in {}", store.path());
     }
     for z in &zones {
-        println!(
+        outln!(
             "{:<24}  {:<9}  {:>14.3} km²  {}",
             z.id,
             z.facts.kind.as_str(),
@@ -225,22 +225,22 @@ fn show(cli: &Cli, id: &str, as_json: bool) -> CmdResult {
         print_json(&v);
         return Ok(0);
     }
-    println!("{}  {}", z.id, z.facts.name);
-    println!("  kind: {}", z.facts.kind.as_str());
-    println!(
+    outln!("{}  {}", z.id, z.facts.name);
+    outln!("  kind: {}", z.facts.kind.as_str());
+    outln!(
         "  area: {:.3} km² in {} part(s)",
         cairn_server::accidents::zone_km2(&z),
         z.geometry.0.len()
     );
     if let Some(s) = &z.facts.source {
-        println!("  source: {s}");
+        outln!("  source: {s}");
     }
     if let Some(d) = &z.facts.description {
-        println!("  description: {d}");
+        outln!("  description: {d}");
     }
-    println!("  revisions:");
+    outln!("  revisions:");
     for (i, r) in h.iter().enumerate() {
-        println!(
+        outln!(
             "    {}  {}  by {}: {}",
             i + 1,
             r.recorded_at
