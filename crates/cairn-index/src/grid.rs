@@ -937,16 +937,16 @@ fn status_of(s: u8) -> Status {
     Status::ALL[usize::from(s).min(Status::ALL.len() - 1)].0
 }
 
-/// Collects the feet of a leaf's runs that may lie within `reach` metres of the plane's origin
-/// (plus each run's radius), skipping what `skip` refuses.
-#[inline]
-fn leaf_feet(
+/// Walks the runs of a leaf that `skip` and `filter` admit, in `plane`: for each edge (or a run's
+/// lone point) calls `visit` with the run word, its radius, the squared planar distance from the
+/// plane's origin to the edge's foot, and the foot on the ground.
+#[inline(always)]
+fn walk_feet(
     v: LeafView<'_>,
     plane: &LocalPlane,
-    reach: f64,
     filter: &Filter,
     skip: impl Fn(u32, u64) -> bool,
-    feet: &mut Vec<Foot>,
+    mut visit: impl FnMut(u64, f64, f64, Coord<f64>),
 ) {
     let mut at = 0usize;
     for &r in v.runs {
@@ -962,39 +962,54 @@ fn leaf_feet(
         } else {
             (f64::from_bits(pts[0]), 1)
         };
-        // Planar distances beyond this cannot be within reach.
-        let limit = (reach + radius + 1.0) * 1.02;
-        let limit2 = limit * limit;
-        let foot = |d2: f64, c: Coord<f64>| -> Foot {
-            (
-                w_slot(r),
-                w_status(r),
-                d2,
-                c,
-                radius,
-                kind == POLYGON,
-                w_cats(r),
-            )
-        };
         let mut a = vertex_at(pts, from);
         let mut pa = plane.project(a);
         if len - from == 1 {
-            let d2 = pa.x * pa.x + pa.y * pa.y;
-            if d2 <= limit2 {
-                feet.push(foot(d2, a));
-            }
+            visit(r, radius, pa.x * pa.x + pa.y * pa.y, a);
             continue;
         }
         for t in from + 1..len {
             let b = vertex_at(pts, t);
             let pb = plane.project(b);
             let (d2, f) = foot2(pa, pb);
-            if d2 <= limit2 {
-                feet.push(foot(d2, lerp(a, b, f)));
-            }
+            visit(r, radius, d2, lerp(a, b, f));
             (a, pa) = (b, pb);
         }
     }
+}
+
+/// The foot of run `r` at squared planar distance `d2`, at `c` on the ground.
+#[inline(always)]
+fn foot(r: u64, radius: f64, d2: f64, c: Coord<f64>) -> Foot {
+    (
+        w_slot(r),
+        w_status(r),
+        d2,
+        c,
+        radius,
+        w_flags(r) & 3 == POLYGON,
+        w_cats(r),
+    )
+}
+
+/// Collects the feet of a leaf's runs that may lie within `reach` metres of the plane's origin
+/// (plus each run's radius), skipping what `skip` refuses.
+#[inline]
+fn leaf_feet(
+    v: LeafView<'_>,
+    plane: &LocalPlane,
+    reach: f64,
+    filter: &Filter,
+    skip: impl Fn(u32, u64) -> bool,
+    feet: &mut Vec<Foot>,
+) {
+    walk_feet(v, plane, filter, skip, |r, radius, d2, c| {
+        // Planar distances beyond this cannot be within reach.
+        let limit = (reach + radius + 1.0) * 1.02;
+        if d2 <= limit * limit {
+            feet.push(foot(r, radius, d2, c));
+        }
+    });
 }
 
 /// Collects the feet of a leaf's open hazards that may beat `best` (an upper bound in metres on
@@ -1008,50 +1023,20 @@ fn nearest_feet(
     best: &mut f64,
     feet: &mut Vec<Foot>,
 ) {
-    let mut at = 0usize;
-    for &r in v.runs {
-        let len = w_len(r);
-        let pts = &v.vertices[at..at + 2 * len];
-        at += 2 * len;
-        if !filter.admits_parts(status_of(w_status(r)), w_cats(r)) {
-            continue;
-        }
-        let kind = w_flags(r) & 3;
-        let (radius, from) = if kind == POLYGON {
-            (0.0, 0)
-        } else {
-            (f64::from_bits(pts[0]), 1)
-        };
-        let mut take = |d2: f64, c: Coord<f64>, best: &mut f64| {
+    walk_feet(
+        v,
+        plane,
+        filter,
+        |_, _| false,
+        |r, radius, d2, c| {
             let d = d2.sqrt();
             let slack = plane.slack(d);
             if d - slack - radius <= *best {
                 *best = best.min(d + slack - radius);
-                feet.push((
-                    w_slot(r),
-                    w_status(r),
-                    d2,
-                    c,
-                    radius,
-                    kind == POLYGON,
-                    w_cats(r),
-                ));
+                feet.push(foot(r, radius, d2, c));
             }
-        };
-        let mut a = vertex_at(pts, from);
-        let mut pa = plane.project(a);
-        if len - from == 1 {
-            take(pa.x * pa.x + pa.y * pa.y, a, best);
-            continue;
-        }
-        for t in from + 1..len {
-            let b = vertex_at(pts, t);
-            let pb = plane.project(b);
-            let (d2, f) = foot2(pa, pb);
-            take(d2, lerp(a, b, f), best);
-            (a, pa) = (b, pb);
-        }
-    }
+        },
+    );
 }
 
 /// Whether `q` lies in the polygon whose runs in leaf `v` are `runs` (their vertices starting at
@@ -1756,8 +1741,19 @@ impl Grid {
         if site.slot == NO_SITE {
             return Nearest::NoneWithin;
         }
-        let lb_box = |x0: f64, y0: f64, x1: f64, y1: f64| {
-            let d = plane.distance_to_box(Coord { x: x0, y: y0 }, Coord { x: x1, y: y1 });
+        // A lower bound on the distance to the cells [x, x + span] × [y, y + span] of a grid of
+        // sx × sy cells per degree (blocks and tiles of the directory, or a tile's leaves).
+        let lb_cells = |x: i64, y: i64, span: i64, sx: f64, sy: f64| {
+            let d = plane.distance_to_box(
+                Coord {
+                    x: border(x, sx),
+                    y: border(y, sy),
+                },
+                Coord {
+                    x: border(x + span, sx),
+                    y: border(y + span, sy),
+                },
+            );
             d - plane.slack(d)
         };
         SCRATCH.with(|cell| {
@@ -1791,12 +1787,7 @@ impl Grid {
                         continue;
                     }
                     let (tx, ty) = (win.ix0 + bx * BLOCK, win.iy0 + by * BLOCK);
-                    let lb = lb_box(
-                        border(tx, TX),
-                        border(ty, TY),
-                        border(tx + BLOCK, TX),
-                        border(ty + BLOCK, TY),
-                    );
+                    let lb = lb_cells(tx, ty, BLOCK, TX, TY);
                     if lb <= best {
                         heap.push(Visit(lb, BLOCK_ITEM | (by * bw + bx) as u64));
                     }
@@ -1824,12 +1815,7 @@ impl Grid {
                             if self.open[i] == 0 {
                                 continue;
                             }
-                            let lb = lb_box(
-                                border(tx, TX),
-                                border(ty, TY),
-                                border(tx + 1, TX),
-                                border(ty + 1, TY),
-                            );
+                            let lb = lb_cells(tx, ty, 1, TX, TY);
                             if lb <= best {
                                 heap.push(Visit(lb, i as u64));
                             }
@@ -1850,12 +1836,7 @@ impl Grid {
                             if self.leaves[li].is_none() {
                                 continue;
                             }
-                            let lb = lb_box(
-                                border(gx, sx),
-                                border(gy, sy),
-                                border(gx + 1, sx),
-                                border(gy + 1, sy),
-                            );
+                            let lb = lb_cells(gx, gy, 1, sx, sy);
                             if lb <= best {
                                 heap.push(Visit(lb, LEAF_ITEM | li as u64));
                             }

@@ -80,6 +80,19 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// Every hazard, whatever its status (released and reported too) or categories.
+    pub fn every_status() -> Filter {
+        Filter {
+            statuses: Some(
+                <Status as cairn_core::WireEnum>::ALL
+                    .iter()
+                    .map(|(s, _)| *s)
+                    .collect(),
+            ),
+            categories: None,
+        }
+    }
+
     /// True for the default filter: the open hazards, every category.
     pub fn is_default(&self) -> bool {
         self.statuses.is_none() && self.categories.is_none()

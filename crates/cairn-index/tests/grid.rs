@@ -29,19 +29,6 @@ impl Rng {
     }
 }
 
-/// Every status, so that released and reported hazards are checked too.
-fn everything() -> Filter {
-    Filter {
-        statuses: Some(
-            <Status as cairn_core::WireEnum>::ALL
-                .iter()
-                .map(|(s, _)| *s)
-                .collect(),
-        ),
-        categories: None,
-    }
-}
-
 /// A hazard with its covering box, worked out once.
 type Boxed<'a> = (&'a Hazard, Rect<f64>);
 
@@ -416,7 +403,7 @@ fn grid_agrees_with_a_brute_force_scan() {
     );
     let idx = Index::build(hazards.iter().cloned());
     let mut rng = Rng(0x6a1d);
-    let (open, all) = (Filter::default(), everything());
+    let (open, all) = (Filter::default(), Filter::every_status());
     let mut hits = 0;
     let qs = places(&hazards, &mut rng, 30_000);
     let b = boxed(&hazards);
@@ -468,7 +455,7 @@ fn grid_kept_current_agrees_with_a_brute_force_scan() {
     }
     hazards.retain(|h| !h.id.is_empty());
     assert_eq!(idx.len(), hazards.len());
-    let (open, all) = (Filter::default(), everything());
+    let (open, all) = (Filter::default(), Filter::every_status());
     let mut hits = 0;
     let b = boxed(&hazards);
     for (i, q) in places(&hazards, &mut rng, 15_000).into_iter().enumerate() {
@@ -542,7 +529,7 @@ fn of_two_hazards_with_one_id_at_build_the_later_stays() {
         );
     }
     let b = boxed(&kept);
-    let all = everything();
+    let all = Filter::every_status();
     let mut hits = 0;
     for (i, q) in places(&kept, &mut rng, 5_000).into_iter().enumerate() {
         hits += agree(&idx, &b, q, [0.0, 25.0][i % 2], &all);

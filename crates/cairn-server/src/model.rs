@@ -170,15 +170,7 @@ impl ReadModel {
         let Some(r) = zone.shape.covering_bbox() else {
             return false;
         };
-        let all = cairn_index::Filter {
-            statuses: Some(
-                <Status as cairn_core::WireEnum>::ALL
-                    .iter()
-                    .map(|(s, _)| *s)
-                    .collect(),
-            ),
-            categories: None,
-        };
+        let all = cairn_index::Filter::every_status();
         // A record shown as this zone lies inside it, so its box meets the zone's.
         self.index
             .in_bbox(r.min(), r.max(), &all)

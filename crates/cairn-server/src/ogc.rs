@@ -403,15 +403,7 @@ pub async fn items(
     let boxed: Vec<&str>;
     let candidates: Box<dyn Iterator<Item = &str>> = match bbox {
         Some(b) => {
-            let all = cairn_index::Filter {
-                statuses: Some(
-                    <cairn_core::Status as cairn_core::WireEnum>::ALL
-                        .iter()
-                        .map(|(s, _)| *s)
-                        .collect(),
-                ),
-                categories: None,
-            };
+            let all = cairn_index::Filter::every_status();
             let idx = if full { &m.index } else { &m.public_index };
             boxed = idx
                 .in_bbox(
