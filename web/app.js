@@ -18,6 +18,7 @@ const COLOURS = {
   confirmed: '#d7191c',
   suspected: '#f47a20',
   reduced: '#e9b400',
+  reported: '#8e44ad',
   'danger-zone': '#7a0010',
 };
 const SELECT = '#1d4ed8';
@@ -147,7 +148,7 @@ function hazardSource(kind) {
 // A hazard's status for drawing: restricted records come as danger zones; anything unknown is
 // drawn as the most severe.
 const STATUS = ['case', ['==', ['get', 'kind'], 'danger-zone'], 'danger-zone', ['coalesce', ['get', 'status'], 'danger-zone']];
-const COLOUR = ['match', STATUS, 'confirmed', COLOURS.confirmed, 'suspected', COLOURS.suspected, 'reduced', COLOURS.reduced, COLOURS['danger-zone']];
+const COLOUR = ['match', STATUS, 'confirmed', COLOURS.confirmed, 'suspected', COLOURS.suspected, 'reduced', COLOURS.reduced, 'reported', COLOURS.reported, COLOURS['danger-zone']];
 const IS_POLYGON = ['match', ['geometry-type'], ['Polygon', 'MultiPolygon'], true, false];
 const IS_LINE = ['match', ['geometry-type'], ['LineString', 'MultiLineString'], true, false];
 const IS_POINT = ['match', ['geometry-type'], ['Point', 'MultiPoint'], true, false];

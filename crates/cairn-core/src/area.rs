@@ -324,12 +324,34 @@ impl WireEnum for Status {
 }
 
 impl Status {
-    /// True for hazards the public must be warned of: suspected, confirmed, and partly reduced
-    /// areas whose remainder is still hazardous. Unverified reports are not yet hazards.
+    /// True for hazards everyone must be warned of: reported (an indication an officer accepted,
+    /// not yet surveyed), suspected, confirmed, and reduced areas whose remainder is still
+    /// hazardous. A known danger never goes quiet: only released land (cancelled, cleared,
+    /// closed) stops warning.
     pub fn is_open_hazard(self) -> bool {
         matches!(
             self,
-            Status::Suspected | Status::Confirmed | Status::Reduced
+            Status::Reported | Status::Suspected | Status::Confirmed | Status::Reduced
+        )
+    }
+
+    /// How strongly the record asserts a hazard, for telling a weakening edit from a
+    /// strengthening one: reported < suspected < confirmed. Release statuses are not ranked:
+    /// they are reached only by land release.
+    pub fn strength(self) -> Option<u8> {
+        match self {
+            Status::Reported => Some(1),
+            Status::Suspected | Status::Reduced => Some(2),
+            Status::Confirmed => Some(3),
+            Status::Cancelled | Status::Cleared | Status::Closed => None,
+        }
+    }
+
+    /// True for the statuses only a land release (or a migration of existing data) may set.
+    pub fn is_release(self) -> bool {
+        matches!(
+            self,
+            Status::Cancelled | Status::Reduced | Status::Cleared | Status::Closed
         )
     }
 }

@@ -5,6 +5,7 @@ pub mod accident;
 pub mod area;
 pub mod catalogue;
 pub mod certificate;
+pub mod command;
 pub mod diff;
 pub mod hilbert;
 pub mod public;

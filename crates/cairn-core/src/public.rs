@@ -19,6 +19,10 @@ pub const ZONE_GRID_DEG: f64 = 0.01;
 pub const DANGER_EN: &str = "Danger: explosive ordnance (mines or unexploded munitions) may be here. Do not enter. Do not touch anything. Call 101 or 112.";
 /// Plain-language danger text in Ukrainian.
 pub const DANGER_UK: &str = "Небезпечно: тут можуть бути вибухонебезпечні предмети (міни чи боєприпаси, що не розірвалися). Не заходьте. Нічого не торкайтеся. Телефонуйте 101 або 112.";
+/// Danger text in English for a reported area: an indication not yet surveyed.
+pub const REPORTED_EN: &str = "Reported, not yet surveyed: explosive ordnance may be here. Keep away until it is checked. Do not touch anything. Call 101 or 112.";
+/// Danger text in Ukrainian for a reported area.
+pub const REPORTED_UK: &str = "Повідомлено, ще не обстежено: тут можуть бути вибухонебезпечні предмети. Не наближайтеся, доки місце не перевірять. Нічого не торкайтеся. Телефонуйте 101 або 112.";
 
 /// What the public may see of one record.
 #[derive(Clone, Debug, PartialEq)]
@@ -82,7 +86,8 @@ impl DangerZone {
 }
 
 /// Decides what the public may see of `area`; `None` when the public is not to be shown it
-/// (unverified reports and released land).
+/// (released land). A `reported` area warns like any other, with its own text; a restricted
+/// one, such as an area opened from a public report, as a danger zone.
 pub fn public_view(
     area: &HazardArea,
     catalogue: &Catalogue,
@@ -91,6 +96,7 @@ pub fn public_view(
     if !area.props.status.is_open_hazard() {
         return None;
     }
+    let reported = area.props.status == Status::Reported;
     match area.props.classification {
         crate::area::Classification::Public => {
             let categories: BTreeSet<Category> = area
@@ -116,8 +122,8 @@ pub fn public_view(
                     evidence: area.props.evidence.as_ref().map(|e| e.kind),
                     device_categories: categories.into_iter().collect(),
                     danger: true,
-                    danger_en: DANGER_EN,
-                    danger_uk: DANGER_UK,
+                    danger_en: if reported { REPORTED_EN } else { DANGER_EN },
+                    danger_uk: if reported { REPORTED_UK } else { DANGER_UK },
                     data_date,
                 },
             })
@@ -235,7 +241,7 @@ mod tests {
     }
 
     #[test]
-    fn public_records_show_categories_not_devices_and_unverified_or_released_are_hidden() {
+    fn public_records_show_categories_not_devices_and_released_are_hidden() {
         let c = Catalogue::builtin();
         let shape = Shape::Spot {
             at: Point::new(30.0, 50.0),
@@ -247,12 +253,14 @@ mod tests {
             panic!()
         };
         assert_eq!(detail.device_categories, vec![Category::ApMine]);
-        for s in [
-            Status::Reported,
-            Status::Cancelled,
-            Status::Cleared,
-            Status::Closed,
-        ] {
+        let r = area(Classification::Public, Status::Reported, shape.clone());
+        let Some(PublicView::Detailed { detail, .. }) = public_view(&r, &c, chrono::Utc::now())
+        else {
+            panic!("a reported area warns")
+        };
+        assert_eq!(detail.status, Status::Reported);
+        assert_eq!(detail.danger_en, REPORTED_EN);
+        for s in [Status::Cancelled, Status::Cleared, Status::Closed] {
             assert!(
                 public_view(
                     &area(Classification::Public, s, shape.clone()),

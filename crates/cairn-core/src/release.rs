@@ -576,10 +576,12 @@ pub fn plan_release(
         released_m2,
         before_m2,
         remaining_m2: if closed { 0.0 } else { remaining_m2 },
+        // What remains keeps the evidence status it had: a partial release takes land off the
+        // map, never the warning off what is left (confirmed stays confirmed).
         status_after: if closed {
             Status::Closed
         } else {
-            Status::Reduced
+            area.props.status
         },
     })
 }
@@ -631,7 +633,7 @@ pub fn check_transition(
         return Err(Problem::new(
             "status",
             format!(
-                "{to} is reached by land release (POST /api/releases, cairn release) on the evidence of an activity, not set directly"
+                "{to} is reached by land release (POST /api/releases, cairn release) on the evidence of an activity, not set directly (rule release-by-activity)"
             ),
         ));
     }
@@ -639,7 +641,7 @@ pub fn check_transition(
         return Err(Problem::new(
             "status",
             format!(
-                "area {} is closed and its land handed over; an item found there is recorded as a post-release find, which opens a new area",
+                "area {} is closed and its land handed over; an item found there is recorded as a post-release find, which opens a new area (rule released-stays-released)",
                 area.id
             ),
         ));
@@ -661,14 +663,14 @@ pub fn check_transition(
     match to {
         Status::Reported => Err(Problem::new(
             "status",
-            "only a public report opens a reported area (triage with action open)",
+            "only a public report opens a reported area (triage with action open); lowering a hazard is an officer's correction (rule weakening-needs-correction)",
         )),
         Status::Suspected => {
             if from != Status::Reported {
                 return Err(Problem::new(
                     "status",
                     format!(
-                        "area {} is {from}; a hazard is not downgraded to suspected: release land by survey instead",
+                        "area {} is {from}; a hazard is not downgraded to suspected: release land by survey, or an officer corrects a wrong record with a reason (rule weakening-needs-correction)",
                         area.id
                     ),
                 ));
@@ -682,10 +684,13 @@ pub fn check_transition(
             }
         }
         Status::Confirmed => {
-            if !matches!(from, Status::Reported | Status::Suspected) {
+            if !matches!(from, Status::Reported | Status::Suspected | Status::Reduced) {
                 return Err(Problem::new(
                     "status",
-                    format!("area {} is {from} and cannot become confirmed", area.id),
+                    format!(
+                        "area {} is {from} and cannot become confirmed (rule released-stays-released)",
+                        area.id
+                    ),
                 ));
             }
             if let Some(e) = given {
@@ -694,7 +699,7 @@ pub fn check_transition(
                 }
                 return Err(Problem::new(
                     "evidence.kind",
-                    "confirming needs direct evidence (an item seen, found or an accident); the evidence given is indirect",
+                    "confirming needs direct evidence (an item seen, found or an accident); the evidence given is indirect (rule confirmed-needs-direct-evidence)",
                 ));
             }
             if let Some(e) = area
@@ -722,7 +727,7 @@ pub fn check_transition(
             Err(Problem::new(
                 "evidence",
                 format!(
-                    "confirming needs direct evidence: give evidence of kind direct with a description, or record a survey activity on area {} that found devices; its evidence is {}",
+                    "confirming needs direct evidence: give evidence of kind direct with a description, or record a survey activity on area {} that found devices; its evidence is {} (rule confirmed-needs-direct-evidence)",
                     area.id,
                     area.props
                         .evidence
@@ -978,7 +983,11 @@ mod tests {
         let ts = activity(ActivityKind::TechnicalSurvey, g.clone());
         let half = rect(36.0, 49.9, 36.005, 49.91);
         let p = plan_release(&a, &ts, ReleaseMethod::Reduce, &half).unwrap();
-        assert_eq!(p.status_after, Status::Reduced);
+        assert_eq!(
+            p.status_after,
+            Status::Confirmed,
+            "what remains stays confirmed"
+        );
         assert!((p.released_m2 + p.remaining_m2 - p.before_m2).abs() < 0.01);
         assert!((p.released_m2 / p.before_m2 - 0.5).abs() < 0.001);
         assert!(p.remaining.as_ref().unwrap().is_valid());

@@ -37,10 +37,26 @@ impl fmt::Display for Problem {
 /// Longest id accepted.
 pub const MAX_ID_LEN: usize = 64;
 
-/// Checks a record id: 1 to 64 characters of letters, digits, `-`, `_` or `.`.
+/// The prefix of the ids of generalised danger zones (`zone-…`), reserved: no record may take
+/// an id in it, in any letter case, so a record can never stand in for a published zone.
+pub const ZONE_ID_PREFIX: &str = "zone-";
+
+/// True when `id` lies in the danger zones' reserved namespace.
+pub fn in_zone_namespace(id: &str) -> bool {
+    id.len() >= ZONE_ID_PREFIX.len()
+        && id.as_bytes()[..ZONE_ID_PREFIX.len()].eq_ignore_ascii_case(ZONE_ID_PREFIX.as_bytes())
+}
+
+/// Checks a record id: 1 to 64 characters of letters, digits, `-`, `_` or `.`, not beginning
+/// with `zone-` (the danger zones' namespace).
 pub fn check_id(id: &str) -> Result<(), String> {
     if id.is_empty() {
         return Err("id is empty".into());
+    }
+    if in_zone_namespace(id) {
+        return Err(format!(
+            "id {id:?} begins with {ZONE_ID_PREFIX:?}, which is reserved for the public's generalised danger zones; choose another id (or leave it out to have one assigned)"
+        ));
     }
     if id.len() > MAX_ID_LEN {
         return Err(format!("id is longer than {MAX_ID_LEN} characters"));
@@ -448,5 +464,13 @@ mod tests {
         assert!(check_id("").is_err());
         assert!(check_id("a b").unwrap_err().contains("' '"));
         assert!(check_id(&"x".repeat(65)).is_err());
+        for reserved in ["zone-3615-4995-3617-4997", "ZONE-1", "Zone-x"] {
+            assert!(
+                check_id(reserved).unwrap_err().contains("reserved"),
+                "{reserved}"
+            );
+        }
+        assert!(check_id("zone").is_ok());
+        assert!(check_id("zoned-1").is_ok());
     }
 }

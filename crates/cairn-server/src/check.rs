@@ -69,7 +69,19 @@ struct Advice {
 }
 
 fn advice(a: &PointAnswer) -> Advice {
-    if !a.inside.is_empty() || !a.within_accuracy.is_empty() {
+    let only_reported = a
+        .inside
+        .iter()
+        .map(|h| (h.status, h.categories))
+        .chain(a.within_accuracy.iter().map(|h| (h.status, h.categories)))
+        .all(|(s, c)| s == cairn_core::Status::Reported && public_label(s, c) == "reported");
+    if (!a.inside.is_empty() || !a.within_accuracy.is_empty()) && only_reported {
+        Advice {
+            danger: true,
+            en: "DANGER: explosive ordnance was reported here and the place is not yet surveyed. Keep away until it is checked. Do not touch anything. Go back the way you came and call 101 or 112.",
+            uk: "НЕБЕЗПЕКА: тут повідомили про вибухонебезпечні предмети, місце ще не обстежене. Не наближайтеся, доки його не перевірять. Нічого не торкайтеся. Повертайтеся тим шляхом, яким прийшли, і телефонуйте 101 або 112.",
+        }
+    } else if !a.inside.is_empty() || !a.within_accuracy.is_empty() {
         Advice {
             danger: true,
             en: "DANGER: you may be in a hazardous area. Stop. Do not touch anything. Go back only the way you came, stepping in your own footprints, and call 101 or 112.",

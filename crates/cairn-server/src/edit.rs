@@ -1,8 +1,11 @@
 //! OGC API – Features Part 4 on `/ogc/collections/hazardous-areas/items`: create (`POST`),
-//! replace (`PUT`), update (`PATCH`, a JSON merge patch of the properties with an optional new
-//! geometry) and delete (`DELETE`, recorded as a closing revision: the area's status becomes
-//! `closed`; nothing is ever removed and its history keeps every revision). `OPTIONS` answers
-//! with the methods the caller may use, which is how QGIS decides to offer editing.
+//! replace (`PUT`) and update (`PATCH`, a JSON merge patch of the properties with an optional new
+//! geometry), each a domain command (`create`, `edit`) through the one door
+//! (`cairn_store::Writer::write_area`), refused there as at every other door: no release status
+//! set by an edit, no weakening edit (that is an officer's correction,
+//! `POST /api/areas/{id}/corrections`). `DELETE` is refused: an area closes only by land release.
+//! `OPTIONS` answers with the methods the caller may use, which is how QGIS decides to offer
+//! editing.
 //!
 //! Optimistic locking: `PUT`, `PATCH` and `DELETE` need `If-Match` with the ETag of the record as
 //! last read (428 without it, 412 when the record has changed since). The check and the write
@@ -12,22 +15,22 @@
 //! token as its source and a reason (the `Cairn-Reason` header, or one naming the operation).
 //!
 //! Who may write (domain.md): the public nobody (401); auditors nothing (403); field users only
-//! records of their own organisation, and neither publish (classification `public`) nor release
-//! land (`cancelled`, `reduced`, `cleared`, `closed`), which are officers' decisions; officers
-//! and admins everything. A body is checked in full by the same validation as an import before
-//! anything is written: a bad one changes nothing and is answered with a problem naming every
-//! field at fault.
+//! records of their own organisation and never publish (`cairn_core::command`); officers and
+//! admins everything the record's rules allow. A body is checked in full by the same validation
+//! as an import before anything is written: a bad one changes nothing and is answered with a
+//! problem naming every field at fault.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use cairn_core::command::Command;
 use cairn_core::report::{MAX_REASON_CHARS, check_text};
-use cairn_core::{Classification, HazardArea, Problem, Status, WireEnum};
-use cairn_formats::geojson::{area_properties, geometry_value, read_feature, read_geometry};
-use cairn_formats::record::{Candidate, build_geometry, build_record};
-use cairn_store::{ChangeMeta, PutOutcome, Store, StoreError, StoredArea, Writer};
+use cairn_core::{HazardArea, Problem, Status};
+use cairn_formats::geojson::{area_properties, geometry_value, read_feature};
+use cairn_formats::record::{Candidate, build_record};
+use cairn_store::{ChangeMeta, Store, StoreError, StoredArea, WriteError, Writer};
 use serde_json::{Map, Value, json};
 
 use crate::AppState;
@@ -37,8 +40,9 @@ use crate::ogc::{COLLECTION, GEOJSON, JSON, base_url, check_collection, encode, 
 
 /// What `OPTIONS` allows on the items of the collection, for a caller who may write.
 pub const ITEMS_ALLOW_WRITE: &str = "GET, HEAD, POST, OPTIONS";
-/// What `OPTIONS` allows on one item, for a caller who may write.
-pub const ITEM_ALLOW_WRITE: &str = "GET, HEAD, PUT, PATCH, DELETE, OPTIONS";
+/// What `OPTIONS` allows on one item, for a caller who may write (no `DELETE`: closing is land
+/// release's).
+pub const ITEM_ALLOW_WRITE: &str = "GET, HEAD, PUT, PATCH, OPTIONS";
 /// What `OPTIONS` allows to everyone else.
 pub const ALLOW_READ: &str = "GET, HEAD, OPTIONS";
 /// The header that may carry the reason of a write, recorded in history.
@@ -46,7 +50,13 @@ pub const REASON_HEADER: &str = "cairn-reason";
 
 /// A refusal in its final form (a problem with a list of fields, or an `ApiError`), boxed
 /// because a response is large.
-struct Refusal(Box<Response>);
+pub(crate) struct Refusal(Box<Response>);
+
+impl From<Response> for Refusal {
+    fn from(r: Response) -> Refusal {
+        Refusal(Box::new(r))
+    }
+}
 
 impl From<ApiError> for Refusal {
     fn from(e: ApiError) -> Refusal {
@@ -253,68 +263,21 @@ fn feature(b: &str, s: &StoredArea) -> Value {
     })
 }
 
-fn org_name(o: Option<&str>) -> String {
-    o.map(|o| format!("organisation {o:?}"))
-        .unwrap_or_else(|| "no organisation".into())
-}
-
-/// A field user may change a record only when it is their organisation's.
-fn field_may_touch(caller: &Caller, before: &StoredArea) -> Result<(), ApiError> {
-    if caller.role == Role::Field
-        && before.area.props.organisation.as_deref() != caller.organisation.as_deref()
-    {
-        return Err(ApiError::forbidden(format!(
-            "{} belongs to {}; a field user writes only records of their own ({})",
-            before.area.id,
-            org_name(before.area.props.organisation.as_deref()),
-            org_name(caller.organisation.as_deref())
-        )));
+/// The actor of a write in the domain's terms; `writer` has refused everyone else.
+fn actor(caller: &Caller) -> cairn_core::command::Actor<'_> {
+    use cairn_core::command::Role as R;
+    cairn_core::command::Actor {
+        role: match caller.role {
+            Role::Field => R::Field,
+            Role::Officer => R::Officer,
+            _ => R::Admin,
+        },
+        organisation: caller.organisation.as_deref(),
     }
-    Ok(())
-}
-
-/// What a field user's write may produce: a record of their organisation (filled in when left
-/// out), not newly published, not newly released.
-fn field_may_make(
-    caller: &Caller,
-    before: Option<&HazardArea>,
-    after: &mut HazardArea,
-) -> Result<(), ApiError> {
-    if caller.role != Role::Field {
-        return Ok(());
-    }
-    match after.props.organisation.as_deref() {
-        None => after.props.organisation = caller.organisation.clone(),
-        Some(o) if Some(o) == caller.organisation.as_deref() => {}
-        Some(o) => {
-            return Err(ApiError::forbidden(format!(
-                "properties.organisation: a field user writes only records of their own ({}), not of {o:?}",
-                org_name(caller.organisation.as_deref())
-            )));
-        }
-    }
-    if after.props.classification == Classification::Public
-        && before.is_none_or(|b| b.props.classification != Classification::Public)
-    {
-        return Err(ApiError::forbidden(
-            "properties.classification: publishing a record (public) is for information officers; a field user's records stay restricted until an officer publishes them",
-        ));
-    }
-    let released = matches!(
-        after.props.status,
-        Status::Cancelled | Status::Reduced | Status::Cleared | Status::Closed
-    );
-    if released && before.is_none_or(|b| b.props.status != after.props.status) {
-        return Err(ApiError::forbidden(format!(
-            "properties.status: {} releases land, which information officers record; a field user may set reported, suspected or confirmed",
-            after.props.status.as_str()
-        )));
-    }
-    Ok(())
 }
 
 /// How a write finds its record and what it checks first.
-enum Target<'a> {
+pub(crate) enum Target<'a> {
     /// `POST`: a new record, with the client's id if it gave one.
     New(Option<String>),
     /// `PUT`, `PATCH`, `DELETE`: an existing record, at one of these ETags.
@@ -322,18 +285,20 @@ enum Target<'a> {
 }
 
 /// The result of a write.
-struct Written {
+pub(crate) struct Written {
     stored: StoredArea,
 }
 
-/// Runs one write in one store transaction: finds the record, checks the caller and the ETag
-/// under the write lock, builds the new version with `make`, checks it, stores it, commits and
-/// brings the read model up to date (before the store is unlocked, so in commit order). Nothing
-/// is written when any step refuses.
-fn write(
+/// Runs one write in one store transaction: finds the record, checks the ETag under the write
+/// lock, builds the new version with `make`, and hands it to the one door
+/// (`Writer::write_area`, where `cairn_core::command` decides as at every other door), commits
+/// and brings the read model up to the store's newest change before answering. Nothing is
+/// written when any step refuses.
+pub(crate) fn write(
     state: &AppState,
     caller: &Caller,
     meta: ChangeMeta,
+    command: Command,
     target: Target<'_>,
     make: impl FnOnce(Option<&StoredArea>) -> Result<HazardArea, Refusal>,
 ) -> Result<Written, Refusal> {
@@ -356,7 +321,6 @@ fn write(
                 let cur = tx.current_area(id).map_err(internal)?.ok_or_else(|| {
                     ApiError::not_found(format!("no feature {id:?} in {COLLECTION}"))
                 })?;
-                field_may_touch(caller, &cur)?;
                 let now = etag(&cur);
                 if !tags.contains(&now) {
                     return Err(ApiError {
@@ -378,8 +342,15 @@ fn write(
             (None, Some(id)) => id,
             (None, None) => tx.new_area_id().map_err(internal)?,
         };
-        field_may_make(caller, before.as_ref().map(|b| &b.area), &mut after)?;
-        let outcome = tx.put_area(&after).map_err(internal)?;
+        // A field user's new record is their organisation's when it names none.
+        if caller.role == Role::Field && after.props.organisation.is_none() {
+            after.props.organisation = caller.organisation.clone();
+        }
+        tx.write_area(command, actor(caller), &after)
+            .map_err(|e| match e {
+                WriteError::Refused(r) => crate::error::refused(&r).into(),
+                WriteError::Store(e) => internal(e),
+            })?;
         tx.commit().map_err(internal)?;
         let stored = s
             .get_area(&after.id, None)
@@ -388,12 +359,12 @@ fn write(
                 id: after.id.clone(),
                 message: "missing right after it was written".into(),
             }))?;
-        if outcome != PutOutcome::Unchanged {
-            // Still under the store's lock: the model sees writes in commit order.
-            state.apply_write(stored.clone());
-        }
         Ok(Written { stored })
     })?;
+    // No write is answered before the read model shows it.
+    state
+        .catch_up()
+        .map_err(|e| Refusal::from(ApiError::internal(e)))?;
     Ok(written)
 }
 
@@ -468,6 +439,7 @@ pub async fn create(
             &state,
             &caller,
             meta(&caller, author, reason),
+            Command::Create,
             Target::New(client_id),
             |_| Ok(into_area(c)),
         )?;
@@ -503,6 +475,7 @@ pub async fn replace(
             &state,
             &caller,
             meta(&caller, author, reason),
+            Command::Edit,
             Target::Existing { id: &fid, tags },
             |_| Ok(into_area(c)),
         )?;
@@ -510,29 +483,58 @@ pub async fn replace(
     })())
 }
 
-/// Applies an RFC 7396 JSON merge patch to `target`.
-pub fn merge_patch(target: &mut Value, patch: &Value) {
-    match patch {
-        Value::Object(p) => {
-            if !target.is_object() {
-                *target = Value::Object(Map::new());
-            }
-            if let Value::Object(t) = target {
-                for (k, v) in p {
-                    if v.is_null() {
-                        t.remove(k);
-                    } else {
-                        merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
-                    }
-                }
-            }
-        }
-        other => *target = other.clone(),
+pub use cairn_formats::patch::merge_patch;
+use cairn_formats::patch::{PATCH_MEMBERS, apply_patch, check_patch};
+
+/// Reads a patch body: an object of the members a patch may have (400 otherwise), checked as
+/// far as it can be without the record (422 naming the member).
+fn read_patch(v: &Value, fid: &str, extra: &[&str]) -> Result<Map<String, Value>, Refusal> {
+    let Value::Object(p) = v else {
+        return Err(ApiError::bad_request(
+            "body must be a JSON object with properties to change and, optionally, a geometry",
+        )
+        .into());
+    };
+    let mut p = p.clone();
+    for k in extra {
+        p.remove(*k);
     }
+    if let Some(k) = p.keys().find(|k| !PATCH_MEMBERS.contains(&k.as_str())) {
+        return Err(ApiError::bad_request(format!(
+            "{k:?} is not a member a patch may change; it takes {}",
+            PATCH_MEMBERS.join(", ")
+        ))
+        .into());
+    }
+    check_patch(&p, fid).map_err(|ps| invalid(&ps))?;
+    Ok(p)
 }
 
-/// The members a patch may have.
-const PATCH_MEMBERS: &[&str] = &["type", "id", "geometry", "properties"];
+/// Writes patch `p` over record `fid` as `command`.
+fn write_patch(
+    state: &AppState,
+    caller: &Caller,
+    meta: ChangeMeta,
+    command: Command,
+    fid: &str,
+    tags: Vec<String>,
+    p: &Map<String, Value>,
+) -> Result<Written, Refusal> {
+    write(
+        state,
+        caller,
+        meta,
+        command,
+        Target::Existing { id: fid, tags },
+        |before| {
+            let Some(b) = before else {
+                return Err(ApiError::not_found(format!("no feature {fid:?}")).into());
+            };
+            apply_patch(&b.area, p, state.catalogue(), chrono::Utc::now())
+                .map_err(|ps| invalid(&ps))
+        },
+    )
+}
 
 /// `PATCH /ogc/collections/{id}/items/{featureId}`: a JSON merge patch (RFC 7396) of the
 /// feature's `properties` (a null removes a property) and, optionally, a new `geometry`
@@ -550,99 +552,72 @@ pub async fn update(
         let tags = if_match(&headers)?;
         let reason = reason(&headers, "updated through the OGC API")?;
         let patch = body_json(&headers, body, true)?;
-        let Value::Object(p) = &patch else {
-            return Err(ApiError::bad_request(
-                "body must be a JSON object with properties to change and, optionally, a geometry",
-            )
-            .into());
-        };
-        if let Some(k) = p.keys().find(|k| !PATCH_MEMBERS.contains(&k.as_str())) {
-            return Err(ApiError::bad_request(format!(
-                "{k:?} is not a member a patch may change; it takes {}",
-                PATCH_MEMBERS.join(", ")
-            ))
-            .into());
-        }
-        match p.get("id") {
-            None => {}
-            Some(Value::String(s)) if *s == fid => {}
-            Some(other) => {
-                return Err(invalid(&[Problem::new(
-                    "id",
-                    format!("is {other} but the path names {fid:?}; an id cannot be changed"),
-                )]));
-            }
-        }
         // What can be checked without the record is checked before the ETag, so a malformed
         // patch is refused as such whatever the client last read.
-        if let Some(t) = p.get("type")
-            && t != "Feature"
-        {
-            return Err(invalid(&[Problem::new(
-                "type",
-                format!("must be \"Feature\", not {t}"),
-            )]));
-        }
-        match p.get("geometry") {
-            None => {}
-            Some(Value::Null) => {
-                return Err(invalid(&[Problem::new(
-                    "geometry",
-                    "cannot be removed: a hazardous area needs a geometry; send a new one or leave it out",
-                )]));
-            }
-            Some(g) => {
-                let mut problems = Vec::new();
-                if let Some(raw) = read_geometry(g, &mut problems) {
-                    build_geometry(&raw, "geometry.coordinates", &mut problems);
-                }
-                if !problems.is_empty() {
-                    return Err(invalid(&problems));
-                }
-            }
-        }
-        if let Some(props) = p.get("properties")
-            && !props.is_object()
-        {
-            return Err(invalid(&[Problem::new(
-                "properties",
-                "must be an object of the properties to change (null removes one)",
-            )]));
-        }
-        let w = write(
+        let p = read_patch(&patch, &fid, &[])?;
+        let w = write_patch(
             &state,
             &caller,
             meta(&caller, author, reason),
-            Target::Existing { id: &fid, tags },
-            |before| {
-                let Some(b) = before else {
-                    return Err(ApiError::not_found(format!("no feature {fid:?}")).into());
-                };
-                let mut merged = json!({
-                    "type": "Feature",
-                    "id": b.area.id,
-                    "geometry": geometry_value(&b.area.shape.geometry()),
-                    "properties": area_properties(&b.area),
-                });
-                if let Some(props) = p.get("properties") {
-                    merge_patch(&mut merged["properties"], props);
-                }
-                if let Some(g) = p.get("geometry") {
-                    merged["geometry"] = g.clone();
-                }
-                if let Some(t) = p.get("type") {
-                    merged["type"] = t.clone();
-                }
-                candidate(&state, &merged).map(into_area)
-            },
+            Command::Edit,
+            &fid,
+            tags,
+            &p,
         )?;
         Ok(answer(StatusCode::OK, &headers, &w))
     })())
 }
 
-/// `DELETE /ogc/collections/{id}/items/{featureId}`: closes the area (a new revision with status
-/// `closed`; nothing is removed); needs `If-Match`. Officers and admins only: closing takes the
-/// warning off the public map. 204 with the closing revision's `ETag`; 409 when already closed.
+/// `POST /api/areas/{id}/corrections`: an information officer's correction of a wrong record,
+/// the one change that may weaken a hazard (a lower status, a smaller or moved outline, fewer
+/// devices, public → restricted). The body is a patch as for `PATCH` with a mandatory `reason`
+/// member; needs `If-Match`. Officers and admins only; recorded as command `correct`.
+pub async fn correct(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(fid): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    flatten((|| -> Result<Response, Refusal> {
+        let author = writer(&caller)?;
+        if !matches!(caller.role, Role::Officer | Role::Admin) {
+            return Err(crate::error::refused(&cairn_core::command::Refusal {
+                rule: "correction-by-officer",
+                kind: cairn_core::command::RefusalKind::Forbidden,
+                field: "command".into(),
+                message: "a correction that may weaken a hazard is an information officer's decision; this token's role cannot make one".into(),
+            })
+            .into());
+        }
+        let tags = if_match(&headers)?;
+        let v = body_json(&headers, body, true)?;
+        let reason = match v.get("reason") {
+            Some(Value::String(r)) => check_text(r, MAX_REASON_CHARS)
+                .map_err(|m| ApiError::bad_request(format!("reason {m}")))?,
+            _ => String::new(),
+        };
+        if reason.trim().is_empty() {
+            return Err(invalid(&[Problem::new(
+                "reason",
+                "a correction needs a reason: say what was wrong with the record and how it is known",
+            )]));
+        }
+        let p = read_patch(&v, &fid, &["reason"])?;
+        let mut m = meta(&caller, author, reason);
+        m.source = m
+            .source
+            .map(|s| s.replace("OGC API – Features", "officer's correction"));
+        let w = write_patch(&state, &caller, m, Command::Correct, &fid, tags, &p)?;
+        Ok(answer(StatusCode::OK, &headers, &w))
+    })())
+}
+
+/// `DELETE /ogc/collections/{id}/items/{featureId}`: asks to close the area, which the one door
+/// refuses to everyone (409, rule `release-by-activity`): an area is closed only when land
+/// release on an activity's evidence leaves nothing of it (`POST /api/releases`), and nothing is
+/// ever removed. Kept as a route so that clients get that explanation rather than a 405; not
+/// offered by `OPTIONS`.
 pub async fn close(
     State(state): State<AppState>,
     caller: Caller,
@@ -664,6 +639,7 @@ pub async fn close(
             &state,
             &caller,
             meta(&caller, author, reason),
+            Command::Edit,
             Target::Existing { id: &fid, tags },
             |before| {
                 let Some(b) = before else {

@@ -131,3 +131,32 @@ impl From<axum::extract::rejection::PathRejection> for ApiError {
         ApiError::bad_request(e.body_text())
     }
 }
+
+/// A write the domain's rules refused (`cairn_core::command`), the same way at every door:
+/// 403 for a role that may not make it, 409 for a transition the record's state forbids, 422 for
+/// a change its evidence does not support; the problem names the `rule` and the `field`.
+pub fn refused(r: &cairn_core::command::Refusal) -> Response {
+    use cairn_core::command::RefusalKind;
+    let (status, title) = match r.kind {
+        RefusalKind::Forbidden => (StatusCode::FORBIDDEN, "Forbidden"),
+        RefusalKind::Conflict => (StatusCode::CONFLICT, "Refused by the record's rules"),
+        RefusalKind::Invalid => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Not supported by the evidence",
+        ),
+    };
+    let body = json!({
+        "type": "about:blank",
+        "title": title,
+        "status": status.as_u16(),
+        "detail": format!("{}: {}", r.field, r.message),
+        "rule": r.rule,
+        "field": r.field,
+    });
+    let mut resp = (status, body.to_string()).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    resp
+}

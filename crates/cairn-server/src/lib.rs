@@ -44,12 +44,26 @@ pub const BODY_LIMIT: usize = 1 << 20;
 /// The longest a request may take before it is answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// How often the read model asks the store for changes made by other processes.
+pub const FOLLOW_INTERVAL: Duration = Duration::from_millis(100);
+/// Above this many changed records, the read model is rebuilt rather than patched.
+pub const RELOAD_AT: usize = 50_000;
+
+/// The change feed's reader.
+struct Feed {
+    store: SqliteStore,
+    seq: i64,
+    error: Option<String>,
+}
+
 /// A cached tile's key: (public, z, x, y).
 pub type TileKey = (bool, u8, u32, u32);
 
 struct Shared {
     store: Mutex<SqliteStore>,
     model: RwLock<ReadModel>,
+    /// The change feed's reader: its own connection and the changeset number the model reached.
+    feed: Mutex<Feed>,
     catalogue: Catalogue,
     metrics: ops::Metrics,
     tiles: Mutex<std::collections::HashMap<TileKey, axum::body::Bytes>>,
@@ -85,15 +99,23 @@ impl AppState {
         catalogue: Catalogue,
         reports: reports::ReportsConfig,
     ) -> Result<AppState, StoreError> {
-        let model = ReadModel::load(&store, &catalogue)?;
-        let intake_store = SqliteStore::open(
-            std::path::Path::new(store.path()),
-            cairn_store::sqlite::OpenMode::Existing,
-        )?;
-        Ok(AppState {
+        let path = std::path::Path::new(store.path()).to_path_buf();
+        let feed_store = SqliteStore::open(&path, cairn_store::sqlite::OpenMode::ReadOnly)?;
+        // The feed's number is read before the records: whatever commits while they load is
+        // applied again by the first catch-up (applying a revision twice is harmless).
+        let seq = cairn_store::Store::last_change(&feed_store)?;
+        let mut model = ReadModel::load(&store, &catalogue)?;
+        model.seq = seq;
+        let intake_store = SqliteStore::open(&path, cairn_store::sqlite::OpenMode::Existing)?;
+        let state = AppState {
             inner: Arc::new(Shared {
                 store: Mutex::new(store),
                 model: RwLock::new(model),
+                feed: Mutex::new(Feed {
+                    store: feed_store,
+                    seq,
+                    error: None,
+                }),
                 catalogue,
                 metrics: ops::Metrics::default(),
                 tiles: Mutex::new(std::collections::HashMap::new()),
@@ -102,7 +124,83 @@ impl AppState {
                 intake: reports::Intake::start(intake_store),
                 policy: RwLock::new(None),
             }),
-        })
+        };
+        state.follow();
+        Ok(state)
+    }
+
+    /// Starts the thread that follows the store's change feed every `FOLLOW_INTERVAL`, so
+    /// writes made by any process (the command line, another server) reach every check, tile
+    /// and item; it ends when the last handle to the state is dropped.
+    fn follow(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        let spawned = std::thread::Builder::new()
+            .name("cairn-follow".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(FOLLOW_INTERVAL);
+                    let Some(inner) = weak.upgrade() else { break };
+                    let state = AppState { inner };
+                    if let Err(e) = state.catch_up() {
+                        tracing::warn!(error = %e, "following the store's change feed failed; retrying");
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "could not start the change feed's follower");
+        }
+    }
+
+    /// Brings the read model up to the store's newest changeset: each area written since the
+    /// model's number is applied as it is now (`ReadModel::apply`), or, after a change larger
+    /// than `RELOAD_AT` records (a big import), the model is rebuilt. Serialised: one catch-up
+    /// at a time, so the model only moves forward. Returns the number reached.
+    pub fn catch_up(&self) -> Result<i64, StoreError> {
+        use cairn_store::Store;
+        let mut feed = self.inner.feed.lock().unwrap_or_else(|e| e.into_inner());
+        let result = (|| {
+            let upto = feed.store.last_change()?;
+            if upto <= feed.seq {
+                return Ok(feed.seq);
+            }
+            let ids = feed.store.changed_areas(feed.seq, upto)?;
+            if ids.len() > RELOAD_AT {
+                let mut model = ReadModel::load(&feed.store, &self.inner.catalogue)?;
+                model.seq = upto;
+                *self.inner.model.write().unwrap_or_else(|e| e.into_inner()) = model;
+            } else {
+                let mut fresh = Vec::with_capacity(ids.len());
+                for id in &ids {
+                    if let Some(s) = feed.store.get_area(id, None)? {
+                        fresh.push(s);
+                    }
+                }
+                let mut model = self.inner.model.write().unwrap_or_else(|e| e.into_inner());
+                for s in fresh {
+                    model.apply(s, &self.inner.catalogue);
+                }
+                model.seq = upto;
+            }
+            feed.seq = upto;
+            self.inner
+                .tiles
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
+            Ok(upto)
+        })();
+        feed.error = result.as_ref().err().map(|e: &StoreError| e.to_string());
+        result
+    }
+
+    /// The last error of the change feed's reader, if its latest catch-up failed.
+    pub fn feed_error(&self) -> Option<String> {
+        self.inner
+            .feed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .error
+            .clone()
     }
 
     /// The read model for this request.
@@ -116,37 +214,21 @@ impl AppState {
         f(&mut s)
     }
 
-    /// Reloads the read model from the store (after a write, or writes made outside the service).
-    /// The store stays locked until the new model is in place, so models are installed in the
-    /// order they were read: a slower reload never puts back a model older than another's.
+    /// Rebuilds the read model from the store, then follows the feed from there.
     pub fn reload(&self) -> Result<(), StoreError> {
-        {
-            let store = self.inner.store.lock().unwrap_or_else(|e| e.into_inner());
-            let model = ReadModel::load(&*store, &self.inner.catalogue)?;
-            *self.inner.model.write().unwrap_or_else(|e| e.into_inner()) = model;
-        }
+        use cairn_store::Store;
+        let mut feed = self.inner.feed.lock().unwrap_or_else(|e| e.into_inner());
+        let seq = feed.store.last_change()?;
+        let mut model = ReadModel::load(&feed.store, &self.inner.catalogue)?;
+        model.seq = seq;
+        *self.inner.model.write().unwrap_or_else(|e| e.into_inner()) = model;
+        feed.seq = seq;
         self.inner
             .tiles
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
         Ok(())
-    }
-
-    /// Brings the read model up to date with one record just written (`ReadModel::apply`) and
-    /// empties the tile cache. Call it with the store still locked after the commit, so writes
-    /// reach the model in the order they were committed.
-    pub fn apply_write(&self, stored: cairn_store::StoredArea) {
-        self.inner
-            .model
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .apply(stored, &self.inner.catalogue);
-        self.inner
-            .tiles
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
     }
 
     /// A cached tile.
@@ -296,6 +378,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/reports/{reference}/photo", get(reports::photo))
         .route("/api/reports/{reference}/triage", post(reports::triage))
         .route("/api/areas/{id}/history", get(officer::history))
+        .route("/api/areas/{id}/corrections", post(edit::correct))
         .route("/api/transparency", get(transparency::report))
         .merge(release_routes())
         .merge(accident_routes())

@@ -22,7 +22,8 @@ pub struct PublicFeature {
     pub shape: Shape,
     /// The public properties, ready for the wire.
     pub props: Map<String, Value>,
-    /// `suspected`, `confirmed`, `reduced`, or `danger-zone` for a generalised restricted area.
+    /// `reported`, `suspected`, `confirmed`, `reduced`, or `danger-zone` for a generalised
+    /// restricted area.
     pub status_label: &'static str,
     pub etag: String,
 }
@@ -41,6 +42,8 @@ pub struct ReadModel {
     pub data_date: Option<Timestamp>,
     pub extent: Option<Rect<f64>>,
     pub public_extent: Option<Rect<f64>>,
+    /// The change feed's number this model has reached: every changeset up to it is applied.
+    pub seq: i64,
 }
 
 fn union(a: Option<Rect<f64>>, b: Option<Rect<f64>>) -> Option<Rect<f64>> {
@@ -107,6 +110,7 @@ impl ReadModel {
             data_date,
             extent,
             public_extent,
+            seq: 0,
         }
     }
 }
@@ -122,6 +126,14 @@ impl ReadModel {
         let date = s.revision.recorded_at;
         let id = s.area.id.clone();
         let open = cairn_index::Filter::default();
+        if self
+            .areas
+            .get(&id)
+            .is_some_and(|old| old.revision.rev == s.revision.rev)
+        {
+            // Already applied (the feed may hand a revision over twice).
+            return;
+        }
         if let Some(old) = self.areas.get(&id).cloned() {
             let h = Hazard::from_area(&old.area, catalogue);
             if open.admits(&h) {
@@ -204,6 +216,7 @@ fn public_hazard(f: &PublicFeature) -> Hazard {
         id: f.id.as_str().into(),
         // The public index only holds open hazards; zones count as confirmed for filtering.
         status: match f.status_label {
+            "reported" => Status::Reported,
             "suspected" => Status::Suspected,
             "reduced" => Status::Reduced,
             _ => Status::Confirmed,
@@ -229,6 +242,7 @@ pub fn public_label(status: Status, categories: u8) -> &'static str {
         return "danger-zone";
     }
     match status {
+        Status::Reported => "reported",
         Status::Suspected => "suspected",
         Status::Reduced => "reduced",
         _ => "confirmed",
@@ -265,11 +279,7 @@ fn public_feature(s: &StoredArea, catalogue: &Catalogue, date: Timestamp) -> Opt
             }
             Some(PublicFeature {
                 id: detail.id.clone(),
-                status_label: match detail.status {
-                    Status::Suspected => "suspected",
-                    Status::Reduced => "reduced",
-                    _ => "confirmed",
-                },
+                status_label: public_label(detail.status, 0),
                 etag: format!("\"p{}\"", s.revision.rev),
                 shape,
                 props,

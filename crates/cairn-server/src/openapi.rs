@@ -215,7 +215,7 @@ fn add_writes(doc: &mut Value) {
         feature_ok("The feature as stored after the patch"),
     );
     let mut delete_responses = refusals(&["400", "401", "403", "404", "409", "412", "428"]);
-    delete_responses.insert("204".into(), json!({"description": "Closed: a new revision with status closed (nothing is removed)", "headers": etag}));
+    delete_responses.insert("204".into(), json!({"description": "Never answered: an area is closed only by land release (POST /api/releases); DELETE is answered 409 with rule release-by-activity", "headers": etag}));
     let items = &mut doc["paths"]["/ogc/collections/{collectionId}/items"];
     items["post"] = json!({
         "summary": "Create a hazardous area (OGC API – Features Part 4)", "operationId": "createItem",
@@ -234,7 +234,7 @@ fn add_writes(doc: &mut Value) {
         "requestBody": body(&["application/merge-patch+json", "application/json"], "FeaturePatch"),
         "responses": patch_responses});
     item["delete"] = json!({
-        "summary": "Close a hazardous area (recorded as a closing revision; officers and admins)", "operationId": "deleteItem",
+        "summary": "Refused with 409 (rule release-by-activity): an area closes only by land release on an activity's evidence", "operationId": "deleteItem",
         "security": security, "parameters": [collection_id, feature_id, if_match, reason],
         "responses": delete_responses});
 }

@@ -29,12 +29,17 @@ pub struct Metrics {
 
 /// `GET /health`.
 pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    let feed_error = state.feed_error();
     let m = state.model();
     axum::Json(json!({
         "status": "ok",
         "areas": m.areas.len(),
         "public_features": m.public.len(),
         "data_date": m.data_date,
+        // The store's change feed: the changeset number the model has reached, and whether the
+        // latest attempt to follow it worked.
+        "change": m.seq,
+        "following": feed_error.is_none(),
         "version": env!("CARGO_PKG_VERSION"),
     }))
 }

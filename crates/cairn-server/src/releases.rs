@@ -67,21 +67,6 @@ fn problems_text(ps: &[Problem]) -> String {
 
 /// Maps a store refusal to a problem: a missing record named in the path is 404, one named in
 /// the body 400; bad input 400; a transition the evidence does not support 409.
-/// Brings the read model up to date with area `id` as just committed, with the store still
-/// locked so the model sees writes in commit order (as Part 4 editing does): a few index
-/// operations, not a rebuild of the whole model.
-fn apply_area(
-    state: &AppState,
-    s: &mut cairn_store::SqliteStore,
-    id: &str,
-) -> Result<(), ReleaseError> {
-    use cairn_store::Store;
-    if let Some(stored) = s.get_area(id, None)? {
-        state.apply_write(stored);
-    }
-    Ok(())
-}
-
 fn refusal(e: ReleaseError, path_field: Option<&str>) -> ApiError {
     match e {
         ReleaseError::NotFound(p) if Some(p.field.as_str()) == path_field => {
@@ -309,7 +294,7 @@ pub async fn release(
     let out = state
         .with_store(|s| {
             let out = s.release_land(&req, &by)?;
-            apply_area(&state, s, &out.area.id)?;
+            state.catch_up()?;
             Ok(out)
         })
         .map_err(|e| refusal(e, None))?;
@@ -382,7 +367,7 @@ pub async fn add_find(
     let out = state
         .with_store(|s| {
             let out = s.record_find(&req, state.catalogue(), &by)?;
-            apply_area(&state, s, &out.area.id)?;
+            state.catch_up()?;
             Ok(out)
         })
         .map_err(|e| refusal(e, Some("release_id")))?;
@@ -554,7 +539,7 @@ pub async fn change_status(
     let area = state
         .with_store(|s| {
             let area = s.change_status(&id, to, evidence.as_ref(), &reason, &by)?;
-            apply_area(&state, s, &area.id)?;
+            state.catch_up()?;
             Ok(area)
         })
         .map_err(|e| refusal(e, Some("area_id")))?;

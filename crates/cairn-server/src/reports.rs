@@ -625,19 +625,12 @@ pub async fn triage(
     let r = reference(&r)?;
     let Json(body) = body?;
     let decision = read_decision(&body)?;
-    // An opened area joins the read model in place, with the store still locked so the model
-    // sees writes in commit order (officers see it in items and checks at once).
-    let result = state.with_store(|s| {
-        let rec = s.triage_report(&r, &decision, &by)?;
-        if rec.action == "open"
-            && let Some(id) = &rec.area_id
-            && let Some(stored) =
-                cairn_store::Store::get_area(s, id, None).map_err(TriageError::Store)?
-        {
-            state.apply_write(stored);
-        }
-        Ok(rec)
-    });
+    // An opened area is in the read model before the decision is answered (officers see it in
+    // items and checks at once): the model catches up with the store's change feed.
+    let result = state.with_store(|s| s.triage_report(&r, &decision, &by));
+    if result.is_ok() {
+        state.catch_up().map_err(ApiError::internal)?;
+    }
     match result {
         Ok(_) => {}
         Err(TriageError::NoReport(x)) => return Err(ApiError::not_found(format!("no report {x}"))),

@@ -29,6 +29,7 @@ pub(crate) fn rank(label: &str) -> u8 {
     match label {
         "confirmed" | "danger-zone" => 3,
         "suspected" => 2,
+        "reported" => 0,
         _ => 1,
     }
 }
@@ -37,7 +38,8 @@ fn rank_label(r: u8) -> &'static str {
     match r {
         3 => "confirmed",
         2 => "suspected",
-        _ => "reduced",
+        1 => "reduced",
+        _ => "reported",
     }
 }
 

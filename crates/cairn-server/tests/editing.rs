@@ -386,6 +386,8 @@ fn rows(t: &T) -> Vec<Row> {
     let replaced = {
         let mut f = new_feature(ORG_A, "restricted", 36.0);
         f["properties"]["name"] = json!("Renamed");
+        // The same outline as HA-A1's: a replacement that shrank or moved it would be refused.
+        f["geometry"] = json!({"type": "Polygon", "coordinates": [[[36.0, 49.9], [36.01, 49.9], [36.01, 49.91], [36.0, 49.91], [36.0, 49.9]]]});
         f
     };
     v.push(Row {
@@ -410,15 +412,15 @@ fn rows(t: &T) -> Vec<Row> {
             [401, 200, 403, 200, 403, 200, 401, 401, 401],
         )
     });
-    // Closing takes a warning off the public map: officers and admins only.
+    // Closing is land release's: DELETE is refused to everyone who may write at all (409).
     v.push(Row {
         if_match: true,
-        writes: true,
+        writes: false,
         ..row(
             "delete (close)",
             "DELETE",
             format!("{ITEMS}/HA-A1"),
-            [401, 403, 403, 204, 403, 204, 401, 401, 401],
+            [401, 403, 403, 409, 403, 409, 401, 401, 401],
         )
     });
     v
@@ -1059,7 +1061,6 @@ async fn writes_are_attributed_kept_in_history_and_visible_at_once() {
             json!({"properties": {"classification": "public"}}),
             "classification",
         ),
-        (json!({"properties": {"status": "cleared"}}), "status"),
         (
             json!({"properties": {"organisation": ORG_B}}),
             "organisation",
@@ -1114,9 +1115,8 @@ async fn writes_are_attributed_kept_in_history_and_visible_at_once() {
     .await;
     assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
 
-    // DELETE closes: a new revision, the record stays readable with its history, and the
-    // public is no longer shown it.
-    let closed = send(
+    // DELETE never closes an area: closing is land release's, on an activity's evidence.
+    let refused = send(
         &t.state,
         "DELETE",
         &format!("{ITEMS}/{id}"),
@@ -1128,23 +1128,11 @@ async fn writes_are_attributed_kept_in_history_and_visible_at_once() {
         None,
     )
     .await;
-    assert_eq!(closed.status, StatusCode::NO_CONTENT, "{}", closed.body);
-    let etag3 = closed.headers[header::ETAG].to_str().unwrap().to_string();
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert_eq!(refused.body["rule"], "release-by-activity");
     let (now, f) = read(&t, &id).await;
-    assert_eq!(now, etag3);
-    assert_eq!(f["properties"]["status"], "closed");
-    let public = send(&t.state, "GET", &format!("{ITEMS}/{id}"), None, &[], None).await;
-    assert_eq!(public.status, StatusCode::NOT_FOUND);
-    let again = send(
-        &t.state,
-        "DELETE",
-        &format!("{ITEMS}/{id}"),
-        officer,
-        &[("if-match", &etag3)],
-        None,
-    )
-    .await;
-    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(now, etag2, "nothing was written");
+    assert_eq!(f["properties"]["status"], "confirmed");
 
     // History keeps every revision, each attributed to the token's user with its reason and
     // the token as source.
@@ -1158,7 +1146,6 @@ async fn writes_are_attributed_kept_in_history_and_visible_at_once() {
         [
             ("Olena", "NTS in the village, 24 November"),
             ("Olena", "updated through the OGC API"),
-            ("Ivan", "cleared and handed over"),
         ]
     );
     assert!(history.iter().all(|h| {
@@ -1168,7 +1155,11 @@ async fn writes_are_attributed_kept_in_history_and_visible_at_once() {
             .is_some_and(|s| s.contains("token"))
     }));
     assert_eq!(history[0].area.props.status.as_str(), "confirmed");
-    assert_eq!(history[2].area.props.status, Status::Closed);
+    assert_eq!(
+        history[1].revision.command.as_deref(),
+        Some("edit"),
+        "each revision names its command"
+    );
 
     // A PUT of exactly what is stored writes nothing and keeps the ETag.
     let (etag_a1, mut f) = read(&t, "HA-A1").await;
@@ -1295,27 +1286,36 @@ async fn the_read_model_follows_every_write_in_place_zones_included() {
         }
     };
     assert_eq!(inside(&t).await, 1);
-    // Closing one leaves the zone for the other; closing both removes it.
+    // Moving one away (an officer's correction) leaves the zone for the other; moving both
+    // removes it.
     for (n, id) in ids.iter().enumerate() {
         let (etag, _) = read(&t, id).await;
+        let x = 39.5 + n as f64 * 0.1;
         let r = send(
             &t.state,
-            "DELETE",
-            &format!("{ITEMS}/{id}"),
+            "POST",
+            &format!("/api/areas/{id}/corrections"),
             officer,
             &[("if-match", &etag)],
-            None,
+            Some((
+                "application/json",
+                json!({"reason": "recorded at the wrong place",
+                       "geometry": {"type": "Polygon", "coordinates": [[[x, 50.0], [x + 0.01, 50.0], [x + 0.01, 50.01], [x, 50.01], [x, 50.0]]]}})
+                .to_string()
+                .into_bytes(),
+            )),
         )
         .await;
-        assert_eq!(r.status, StatusCode::NO_CONTENT);
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         common::assert_model_is_current(&t.state);
         assert_eq!(
             inside(&t).await,
             if n == 0 { 1 } else { 0 },
-            "after closing {id}"
+            "after moving {id}"
         );
     }
-    // A public record moved by PUT leaves no trace at its old place.
+    // A public record moved (an officer's correction) leaves no trace at its old place; a PUT
+    // that moves it is refused as a weakening.
     let (etag, mut f) = read(&t, "HA-PUB").await;
     f.as_object_mut().unwrap().remove("links");
     f["geometry"] = json!({"type": "Polygon", "coordinates": [[[39.0, 50.0], [39.01, 50.0], [39.01, 50.01], [39.0, 50.01], [39.0, 50.0]]]});
@@ -1326,6 +1326,22 @@ async fn the_read_model_follows_every_write_in_place_zones_included() {
         officer,
         &[("if-match", &etag)],
         geojson(&f),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(r.body["rule"], "weakening-needs-correction");
+    let r = send(
+        &t.state,
+        "POST",
+        "/api/areas/HA-PUB/corrections",
+        officer,
+        &[("if-match", &etag)],
+        Some((
+            "application/json",
+            json!({"reason": "recorded at the wrong place", "geometry": f["geometry"]})
+                .to_string()
+                .into_bytes(),
+        )),
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);

@@ -230,8 +230,9 @@ async fn items_page_with_next_links_and_counts() {
     let t = setup();
     let (s, ct, page) = get_json(&t, "/ogc/collections/hazardous-areas/items?limit=10", None).await;
     assert_eq!((s, ct.as_str()), (StatusCode::OK, "application/geo+json"));
-    // 25 public open areas, the spot, and one zone for the restricted area; not the report or the cleared field.
-    assert_eq!(page["numberMatched"], 27);
+    // 25 public open areas, the spot, the reported area (a known danger warns) and one zone for
+    // the restricted area; not the cleared field.
+    assert_eq!(page["numberMatched"], 28);
     assert_eq!(page["numberReturned"], 10);
     let next = page["links"]
         .as_array()
@@ -270,7 +271,7 @@ async fn items_page_with_next_links_and_counts() {
             None => break,
         }
     }
-    assert_eq!(seen.len(), 27);
+    assert_eq!(seen.len(), 28);
     assert!(seen.iter().any(|id| id.starts_with("zone-")));
     assert!(
         !seen.contains(&"HA-REPORTED".to_string()) && !seen.contains(&"HA-CLEARED".to_string())

@@ -4,6 +4,7 @@
 mod geom;
 pub mod sqlite;
 
+use cairn_core::command::{Actor, Command, Refusal};
 use cairn_core::{HazardArea, Timestamp};
 use serde::Serialize;
 
@@ -51,6 +52,10 @@ pub struct Revision {
     pub reason: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The domain command that wrote it (`create`, `migrate`, `edit`, `correct`, `release`,
+    /// `find`, `status`, `triage`); none for revisions older than schema 8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
 }
 
 /// A record as stored at one revision.
@@ -97,6 +102,16 @@ pub enum StoreError {
     Encode { id: String, message: String },
 }
 
+/// Why a write through the one door did not happen: the domain's rules refused it, or the
+/// store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("{0}")]
+    Refused(#[from] Refusal),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// A store of records with full history. Backends: SQLite (`SqliteStore`).
 pub trait Store {
     /// An open write transaction; dropping it without `commit` changes nothing.
@@ -126,11 +141,36 @@ pub trait Store {
 
     /// Counts for a summary.
     fn stats(&self) -> Result<StoreStats, StoreError>;
+
+    /// The change feed's head: the number of the newest committed changeset (0 when none).
+    /// Numbers are assigned at commit and strictly increase in commit order.
+    fn last_change(&self) -> Result<i64, StoreError>;
+
+    /// The change feed: the ids of the areas that changesets after `after` (up to `upto`, both
+    /// numbers of `last_change`) wrote, each once, in id order. A reader that applies each one's
+    /// current revision has caught up to `upto`; applying a revision twice is harmless.
+    fn changed_areas(&self, after: i64, upto: i64) -> Result<Vec<String>, StoreError>;
 }
 
 /// The writing half of a transaction.
 pub trait Writer {
-    /// Stores `area` as a new record or a new revision of an existing one.
+    /// The one door for an area: reads the record `area` replaces under this transaction's lock,
+    /// checks `command` by `actor` with `cairn_core::command::check` (an import's `Migrate` over
+    /// an existing record is checked as an `Edit`), and stores it with the command named in its
+    /// revision. A refusal writes nothing.
+    fn write_area(
+        &mut self,
+        command: Command,
+        actor: Actor<'_>,
+        area: &HazardArea,
+    ) -> Result<PutOutcome, WriteError>;
+
+    /// The record as this transaction sees it (committed, or put earlier in it).
+    fn current_area(&mut self, id: &str) -> Result<Option<StoredArea>, StoreError>;
+
+    /// Stores `area` without the domain's checks: the primitive under `write_area`, for the
+    /// store's own commands that check their rules themselves (release, find, status, triage)
+    /// and for test fixtures. No door calls it.
     fn put_area(&mut self, area: &HazardArea) -> Result<PutOutcome, StoreError>;
 
     /// A fresh area id (`HA-000001`, …) not used by any record, this transaction included.

@@ -36,7 +36,7 @@ fn a_schema_3_store_is_migrated_through_4_and_5() {
     let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 6);
+    assert_eq!(v, 8);
     let applied: Vec<i64> = c
         .prepare("SELECT number FROM schema_migrations ORDER BY number")
         .unwrap()
@@ -44,7 +44,7 @@ fn a_schema_3_store_is_migrated_through_4_and_5() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(applied, [1, 2, 3, 4, 5, 6]);
+    assert_eq!(applied, [1, 2, 3, 4, 5, 6, 8]);
     let n: i64 = c
         .query_row(
             "SELECT count(*) FROM counters WHERE name IN ('activity_id', 'release_id', 'find_id')",
@@ -141,7 +141,8 @@ fn releases_are_attributed_revisions_and_a_refusal_leaves_nothing() {
         )
         .unwrap();
     assert_eq!(out.release.id, "LR-000001");
-    assert_eq!(out.area.props.status, Status::Reduced);
+    // What remains keeps its evidence status (suspected), beside what was released.
+    assert_eq!(out.area.props.status, Status::Suspected);
     let h = s.history("HA-000001").unwrap();
     assert_eq!(h.len(), 2);
     assert_eq!(h[1].revision.author, "Olena");

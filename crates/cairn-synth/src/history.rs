@@ -692,7 +692,20 @@ fn mark(
         reason: format!("marking recorded by activity {}", activity.id),
         source: Some("marking".into()),
     })?;
-    w.put_area(&area)?;
+    // Through the one door: marking is an edit that adds to what is known.
+    if let Err(e) = w.write_area(
+        cairn_core::command::Command::Edit,
+        cairn_core::command::Actor::ADMIN,
+        &area,
+    ) {
+        return match e {
+            cairn_store::WriteError::Store(e) => Err(e.into()),
+            cairn_store::WriteError::Refused(_) => {
+                summary.refused += 1;
+                Ok(())
+            }
+        };
+    }
     w.commit()?;
     summary.marked += 1;
     Ok(())

@@ -90,6 +90,8 @@ pub enum Command {
     Releases(cmd::release::ReleasesArgs),
     /// Change an area's status (suspected, confirmed) when the evidence supports it.
     Status(cmd::release::StatusArgs),
+    /// An officer's correction of a wrong record (the one change that may weaken a hazard).
+    Correct(cmd::correct::Args),
     /// Write the handover certificate of a land release as a printable HTML page.
     Certificate(cmd::release::CertificateArgs),
     /// Audit the records against a policy of supply conditions; exit 1 when any is violated.
@@ -151,6 +153,7 @@ fn main() -> ExitCode {
         Command::Find(a) => cmd::release::find(&cli, a),
         Command::Releases(a) => cmd::release::releases(&cli, a),
         Command::Status(a) => cmd::release::status(&cli, a),
+        Command::Correct(a) => cmd::correct::run(&cli, a),
         Command::Certificate(a) => cmd::release::certificate(&cli, a),
         Command::Audit(a) => cmd::audit::run_cmd(&cli, a),
         Command::Zone(a) => cmd::zones::run(&cli, a),

@@ -312,8 +312,13 @@ fn history_shows_every_revision_and_as_of_reproduces_past_states() {
     assert!(out.contains("0 created, 1 updated, 1 unchanged"), "{out}");
     e.ok(&["export", "-o", "after-v2.geojson"]);
     let mut v3 = v2.clone();
-    v3["geometry"]["coordinates"] =
-        serde_json::json!([[[36.1, 49.9], [36.15, 49.9], [36.15, 50.0], [36.1, 49.9]]]);
+    v3["geometry"]["coordinates"] = serde_json::json!([[
+        [36.05, 49.85],
+        [36.25, 49.85],
+        [36.25, 50.05],
+        [36.05, 50.05],
+        [36.05, 49.85]
+    ]]);
     v3["properties"]["marking"] = "marked".into();
     e.write("v3.geojson", &collection(vec![v3]));
     e.ok(&[
@@ -322,7 +327,7 @@ fn history_shows_every_revision_and_as_of_reproduces_past_states() {
         "--author",
         "officer c",
         "--reason",
-        "perimeter corrected and marked",
+        "perimeter widened and marked",
     ]);
 
     let h: Value = serde_json::from_str(&e.ok(&["history", "HA-1", "--json"])).unwrap();

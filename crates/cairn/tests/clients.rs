@@ -1047,7 +1047,7 @@ fn editing_over_http_and_gdal_reads_back_the_writes() {
             .trim()
             .to_string()
     };
-    let (kept, closed) = (id_of("kept "), id_of("closed "));
+    let (kept, refused) = (id_of("kept "), id_of("refused "));
 
     let ogc = format!("OAPIF:{}", server.ogc());
     let auth = format!("Authorization: Bearer {officer}");
@@ -1086,8 +1086,8 @@ fn editing_over_http_and_gdal_reads_back_the_writes() {
         "GDAL with a token reads both written features"
     );
     assert_eq!(status_of(&full, &kept).as_deref(), Some("confirmed"));
-    assert_eq!(status_of(&full, &closed).as_deref(), Some("closed"));
-    assert_eq!(public.len(), 1, "the public sees only the open hazard");
+    assert_eq!(status_of(&full, &refused).as_deref(), Some("suspected"));
+    assert_eq!(public.len(), 2, "the public is warned of both open hazards");
     assert_eq!(status_of(&public, &kept).as_deref(), Some("confirmed"));
     drop(server);
 

@@ -4,12 +4,15 @@
 //! bad `[reports]` settings refused with exit 2, changing nothing.
 #![cfg(unix)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
+
 use std::sync::mpsc;
 use std::time::Duration;
+
+use common::server::{Server, cairn, http};
 
 use serde_json::{Value, json};
 
@@ -17,17 +20,6 @@ use serde_json::{Value, json};
 const ROUNDS: usize = 8;
 /// Clients reporting at once in each round.
 const CLIENTS: usize = 6;
-
-fn cairn(db: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_cairn"));
-    c.env_remove("CAIRN_DB")
-        .env_remove("CAIRN_CATALOGUE")
-        .env("CAIRN_AUTHOR", "test author")
-        .env("CAIRN_LOG", "warn")
-        .arg("--db")
-        .arg(db);
-    c
-}
 
 fn run(db: &Path, args: &[&str]) -> Output {
     cairn(db).args(args).output().expect("run cairn")
@@ -43,85 +35,6 @@ fn ok(db: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A running `cairn serve` on a free loopback port.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Server {
-    fn start(db: &Path, config: Option<&Path>) -> Server {
-        let mut c = cairn(db);
-        c.args(["serve", "--addr", "127.0.0.1:0"]);
-        if let Some(p) = config {
-            c.arg("--config").arg(p);
-        }
-        let mut child = c
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start cairn serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("Cairn is serving on http://").nth(1) {
-                    let _ = tx.send(rest.split('/').next().unwrap_or_default().to_string());
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("cairn serve says where it serves");
-        Server { child, addr }
-    }
-
-    /// SIGKILL: no shutdown, no flush, nothing the process could still do.
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL the server");
-        self.child.wait().expect("reap the server");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// One HTTP/1.1 request on its own connection; returns the status and body.
-fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
-    // A client that reaches the server only after the kill was never told anything was stored.
-    let Ok(mut s) = TcpStream::connect(addr) else {
-        return (0, String::new());
-    };
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("send");
-    let mut raw = Vec::new();
-    // A killed server resets the connection: whatever arrived is what the client has.
-    let _ = s.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let Some((head, body)) = text.split_once("\r\n\r\n") else {
-        return (0, text);
-    };
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (status, body.to_string())
 }
 
 fn report(i: usize) -> String {

@@ -313,7 +313,7 @@ fn the_report_agrees_with_the_store_and_the_public_edition_withholds_restricted_
     let open: i64 = conn
         .query_row(
             "SELECT count(*) FROM heads h JOIN revisions r ON r.rev = h.rev WHERE h.kind = 'area' \
-             AND r.status IN ('suspected', 'confirmed', 'reduced')",
+             AND r.status IN ('reported', 'suspected', 'confirmed', 'reduced')",
             [],
             |r| r.get(0),
         )
@@ -377,7 +377,7 @@ fn the_report_agrees_with_the_store_and_the_public_edition_withholds_restricted_
         .prepare(
             "SELECT r.record_id, r.classification, d.value ->> '$.type' FROM heads h JOIN revisions r ON r.rev = h.rev \
              LEFT JOIN json_each(r.props, '$.devices') d \
-             WHERE h.kind = 'area' AND r.status IN ('suspected', 'confirmed', 'reduced')",
+             WHERE h.kind = 'area' AND r.status IN ('reported', 'suspected', 'confirmed', 'reduced')",
         )
         .unwrap();
     let mut restricted_ids = BTreeSet::new();

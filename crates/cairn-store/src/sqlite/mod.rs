@@ -35,6 +35,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("migrations/004_users.sql")),
     (5, include_str!("migrations/005_activities.sql")),
     (6, include_str!("migrations/006_zones_accidents.sql")),
+    (8, include_str!("migrations/008_commands.sql")),
 ];
 
 /// The kind tag of hazardous areas in the revisions table.
@@ -248,7 +249,7 @@ impl SqliteStore {
     }
 }
 
-const SELECT_REV: &str = "SELECT r.rev, r.record_id, r.seq, r.op, r.changeset, c.recorded_at, c.author, c.reason, c.source, r.geom, r.props \
+const SELECT_REV: &str = "SELECT r.rev, r.record_id, r.seq, r.op, r.changeset, c.recorded_at, c.author, c.reason, c.source, r.geom, r.props, r.command \
      FROM revisions r JOIN changesets c ON c.id = r.changeset";
 
 fn row_to_stored(r: &rusqlite::Row<'_>) -> Result<StoredArea, StoreError> {
@@ -299,6 +300,12 @@ fn row_to_stored(r: &rusqlite::Row<'_>) -> Result<StoredArea, StoreError> {
             author: r.get(6)?,
             reason: r.get(7)?,
             source: r.get(8)?,
+            // Readers that select fewer columns (audit, zones) leave the command out.
+            command: if r.as_ref().column_count() > 11 {
+                r.get(11)?
+            } else {
+                None
+            },
         },
     })
 }
@@ -389,6 +396,7 @@ impl Store for SqliteStore {
                 ..Default::default()
             },
             geom_buf: Vec::new(),
+            command: None,
         })
     }
 
@@ -487,6 +495,23 @@ impl Store for SqliteStore {
             last_recorded_at: last.and_then(from_micros),
         })
     }
+
+    fn last_change(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT coalesce(max(id), 0) FROM changesets")?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    fn changed_areas(&self, after: i64, upto: i64) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT record_id FROM revisions WHERE kind = 'area' AND changeset > ?1 AND changeset <= ?2 ORDER BY record_id",
+        )?;
+        let ids = stmt
+            .query_map(params![after, upto], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(ids)
+    }
 }
 
 /// An open write transaction on a SQLite store.
@@ -497,6 +522,8 @@ pub struct SqliteTx<'a> {
     next_area: i64,
     summary: ChangeSummary,
     geom_buf: Vec<u8>,
+    /// The command of the write in progress, recorded with its revision.
+    command: Option<&'static str>,
 }
 
 impl std::fmt::Debug for SqliteTx<'_> {
@@ -508,6 +535,26 @@ impl std::fmt::Debug for SqliteTx<'_> {
 }
 
 impl Writer for SqliteTx<'_> {
+    fn write_area(
+        &mut self,
+        command: cairn_core::command::Command,
+        actor: cairn_core::command::Actor<'_>,
+        area: &HazardArea,
+    ) -> Result<PutOutcome, crate::WriteError> {
+        use cairn_core::command::Command;
+        let before = self.head_area(&area.id)?;
+        let command = match (command, &before) {
+            (Command::Migrate, Some(_)) => Command::Edit,
+            (c, _) => c,
+        };
+        cairn_core::command::check(command, actor, before.as_ref().map(|b| &b.area), area)?;
+        Ok(self.put_area_by(command.as_str(), area)?)
+    }
+
+    fn current_area(&mut self, id: &str) -> Result<Option<StoredArea>, StoreError> {
+        self.head_area(id)
+    }
+
     fn put_area(&mut self, area: &HazardArea) -> Result<PutOutcome, StoreError> {
         let encode_err = |message: String| StoreError::Encode {
             id: area.id.clone(),
@@ -547,8 +594,8 @@ impl Writer for SqliteTx<'_> {
         };
         self.tx
             .prepare_cached(
-                "INSERT INTO revisions (kind, record_id, seq, changeset, op, status, classification, minx, miny, maxx, maxy, geom, props) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                "INSERT INTO revisions (kind, record_id, seq, changeset, op, status, classification, minx, miny, maxx, maxy, geom, props, command) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             )?
             .execute(params![
                 AREA,
@@ -563,7 +610,8 @@ impl Writer for SqliteTx<'_> {
                 bbox.map(|b| b.max().x),
                 bbox.map(|b| b.max().y),
                 self.geom_buf,
-                props
+                props,
+                self.command
             ])?;
         let rev = self.tx.last_insert_rowid();
         self.tx

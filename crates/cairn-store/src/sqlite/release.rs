@@ -443,7 +443,7 @@ impl SqliteStore {
             &json(&release.id, &release.facts)?,
         )?;
         let new_area = area_after(&area, &plan, &earlier);
-        w.put_area(&new_area)?;
+        w.put_area_by("release", &new_area)?;
         let summary = w.commit()?;
         Ok(ReleaseOutcome {
             release,
@@ -555,7 +555,7 @@ impl SqliteStore {
             &json(&find.id, &find.facts)?,
         )?;
         let area = area_for_find(area_id, &find, &original);
-        w.put_area(&area)?;
+        w.put_area_by("find", &area)?;
         let summary = w.commit()?;
         Ok(FindOutcome {
             find,
@@ -591,7 +591,7 @@ impl SqliteStore {
             check_transition(&area, to, evidence, &activities).map_err(ReleaseError::Refused)?;
         area.props.status = to;
         area.props.evidence = e;
-        w.put_area(&area)?;
+        w.put_area_by("status", &area)?;
         w.commit()?;
         Ok(area)
     }

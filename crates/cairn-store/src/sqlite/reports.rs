@@ -340,7 +340,7 @@ impl SqliteStore {
                     description: &report.description,
                     received_at: report.received_at,
                 };
-                w.put_area(&reported_area(area_id.clone(), &facts))?;
+                w.put_area_by("triage", &reported_area(area_id.clone(), &facts))?;
                 let record = TriageRecord {
                     action: "open".into(),
                     area_id: Some(area_id),

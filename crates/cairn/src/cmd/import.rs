@@ -5,11 +5,12 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
+use cairn_core::command::{Actor, Command};
 use cairn_core::{HazardArea, Problem};
 use cairn_formats::geojson::{self, Raw, ReadError, ReadFeature};
 use cairn_formats::record::build_record;
 use cairn_store::sqlite::OpenMode;
-use cairn_store::{ChangeMeta, SqliteStore, Store, Writer};
+use cairn_store::{ChangeMeta, SqliteStore, Store, WriteError, Writer};
 
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};
@@ -120,21 +121,40 @@ fn import_into(
     let mut write_error = None;
     for msg in receive.iter() {
         match msg {
-            Parsed::Valid(c) => {
+            Parsed::Valid(c, label, raw) => {
+                // New records are existing data migrated (any state, provenance in the
+                // changeset); over an existing record an import is an edit, checked by the same
+                // rules as every other door.
                 let put = match c.id {
                     Some(id) => Ok(id),
                     None => tx.new_area_id(),
                 }
+                .map_err(WriteError::Store)
                 .and_then(|id| {
-                    tx.put_area(&HazardArea {
-                        id,
-                        shape: c.shape,
-                        props: c.props,
-                    })
+                    tx.write_area(
+                        Command::Migrate,
+                        Actor::ADMIN,
+                        &HazardArea {
+                            id,
+                            shape: c.shape,
+                            props: c.props,
+                        },
+                    )
                 });
-                if let Err(e) = put {
-                    write_error = Some(e);
-                    break;
+                match put {
+                    Ok(_) => {}
+                    Err(WriteError::Refused(r)) => rejected.push(Rejected {
+                        label,
+                        problems: vec![Problem::new(
+                            r.field.clone(),
+                            format!("{} (rule {})", r.message, r.rule),
+                        )],
+                        raw,
+                    }),
+                    Err(WriteError::Store(e)) => {
+                        write_error = Some(e);
+                        break;
+                    }
                 }
             }
             Parsed::Rejected(r) => rejected.push(r),
@@ -210,7 +230,9 @@ fn import_into(
 }
 
 enum Parsed {
-    Valid(cairn_formats::record::Candidate),
+    /// A feature that passed validation, with its label and raw form in case the one door's
+    /// rules refuse it against the record it would replace.
+    Valid(cairn_formats::record::Candidate, String, Raw),
     Rejected(Rejected),
 }
 
@@ -258,7 +280,9 @@ fn parse_file<R: Read>(
         }
         let (number, id) = (f.number, f.id.clone());
         let msg = match build_record(f.id, f.geometry, f.props, f.problems, &catalogue, now) {
-            Ok(c) if problems.is_empty() => Parsed::Valid(c),
+            Ok(c) if problems.is_empty() => {
+                Parsed::Valid(c, label(format, number, id.as_deref()), f.raw)
+            }
             Ok(_) => Parsed::Rejected(Rejected {
                 label: label(format, number, id.as_deref()),
                 problems,

@@ -3,6 +3,7 @@
 pub mod accidents;
 pub mod audit;
 pub mod check;
+pub mod correct;
 pub mod export;
 pub mod import;
 pub mod release;

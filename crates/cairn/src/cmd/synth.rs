@@ -288,7 +288,13 @@ pub fn demo(cli: &Cli, args: &DemoArgs) -> CmdResult {
         source: Some(format!("cairn synth --areas {} --seed 2026", args.areas)),
     })?;
     for a in &areas {
-        tx.put_area(a)?;
+        // Through the one door, as existing data migrated into a new store.
+        tx.write_area(
+            cairn_core::command::Command::Migrate,
+            cairn_core::command::Actor::ADMIN,
+            a,
+        )
+        .map_err(|e| Failure::internal(format!("demo area {}: {e}", a.id)))?;
     }
     tx.commit()?;
     // The 50 fictional zones (oblast-like outlines and permitted zones), for the audit and the

@@ -5,7 +5,8 @@ with If-Match, DELETE, and the refusals (401, 403, 412, 428).
 Usage: edit_client.py --base http://ADDR --officer TOKEN --field-a TOKEN --field-b TOKEN
                       --auditor TOKEN
 
-Prints one line per check ("ok ..." or "FAIL ..."), then "kept ID" and "closed ID" for the
+Prints one line per check ("ok ..." or "FAIL ..."), then "kept ID" and "refused ID" (the feature
+DELETE may not close: an area closes only by land release) for the
 caller to check with GDAL and `cairn history`; exits 1 when any check failed.
 """
 
@@ -84,7 +85,8 @@ def main():
     check(s in (200, 204) and "POST" in allow, f"OPTIONS items as officer: {s}, Allow {allow}")
     s, h, _ = c.call("OPTIONS", items + "/unknown_id", a.officer)
     allow = [m.strip() for m in h.get("allow", "").split(",")]
-    check(all(m in allow for m in ("PUT", "PATCH", "DELETE")), f"OPTIONS item as officer: Allow {allow}")
+    check(all(m in allow for m in ("PUT", "PATCH")) and "DELETE" not in allow,
+          f"OPTIONS item as officer (no DELETE: an area closes only by land release): Allow {allow}")
     s, h, _ = c.call("OPTIONS", items)
     check("POST" not in h.get("allow", ""), f"OPTIONS items for the public: Allow {h.get('allow')}")
 
@@ -126,27 +128,28 @@ def main():
     check(s == 200, f"PATCH by a field user of the record's organisation: {s}")
     kept_etag = h.get("etag")
 
-    # Replace with PUT, then a second feature that DELETE closes.
+    # Replace with PUT, then a second feature that DELETE may not close.
     replaced = feature(35.0, "Field behind the farm, replaced")
     replaced["properties"]["status"] = "confirmed"
+    replaced["properties"]["evidence"] = {"kind": "direct", "description": "two AP mines seen"}
     s, h, doc = c.call("PUT", path, a.officer, replaced, headers={"If-Match": kept_etag})
     check(s == 200 and doc["properties"]["name"] == "Field behind the farm, replaced", f"PUT with If-Match: {s}")
     s, h, doc = c.call("POST", items, a.officer, feature(35.2, "Recorded by mistake"))
     check(s == 201, f"POST a second feature: {s}")
     second = doc["id"]
     s, h, _ = c.call("GET", f"{items}/{second}", a.officer)
-    s, h, _ = c.call("DELETE", f"{items}/{second}", a.officer,
+    s, h, doc = c.call("DELETE", f"{items}/{second}", a.officer,
                      headers={"If-Match": h.get("etag"), "Cairn-Reason": "recorded twice"})
-    check(s == 204, f"DELETE with If-Match: {s}")
+    check(s == 409 and "release-by-activity" in json.dumps(doc), f"DELETE with If-Match is refused: {s}")
     s, _, doc = c.call("GET", f"{items}/{second}", a.officer)
-    check(s == 200 and doc["properties"]["status"] == "closed", f"the closed feature is kept, closed: {s}")
+    check(s == 200 and doc["properties"]["status"] == "suspected", f"the refused feature is unchanged: {s}")
     s, _, _ = c.call("GET", f"{items}/{second}")
-    check(s == 404, f"the public no longer sees the closed feature: {s}")
+    check(s == 200, f"the public is still warned of it: {s}")
     s, _, doc = c.call("GET", f"{items}/{fid}")
     check(s == 200 and doc["properties"]["status"] == "confirmed", f"the public sees the kept feature: {s}")
 
     print(f"kept {fid}")
-    print(f"closed {second}")
+    print(f"refused {second}")
     print(f"{len(failures)} problems")
     return 1 if failures else 0
 

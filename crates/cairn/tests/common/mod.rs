@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod env;
+pub mod server;
 
 use std::path::PathBuf;
 use std::process::Command;
