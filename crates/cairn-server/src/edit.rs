@@ -40,9 +40,9 @@ use crate::ogc::{COLLECTION, GEOJSON, JSON, base_url, check_collection, encode, 
 
 /// What `OPTIONS` allows on the items of the collection, for a caller who may write.
 pub const ITEMS_ALLOW_WRITE: &str = "GET, HEAD, POST, OPTIONS";
-/// What `OPTIONS` allows on one item, for a caller who may write (no `DELETE`: closing is land
-/// release's).
-pub const ITEM_ALLOW_WRITE: &str = "GET, HEAD, PUT, PATCH, OPTIONS";
+/// What `OPTIONS` allows on one item, for a caller who may write. `DELETE` is listed because the
+/// route answers it (409, with why: an area closes only by land release).
+pub const ITEM_ALLOW_WRITE: &str = "GET, HEAD, PUT, PATCH, DELETE, OPTIONS";
 /// What `OPTIONS` allows to everyone else.
 pub const ALLOW_READ: &str = "GET, HEAD, OPTIONS";
 /// The header that may carry the reason of a write, recorded in history.
@@ -616,8 +616,7 @@ pub async fn correct(
 /// `DELETE /ogc/collections/{id}/items/{featureId}`: asks to close the area, which the one door
 /// refuses to everyone (409, rule `release-by-activity`): an area is closed only when land
 /// release on an activity's evidence leaves nothing of it (`POST /api/releases`), and nothing is
-/// ever removed. Kept as a route so that clients get that explanation rather than a 405; not
-/// offered by `OPTIONS`.
+/// ever removed. Kept as a route so that clients get that explanation rather than a 405.
 pub async fn close(
     State(state): State<AppState>,
     caller: Caller,

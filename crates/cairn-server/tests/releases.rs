@@ -427,7 +427,11 @@ async fn report_to_closed_area_with_certificate_and_post_release_find() {
     assert!(close(released1 + remaining1, original_m2, 1e-6));
     // The read model shows the remaining half at once: status, geometry, checks.
     let (status, g1) = area_geometry(&t, &id).await;
-    assert_eq!(status, "reduced");
+    assert_eq!(
+        status,
+        rel1["status_before"].as_str().unwrap(),
+        "the evidence status stays"
+    );
     assert_eq!(g1["type"], "Polygon");
     assert!(
         close(laea_m2(&g1), remaining1, 1e-4),

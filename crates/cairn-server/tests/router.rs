@@ -273,9 +273,7 @@ async fn items_page_with_next_links_and_counts() {
     }
     assert_eq!(seen.len(), 28);
     assert!(seen.iter().any(|id| id.starts_with("zone-")));
-    assert!(
-        !seen.contains(&"HA-REPORTED".to_string()) && !seen.contains(&"HA-CLEARED".to_string())
-    );
+    assert!(seen.contains(&"HA-REPORTED".to_string()) && !seen.contains(&"HA-CLEARED".to_string()));
     // An officer sees every record, restricted included.
     let (_, _, all) = get_json(
         &t,

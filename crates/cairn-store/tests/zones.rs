@@ -176,12 +176,17 @@ fn emplacement_records_round_trip_and_carry_their_timeline() {
     assert_eq!(got, &a);
     let h = s.history("HA-1").unwrap();
     assert_eq!(t.first_recorded, h[0].revision.recorded_at);
-    assert_eq!(t.first_public, Some(h[1].revision.recorded_at));
+    // Reported areas warn the public too: the first revision is the first warning.
+    assert_eq!(t.first_public, Some(h[0].revision.recorded_at));
     assert_eq!(t.first_marked, Some(h[2].revision.recorded_at));
     assert_eq!(t.first_released, None);
-    // The other hazards: HA-2 was never an open hazard, so none; once confirmed, it is, with
-    // the time it was first shown to the public.
-    assert!(s.audit_other_hazards().unwrap().is_empty());
+    // The other hazards: HA-2, reported, is an open hazard (a known danger warns); once
+    // confirmed it still is, with the time it was first shown to the public.
+    let others = s.audit_other_hazards().unwrap();
+    assert_eq!(
+        (others[0].id.as_str(), others[0].status),
+        ("HA-2", Status::Reported)
+    );
     plain.props.status = Status::Confirmed;
     put(&mut s, &plain);
     let others = s.audit_other_hazards().unwrap();
@@ -197,7 +202,7 @@ fn emplacement_records_round_trip_and_carry_their_timeline() {
     );
     assert_eq!(
         others[0].timeline.first_public,
-        Some(h2[1].revision.recorded_at)
+        Some(h2[0].revision.recorded_at)
     );
     assert_eq!(others[0].timeline.first_marked, None);
 }

@@ -426,7 +426,9 @@ fn public_export_never_leaks_restricted_detail() {
     secret["properties"]["reference_points"] = serde_json::json!([[36.12, 49.89], [36.22, 49.89]]);
     let mut public = area("HA-PUB-1", "suspected", "Field by the road", 37.0);
     public["properties"]["evidence"]["description"] = "informant Ivanenko says".into();
-    let reported = area("HA-REP-1", "reported", "Unverified report", 38.0);
+    // A triaged public report: reported and restricted, so the public is warned by a zone.
+    let mut reported = area("HA-REP-1", "reported", "Unverified report", 38.0);
+    reported["properties"]["classification"] = "restricted".into();
     e.write(
         "a.geojson",
         &collection(vec![secret.clone(), public, reported]),
@@ -460,12 +462,15 @@ fn public_export_never_leaks_restricted_detail() {
     let f = features(&e.json("p.geojson"));
     assert_eq!(
         f.len(),
-        2,
-        "the public sees the public area and one zone, not the unverified report"
+        3,
+        "the public sees the public area and a zone for each restricted record, the reported one included"
     );
     let zone = f
         .iter()
-        .find(|x| x["properties"]["kind"] == "danger-zone")
+        .find(|x| {
+            x["properties"]["kind"] == "danger-zone"
+                && x["geometry"]["coordinates"][0][0][0].as_f64() < Some(37.0)
+        })
         .expect("a zone for the restricted area");
     assert_eq!(zone["properties"]["danger"], true);
     // The zone covers the true geometry (outward, never inward).

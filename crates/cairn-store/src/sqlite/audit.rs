@@ -21,7 +21,7 @@ const EMPLACEMENT: &str = "r.kind = 'area' AND json_extract(r.props, '$.emplacem
 /// The timeline columns of a GROUP BY record_id over revisions `r` joined with changesets `c`.
 const TIMELINE_COLUMNS: &str = "min(c.recorded_at), \
      min(CASE WHEN json_extract(r.props, '$.marking') IN ('marked', 'fenced') THEN c.recorded_at END), \
-     min(CASE WHEN r.status IN ('suspected', 'confirmed', 'reduced') THEN c.recorded_at END), \
+     min(CASE WHEN r.status IN ('reported', 'suspected', 'confirmed', 'reduced') THEN c.recorded_at END), \
      min(CASE WHEN r.status IN ('cancelled', 'cleared', 'closed') THEN c.recorded_at END)";
 
 fn time(us: Option<i64>, id: &str) -> Result<Option<cairn_core::Timestamp>, StoreError> {

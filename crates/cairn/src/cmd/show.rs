@@ -193,6 +193,7 @@ pub fn history(cli: &Cli, args: &HistoryArgs) -> CmdResult {
                     "author": r.revision.author,
                     "reason": r.revision.reason,
                     "source": r.revision.source,
+                    "command": r.revision.command,
                     "changes": changes,
                     "feature": area_json(&r.area),
                 })
