@@ -1,7 +1,7 @@
 //! The auditors' endpoint: `GET /api/audit` runs the policy the service was started with
 //! (`cairn serve --policy FILE`) and answers the `cairn_audit::Audit` as JSON, or its violations
 //! as CSV with `?format=csv`; `POST /api/audit` runs a policy sent as TOML instead. Both take
-//! `?at=` (RFC 3339 or a date meaning its end; default now). Auditors, officers and admins only.
+//! `?at=` (RFC 3339 or a date meaning its first moment, 00:00:00Z; default now). Auditors, officers and admins only.
 //!
 //! The audit runs on a blocking thread with its own read-only connection to the store file, so
 //! neither the async runtime nor the store's write lock waits for it (the lock is taken only to
@@ -77,7 +77,7 @@ fn read_query(
     let Query(q) = q?;
     let at = match &q.at {
         None => chrono::Utc::now(),
-        Some(s) => cairn_formats::props::parse_time(s, cairn_formats::props::TimeEdge::End)
+        Some(s) => cairn_core::time::parse_instant(s, cairn_core::time::Cautious::Earliest)
             .map_err(|m| ApiError::bad_request(format!("parameter at: {m}")))?,
     };
     let format = match q.format.as_deref() {

@@ -1,6 +1,7 @@
 //! `cairn audit --policy FILE [--json] [--at TIME]`: the compliance audit of the supply
 //! conditions; exit 1 when any violation is found (interfaces.md).
 
+use cairn_core::time::Cautious;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -16,7 +17,8 @@ pub struct Args {
     /// The policy file (TOML); docs/policy.example.toml documents every rule.
     #[arg(long)]
     pub policy: PathBuf,
-    /// Judge deadlines at this time (RFC 3339, or a date meaning its end); default now.
+    /// Judge deadlines, with the device catalogue in force then, at this time (RFC 3339, or a date
+    /// meaning its first moment, 00:00:00Z); default now.
     #[arg(long)]
     pub at: Option<String>,
     /// Print the audit as JSON.
@@ -26,7 +28,7 @@ pub struct Args {
 
 pub fn run_cmd(cli: &Cli, a: &Args) -> CmdResult {
     let at = match &a.at {
-        Some(s) => parse_time_arg("--at", s)?,
+        Some(s) => parse_time_arg("--at", s, Cautious::Earliest)?,
         None => chrono::Utc::now(),
     };
     let loaded = LoadedPolicy::read(&a.policy).map_err(to_failure)?;

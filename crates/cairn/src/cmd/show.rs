@@ -1,5 +1,6 @@
 //! `cairn show` and `cairn history`: one record, now or in the past, and all its revisions.
 
+use cairn_core::time::Cautious;
 use cairn_core::residual::{AreaEstimate, estimate_area};
 use cairn_core::{HazardArea, WireEnum};
 use cairn_store::{Store, StoredArea};
@@ -49,10 +50,10 @@ pub fn show(cli: &Cli, args: &ShowArgs) -> CmdResult {
     let as_of = args
         .as_of
         .as_deref()
-        .map(|s| super::parse_time_arg("--as-of", s))
+        .map(|s| super::parse_time_arg("--as-of", s, Cautious::Earliest))
         .transpose()?;
     let at = match &args.at {
-        Some(s) => super::parse_time_arg("--at", s)?,
+        Some(s) => super::parse_time_arg("--at", s, Cautious::Earliest)?,
         None => as_of.unwrap_or_else(chrono::Utc::now),
     };
     let catalogue = cli.catalogue()?;
