@@ -454,14 +454,22 @@ mod tests {
                 panic!("{status:?} gave figures: {e:?}");
             };
             assert!(
-                r.remaining.starts_with("nothing recorded remains: the area is ")
+                r.remaining
+                    .starts_with("nothing recorded remains: the area is ")
                     && r.remaining.contains("post-release find"),
                 "{}",
                 r.remaining
             );
             let v = serde_json::to_value(&e).unwrap();
-            assert!(v.get("expected").is_none() && v.get("p_any").is_none(), "{v}");
-            assert!(!r.remaining.to_lowercase().contains("safe"), "{}", r.remaining);
+            assert!(
+                v.get("expected").is_none() && v.get("p_any").is_none(),
+                "{v}"
+            );
+            assert!(
+                !r.remaining.to_lowercase().contains("safe"),
+                "{}",
+                r.remaining
+            );
         }
         // Hazard that remains (reduced land included) keeps its figures.
         for status in [Status::Confirmed, Status::Reduced, Status::Suspected] {

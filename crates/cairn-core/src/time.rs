@@ -38,8 +38,9 @@ pub fn parse_instant(s: &str, how: Cautious) -> Result<Timestamp, String> {
         && let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d")
     {
         return Ok(match how {
-            Cautious::Latest => start_of_day(d) + chrono::Duration::days(1)
-                - chrono::Duration::microseconds(1),
+            Cautious::Latest => {
+                start_of_day(d) + chrono::Duration::days(1) - chrono::Duration::microseconds(1)
+            }
             _ => start_of_day(d),
         });
     }
@@ -82,7 +83,10 @@ mod tests {
             "2027-01-01T00:00:00+00:00"
         );
         let e = parse_instant("2026-12-01", Cautious::Exact).unwrap_err();
-        assert!(e.contains("\"2026-12-01\"") && e.contains("RFC 3339"), "{e}");
+        assert!(
+            e.contains("\"2026-12-01\"") && e.contains("RFC 3339"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -97,7 +101,13 @@ mod tests {
 
     #[test]
     fn bad_times_are_refused_naming_the_text() {
-        for s in ["", "2026-13-01", "2026-02-30", "yesterday", "2026-12-01 10:00"] {
+        for s in [
+            "",
+            "2026-13-01",
+            "2026-02-30",
+            "yesterday",
+            "2026-12-01 10:00",
+        ] {
             let e = parse_instant(s, Cautious::Earliest).unwrap_err();
             assert!(e.contains(&format!("{s:?}")), "{e}");
         }

@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
+use cairn_core::time::{Cautious, parse_instant};
 use cairn_core::{
     AreaProperties, Classification, DeviceGroup, Emplacement, EmplacingMethod, Evidence,
     EvidenceKind, HowKnown, Marking, Problem, Status, Timestamp, WireEnum,
 };
-use cairn_core::time::{Cautious, parse_instant};
 use serde_json::{Map, Value};
 
 /// Property names Cairn knows; anything else is kept in `extra`.

@@ -1,7 +1,7 @@
 //! `cairn show` and `cairn history`: one record, now or in the past, and all its revisions.
 
-use cairn_core::time::Cautious;
 use cairn_core::residual::{AreaEstimate, estimate_area};
+use cairn_core::time::Cautious;
 use cairn_core::{HazardArea, WireEnum};
 use cairn_store::{Store, StoredArea};
 use serde_json::json;
