@@ -33,8 +33,7 @@ pub fn run_cmd(cli: &Cli, a: &Args) -> CmdResult {
     };
     let loaded = LoadedPolicy::read(&a.policy).map_err(to_failure)?;
     let store = open_existing(cli)?;
-    let catalogue = cli.catalogue()?;
-    let audit = run(&store, &loaded, &catalogue, at).map_err(to_failure)?;
+    let audit = run(&store, &loaded, at).map_err(to_failure)?;
     // Buffered: stdout is line-buffered, and a million violations are millions of lines.
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let written = if a.json {
@@ -63,9 +62,12 @@ fn table(
 ) -> std::io::Result<()> {
     writeln!(
         out,
-        "Audit of {store} against {} at {}",
+        "Audit of {store} against {} at {}, device catalogue version {}",
         audit.policy.as_deref().unwrap_or(policy_file),
-        audit.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        audit.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        audit
+            .catalogue_version
+            .map_or_else(|| "unknown".to_string(), |v| v.to_string())
     )?;
     writeln!(
         out,

@@ -137,8 +137,9 @@ fn load(cli: &Cli, c: &Common, many: bool) -> Result<(Index, Timestamp, Catalogu
         c.at.as_deref()
             .map(|s| super::parse_time_arg("--at", s, Cautious::Earliest))
             .transpose()?;
-    let catalogue = cli.catalogue()?;
     let store = super::open_existing(cli)?;
+    // The catalogue in force at the state checked.
+    let catalogue = store.catalogue(at)?.catalogue;
     let mut hazards = Vec::new();
     store.for_each_area(at, &mut |s| {
         hazards.push(Hazard::from_area(&s.area, &catalogue));

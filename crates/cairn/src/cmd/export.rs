@@ -70,8 +70,9 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
         .as_deref()
         .map(|s| super::parse_time_arg("--as-of", s, Cautious::Earliest))
         .transpose()?;
-    let catalogue = cli.catalogue()?;
     let store = super::open_existing(cli)?;
+    // The catalogue in force at the state exported.
+    let catalogue = store.catalogue(as_of)?.catalogue;
     let stats = store.stats()?;
     let data_date = as_of
         .or(stats.last_recorded_at)

@@ -57,7 +57,8 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
     let empty = || {
         SqliteStore::open(&db, OpenMode::ReadOnly)
             .and_then(|s| s.stats())
-            .map(|s| s.changesets == 0)
+            // Nothing but the shipped catalogue that creating the store recorded.
+            .map(|s| s.revisions == 0 && s.changesets <= 1)
             .unwrap_or(false)
     };
     if result.is_err() && created && empty() {
