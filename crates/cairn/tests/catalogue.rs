@@ -23,7 +23,7 @@ fn persistent_15d() -> String {
     out
 }
 
-fn rect(x0: f64, y0: f64) -> Value {
+fn rect(x0: f64) -> Value {
     json!({"type": "Polygon", "coordinates": [[[x0, 48.2], [x0 + 0.1, 48.2], [x0 + 0.1, 48.3], [x0, 48.3], [x0, 48.2]]]})
 }
 
@@ -32,7 +32,7 @@ fn record(id: &str, x0: f64, device_type: &str) -> Value {
     json!({
         "type": "Feature",
         "id": id,
-        "geometry": rect(x0, 48.2),
+        "geometry": rect(x0),
         "properties": {
             "status": "confirmed",
             "classification": "restricted",

@@ -290,15 +290,12 @@ impl SqliteStore {
         let new = Catalogue::from_toml(toml)?;
         let mut w = self.begin(meta)?;
         // Read under the write transaction's lock: no other version or area can come between.
-        let (current, current_text) = match in_force(&w.tx, None)? {
-            Some(v) => v,
-            None => (0, String::new()),
-        };
-        if current > 0 && parse(current, &current_text)? == new {
-            return Ok(CatalogueImport::Unchanged(current));
-        }
-        if current > 0 {
-            let old = parse(current, &current_text)?;
+        let current = in_force(&w.tx, None)?;
+        if let Some((version, text)) = &current {
+            let old = parse(*version, text)?;
+            if old == new {
+                return Ok(CatalogueImport::Unchanged(*version));
+            }
             for t in old.iter().filter(|t| new.get(&t.id).is_none()) {
                 if let Some(area) = area_using(&w.tx, &t.id)? {
                     return Err(CatalogueImportError::InUse {
@@ -308,7 +305,7 @@ impl SqliteStore {
                 }
             }
         }
-        let version = current + 1;
+        let version = current.map_or(0, |(v, _)| v) + 1;
         w.tx.execute(
             "INSERT INTO catalogue_versions (version, changeset, toml) VALUES (?1, ?2, ?3)",
             params![version, w.changeset, toml],
