@@ -67,6 +67,10 @@ pub struct Violation {
 pub struct Audit {
     pub policy: Option<String>,
     pub at: Timestamp,
+    /// The version of the store's device catalogue the rules judged device types by (the one
+    /// in force at `at`); set by `run::run`, absent for an audit of records given by hand.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catalogue_version: Option<i64>,
     pub rules: Vec<&'static str>,
     /// The permitted zones the `permitted-zones` rule measured against (ids).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -325,6 +329,7 @@ pub fn audit(subjects: &[Subject], others: &[TrackedArea], ctx: &Context<'_>) ->
     Audit {
         policy: p.name.clone(),
         at: ctx.at,
+        catalogue_version: None,
         rules: p.enabled(),
         permitted_zones: if p.permitted_zones.is_some() {
             ctx.permitted.iter().map(|z| z.id.clone()).collect()

@@ -1,10 +1,11 @@
 //! An audit of a store: the policy file read, its zones found, the settlements loaded, the
-//! records in scope read with their timelines, and the rules run. Shared by `cairn audit` and the
+//! records in scope read with their timelines, the device catalogue in force at the audit's time
+//! read from the store, and the rules run. Shared by `cairn audit` and the
 //! auditors' HTTP endpoint.
 
 use std::path::{Path, PathBuf};
 
-use cairn_core::{Catalogue, Timestamp};
+use cairn_core::Timestamp;
 use cairn_store::SqliteStore;
 
 use crate::policy::{Policy, PolicyError, Scope, SettlementSource};
@@ -124,13 +125,12 @@ pub fn settlements_from_file(path: &Path) -> Result<Vec<Settlement>, RunError> {
     Ok(out)
 }
 
-/// Audits the store against the policy at time `at`.
-pub fn run(
-    store: &SqliteStore,
-    loaded: &LoadedPolicy,
-    catalogue: &Catalogue,
-    at: Timestamp,
-) -> Result<Audit, RunError> {
+/// Audits the store against the policy at time `at`, judging device types by the store's device
+/// catalogue in force at `at` (so an audit at a time before a catalogue change gives the result it
+/// gave then); the audit names that version.
+pub fn run(store: &SqliteStore, loaded: &LoadedPolicy, at: Timestamp) -> Result<Audit, RunError> {
+    let versioned = store.catalogue(Some(at))?;
+    let catalogue = &versioned.catalogue;
     let p = &loaded.policy;
     let zones = store.zones()?;
     let permitted = p
@@ -157,7 +157,7 @@ pub fn run(
     } else {
         Vec::new()
     };
-    Ok(audit(
+    let mut result = audit(
         &subjects,
         &others,
         &Context {
@@ -167,5 +167,7 @@ pub fn run(
             settlements: &settlements,
             at,
         },
-    ))
+    );
+    result.catalogue_version = Some(versioned.version);
+    Ok(result)
 }

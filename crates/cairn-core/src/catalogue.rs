@@ -75,7 +75,7 @@ impl DeviceType {
 }
 
 /// The set of device types an import is checked against.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Catalogue {
     types: BTreeMap<String, DeviceType>,
 }

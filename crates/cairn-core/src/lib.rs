@@ -13,6 +13,7 @@ pub mod release;
 pub mod report;
 pub mod residual;
 pub mod simple;
+pub mod time;
 pub mod transparency;
 pub mod validate;
 pub mod zone;

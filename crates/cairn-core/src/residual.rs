@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use crate::area::DeviceGroup;
+use crate::area::{DeviceGroup, Status};
 use crate::catalogue::Catalogue;
 
 /// How a device type's probability of still functioning falls with age.
@@ -225,6 +225,54 @@ pub fn estimate_area(
     }
 }
 
+/// True for an area released as a whole: `closed`, or `cleared` or `cancelled` entire. Nothing
+/// recorded remains there, so there are no devices to estimate.
+pub fn released_whole(status: Status) -> bool {
+    matches!(status, Status::Closed | Status::Cleared | Status::Cancelled)
+}
+
+/// What an area released as a whole says instead of an estimate. Never "safe": it says what the
+/// record holds, and where a later find goes.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReleasedEstimate {
+    pub at: DateTime<Utc>,
+    pub status: Status,
+    /// One sentence: nothing recorded remains, and a find there is a post-release find.
+    pub remaining: String,
+    pub caveat: &'static str,
+}
+
+/// The estimate of a record: expected devices for an area with hazard left, or the statement that
+/// nothing recorded remains for one released as a whole.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum RecordEstimate {
+    Open(AreaEstimate),
+    Released(ReleasedEstimate),
+}
+
+/// Estimates a record of status `status` with device groups `groups` at time `at`: an area
+/// released as a whole (`released_whole`) gets no E or P figures, whatever devices it once held.
+pub fn estimate_record(
+    status: Status,
+    groups: &[DeviceGroup],
+    catalogue: &Catalogue,
+    at: DateTime<Utc>,
+) -> RecordEstimate {
+    if released_whole(status) {
+        return RecordEstimate::Released(ReleasedEstimate {
+            at,
+            status,
+            remaining: format!(
+                "nothing recorded remains: the area is {} (released land); a find there is recorded as a post-release find",
+                crate::WireEnum::as_str(status)
+            ),
+            caveat: CAVEAT,
+        });
+    }
+    RecordEstimate::Open(estimate_area(groups, catalogue, at))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,6 +436,48 @@ mod tests {
                 emplaced_to: Some(Utc.timestamp_opt(1_700_000_000 + offset, 0).unwrap()),
                 how_known: None,
             })
+    }
+
+    #[test]
+    fn an_area_released_whole_says_nothing_recorded_remains_and_gives_no_figures() {
+        let c = Catalogue::builtin();
+        let groups = [group(
+            "ap-mine-persistent",
+            Some(40),
+            None,
+            Some("2026-10-01T00:00:00Z"),
+        )];
+        let at = t("2026-12-01T00:00:00Z");
+        for status in [Status::Closed, Status::Cleared, Status::Cancelled] {
+            let e = estimate_record(status, &groups, &c, at);
+            let RecordEstimate::Released(r) = &e else {
+                panic!("{status:?} gave figures: {e:?}");
+            };
+            assert!(
+                r.remaining
+                    .starts_with("nothing recorded remains: the area is ")
+                    && r.remaining.contains("post-release find"),
+                "{}",
+                r.remaining
+            );
+            let v = serde_json::to_value(&e).unwrap();
+            assert!(
+                v.get("expected").is_none() && v.get("p_any").is_none(),
+                "{v}"
+            );
+            assert!(
+                !r.remaining.to_lowercase().contains("safe"),
+                "{}",
+                r.remaining
+            );
+        }
+        // Hazard that remains (reduced land included) keeps its figures.
+        for status in [Status::Confirmed, Status::Reduced, Status::Suspected] {
+            let RecordEstimate::Open(a) = estimate_record(status, &groups, &c, at) else {
+                panic!("{status:?} lost its figures");
+            };
+            assert_eq!((a.expected, a.p_any), (Some(40.0), 1.0));
+        }
     }
 
     proptest! {

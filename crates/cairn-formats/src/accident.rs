@@ -5,11 +5,12 @@
 use cairn_core::accident::{
     AccidentFacts, ActivityAtTime, AgeGroup, Casualty, Outcome, Role, Sex, validate_accident,
 };
+use cairn_core::time::Cautious;
 use cairn_core::{Catalogue, Category, Problem, Timestamp, WireEnum};
 use geo_types::Point;
 use serde_json::{Map, Value};
 
-use crate::props::{TimeEdge, kind_of, opt_time, position};
+use crate::props::{kind_of, opt_time, position};
 
 /// The properties of an accident feature.
 pub const ACCIDENT_FIELDS: &[&str] = &[
@@ -243,7 +244,7 @@ fn read_facts(p: &Map<String, Value>, problems: &mut Vec<Problem>) -> Option<Acc
     let occurred_at = opt_time(
         p.get("occurred_at"),
         &f("occurred_at"),
-        TimeEdge::Start,
+        Cautious::Earliest,
         problems,
     );
     if occurred_at.is_none() && p.get("occurred_at").is_none_or(Value::is_null) {

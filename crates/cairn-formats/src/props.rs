@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
+use cairn_core::time::{Cautious, parse_instant};
 use cairn_core::{
     AreaProperties, Classification, DeviceGroup, Emplacement, EmplacingMethod, Evidence,
     EvidenceKind, HowKnown, Marking, Problem, Status, Timestamp, WireEnum,
 };
-use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Map, Value};
 
 /// Property names Cairn knows; anything else is kept in `extra`.
@@ -61,7 +61,7 @@ pub fn read_properties(map: &Map<String, Value>, problems: &mut Vec<Problem>) ->
     let reported_at = opt_time(
         map.get("reported_at"),
         &f("reported_at"),
-        TimeEdge::Exact,
+        Cautious::Exact,
         problems,
     );
     let evidence = match map.get("evidence") {
@@ -225,13 +225,13 @@ fn read_device(v: &Value, field: &str, problems: &mut Vec<Problem>) -> Option<De
     let emplaced_from = opt_time(
         d.get("emplaced_from"),
         &f("emplaced_from"),
-        TimeEdge::Start,
+        Cautious::Earliest,
         problems,
     );
     let emplaced_to = opt_time(
         d.get("emplaced_to"),
         &f("emplaced_to"),
-        TimeEdge::End,
+        Cautious::Latest,
         problems,
     );
     let how_known = match d.get("how_known") {
@@ -298,25 +298,17 @@ pub fn position(v: &Value, field: &str, problems: &mut Vec<Problem>) -> Option<[
     }
 }
 
-/// How to read a date without a time: the start of the day, or (for the latest possible
-/// emplacement, the conservative choice) its last second.
-#[derive(Clone, Copy)]
-pub enum TimeEdge {
-    Exact,
-    Start,
-    End,
-}
-
-/// Reads an RFC 3339 time (or, except for `Exact`, a plain date).
+/// Reads an RFC 3339 time (or, except for `Exact`, a plain date read as `how` says: see
+/// `cairn_core::time`).
 pub fn opt_time(
     v: Option<&Value>,
     field: &str,
-    edge: TimeEdge,
+    how: Cautious,
     problems: &mut Vec<Problem>,
 ) -> Option<Timestamp> {
     match v {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) => match parse_time(s, edge) {
+        Some(Value::String(s)) => match parse_instant(s, how) {
             Ok(t) => Some(t),
             Err(m) => {
                 problems.push(Problem::new(field, m));
@@ -334,25 +326,6 @@ pub fn opt_time(
             None
         }
     }
-}
-
-/// Parses an RFC 3339 time, or a date when `edge` allows it.
-pub fn parse_time(s: &str, edge: TimeEdge) -> Result<Timestamp, String> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        let t = match edge {
-            TimeEdge::Exact | TimeEdge::Start => d.and_hms_opt(0, 0, 0),
-            TimeEdge::End => d.and_hms_opt(23, 59, 59),
-        };
-        if let Some(t) = t {
-            return Ok(t.and_utc());
-        }
-    }
-    Err(format!(
-        "{s:?} is not a time in RFC 3339 form such as \"2026-10-01T08:00:00Z\" (or a date \"2026-10-01\")"
-    ))
 }
 
 /// The fields of an emplacement record (APII TA 1) beyond those every area has.

@@ -1,7 +1,7 @@
 //! The auditors' endpoint: `GET /api/audit` runs the policy the service was started with
 //! (`cairn serve --policy FILE`) and answers the `cairn_audit::Audit` as JSON, or its violations
 //! as CSV with `?format=csv`; `POST /api/audit` runs a policy sent as TOML instead. Both take
-//! `?at=` (RFC 3339 or a date meaning its end; default now). Auditors, officers and admins only.
+//! `?at=` (RFC 3339 or a date meaning its first moment, 00:00:00Z; default now). Auditors, officers and admins only.
 //!
 //! The audit runs on a blocking thread with its own read-only connection to the store file, so
 //! neither the async runtime nor the store's write lock waits for it (the lock is taken only to
@@ -77,7 +77,7 @@ fn read_query(
     let Query(q) = q?;
     let at = match &q.at {
         None => chrono::Utc::now(),
-        Some(s) => cairn_formats::props::parse_time(s, cairn_formats::props::TimeEdge::End)
+        Some(s) => cairn_core::time::parse_instant(s, cairn_core::time::Cautious::Earliest)
             .map_err(|m| ApiError::bad_request(format!("parameter at: {m}")))?,
     };
     let format = match q.format.as_deref() {
@@ -121,11 +121,10 @@ async fn audit_store(
         .await
         .map_err(ApiError::internal)?;
     let path = state.with_store(|s| s.path().to_string());
-    let state = state.clone();
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let store = SqliteStore::open(std::path::Path::new(&path), OpenMode::ReadOnly)?;
-        run(&store, &policy, state.catalogue(), at)
+        run(&store, &policy, at)
     })
     .await
     .map_err(ApiError::internal)
@@ -146,6 +145,9 @@ fn answer(audit: &Audit, format: Format) -> Response {
         Format::Csv => {
             let mut r = violations_csv(audit).into_response();
             let h = r.headers_mut();
+            if let Some(v) = audit.catalogue_version {
+                h.insert("cairn-catalogue-version", HeaderValue::from(v));
+            }
             h.insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/csv; charset=utf-8"),
@@ -162,8 +164,9 @@ fn answer(audit: &Audit, format: Format) -> Response {
     }
 }
 
-/// The violations as CSV (RFC 4180): `rule,record,began,summary`, one line each, in the audit's
-/// order. A cell a spreadsheet would take for a formula (`=`, `+`, `-`, `@` first) is prefixed
+/// The violations as CSV (RFC 4180): `rule,record,began,summary,catalogue_version`, one line
+/// each, in the audit's order; the last column is the device catalogue version the audit used
+/// (also sent as the `Cairn-Catalogue-Version` header, for an audit with no violation). A cell a spreadsheet would take for a formula (`=`, `+`, `-`, `@` first) is prefixed
 /// with `'`.
 pub fn violations_csv(audit: &Audit) -> String {
     fn cell(s: &str) -> String {
@@ -178,11 +181,15 @@ pub fn violations_csv(audit: &Audit) -> String {
             s
         }
     }
-    let mut out = String::from("rule,record,began,summary\r\n");
+    let mut out = String::from("rule,record,began,summary,catalogue_version\r\n");
+    let version = audit
+        .catalogue_version
+        .map(|v| v.to_string())
+        .unwrap_or_default();
     for v in &audit.violations {
         let began = v.began.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         out.push_str(&format!(
-            "{},{},{},{}\r\n",
+            "{},{},{},{},{version}\r\n",
             cell(v.rule),
             cell(&v.record),
             began,

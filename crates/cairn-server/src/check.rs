@@ -48,9 +48,9 @@ fn number(v: &Option<String>, name: &str, required: bool) -> Result<Option<f64>,
 /// Checks the `at` parameter: the service answers for the data it holds now.
 fn check_at(at: &Option<String>, m: &ReadModel) -> Result<(), ApiError> {
     if let Some(s) = at {
-        let t = chrono::DateTime::parse_from_rfc3339(s).map_err(|_| {
-            ApiError::bad_request(format!("parameter at must be an RFC 3339 time, not {s:?}"))
-        })?;
+        // A date alone means its first moment, as every "at" time does (cairn_core::time).
+        let t = cairn_core::time::parse_instant(s, cairn_core::time::Cautious::Earliest)
+            .map_err(|e| ApiError::bad_request(format!("parameter at: {e}")))?;
         if m.data_date.is_some_and(|d| t < d) {
             return Err(ApiError::bad_request(
                 "parameter at: this service answers for the current data only; for a past state use `cairn check --at` on the store",

@@ -271,8 +271,9 @@ fn parse_instant(s: &str) -> Result<Option<Timestamp>, ApiError> {
     if s.is_empty() || s == ".." {
         return Ok(None);
     }
-    chrono::DateTime::parse_from_rfc3339(s)
-        .map(|t| Some(t.with_timezone(&chrono::Utc)))
+    // OGC API – Features asks for RFC 3339 instants here: a date alone is refused.
+    cairn_core::time::parse_instant(s, cairn_core::time::Cautious::Exact)
+        .map(Some)
         .map_err(|_| {
             ApiError::bad_request(format!(
                 "parameter datetime: {s:?} is not an RFC 3339 time or \"..\""

@@ -290,13 +290,12 @@ fn read_report(body: &[u8], photo_max: usize) -> Result<NewReport, ApiError> {
     let seen_at = match text(&o, "seen_at")? {
         None => None,
         Some(s) => {
-            let t = chrono::DateTime::parse_from_rfc3339(s)
+            let t = cairn_core::time::parse_instant(s, cairn_core::time::Cautious::Exact)
                 .map_err(|_| {
                     ApiError::bad_request(format!(
                         "seen_at must be an RFC 3339 time such as 2026-11-25T09:30:00+02:00, not {s:?}"
                     ))
-                })?
-                .with_timezone(&chrono::Utc);
+                })?;
             let earliest: chrono::DateTime<chrono::Utc> = EARLIEST_SEEN.parse().unwrap_or_default();
             if t > chrono::Utc::now() + chrono::Duration::minutes(10) {
                 return Err(ApiError::bad_request(format!(

@@ -491,7 +491,9 @@ async fn the_violations_come_as_csv() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.ct, "text/csv; charset=utf-8");
     let lines: Vec<&str> = r.body.lines().collect();
-    assert_eq!(lines[0], "rule,record,began,summary");
+    assert_eq!(lines[0], "rule,record,began,summary,catalogue_version");
+    // Every row names the catalogue version the audit used: the store's first.
+    assert!(lines[1..].iter().all(|l| l.ends_with(",1")), "{}", r.body);
     let got: Vec<(String, String)> = lines[1..]
         .iter()
         .map(|l| {
@@ -517,4 +519,60 @@ async fn the_violations_come_as_csv() {
     .await;
     assert_eq!(posted.status, StatusCode::OK);
     assert_eq!(posted.body, r.body);
+}
+
+#[tokio::test]
+async fn the_audit_uses_the_catalogue_version_in_force_at_its_time() {
+    let t = setup(Some(POLICY));
+    let before = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let q = |at: &str| format!("/api/audit?at={}", at.replace('+', "%2B"));
+    let earlier = call(&t, "GET", &q(&before), Some(t.token("auditor")), None).await;
+    assert_eq!(earlier.status, StatusCode::OK, "{}", earlier.body);
+    assert_eq!(earlier.json()["catalogue_version"], 1);
+    assert_eq!(pairs(&earlier.json()), expected(NOW_VIOLATIONS));
+
+    // Version 2 records the 15-day type as persistent: EMP-OK2 breaks the lifetime rule.
+    let shipped = cairn_core::catalogue::BUILTIN_TOML;
+    let entry = "category = \"ap-mine\"\npersistence = \"non-persistent\"\nsd_max_hours = 360\nsd_fail = 0.10\nsda_max_days = 120\nresidual = 0.001\nclaimed_sd_fail = 0.0001\n";
+    let changed = shipped.replace(
+        entry,
+        "category = \"ap-mine\"\npersistence = \"persistent\"\n",
+    );
+    assert_ne!(changed, shipped);
+    t.state
+        .with_store(|s| {
+            s.import_catalogue(
+                &changed,
+                ChangeMeta {
+                    author: "officer".into(),
+                    reason: "field reports".into(),
+                    source: None,
+                },
+            )
+        })
+        .unwrap();
+
+    let now = call(&t, "GET", "/api/audit", Some(t.token("auditor")), None).await;
+    let a = now.json();
+    assert_eq!(a["catalogue_version"], 2);
+    let mut want = expected(NOW_VIOLATIONS);
+    want.insert(2, ("ap-lifetime".into(), "EMP-OK2".into()));
+    assert_eq!(pairs(&a), want, "{a:#}");
+    let csv = call(
+        &t,
+        "GET",
+        "/api/audit?format=csv",
+        Some(t.token("auditor")),
+        None,
+    )
+    .await;
+    assert!(
+        csv.body.lines().skip(1).all(|l| l.ends_with(",2")),
+        "{}",
+        csv.body
+    );
+
+    // At the time before the change: the earlier answer, byte for byte.
+    let again = call(&t, "GET", &q(&before), Some(t.token("auditor")), None).await;
+    assert_eq!(again.body, earlier.body);
 }

@@ -1,4 +1,4 @@
-//! The store side of land release: migration 005 on a store of schema 3 (the gap left for 004),
+//! The store side of land release: migrations 004 to 007 on a store of schema 3,
 //! activities and releases as attributed revisions, and a refused release leaving no trace.
 
 use cairn_core::release::{ActivityFacts, ActivityKind, ReleaseMethod};
@@ -44,7 +44,7 @@ fn a_schema_3_store_is_migrated_through_4_and_5() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(applied, [1, 2, 3, 4, 5, 6, 8]);
+    assert_eq!(applied, [1, 2, 3, 4, 5, 6, 7, 8]);
     let n: i64 = c
         .query_row(
             "SELECT count(*) FROM counters WHERE name IN ('activity_id', 'release_id', 'find_id')",
@@ -53,10 +53,20 @@ fn a_schema_3_store_is_migrated_through_4_and_5() {
         )
         .unwrap();
     assert_eq!(n, 3);
+    // Migration 007 gave the store the shipped device catalogue as version 1, attributed.
+    let (version, author): (i64, String) = c
+        .query_row(
+            "SELECT v.version, c.author FROM catalogue_versions v JOIN changesets c ON c.id = v.changeset",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((version, author.as_str()), (1, "cairn"));
     // Opening again runs nothing; a read-only open works.
     drop(c);
     drop(SqliteStore::open(&path, OpenMode::Existing).unwrap());
-    drop(SqliteStore::open(&path, OpenMode::ReadOnly).unwrap());
+    let s = SqliteStore::open(&path, OpenMode::ReadOnly).unwrap();
+    assert_eq!(s.catalogue_versions().unwrap().len(), 1);
 }
 
 #[test]

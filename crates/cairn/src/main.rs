@@ -45,9 +45,6 @@ pub struct Cli {
     /// The store file (SQLite). Default: $CAIRN_DB, else ./cairn.db.
     #[arg(long, global = true, env = "CAIRN_DB")]
     pub db: Option<PathBuf>,
-    /// A device-type catalogue (TOML) to use instead of the built-in one.
-    #[arg(long, global = true, env = "CAIRN_CATALOGUE")]
-    pub catalogue: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -102,6 +99,8 @@ pub enum Command {
     Accident(cmd::accidents::AccidentArgs),
     /// Reports over a period: `report transparency` (Ottawa Convention Article 7 style).
     Report(cmd::report::Args),
+    /// The device catalogue, versioned in the store: list, show, import, versions.
+    Catalogue(cmd::catalogue::CatalogueArgs),
 }
 
 impl Cli {
@@ -110,18 +109,9 @@ impl Cli {
         self.db.clone().unwrap_or_else(|| PathBuf::from("cairn.db"))
     }
 
-    /// The device catalogue in force.
+    /// The device catalogue in force now: the store's (`cairn catalogue`), never a file beside it.
     pub fn catalogue(&self) -> Result<cairn_core::Catalogue, Failure> {
-        match &self.catalogue {
-            None => Ok(cairn_core::Catalogue::builtin()),
-            Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| {
-                    Failure::input(format!("{}: cannot read catalogue: {e}", p.display()))
-                })?;
-                cairn_core::Catalogue::from_toml(&text)
-                    .map_err(|e| Failure::input(format!("{}: {e}", p.display())))
-            }
-        }
+        Ok(cmd::catalogue::in_force(self, None)?.catalogue)
     }
 }
 
@@ -159,6 +149,7 @@ fn main() -> ExitCode {
         Command::Zone(a) => cmd::zones::run(&cli, a),
         Command::Accident(a) => cmd::accidents::run(&cli, a),
         Command::Report(a) => cmd::report::run(&cli, a),
+        Command::Catalogue(a) => cmd::catalogue::run(&cli, a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -88,7 +88,8 @@ struct State {
     heads_by_seq: BTreeMap<i64, i64>,
     /// The area id counter.
     area_counter: i64,
-    /// A digest of the prior content: changeset 1 and its revisions, which every later state must keep.
+    /// A digest of the prior content: changeset 2 (the first import, after the shipped device
+    /// catalogue's changeset 1) and its revisions, which every later state must keep.
     prior_digest: u64,
 }
 
@@ -121,7 +122,7 @@ fn inspect(db: &Path) -> State {
         let mut st = conn
             .prepare(
                 "SELECT rev, kind, record_id, seq, changeset, op, status, classification, geom, props \
-                 FROM revisions WHERE changeset = 1 ORDER BY rev",
+                 FROM revisions WHERE changeset = 2 ORDER BY rev",
             )
             .expect("prepare");
         let mut rows = st.query([]).expect("query");
@@ -139,7 +140,7 @@ fn inspect(db: &Path) -> State {
         }
         let row: (i64, i64, String, String, Option<String>) = conn
             .query_row(
-                "SELECT id, recorded_at, author, reason, source FROM changesets WHERE id = 1",
+                "SELECT id, recorded_at, author, reason, source FROM changesets WHERE id = 2",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )
@@ -192,9 +193,10 @@ fn sigkill_during_import_never_leaves_a_partial_import_or_a_corrupt_store() {
         before,
         State {
             revisions: PRIOR,
-            changesets: 1,
+            // The store's first changeset recorded the shipped device catalogue.
+            changesets: 2,
             heads: PRIOR,
-            per_changeset: BTreeMap::from([(1, PRIOR)]),
+            per_changeset: BTreeMap::from([(2, PRIOR)]),
             heads_by_seq: BTreeMap::from([(1, PRIOR)]),
             area_counter: 0,
             prior_digest: before.prior_digest,
@@ -212,9 +214,9 @@ fn sigkill_during_import_never_leaves_a_partial_import_or_a_corrupt_store() {
         after,
         State {
             revisions: PRIOR + AREAS,
-            changesets: 2,
+            changesets: 3,
             heads: PRIOR + AREAS,
-            per_changeset: BTreeMap::from([(1, PRIOR), (2, AREAS)]),
+            per_changeset: BTreeMap::from([(2, PRIOR), (3, AREAS)]),
             heads_by_seq: BTreeMap::from([(1, PRIOR + AREAS)]),
             area_counter: AREAS,
             prior_digest: before.prior_digest,

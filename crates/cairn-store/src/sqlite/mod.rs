@@ -1,6 +1,7 @@
 //! The SQLite backend: one file in WAL mode, migrations embedded and run on open.
 
 pub mod audit;
+pub mod catalogue;
 mod edit;
 pub mod period;
 pub mod release;
@@ -35,6 +36,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("migrations/004_users.sql")),
     (5, include_str!("migrations/005_activities.sql")),
     (6, include_str!("migrations/006_zones_accidents.sql")),
+    (7, include_str!("migrations/007_catalogue.sql")),
     (8, include_str!("migrations/008_commands.sql")),
 ];
 
@@ -188,12 +190,16 @@ impl SqliteStore {
             tx.execute("INSERT INTO schema_migrations (number) VALUES (?1)", [n])?;
             version = version.max(*n);
         }
+        // A store without a catalogue version (new, or from before migration 007) gets version 1,
+        // the catalogue this Cairn ships, in an attributed changeset of its own.
+        catalogue::write_shipped(&tx)?;
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
         Ok(())
     }
 
-    /// A stable digest of every changeset and revision, for tests that prove nothing changed.
+    /// A stable digest of every changeset, revision and catalogue version, for tests that prove
+    /// nothing changed.
     pub fn content_digest(&self) -> Result<String, StoreError> {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -225,6 +231,15 @@ impl SqliteStore {
             r.get::<_, String>(3)?.hash(&mut h);
             r.get::<_, Option<String>>(4)?.hash(&mut h);
             c += 1;
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT version, changeset, toml FROM catalogue_versions ORDER BY version")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            r.get::<_, i64>(0)?.hash(&mut h);
+            r.get::<_, i64>(1)?.hash(&mut h);
+            r.get::<_, String>(2)?.hash(&mut h);
         }
         Ok(format!(
             "{c} changesets, {n} revisions, digest {:016x}",
@@ -666,25 +681,7 @@ impl Writer for SqliteTx<'_> {
             self.tx.commit()?;
             return Ok(self.summary);
         }
-        // Recorded time is the commit time, strictly after every earlier changeset's.
-        let last: Option<i64> =
-            self.tx
-                .query_row("SELECT max(recorded_at) FROM changesets", [], |r| r.get(0))?;
-        let now = to_micros(Utc::now());
-        let recorded_at = match last {
-            Some(l) if l >= now => l + 1,
-            _ => now,
-        };
-        self.tx.execute(
-            "INSERT INTO changesets (id, recorded_at, author, reason, source) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                self.changeset,
-                recorded_at,
-                self.meta.author,
-                self.meta.reason,
-                self.meta.source
-            ],
-        )?;
+        insert_changeset(&self.tx, self.changeset, &self.meta)?;
         self.tx.execute(
             "UPDATE counters SET value = max(value, ?1) WHERE name = 'area_id'",
             [self.next_area],
@@ -692,6 +689,30 @@ impl Writer for SqliteTx<'_> {
         self.tx.commit()?;
         Ok(self.summary)
     }
+}
+
+/// Records changeset `id` attributed to `meta`. Its recorded time is the commit time, strictly
+/// after every earlier changeset's; it is returned.
+pub(super) fn insert_changeset(
+    conn: &Connection,
+    id: i64,
+    meta: &ChangeMeta,
+) -> Result<Timestamp, StoreError> {
+    let last: Option<i64> =
+        conn.query_row("SELECT max(recorded_at) FROM changesets", [], |r| r.get(0))?;
+    let now = to_micros(Utc::now());
+    let recorded_at = match last {
+        Some(l) if l >= now => l + 1,
+        _ => now,
+    };
+    conn.execute(
+        "INSERT INTO changesets (id, recorded_at, author, reason, source) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id, recorded_at, meta.author, meta.reason, meta.source],
+    )?;
+    from_micros(recorded_at).ok_or_else(|| StoreError::Corrupt {
+        id: format!("changeset {id}"),
+        message: "recorded time out of range".into(),
+    })
 }
 
 #[derive(serde::Serialize)]

@@ -1,6 +1,7 @@
 //! `cairn check point | points | route`: is this place or path dangerous, and how far is the
 //! nearest danger. Answers come from the spatial index built from the store.
 
+use cairn_core::time::Cautious;
 use std::path::PathBuf;
 
 use cairn_core::{Catalogue, Status, Timestamp, WireEnum};
@@ -134,10 +135,11 @@ fn filter(c: &Common) -> Result<Filter, Failure> {
 fn load(cli: &Cli, c: &Common, many: bool) -> Result<(Index, Timestamp, Catalogue), Failure> {
     let at =
         c.at.as_deref()
-            .map(|s| super::parse_time_arg("--at", s))
+            .map(|s| super::parse_time_arg("--at", s, Cautious::Earliest))
             .transpose()?;
-    let catalogue = cli.catalogue()?;
     let store = super::open_existing(cli)?;
+    // The catalogue in force at the state checked.
+    let catalogue = store.catalogue(at)?.catalogue;
     let mut hazards = Vec::new();
     store.for_each_area(at, &mut |s| {
         hazards.push(Hazard::from_area(&s.area, &catalogue));

@@ -1,5 +1,6 @@
 //! `cairn export`: the current or a past state, in full or as the public may see it.
 
+use cairn_core::time::Cautious;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -21,7 +22,8 @@ pub struct Args {
     /// geojson, csv or gpkg (default: from the output file's extension).
     #[arg(long, value_parser = ["geojson", "csv", "gpkg"])]
     pub format: Option<String>,
-    /// Export the state as it was recorded at this time (RFC 3339, or a date meaning its end).
+    /// Export the state as it was recorded at this time (RFC 3339, or a date meaning its first
+    /// moment, 00:00:00Z).
     #[arg(long)]
     pub as_of: Option<String>,
     /// Export only what the public may see: public records' public fields, restricted ones as generalised zones.
@@ -66,10 +68,11 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
     let as_of = args
         .as_of
         .as_deref()
-        .map(|s| super::parse_time_arg("--as-of", s))
+        .map(|s| super::parse_time_arg("--as-of", s, Cautious::Earliest))
         .transpose()?;
-    let catalogue = cli.catalogue()?;
     let store = super::open_existing(cli)?;
+    // The catalogue in force at the state exported.
+    let catalogue = store.catalogue(as_of)?.catalogue;
     let stats = store.stats()?;
     let data_date = as_of
         .or(stats.last_recorded_at)

@@ -2,6 +2,7 @@
 
 pub mod accidents;
 pub mod audit;
+pub mod catalogue;
 pub mod check;
 pub mod correct;
 pub mod export;
@@ -16,6 +17,7 @@ pub mod users;
 pub mod zones;
 
 use cairn_core::Timestamp;
+use cairn_core::time::{Cautious, parse_instant};
 use cairn_store::SqliteStore;
 use cairn_store::sqlite::OpenMode;
 
@@ -40,10 +42,10 @@ pub fn open_existing(cli: &Cli) -> Result<SqliteStore, Failure> {
     Ok(SqliteStore::open(&cli.db_path(), OpenMode::Existing)?)
 }
 
-/// Parses a time given on the command line: RFC 3339, or a date meaning its end (23:59:59 UTC).
-pub fn parse_time_arg(name: &str, s: &str) -> Result<Timestamp, Failure> {
-    cairn_formats::props::parse_time(s, cairn_formats::props::TimeEdge::End)
-        .map_err(|m| Failure::input(format!("{name}: {m}")))
+/// Parses a time given on the command line: RFC 3339, or a date read as `how` says (`--at` and
+/// `--as-of` take `Cautious::Earliest`, the first moment of the day; see `cairn_core::time`).
+pub fn parse_time_arg(name: &str, s: &str, how: Cautious) -> Result<Timestamp, Failure> {
+    parse_instant(s, how).map_err(|m| Failure::input(format!("{name}: {m}")))
 }
 
 /// The author to record when none is given: $CAIRN_AUTHOR, else the login name.

@@ -190,9 +190,11 @@ pub fn serve_store(
 pub fn run(cli: &Cli, args: &Args) -> CmdResult {
     let config = Config::resolve(args)?;
     let store = super::open_existing(cli)?;
+    // The catalogue in force in the store at start; a new version takes effect on restart.
+    let catalogue = store.catalogue(None)?.catalogue;
     serve_store(
         store,
-        cli.catalogue()?,
+        catalogue,
         &config.addr,
         &config.log,
         config.reports,

@@ -1,6 +1,7 @@
 //! `cairn show` and `cairn history`: one record, now or in the past, and all its revisions.
 
-use cairn_core::residual::{AreaEstimate, estimate_area};
+use cairn_core::residual::{AreaEstimate, RecordEstimate, estimate_record};
+use cairn_core::time::Cautious;
 use cairn_core::{HazardArea, WireEnum};
 use cairn_store::{Store, StoredArea};
 use serde_json::json;
@@ -49,13 +50,12 @@ pub fn show(cli: &Cli, args: &ShowArgs) -> CmdResult {
     let as_of = args
         .as_of
         .as_deref()
-        .map(|s| super::parse_time_arg("--as-of", s))
+        .map(|s| super::parse_time_arg("--as-of", s, Cautious::Earliest))
         .transpose()?;
     let at = match &args.at {
-        Some(s) => super::parse_time_arg("--at", s)?,
+        Some(s) => super::parse_time_arg("--at", s, Cautious::Earliest)?,
         None => as_of.unwrap_or_else(chrono::Utc::now),
     };
-    let catalogue = cli.catalogue()?;
     let store = super::open_existing(cli)?;
     let Some(s) = store.get_area(&args.id, as_of)? else {
         return Err(Failure::input(match as_of {
@@ -63,18 +63,33 @@ pub fn show(cli: &Cli, args: &ShowArgs) -> CmdResult {
             None => format!("no record {} in {}", args.id, store.path()),
         }));
     };
-    let est = estimate_area(&s.area.props.devices, &catalogue, at);
+    // The catalogue in force at the recorded time shown: the record and its estimate as they
+    // were (or are) judged then.
+    let versioned = store.catalogue(as_of)?;
+    let catalogue = &versioned.catalogue;
+    let est = estimate_record(s.area.props.status, &s.area.props.devices, catalogue, at);
     if args.json {
         let out = json!({
             "feature": area_json(&s.area),
             "revision": s.revision,
+            "catalogue_version": versioned.version,
             "estimate": est,
         });
         outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return Ok(0);
     }
-    print_area(&s, &catalogue);
-    print_estimate(&est);
+    print_area(&s, catalogue);
+    match &est {
+        RecordEstimate::Open(e) => print_estimate(e, versioned.version),
+        RecordEstimate::Released(r) => {
+            outln!(
+                "Residual-hazard estimate at {} (device catalogue version {}):",
+                r.at.to_rfc3339(),
+                versioned.version
+            );
+            outln!("  {}", r.remaining);
+        }
+    }
     Ok(0)
 }
 
@@ -141,8 +156,11 @@ fn print_area(s: &StoredArea, catalogue: &cairn_core::Catalogue) {
     );
 }
 
-fn print_estimate(e: &AreaEstimate) {
-    outln!("Residual-hazard estimate at {}:", e.at.to_rfc3339());
+fn print_estimate(e: &AreaEstimate, catalogue_version: i64) {
+    outln!(
+        "Residual-hazard estimate at {} (device catalogue version {catalogue_version}):",
+        e.at.to_rfc3339()
+    );
     match e.expected {
         Some(x) => outln!("  expected functioning devices  {x:.3}"),
         None => outln!(

@@ -195,7 +195,7 @@ fn print_history(
 /// Writes `cairn synth --areas N -o FILE`.
 fn write_areas(args: &Args, areas: u64, out: &std::path::Path) -> CmdResult {
     let until = match &args.until {
-        Some(s) => super::parse_time_arg("--until", s)?,
+        Some(s) => super::parse_time_arg("--until", s, cairn_core::time::Cautious::Latest)?,
         None => default_until(),
     };
     if areas == 0 {

@@ -74,7 +74,7 @@ try {
   const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), page.click('#csv')]);
   const csvPath = await download.path();
   const csv = fs.readFileSync(csvPath, 'utf8').trim().split(/\r?\n/);
-  check(csv[0] === 'rule,record,began,summary', `the CSV has its header (${csv[0]})`);
+  check(csv[0] === 'rule,record,began,summary,catalogue_version', `the CSV has its header (${csv[0]})`);
   const csvPairs = csv.slice(1).map((l) => l.split(',').slice(0, 2).join(' '));
   check(JSON.stringify(csvPairs) === JSON.stringify(expected), `the CSV lists the same violations (${csvPairs.join(', ')})`);
   check(download.suggestedFilename().startsWith('cairn-audit-'), `the CSV is named (${download.suggestedFilename()})`);
