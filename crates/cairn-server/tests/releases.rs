@@ -600,9 +600,10 @@ async fn report_to_closed_area_with_certificate_and_post_release_find() {
         .iter()
         .map(|x| cairn_core::WireEnum::as_str(x.area.props.status))
         .collect();
+    // The partial release keeps what remains confirmed; the final one closes it.
     assert_eq!(
         statuses,
-        ["reported", "suspected", "confirmed", "reduced", "closed"]
+        ["reported", "suspected", "confirmed", "confirmed", "closed"]
     );
     // Every write above updated the read model in place; it holds what a fresh load holds.
     common::assert_model_is_current(&t.state);
