@@ -132,23 +132,23 @@ pub fn check(
     if let Err(m) = crate::validate::check_id(&after.id) {
         return Err(refuse("id-namespace", RefusalKind::Invalid, "id", m));
     }
+    if let Some(b) = before
+        && command == Command::Create
+    {
+        return Err(refuse(
+            "id-exists",
+            RefusalKind::Conflict,
+            "id",
+            format!(
+                "a record with id {:?} exists; leave the id out to have one assigned, or edit that record",
+                b.id
+            ),
+        ));
+    }
     check_role(command, actor, before, after)?;
     match before {
         None => check_new(command, after),
-        Some(b) => {
-            if command == Command::Create {
-                return Err(refuse(
-                    "id-exists",
-                    RefusalKind::Conflict,
-                    "id",
-                    format!(
-                        "a record with id {:?} exists; leave the id out to have one assigned, or edit that record",
-                        after.id
-                    ),
-                ));
-            }
-            check_change(command, b, after)
-        }
+        Some(b) => check_change(command, b, after),
     }
 }
 

@@ -619,33 +619,20 @@ pub fn area_after(
 
 /// Checks a status change that is not a release, on the area's evidence, the evidence given with
 /// the change and the activities recorded on the area. Returns the evidence the area will carry.
+/// Which transitions are allowed is decided by `command::check` (the one door's rules, as for
+/// every other edit); this only works out the evidence that supports the new status.
 pub fn check_transition(
     area: &HazardArea,
     to: Status,
     given: Option<&Evidence>,
     activities: &[Activity],
 ) -> Result<Option<Evidence>, Problem> {
+    use crate::command::{Actor, Command, check};
+    let refused = |r: crate::command::Refusal| {
+        let field = r.field.strip_prefix("properties.").unwrap_or(&r.field);
+        Problem::new(field, format!("{} (rule {})", r.message, r.rule))
+    };
     let from = area.props.status;
-    if matches!(
-        to,
-        Status::Cancelled | Status::Reduced | Status::Cleared | Status::Closed
-    ) {
-        return Err(Problem::new(
-            "status",
-            format!(
-                "{to} is reached by land release (POST /api/releases, cairn release) on the evidence of an activity, not set directly (rule release-by-activity)"
-            ),
-        ));
-    }
-    if from == Status::Closed {
-        return Err(Problem::new(
-            "status",
-            format!(
-                "area {} is closed and its land handed over; an item found there is recorded as a post-release find, which opens a new area (rule released-stays-released)",
-                area.id
-            ),
-        ));
-    }
     if from == to {
         return Err(Problem::new(
             "status",
@@ -660,85 +647,90 @@ pub fn check_transition(
             "evidence needs a description of what was seen, found or learned",
         ));
     }
-    match to {
-        Status::Reported => Err(Problem::new(
-            "status",
-            "only a public report opens a reported area (triage with action open); lowering a hazard is an officer's correction (rule weakening-needs-correction)",
-        )),
-        Status::Suspected => {
-            if from != Status::Reported {
-                return Err(Problem::new(
-                    "status",
-                    format!(
-                        "area {} is {from}; a hazard is not downgraded to suspected: release land by survey, or an officer corrects a wrong record with a reason (rule weakening-needs-correction)",
-                        area.id
-                    ),
-                ));
-            }
-            match given.or(area.props.evidence.as_ref()) {
-                Some(e) => Ok(Some(e.clone())),
-                None => Err(Problem::new(
-                    "evidence",
-                    "suspicion needs evidence (indirect is enough): give evidence with kind and description",
-                )),
-            }
+    let with = |evidence: Option<Evidence>| {
+        let mut a = area.clone();
+        a.props.status = to;
+        a.props.evidence = evidence;
+        a
+    };
+    let stated = given.or(area.props.evidence.as_ref()).cloned();
+    // The transition itself first, so that a forbidden one is named as such whatever the evidence.
+    if let Err(r) = check(
+        Command::Edit,
+        Actor::ADMIN,
+        Some(area),
+        &with(stated.clone()),
+    ) && !matches!(
+        r.rule,
+        "confirmed-needs-direct-evidence" | "suspected-needs-evidence"
+    ) {
+        return Err(refused(r));
+    }
+    let evidence = match to {
+        Status::Confirmed => Some(direct_evidence(area, given, activities)?),
+        Status::Suspected => Some(stated.ok_or_else(|| {
+            Problem::new(
+                "evidence",
+                "suspicion needs evidence (indirect is enough): give evidence with kind and description (rule suspected-needs-evidence)",
+            )
+        })?),
+        _ => stated,
+    };
+    let after = with(evidence);
+    check(Command::Edit, Actor::ADMIN, Some(area), &after).map_err(refused)?;
+    Ok(after.props.evidence)
+}
+
+/// The direct evidence that confirms `area`: given with the change, already on the area, or
+/// the devices an activity on the area found.
+fn direct_evidence(
+    area: &HazardArea,
+    given: Option<&Evidence>,
+    activities: &[Activity],
+) -> Result<Evidence, Problem> {
+    if let Some(e) = given {
+        if e.kind == EvidenceKind::Direct {
+            return Ok(e.clone());
         }
-        Status::Confirmed => {
-            if !matches!(from, Status::Reported | Status::Suspected | Status::Reduced) {
-                return Err(Problem::new(
-                    "status",
-                    format!(
-                        "area {} is {from} and cannot become confirmed (rule released-stays-released)",
-                        area.id
-                    ),
-                ));
-            }
-            if let Some(e) = given {
-                if e.kind == EvidenceKind::Direct {
-                    return Ok(Some(e.clone()));
-                }
-                return Err(Problem::new(
-                    "evidence.kind",
-                    "confirming needs direct evidence (an item seen, found or an accident); the evidence given is indirect (rule confirmed-needs-direct-evidence)",
-                ));
-            }
-            if let Some(e) = area
-                .props
+        return Err(Problem::new(
+            "evidence.kind",
+            "confirming needs direct evidence (an item seen, found or an accident); the evidence given is indirect (rule confirmed-needs-direct-evidence)",
+        ));
+    }
+    if let Some(e) = area
+        .props
+        .evidence
+        .as_ref()
+        .filter(|e| e.kind == EvidenceKind::Direct)
+    {
+        return Ok(e.clone());
+    }
+    if let Some(a) = activities
+        .iter()
+        .find(|a| a.facts.area_id == area.id && a.facts.devices.iter().any(|d| d.count > 0))
+    {
+        let (found, destroyed) = a.device_totals();
+        return Ok(Evidence {
+            kind: EvidenceKind::Direct,
+            description: Some(format!(
+                "{} found {found} and destroyed {destroyed} device(s) on the area",
+                a.facts.kind.as_str()
+            )),
+            source: Some(format!("activity {}", a.id)),
+        });
+    }
+    Err(Problem::new(
+        "evidence",
+        format!(
+            "confirming needs direct evidence: give evidence of kind direct with a description, or record a survey activity on area {} that found devices; its evidence is {} (rule confirmed-needs-direct-evidence)",
+            area.id,
+            area.props
                 .evidence
                 .as_ref()
-                .filter(|e| e.kind == EvidenceKind::Direct)
-            {
-                return Ok(Some(e.clone()));
-            }
-            if let Some(a) = activities
-                .iter()
-                .find(|a| a.facts.area_id == area.id && a.facts.devices.iter().any(|d| d.count > 0))
-            {
-                let (found, destroyed) = a.device_totals();
-                return Ok(Some(Evidence {
-                    kind: EvidenceKind::Direct,
-                    description: Some(format!(
-                        "{} found {found} and destroyed {destroyed} device(s) on the area",
-                        a.facts.kind.as_str()
-                    )),
-                    source: Some(format!("activity {}", a.id)),
-                }));
-            }
-            Err(Problem::new(
-                "evidence",
-                format!(
-                    "confirming needs direct evidence: give evidence of kind direct with a description, or record a survey activity on area {} that found devices; its evidence is {} (rule confirmed-needs-direct-evidence)",
-                    area.id,
-                    area.props
-                        .evidence
-                        .as_ref()
-                        .map(|e| e.kind.as_str())
-                        .unwrap_or("none")
-                ),
-            ))
-        }
-        _ => Err(Problem::new("status", format!("{to} cannot be set"))),
-    }
+                .map(|e| e.kind.as_str())
+                .unwrap_or("none")
+        ),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -32,11 +32,16 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
+/// The first member of `p` a patch may not have, if any.
+pub fn unknown_member(p: &Map<String, Value>) -> Option<&String> {
+    p.keys().find(|k| !PATCH_MEMBERS.contains(&k.as_str()))
+}
+
 /// Checks what can be checked of a patch without the record it applies to: its members, its
 /// id (which must be `id` when given), its type, its geometry and the shape of its properties.
 /// Every problem names its member.
 pub fn check_patch(p: &Map<String, Value>, id: &str) -> Result<(), Vec<Problem>> {
-    if let Some(k) = p.keys().find(|k| !PATCH_MEMBERS.contains(&k.as_str())) {
+    if let Some(k) = unknown_member(p) {
         return Err(vec![Problem::new(
             k.clone(),
             format!(

@@ -168,19 +168,29 @@ mod tests {
                 source: None,
             })
             .unwrap();
-        w.put_area(&area(
-            "HA-000001",
-            Classification::Public,
-            "ap-mine-persistent",
-            36.0,
-        ))
+        let migrate = cairn_core::command::Command::Migrate;
+        let admin = cairn_core::command::Actor::ADMIN;
+        w.write_area(
+            migrate,
+            admin,
+            &area(
+                "HA-000001",
+                Classification::Public,
+                "ap-mine-persistent",
+                36.0,
+            ),
+        )
         .unwrap();
-        w.put_area(&area(
-            "HA-000002",
-            Classification::Restricted,
-            "ap-mine-nonpersistent-48h",
-            36.1,
-        ))
+        w.write_area(
+            migrate,
+            admin,
+            &area(
+                "HA-000002",
+                Classification::Restricted,
+                "ap-mine-nonpersistent-48h",
+                36.1,
+            ),
+        )
         .unwrap();
         w.commit().unwrap();
         let officer = store

@@ -860,7 +860,12 @@ mod tests {
             })
             .unwrap();
         for i in 0..600 {
-            w.put_area(&synth.area(i)).unwrap();
+            w.write_area(
+                cairn_core::command::Command::Migrate,
+                cairn_core::command::Actor::ADMIN,
+                &synth.area(i),
+            )
+            .unwrap();
         }
         w.commit().unwrap();
         s
