@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 
 use cairn_core::Timestamp;
-use cairn_store::SqliteStore;
 
 use crate::policy::{Policy, PolicyError, Scope, SettlementSource};
 use crate::{Audit, Context, Settlement, Subject, audit};
@@ -128,7 +127,11 @@ pub fn settlements_from_file(path: &Path) -> Result<Vec<Settlement>, RunError> {
 /// Audits the store against the policy at time `at`, judging device types by the store's device
 /// catalogue in force at `at` (so an audit at a time before a catalogue change gives the result it
 /// gave then); the audit names that version.
-pub fn run(store: &SqliteStore, loaded: &LoadedPolicy, at: Timestamp) -> Result<Audit, RunError> {
+pub fn run(
+    store: &dyn cairn_store::Backend,
+    loaded: &LoadedPolicy,
+    at: Timestamp,
+) -> Result<Audit, RunError> {
     let versioned = store.catalogue(Some(at))?;
     let catalogue = &versioned.catalogue;
     let p = &loaded.policy;

@@ -19,8 +19,6 @@ use cairn_audit::Audit;
 use cairn_audit::policy::{PolicyError, SettlementSource};
 use cairn_audit::run::{LoadedPolicy, RunError, run};
 use cairn_core::Timestamp;
-use cairn_store::SqliteStore;
-use cairn_store::sqlite::OpenMode;
 use serde_json::json;
 use tokio::sync::Semaphore;
 
@@ -120,11 +118,10 @@ async fn audit_store(
         .acquire_owned()
         .await
         .map_err(ApiError::internal)?;
-    let path = state.with_store(|s| s.path().to_string());
+    let store = state.with_store(|s| s.reopen(true));
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        let store = SqliteStore::open(std::path::Path::new(&path), OpenMode::ReadOnly)?;
-        run(&store, &policy, at)
+        run(&*store?, &policy, at)
     })
     .await
     .map_err(ApiError::internal)

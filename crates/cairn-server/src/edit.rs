@@ -30,7 +30,7 @@ use cairn_core::report::{MAX_REASON_CHARS, check_text};
 use cairn_core::{HazardArea, Problem, Status};
 use cairn_formats::geojson::{area_properties, geometry_value, read_feature};
 use cairn_formats::record::{Candidate, build_record};
-use cairn_store::{ChangeMeta, Store, StoreError, StoredArea, WriteError, Writer};
+use cairn_store::{ChangeMeta, StoreError, StoredArea, WriteError};
 use serde_json::{Map, Value, json};
 
 use crate::AppState;

@@ -35,7 +35,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use cairn_core::Catalogue;
-use cairn_store::{SqliteStore, StoreError};
+use cairn_store::{Backend, StoreError};
 
 pub use model::ReadModel;
 
@@ -51,7 +51,7 @@ pub const RELOAD_AT: usize = 50_000;
 
 /// The change feed's reader.
 struct Feed {
-    store: SqliteStore,
+    store: Box<dyn Backend>,
     seq: i64,
     error: Option<String>,
 }
@@ -60,7 +60,7 @@ struct Feed {
 pub type TileKey = (bool, u8, u32, u32);
 
 struct Shared {
-    store: Mutex<SqliteStore>,
+    store: Mutex<Box<dyn Backend>>,
     model: RwLock<ReadModel>,
     /// The change feed's reader: its own connection and the changeset number the model reached.
     feed: Mutex<Feed>,
@@ -88,25 +88,28 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     /// Loads the read model from the store and keeps both, with the default report settings.
-    pub fn new(store: SqliteStore, catalogue: Catalogue) -> Result<AppState, StoreError> {
+    pub fn new(
+        store: impl Backend + 'static,
+        catalogue: Catalogue,
+    ) -> Result<AppState, StoreError> {
         AppState::with_config(store, catalogue, reports::ReportsConfig::default())
     }
 
     /// Loads the read model from the store and keeps both; reports are taken as `reports` says,
     /// through a second connection to the same store file.
     pub fn with_config(
-        store: SqliteStore,
+        store: impl Backend + 'static,
         catalogue: Catalogue,
         reports: reports::ReportsConfig,
     ) -> Result<AppState, StoreError> {
-        let path = std::path::Path::new(store.path()).to_path_buf();
-        let feed_store = SqliteStore::open(&path, cairn_store::sqlite::OpenMode::ReadOnly)?;
+        let store: Box<dyn Backend> = Box::new(store);
+        let feed_store = store.reopen(true)?;
         // The feed's number is read before the records: whatever commits while they load is
         // applied again by the first catch-up (applying a revision twice is harmless).
-        let seq = cairn_store::Store::last_change(&feed_store)?;
-        let mut model = ReadModel::load(&store, &catalogue)?;
+        let seq = feed_store.last_change()?;
+        let mut model = ReadModel::load(&*store, &catalogue)?;
         model.seq = seq;
-        let intake_store = SqliteStore::open(&path, cairn_store::sqlite::OpenMode::Existing)?;
+        let intake_store = store.reopen(false)?;
         let state = AppState {
             inner: Arc::new(Shared {
                 store: Mutex::new(store),
@@ -156,7 +159,6 @@ impl AppState {
     /// than `RELOAD_AT` records (a big import), the model is rebuilt. Serialised: one catch-up
     /// at a time, so the model only moves forward. Returns the number reached.
     pub fn catch_up(&self) -> Result<i64, StoreError> {
-        use cairn_store::Store;
         let mut feed = self.inner.feed.lock().unwrap_or_else(|e| e.into_inner());
         let result = (|| {
             let upto = feed.store.last_change()?;
@@ -165,7 +167,7 @@ impl AppState {
             }
             let ids = feed.store.changed_areas(feed.seq, upto)?;
             if ids.len() > RELOAD_AT {
-                let mut model = ReadModel::load(&feed.store, &self.inner.catalogue)?;
+                let mut model = ReadModel::load(&*feed.store, &self.inner.catalogue)?;
                 model.seq = upto;
                 *self.inner.model.write().unwrap_or_else(|e| e.into_inner()) = model;
             } else {
@@ -209,17 +211,16 @@ impl AppState {
     }
 
     /// Runs `f` with the store.
-    pub fn with_store<T>(&self, f: impl FnOnce(&mut SqliteStore) -> T) -> T {
+    pub fn with_store<T>(&self, f: impl FnOnce(&mut dyn Backend) -> T) -> T {
         let mut s = self.inner.store.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut s)
+        f(&mut **s)
     }
 
     /// Rebuilds the read model from the store, then follows the feed from there.
     pub fn reload(&self) -> Result<(), StoreError> {
-        use cairn_store::Store;
         let mut feed = self.inner.feed.lock().unwrap_or_else(|e| e.into_inner());
         let seq = feed.store.last_change()?;
-        let mut model = ReadModel::load(&feed.store, &self.inner.catalogue)?;
+        let mut model = ReadModel::load(&*feed.store, &self.inner.catalogue)?;
         model.seq = seq;
         *self.inner.model.write().unwrap_or_else(|e| e.into_inner()) = model;
         feed.seq = seq;

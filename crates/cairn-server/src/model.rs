@@ -64,7 +64,10 @@ fn union(a: Option<Rect<f64>>, b: Option<Rect<f64>>) -> Option<Rect<f64>> {
 
 impl ReadModel {
     /// Builds the model from the store's current state.
-    pub fn load<S: Store>(store: &S, catalogue: &Catalogue) -> Result<ReadModel, StoreError> {
+    pub fn load<S: Store + ?Sized>(
+        store: &S,
+        catalogue: &Catalogue,
+    ) -> Result<ReadModel, StoreError> {
         let mut areas = BTreeMap::new();
         store.for_each_area(None, &mut |s| {
             areas.insert(s.area.id.clone(), Arc::new(s));

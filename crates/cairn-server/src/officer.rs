@@ -6,7 +6,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use cairn_core::WireEnum;
 use cairn_formats::geojson::{area_properties, geometry_value};
-use cairn_store::Store;
 use serde_json::{Value, json};
 
 use crate::AppState;

@@ -466,10 +466,9 @@ pub async fn certificate(
 
 /// The certificate page of a release, or `None` when there is no such release.
 pub fn certificate_page(
-    s: &cairn_store::SqliteStore,
+    s: &dyn cairn_store::Backend,
     id: &str,
 ) -> Result<Option<String>, cairn_store::StoreError> {
-    use cairn_store::Store;
     let Some(release) = s.get_release(id)? else {
         return Ok(None);
     };

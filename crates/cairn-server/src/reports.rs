@@ -29,7 +29,7 @@ use cairn_core::WireEnum;
 use cairn_core::report::{
     self, MAX_ACCURACY_M, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, ReportCategory, ReportState,
 };
-use cairn_store::SqliteStore;
+use cairn_store::Backend;
 use cairn_store::sqlite::reports::{Decision, NewReport, Receipt, Report, TriageError};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -95,7 +95,7 @@ pub struct Intake {
 
 impl Intake {
     /// Starts the intake thread on its own connection to the store (which must be a file).
-    pub fn start(mut store: SqliteStore) -> Intake {
+    pub fn start(mut store: Box<dyn Backend>) -> Intake {
         let (jobs, mut rx) = mpsc::channel::<Job>(4096);
         let spawned = std::thread::Builder::new()
             .name("report-intake".into())

@@ -13,8 +13,6 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use cairn_core::WireEnum;
 use cairn_core::transparency::{Edition, Period, render_csv, render_html};
-use cairn_store::SqliteStore;
-use cairn_store::sqlite::OpenMode;
 use chrono::NaiveDate;
 
 use crate::AppState;
@@ -76,11 +74,10 @@ pub async fn report(
             ))
         });
     }
-    let path = state.with_store(|s| s.path().to_string());
+    let store = state.with_store(|s| s.reopen(true));
     let catalogue = state.catalogue().clone();
     let report = tokio::task::spawn_blocking(move || {
-        let store = SqliteStore::open(std::path::Path::new(&path), OpenMode::ReadOnly)?;
-        store.transparency_report(&catalogue, period, edition, chrono::Utc::now())
+        store?.transparency_report(&catalogue, period, edition, chrono::Utc::now())
     })
     .await
     .map_err(ApiError::internal)?
@@ -122,7 +119,9 @@ mod tests {
     use cairn_core::{
         AreaProperties, Catalogue, Classification, DeviceGroup, HazardArea, Shape, Status,
     };
-    use cairn_store::{ChangeMeta, Store, Writer};
+    use cairn_store::prelude::*;
+    use cairn_store::sqlite::OpenMode;
+    use cairn_store::{ChangeMeta, SqliteStore};
     use geo_types::polygon;
     use http_body_util::BodyExt;
     use tower::ServiceExt;

@@ -12,6 +12,7 @@ use cairn_core::Catalogue;
 use cairn_core::zone::{Zone, ZoneFacts, ZoneKind};
 use cairn_server::reports::ReportsConfig;
 use cairn_server::{AppState, router};
+use cairn_store::prelude::*;
 use cairn_store::sqlite::OpenMode;
 use cairn_store::{ChangeMeta, SqliteStore};
 use geo_types::{MultiPolygon, polygon};

@@ -15,8 +15,9 @@ use axum::http::{Request, StatusCode, header};
 use cairn_core::Catalogue;
 use cairn_server::reports::ReportsConfig;
 use cairn_server::{AppState, router};
+use cairn_store::SqliteStore;
+use cairn_store::prelude::*;
 use cairn_store::sqlite::OpenMode;
-use cairn_store::{SqliteStore, Store};
 use geo::Area;
 use geo_types::{Coord, LineString, MultiPolygon, Polygon, polygon};
 use http_body_util::BodyExt;
@@ -615,7 +616,6 @@ async fn bad_input_is_refused_naming_the_field_and_changes_nothing() {
     let off = Some(t.officer.as_str());
     // An area to work on: a confirmed square of about 700 m × 670 m, with a TS activity.
     t.state.with_store(|s| {
-        use cairn_store::Writer;
         let mut w = s
             .begin(cairn_store::ChangeMeta {
                 author: "test".into(),

@@ -12,8 +12,9 @@ use cairn_core::{AreaProperties, Catalogue, Classification, HazardArea, Shape, S
 use cairn_server::ratelimit::RateLimit;
 use cairn_server::reports::ReportsConfig;
 use cairn_server::{AppState, router};
+use cairn_store::prelude::*;
 use cairn_store::sqlite::OpenMode;
-use cairn_store::{ChangeMeta, SqliteStore, Store, Writer};
+use cairn_store::{ChangeMeta, SqliteStore, Writer};
 use geo_types::polygon;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};

@@ -9,8 +9,9 @@ use cairn_core::{
     Shape, Status,
 };
 use cairn_server::{AppState, router};
+use cairn_store::prelude::*;
 use cairn_store::sqlite::OpenMode;
-use cairn_store::{ChangeMeta, SqliteStore, Store, Writer};
+use cairn_store::{ChangeMeta, SqliteStore, Writer};
 use geo_types::{Point, polygon};
 use http_body_util::BodyExt;
 use serde_json::Value;

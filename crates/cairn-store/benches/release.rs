@@ -17,9 +17,10 @@ use cairn_core::release::{
 use cairn_core::{
     AreaProperties, Classification, Evidence, EvidenceKind, HazardArea, Shape, Status,
 };
+use cairn_store::prelude::*;
 use cairn_store::sqlite::OpenMode;
 use cairn_store::sqlite::release::{NewActivity, ReleaseRequest};
-use cairn_store::{ChangeMeta, SqliteStore, Store, Writer};
+use cairn_store::{ChangeMeta, SqliteStore, Writer};
 use criterion::{Criterion, Throughput};
 use geo::BooleanOps;
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};

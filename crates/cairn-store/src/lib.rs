@@ -1,6 +1,7 @@
 //! Cairn's store: the `Store` trait and its SQLite backend. History is append-only: every
 //! create and edit is a new revision with author, time and reason, and past states stay readable.
 
+mod boundary;
 mod geom;
 pub mod sqlite;
 
@@ -8,7 +9,19 @@ use cairn_core::command::{Actor, Command, Refusal};
 use cairn_core::{HazardArea, Timestamp};
 use serde::Serialize;
 
+pub use boundary::{
+    AuditStore, Backend, CatalogueStore, PeriodStore, ReleaseStore, ReportStore, TokenStore,
+    UserStore, ZoneStore,
+};
 pub use geom::{GeomError, decode_wkb, encode_wkb};
+
+/// The store's traits, for `use cairn_store::prelude::*` where a store's methods are called.
+pub mod prelude {
+    pub use crate::{
+        AuditStore, Backend, CatalogueStore, PeriodStore, ReleaseStore, ReportStore, Store,
+        TokenStore, UserStore, Writer, ZoneStore,
+    };
+}
 pub use sqlite::SqliteStore;
 
 /// Who makes a change, and why. Every write carries one.
@@ -114,13 +127,9 @@ pub enum WriteError {
 
 /// A store of records with full history. Backends: SQLite (`SqliteStore`).
 pub trait Store {
-    /// An open write transaction; dropping it without `commit` changes nothing.
-    type Tx<'a>: Writer
-    where
-        Self: 'a;
-
-    /// Starts an atomic change attributed to `meta`.
-    fn begin(&mut self, meta: ChangeMeta) -> Result<Self::Tx<'_>, StoreError>;
+    /// Starts an atomic change attributed to `meta`: an open write transaction, which dropping
+    /// without `commit` leaves without effect.
+    fn begin(&mut self, meta: ChangeMeta) -> Result<Box<dyn Writer + '_>, StoreError>;
 
     /// One area as it is now, or as it was at recorded time `as_of`.
     fn get_area(
@@ -141,6 +150,13 @@ pub trait Store {
 
     /// Counts for a summary.
     fn stats(&self) -> Result<StoreStats, StoreError>;
+
+    /// A stable digest of every changeset, revision and catalogue version, for tests that prove
+    /// nothing changed.
+    fn content_digest(&self) -> Result<String, StoreError>;
+
+    /// The backend's own consistency check; `ok` when the store is sound.
+    fn integrity_check(&self) -> Result<String, StoreError>;
 
     /// The change feed's head: the number of the newest committed changeset (0 when none).
     /// Numbers are assigned at commit and strictly increase in commit order.
@@ -180,5 +196,5 @@ pub trait Writer {
     fn area_exists(&mut self, id: &str) -> Result<bool, StoreError>;
 
     /// Makes the change durable and visible, all of it at once.
-    fn commit(self) -> Result<ChangeSummary, StoreError>;
+    fn commit(self: Box<Self>) -> Result<ChangeSummary, StoreError>;
 }

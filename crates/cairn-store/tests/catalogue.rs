@@ -7,6 +7,7 @@ use cairn_core::residual::Profile;
 use cairn_core::{
     AreaProperties, Catalogue, Classification, DeviceGroup, HazardArea, Shape, Status,
 };
+use cairn_store::prelude::*;
 use cairn_store::sqlite::OpenMode;
 use cairn_store::sqlite::catalogue::{CatalogueImport, CatalogueImportError, TypeChangeKind};
 use cairn_store::{ChangeMeta, SqliteStore, Store, Writer};

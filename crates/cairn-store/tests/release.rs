@@ -5,6 +5,7 @@ use cairn_core::release::{ActivityFacts, ActivityKind, ReleaseMethod};
 use cairn_core::{
     AreaProperties, Catalogue, Classification, Evidence, EvidenceKind, HazardArea, Shape, Status,
 };
+use cairn_store::prelude::*;
 use cairn_store::sqlite::OpenMode;
 use cairn_store::sqlite::release::{NewActivity, ReleaseError, ReleaseRequest};
 use cairn_store::{ChangeMeta, SqliteStore, Store, Writer};

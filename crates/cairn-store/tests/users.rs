@@ -2,6 +2,7 @@
 //! `cairn token`, and the migration of tokens made before users existed.
 
 use cairn_store::SqliteStore;
+use cairn_store::prelude::*;
 use cairn_store::sqlite::OpenMode;
 use cairn_store::sqlite::users::UserError;
 use sha2::{Digest, Sha256};

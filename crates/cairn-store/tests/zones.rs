@@ -4,6 +4,7 @@
 use cairn_core::accident::{AccidentFacts, ActivityAtTime, AgeGroup, Casualty, Outcome, Role, Sex};
 use cairn_core::zone::{Zone, ZoneFacts, ZoneKind};
 use cairn_core::{Catalogue, Category};
+use cairn_store::prelude::*;
 use cairn_store::sqlite::OpenMode;
 use cairn_store::sqlite::release::ReleaseError;
 use cairn_store::{ChangeMeta, SqliteStore};

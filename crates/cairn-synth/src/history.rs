@@ -16,6 +16,7 @@ use cairn_core::release::{
 };
 use cairn_core::zone::ZoneKind;
 use cairn_core::{Catalogue, Category, Evidence, EvidenceKind, Marking, Status};
+use cairn_store::prelude::*;
 use cairn_store::sqlite::release::{FindRequest, NewActivity, ReleaseError, ReleaseRequest};
 use cairn_store::{ChangeMeta, SqliteStore, Store, StoreError, Writer};
 use chrono::{Duration, NaiveDate, TimeZone, Utc};

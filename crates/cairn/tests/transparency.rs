@@ -16,6 +16,7 @@ use std::process::{Command, Output};
 
 use cairn_core::Catalogue;
 use cairn_core::zone::{Zone, ZoneFacts, ZoneKind};
+use cairn_store::prelude::*;
 use cairn_store::sqlite::OpenMode;
 use cairn_store::{ChangeMeta, SqliteStore};
 use common::browser::{browser_dir, ensure_playwright, require_chromium, run_node, target_dir};

@@ -72,9 +72,11 @@ impl SqliteStore {
             first_released: time(r.get(at + 3)?, id)?,
         })
     }
+}
 
+impl crate::AuditStore for SqliteStore {
     /// Every emplacement record as it is now, with its timeline, in id order.
-    pub fn audit_subjects(&self) -> Result<Vec<(HazardArea, Timeline)>, StoreError> {
+    fn audit_subjects(&self) -> Result<Vec<(HazardArea, Timeline)>, StoreError> {
         // The GROUP BYs sort hundreds of thousands of rows: in memory, not in temporary files.
         self.conn.pragma_update(None, "temp_store", "MEMORY")?;
         let activities = self.marking_activities()?;
@@ -117,7 +119,7 @@ impl SqliteStore {
 
     /// Every area that is not (now) an emplacement record and is or was an open hazard: id,
     /// current status and timeline, in id order, in one pass over the history.
-    pub fn audit_other_hazards(&self) -> Result<Vec<TrackedArea>, StoreError> {
+    fn audit_other_hazards(&self) -> Result<Vec<TrackedArea>, StoreError> {
         self.conn.pragma_update(None, "temp_store", "MEMORY")?;
         let activities = self.marking_activities()?;
         let mut stmt = self.conn.prepare(&format!(

@@ -16,7 +16,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::{SqliteStore, from_micros, insert_changeset, to_micros};
-use crate::{ChangeMeta, Store, StoreError, Writer};
+use crate::{ChangeMeta, StoreError};
 
 /// The author of version 1.
 pub const SHIPPED_AUTHOR: &str = "cairn";
@@ -175,10 +175,10 @@ fn area_using(conn: &Connection, device_type: &str) -> Result<Option<String>, St
         .optional()?)
 }
 
-impl SqliteStore {
+impl crate::CatalogueStore for SqliteStore {
     /// The catalogue in force at recorded time `as_of` (now when `None`) with its version
     /// number. A time before version 1 was recorded gets version 1.
-    pub fn catalogue(&self, as_of: Option<Timestamp>) -> Result<VersionedCatalogue, StoreError> {
+    fn catalogue(&self, as_of: Option<Timestamp>) -> Result<VersionedCatalogue, StoreError> {
         match in_force(&self.conn, as_of)? {
             Some((version, toml)) => Ok(VersionedCatalogue {
                 catalogue: parse(version, &toml)?,
@@ -193,7 +193,7 @@ impl SqliteStore {
     }
 
     /// The text of one version as it was imported, or `None` when there is no such version.
-    pub fn catalogue_text(&self, version: i64) -> Result<Option<String>, StoreError> {
+    fn catalogue_text(&self, version: i64) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn
             .query_row(
@@ -205,7 +205,7 @@ impl SqliteStore {
     }
 
     /// Every version, oldest first, with its changeset's attribution.
-    pub fn catalogue_versions(&self) -> Result<Vec<CatalogueVersion>, StoreError> {
+    fn catalogue_versions(&self) -> Result<Vec<CatalogueVersion>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT v.version, v.changeset, c.recorded_at, c.author, c.reason, c.source \
              FROM catalogue_versions v JOIN changesets c ON c.id = v.changeset ORDER BY v.version",
@@ -230,7 +230,7 @@ impl SqliteStore {
     /// Every change to every device type, version by version (each version compared with the
     /// one before it; every type of version 1 is `Added`), oldest first and by type id within a
     /// version.
-    pub fn catalogue_changes(&self) -> Result<Vec<TypeChange>, StoreError> {
+    fn catalogue_changes(&self) -> Result<Vec<TypeChange>, StoreError> {
         let mut out = Vec::new();
         let mut before = Catalogue::from_toml("device_type = []")
             .map_err(|e| corrupt(0, format!("the empty catalogue: {e}")))?;
@@ -265,7 +265,7 @@ impl SqliteStore {
     }
 
     /// Every change to one device type, oldest first; empty when no version ever had it.
-    pub fn device_type_history(&self, id: &str) -> Result<Vec<TypeChange>, StoreError> {
+    fn device_type_history(&self, id: &str) -> Result<Vec<TypeChange>, StoreError> {
         Ok(self
             .catalogue_changes()?
             .into_iter()
@@ -282,7 +282,7 @@ impl SqliteStore {
     /// Writes `toml` as the next catalogue version, attributed to `meta`, when it parses, differs
     /// from the version in force and keeps every device type the current areas use. Otherwise
     /// nothing is written: an equal catalogue is `Unchanged`, anything else an error.
-    pub fn import_catalogue(
+    fn import_catalogue(
         &mut self,
         toml: &str,
         meta: ChangeMeta,

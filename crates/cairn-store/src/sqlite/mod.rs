@@ -198,63 +198,6 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// A stable digest of every changeset, revision and catalogue version, for tests that prove
-    /// nothing changed.
-    pub fn content_digest(&self) -> Result<String, StoreError> {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        let mut n = 0u64;
-        let mut stmt = self.conn.prepare(
-            "SELECT rev, kind, record_id, seq, changeset, op, geom, props FROM revisions ORDER BY rev",
-        )?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            r.get::<_, i64>(0)?.hash(&mut h);
-            r.get::<_, String>(1)?.hash(&mut h);
-            r.get::<_, String>(2)?.hash(&mut h);
-            r.get::<_, i64>(3)?.hash(&mut h);
-            r.get::<_, i64>(4)?.hash(&mut h);
-            r.get::<_, String>(5)?.hash(&mut h);
-            r.get::<_, Vec<u8>>(6)?.hash(&mut h);
-            r.get::<_, String>(7)?.hash(&mut h);
-            n += 1;
-        }
-        let mut stmt = self.conn.prepare(
-            "SELECT id, recorded_at, author, reason, source FROM changesets ORDER BY id",
-        )?;
-        let mut rows = stmt.query([])?;
-        let mut c = 0u64;
-        while let Some(r) = rows.next()? {
-            r.get::<_, i64>(0)?.hash(&mut h);
-            r.get::<_, i64>(1)?.hash(&mut h);
-            r.get::<_, String>(2)?.hash(&mut h);
-            r.get::<_, String>(3)?.hash(&mut h);
-            r.get::<_, Option<String>>(4)?.hash(&mut h);
-            c += 1;
-        }
-        let mut stmt = self
-            .conn
-            .prepare("SELECT version, changeset, toml FROM catalogue_versions ORDER BY version")?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            r.get::<_, i64>(0)?.hash(&mut h);
-            r.get::<_, i64>(1)?.hash(&mut h);
-            r.get::<_, String>(2)?.hash(&mut h);
-        }
-        Ok(format!(
-            "{c} changesets, {n} revisions, digest {:016x}",
-            h.finish()
-        ))
-    }
-
-    /// Runs SQLite's own integrity check; `ok` when the file is sound.
-    pub fn integrity_check(&self) -> Result<String, StoreError> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
-    }
-
-    /// The newest changeset recorded at or before `t`, if any.
     fn changeset_as_of(&self, t: Timestamp) -> Result<Option<i64>, StoreError> {
         Ok(self.conn.query_row(
             "SELECT max(id) FROM changesets WHERE recorded_at <= ?1",
@@ -385,10 +328,10 @@ fn from_micros(us: i64) -> Option<Timestamp> {
     DateTime::<Utc>::from_timestamp_micros(us)
 }
 
-impl Store for SqliteStore {
-    type Tx<'a> = SqliteTx<'a>;
-
-    fn begin(&mut self, meta: ChangeMeta) -> Result<SqliteTx<'_>, StoreError> {
+impl SqliteStore {
+    /// Starts an atomic change attributed to `meta`, as this backend's own transaction (the
+    /// store's commands use its internals; `Store::begin` hands it out boxed).
+    pub fn begin(&mut self, meta: ChangeMeta) -> Result<SqliteTx<'_>, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -413,6 +356,80 @@ impl Store for SqliteStore {
             geom_buf: Vec::new(),
             command: None,
         })
+    }
+}
+
+impl crate::Backend for SqliteStore {
+    fn reopen(&self, read_only: bool) -> Result<Box<dyn crate::Backend>, StoreError> {
+        let mode = if read_only {
+            OpenMode::ReadOnly
+        } else {
+            OpenMode::Existing
+        };
+        Ok(Box::new(SqliteStore::open(Path::new(&self.path), mode)?))
+    }
+}
+
+impl Store for SqliteStore {
+    /// A stable digest of every changeset, revision and catalogue version, for tests that prove
+    /// nothing changed.
+    fn content_digest(&self) -> Result<String, StoreError> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let mut n = 0u64;
+        let mut stmt = self.conn.prepare(
+            "SELECT rev, kind, record_id, seq, changeset, op, geom, props FROM revisions ORDER BY rev",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            r.get::<_, i64>(0)?.hash(&mut h);
+            r.get::<_, String>(1)?.hash(&mut h);
+            r.get::<_, String>(2)?.hash(&mut h);
+            r.get::<_, i64>(3)?.hash(&mut h);
+            r.get::<_, i64>(4)?.hash(&mut h);
+            r.get::<_, String>(5)?.hash(&mut h);
+            r.get::<_, Vec<u8>>(6)?.hash(&mut h);
+            r.get::<_, String>(7)?.hash(&mut h);
+            n += 1;
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT id, recorded_at, author, reason, source FROM changesets ORDER BY id",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut c = 0u64;
+        while let Some(r) = rows.next()? {
+            r.get::<_, i64>(0)?.hash(&mut h);
+            r.get::<_, i64>(1)?.hash(&mut h);
+            r.get::<_, String>(2)?.hash(&mut h);
+            r.get::<_, String>(3)?.hash(&mut h);
+            r.get::<_, Option<String>>(4)?.hash(&mut h);
+            c += 1;
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT version, changeset, toml FROM catalogue_versions ORDER BY version")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            r.get::<_, i64>(0)?.hash(&mut h);
+            r.get::<_, i64>(1)?.hash(&mut h);
+            r.get::<_, String>(2)?.hash(&mut h);
+        }
+        Ok(format!(
+            "{c} changesets, {n} revisions, digest {:016x}",
+            h.finish()
+        ))
+    }
+
+    /// Runs SQLite's own integrity check; `ok` when the file is sound.
+    fn integrity_check(&self) -> Result<String, StoreError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    /// The newest changeset recorded at or before `t`, if any.
+    fn begin(&mut self, meta: ChangeMeta) -> Result<Box<dyn Writer + '_>, StoreError> {
+        Ok(Box::new(SqliteStore::begin(self, meta)?))
     }
 
     fn get_area(
@@ -549,6 +566,25 @@ impl std::fmt::Debug for SqliteTx<'_> {
     }
 }
 
+impl SqliteTx<'_> {
+    /// Makes the change durable and visible, all of it at once.
+    pub fn commit(mut self) -> Result<ChangeSummary, StoreError> {
+        if self.summary.created == 0 && self.summary.updated == 0 {
+            // Nothing changed: no changeset is recorded, and the transaction ends without effect.
+            self.summary.changeset = 0;
+            self.tx.commit()?;
+            return Ok(self.summary);
+        }
+        insert_changeset(&self.tx, self.changeset, &self.meta)?;
+        self.tx.execute(
+            "UPDATE counters SET value = max(value, ?1) WHERE name = 'area_id'",
+            [self.next_area],
+        )?;
+        self.tx.commit()?;
+        Ok(self.summary)
+    }
+}
+
 impl Writer for SqliteTx<'_> {
     fn write_area(
         &mut self,
@@ -674,20 +710,8 @@ impl Writer for SqliteTx<'_> {
             .is_some())
     }
 
-    fn commit(mut self) -> Result<ChangeSummary, StoreError> {
-        if self.summary.created == 0 && self.summary.updated == 0 {
-            // Nothing changed: no changeset is recorded, and the transaction ends without effect.
-            self.summary.changeset = 0;
-            self.tx.commit()?;
-            return Ok(self.summary);
-        }
-        insert_changeset(&self.tx, self.changeset, &self.meta)?;
-        self.tx.execute(
-            "UPDATE counters SET value = max(value, ?1) WHERE name = 'area_id'",
-            [self.next_area],
-        )?;
-        self.tx.commit()?;
-        Ok(self.summary)
+    fn commit(self: Box<Self>) -> Result<ChangeSummary, StoreError> {
+        SqliteTx::commit(*self)
     }
 }
 

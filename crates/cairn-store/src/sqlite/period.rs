@@ -6,28 +6,27 @@ use cairn_core::release::{Activity, Find, Release};
 use super::SqliteStore;
 use super::release::{ACTIVITY, FIND, RELEASE, activity_of, find_of, release_of};
 use crate::StoreError;
+use crate::prelude::*;
 
-impl SqliteStore {
+impl crate::PeriodStore for SqliteStore {
     /// Every activity, in id order.
-    pub fn all_activities(&self) -> Result<Vec<Activity>, StoreError> {
+    fn all_activities(&self) -> Result<Vec<Activity>, StoreError> {
         self.current(ACTIVITY, activity_of)
     }
 
     /// Every land release, in id order.
-    pub fn all_releases(&self) -> Result<Vec<Release>, StoreError> {
+    fn all_releases(&self) -> Result<Vec<Release>, StoreError> {
         self.current(RELEASE, release_of)
     }
 
     /// Every post-release find, in id order.
-    pub fn all_finds(&self) -> Result<Vec<Find>, StoreError> {
+    fn all_finds(&self) -> Result<Vec<Find>, StoreError> {
         self.current(FIND, find_of)
     }
-}
 
-impl SqliteStore {
     /// The transparency report for `period` in `edition`, from the store as it is now: every
     /// activity, release, find, accident and zone, and the current areas one at a time.
-    pub fn transparency_report(
+    fn transparency_report(
         &self,
         catalogue: &cairn_core::Catalogue,
         period: cairn_core::transparency::Period,

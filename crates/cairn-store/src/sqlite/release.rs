@@ -15,7 +15,7 @@ use geo_types::{Geometry, MultiPolygon, Point};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{AREA, SELECT_REV, SqliteStore, SqliteTx, from_micros, row_to_stored, to_micros};
-use crate::{ChangeMeta, Op, Store, StoreError, Writer, decode_wkb, encode_wkb};
+use crate::{ChangeMeta, Op, StoreError, Writer, decode_wkb, encode_wkb};
 
 pub(super) const ACTIVITY: &str = "activity";
 pub(super) const RELEASE: &str = "release";
@@ -307,9 +307,9 @@ fn check_geometry(g: &MultiPolygon<f64>) -> Result<(), ReleaseError> {
     }
 }
 
-impl SqliteStore {
+impl crate::ReleaseStore for SqliteStore {
     /// Records an activity on an area, attributed to `by`.
-    pub fn add_activity(
+    fn add_activity(
         &mut self,
         new: &NewActivity,
         catalogue: &Catalogue,
@@ -356,20 +356,20 @@ impl SqliteStore {
     }
 
     /// One activity as it is now.
-    pub fn get_activity(&self, id: &str) -> Result<Option<Activity>, StoreError> {
+    fn get_activity(&self, id: &str) -> Result<Option<Activity>, StoreError> {
         head(&self.conn, ACTIVITY, id)?
             .map(|(g, p)| activity_of(id.to_string(), g, &p))
             .transpose()
     }
 
     /// Every activity recorded on an area, in id order.
-    pub fn activities_for_area(&self, area_id: &str) -> Result<Vec<Activity>, StoreError> {
+    fn activities_for_area(&self, area_id: &str) -> Result<Vec<Activity>, StoreError> {
         activities_of_area(&self.conn, area_id)
     }
 
     /// Releases part of an area on the evidence of an activity, attributed to `by`: the release
     /// record and the area's new revision (remaining geometry and status) in one changeset.
-    pub fn release_land(
+    fn release_land(
         &mut self,
         req: &ReleaseRequest,
         by: &str,
@@ -453,25 +453,25 @@ impl SqliteStore {
     }
 
     /// One release.
-    pub fn get_release(&self, id: &str) -> Result<Option<Release>, StoreError> {
+    fn get_release(&self, id: &str) -> Result<Option<Release>, StoreError> {
         head(&self.conn, RELEASE, id)?
             .map(|(g, p)| release_of(id.to_string(), g, &p))
             .transpose()
     }
 
     /// Every release of an area, oldest first.
-    pub fn releases_for_area(&self, area_id: &str) -> Result<Vec<Release>, StoreError> {
+    fn releases_for_area(&self, area_id: &str) -> Result<Vec<Release>, StoreError> {
         releases_of_area(&self.conn, area_id)
     }
 
     /// Every item found on the land of a release.
-    pub fn finds_for_release(&self, release_id: &str) -> Result<Vec<Find>, StoreError> {
+    fn finds_for_release(&self, release_id: &str) -> Result<Vec<Find>, StoreError> {
         finds_of_release(&self.conn, release_id)
     }
 
     /// Records an item found on released land, attributed to `by`, and opens a confirmed area
     /// of [`FIND_RADIUS_M`] around it, in one changeset.
-    pub fn record_find(
+    fn record_find(
         &mut self,
         req: &FindRequest,
         catalogue: &Catalogue,
@@ -566,7 +566,7 @@ impl SqliteStore {
 
     /// Changes an area's status (reported → suspected → confirmed) when the evidence supports
     /// it, attributed to `by` with `reason`.
-    pub fn change_status(
+    fn change_status(
         &mut self,
         area_id: &str,
         to: Status,

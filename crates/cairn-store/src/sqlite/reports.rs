@@ -13,7 +13,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::{SqliteStore, from_micros, to_micros};
-use crate::{ChangeMeta, Store, StoreError, Writer};
+use crate::{ChangeMeta, StoreError, Writer};
 
 /// A report as received, checked by the caller.
 #[derive(Clone, Debug)]
@@ -189,10 +189,10 @@ fn state_condition(state: Option<ReportState>) -> &'static str {
     }
 }
 
-impl SqliteStore {
+impl crate::ReportStore for SqliteStore {
     /// Stores reports in one transaction, durably (the store runs with `synchronous=FULL`), and
     /// returns their receipts in the same order. Either every report is stored or none is.
-    pub fn add_reports(&mut self, batch: &[NewReport]) -> Result<Vec<Receipt>, StoreError> {
+    fn add_reports(&mut self, batch: &[NewReport]) -> Result<Vec<Receipt>, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -240,7 +240,7 @@ impl SqliteStore {
     }
 
     /// One report by its canonical reference, without its photo's bytes.
-    pub fn get_report(&self, reference: &str) -> Result<Option<Report>, StoreError> {
+    fn get_report(&self, reference: &str) -> Result<Option<Report>, StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {REPORT_COLUMNS} FROM {REPORT_FROM} WHERE r.reference = ?1"
         ))?;
@@ -252,7 +252,7 @@ impl SqliteStore {
     }
 
     /// A report's photo: its media type and bytes.
-    pub fn report_photo(&self, reference: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+    fn report_photo(&self, reference: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
         Ok(self
             .conn
             .query_row(
@@ -264,7 +264,7 @@ impl SqliteStore {
     }
 
     /// Reports in a state (all when `None`), oldest first, and how many there are in all.
-    pub fn list_reports(
+    fn list_reports(
         &self,
         state: Option<ReportState>,
         limit: u64,
@@ -288,7 +288,7 @@ impl SqliteStore {
     }
 
     /// How many reports are in each state, for metrics.
-    pub fn report_counts(&self) -> Result<Vec<(&'static str, u64)>, StoreError> {
+    fn report_counts(&self) -> Result<Vec<(&'static str, u64)>, StoreError> {
         let mut out = Vec::new();
         for (state, name) in ReportState::ALL {
             let n: i64 = self.conn.query_row(
@@ -308,7 +308,7 @@ impl SqliteStore {
     /// is triaged once: a second decision is refused with [`TriageError::AlreadyTriaged`].
     /// `Open` creates the reported area (a new revision in a changeset by `by`) in the same
     /// transaction as the decision, so there is never an area without its decision or the reverse.
-    pub fn triage_report(
+    fn triage_report(
         &mut self,
         reference: &str,
         decision: &Decision,

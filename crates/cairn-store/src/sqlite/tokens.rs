@@ -15,6 +15,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::users::{UserError, micros, now, time};
+use crate::prelude::*;
 use crate::{SqliteStore, StoreError};
 
 /// A token's record, without its secret: its user's name, role and organisation included.
@@ -75,9 +76,9 @@ fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenInfo> {
     })
 }
 
-impl SqliteStore {
+impl crate::TokenStore for SqliteStore {
     /// Creates a token for an existing, enabled user and returns its secret (shown once).
-    pub fn create_user_token(
+    fn create_user_token(
         &mut self,
         user: &str,
         expires_at: Option<Timestamp>,
@@ -114,7 +115,7 @@ impl SqliteStore {
     /// The older form, kept for scripts: a token for the user `name` with `role` (and
     /// `organisation`), who is created when missing; refused when a user of that name exists
     /// with another role or organisation.
-    pub fn create_token(
+    fn create_token(
         &mut self,
         name: &str,
         role: &str,
@@ -126,7 +127,7 @@ impl SqliteStore {
     }
 
     /// The token with this secret, whatever its state.
-    pub fn find_token(&self, secret: &str) -> Result<Option<TokenInfo>, StoreError> {
+    fn find_token(&self, secret: &str) -> Result<Option<TokenInfo>, StoreError> {
         Ok(self
             .conn()
             .prepare_cached(&format!("SELECT {COLUMNS} WHERE t.hash = ?1"))?
@@ -135,7 +136,7 @@ impl SqliteStore {
     }
 
     /// Every token's record.
-    pub fn list_tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
+    fn list_tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
         let mut stmt = self
             .conn()
             .prepare(&format!("SELECT {COLUMNS} ORDER BY t.id"))?;
@@ -144,7 +145,7 @@ impl SqliteStore {
     }
 
     /// Revokes a token by id; returns whether it existed and was not yet revoked.
-    pub fn revoke_token(&mut self, id: i64) -> Result<bool, StoreError> {
+    fn revoke_token(&mut self, id: i64) -> Result<bool, StoreError> {
         Ok(self.conn().execute(
             "UPDATE tokens SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
             params![micros(now()), id],

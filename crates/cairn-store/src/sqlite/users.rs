@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
+use crate::prelude::*;
 use crate::{SqliteStore, StoreError};
 
 /// The roles a user may have, as stored. The public has no user.
@@ -101,39 +102,6 @@ fn checked_name(s: &str, what: &'static str) -> Result<String, UserError> {
 }
 
 impl SqliteStore {
-    /// Adds an organisation.
-    pub fn add_organisation(&mut self, name: &str) -> Result<Organisation, UserError> {
-        let name = checked_name(name, "the organisation's name")?;
-        if self.organisation_id(&name)?.is_some() {
-            return Err(UserError::OrganisationExists(name));
-        }
-        let at = now();
-        self.conn().execute(
-            "INSERT INTO organisations (name, created_at) VALUES (?1, ?2)",
-            params![name, micros(at)],
-        )?;
-        Ok(Organisation {
-            id: self.conn().last_insert_rowid(),
-            name,
-            created_at: at,
-        })
-    }
-
-    /// Every organisation, by name.
-    pub fn list_organisations(&self) -> Result<Vec<Organisation>, StoreError> {
-        let mut stmt = self
-            .conn()
-            .prepare("SELECT id, name, created_at FROM organisations ORDER BY name")?;
-        let rows = stmt.query_map([], |r| {
-            Ok(Organisation {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                created_at: time(Some(r.get(2)?)).unwrap_or_default(),
-            })
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
-    }
-
     fn organisation_id(&self, name: &str) -> Result<Option<i64>, StoreError> {
         Ok(self
             .conn()
@@ -143,73 +111,6 @@ impl SqliteStore {
                 |r| r.get(0),
             )
             .optional()?)
-    }
-
-    /// Adds a user with a role and (required for `field`) an existing organisation.
-    pub fn add_user(
-        &mut self,
-        name: &str,
-        role: &str,
-        organisation: Option<&str>,
-    ) -> Result<User, UserError> {
-        let name = checked_name(name, "the user's name")?;
-        if !ROLES.contains(&role) {
-            return Err(UserError::BadRole(role.into()));
-        }
-        if role == "field" && organisation.is_none() {
-            return Err(UserError::FieldNeedsOrganisation);
-        }
-        let org = match organisation {
-            None => None,
-            Some(o) => Some(
-                self.organisation_id(o.trim())?
-                    .ok_or_else(|| UserError::NoOrganisation(o.trim().into()))?,
-            ),
-        };
-        if self.get_user(&name)?.is_some() {
-            return Err(UserError::UserExists(name));
-        }
-        self.conn().execute(
-            "INSERT INTO users (name, role, organisation_id, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![name, role, org, micros(now())],
-        )?;
-        self.get_user(&name)?
-            .ok_or_else(|| UserError::NoUser(name.clone()))
-    }
-
-    /// The user with this name.
-    pub fn get_user(&self, name: &str) -> Result<Option<User>, StoreError> {
-        Ok(self
-            .conn()
-            .query_row(
-                &format!("SELECT {USER_COLUMNS} WHERE u.name = ?1"),
-                [name],
-                user_row,
-            )
-            .optional()?)
-    }
-
-    /// Every user, by name.
-    pub fn list_users(&self) -> Result<Vec<User>, StoreError> {
-        let mut stmt = self
-            .conn()
-            .prepare(&format!("SELECT {USER_COLUMNS} ORDER BY u.name"))?;
-        let rows = stmt.query_map([], user_row)?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
-    }
-
-    /// Disables a user: every token of theirs is refused from now on. Returns the user as
-    /// disabled (a user disabled earlier keeps the first time).
-    pub fn disable_user(&mut self, name: &str) -> Result<User, UserError> {
-        let n = self.conn().execute(
-            "UPDATE users SET disabled_at = ?1 WHERE name = ?2 AND disabled_at IS NULL",
-            params![micros(now()), name],
-        )?;
-        match self.get_user(name)? {
-            None => Err(UserError::NoUser(name.into())),
-            Some(u) if n == 0 => Err(UserError::Disabled(u.name)),
-            Some(u) => Ok(u),
-        }
     }
 
     /// The user a legacy `token create --name --role [--organisation]` means: the user of that
@@ -257,5 +158,107 @@ impl SqliteStore {
         )?;
         self.get_user(&name)?
             .ok_or_else(|| UserError::NoUser(name.clone()))
+    }
+}
+
+impl crate::UserStore for SqliteStore {
+    /// Adds an organisation.
+    fn add_organisation(&mut self, name: &str) -> Result<Organisation, UserError> {
+        let name = checked_name(name, "the organisation's name")?;
+        if self.organisation_id(&name)?.is_some() {
+            return Err(UserError::OrganisationExists(name));
+        }
+        let at = now();
+        self.conn().execute(
+            "INSERT INTO organisations (name, created_at) VALUES (?1, ?2)",
+            params![name, micros(at)],
+        )?;
+        Ok(Organisation {
+            id: self.conn().last_insert_rowid(),
+            name,
+            created_at: at,
+        })
+    }
+
+    /// Every organisation, by name.
+    fn list_organisations(&self) -> Result<Vec<Organisation>, StoreError> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT id, name, created_at FROM organisations ORDER BY name")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Organisation {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                created_at: time(Some(r.get(2)?)).unwrap_or_default(),
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Adds a user with a role and (required for `field`) an existing organisation.
+    fn add_user(
+        &mut self,
+        name: &str,
+        role: &str,
+        organisation: Option<&str>,
+    ) -> Result<User, UserError> {
+        let name = checked_name(name, "the user's name")?;
+        if !ROLES.contains(&role) {
+            return Err(UserError::BadRole(role.into()));
+        }
+        if role == "field" && organisation.is_none() {
+            return Err(UserError::FieldNeedsOrganisation);
+        }
+        let org = match organisation {
+            None => None,
+            Some(o) => Some(
+                self.organisation_id(o.trim())?
+                    .ok_or_else(|| UserError::NoOrganisation(o.trim().into()))?,
+            ),
+        };
+        if self.get_user(&name)?.is_some() {
+            return Err(UserError::UserExists(name));
+        }
+        self.conn().execute(
+            "INSERT INTO users (name, role, organisation_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![name, role, org, micros(now())],
+        )?;
+        self.get_user(&name)?
+            .ok_or_else(|| UserError::NoUser(name.clone()))
+    }
+
+    /// The user with this name.
+    fn get_user(&self, name: &str) -> Result<Option<User>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {USER_COLUMNS} WHERE u.name = ?1"),
+                [name],
+                user_row,
+            )
+            .optional()?)
+    }
+
+    /// Every user, by name.
+    fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        let mut stmt = self
+            .conn()
+            .prepare(&format!("SELECT {USER_COLUMNS} ORDER BY u.name"))?;
+        let rows = stmt.query_map([], user_row)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Disables a user: every token of theirs is refused from now on. Returns the user as
+    /// disabled (a user disabled earlier keeps the first time).
+    fn disable_user(&mut self, name: &str) -> Result<User, UserError> {
+        let n = self.conn().execute(
+            "UPDATE users SET disabled_at = ?1 WHERE name = ?2 AND disabled_at IS NULL",
+            params![micros(now()), name],
+        )?;
+        match self.get_user(name)? {
+            None => Err(UserError::NoUser(name.into())),
+            Some(u) if n == 0 => Err(UserError::Disabled(u.name)),
+            Some(u) => Ok(u),
+        }
     }
 }

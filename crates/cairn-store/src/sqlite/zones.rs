@@ -10,7 +10,7 @@ use rusqlite::params;
 
 use super::release::{ReleaseError, corrupt, head, json, multipolygon};
 use super::{SqliteStore, from_micros};
-use crate::{ChangeMeta, ChangeSummary, Store, StoreError, Writer, decode_wkb};
+use crate::{ChangeMeta, ChangeSummary, StoreError, decode_wkb};
 
 pub(crate) const ZONE: &str = "zone";
 pub(crate) const ACCIDENT: &str = "accident";
@@ -71,10 +71,12 @@ impl SqliteStore {
         }
         Ok(out)
     }
+}
 
+impl crate::ZoneStore for SqliteStore {
     /// Every revision of a record that is not an area (a zone, an accident, an activity…), oldest
     /// first; empty when there is no such record.
-    pub fn record_history(&self, kind: &str, id: &str) -> Result<Vec<RecordRevision>, StoreError> {
+    fn record_history(&self, kind: &str, id: &str) -> Result<Vec<RecordRevision>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT r.seq, c.recorded_at, c.author, c.reason, r.geom, r.props FROM revisions r \
              JOIN changesets c ON c.id = r.changeset WHERE r.kind = ?1 AND r.record_id = ?2 ORDER BY r.seq",
@@ -105,7 +107,7 @@ impl SqliteStore {
     /// Writes zones in one changeset: new ids are created, changed ones get a new revision, equal
     /// ones are left alone. Every zone is checked first; one bad zone writes nothing, and the
     /// error lists every problem, each field prefixed with `zones[i]` and the zone's id.
-    pub fn put_zones(
+    fn put_zones(
         &mut self,
         zones: &[Zone],
         meta: ChangeMeta,
@@ -143,19 +145,19 @@ impl SqliteStore {
     }
 
     /// Every current zone, in id order.
-    pub fn zones(&self) -> Result<Vec<Zone>, StoreError> {
+    fn zones(&self) -> Result<Vec<Zone>, StoreError> {
         self.current(ZONE, zone_of)
     }
 
     /// One zone as it is now.
-    pub fn get_zone(&self, id: &str) -> Result<Option<Zone>, StoreError> {
+    fn get_zone(&self, id: &str) -> Result<Option<Zone>, StoreError> {
         head(&self.conn, ZONE, id)?
             .map(|(g, p)| zone_of(id.to_string(), g, &p))
             .transpose()
     }
 
     /// Records an accident, attributed to `by`. An `area_id` must name an existing area.
-    pub fn add_accident(
+    fn add_accident(
         &mut self,
         facts: &AccidentFacts,
         place: Point<f64>,
@@ -205,12 +207,12 @@ impl SqliteStore {
     }
 
     /// Every accident, in id order.
-    pub fn accidents(&self) -> Result<Vec<Accident>, StoreError> {
+    fn accidents(&self) -> Result<Vec<Accident>, StoreError> {
         self.current(ACCIDENT, accident_of)
     }
 
     /// One accident as it is now.
-    pub fn get_accident(&self, id: &str) -> Result<Option<Accident>, StoreError> {
+    fn get_accident(&self, id: &str) -> Result<Option<Accident>, StoreError> {
         head(&self.conn, ACCIDENT, id)?
             .map(|(g, p)| accident_of(id.to_string(), g, &p))
             .transpose()

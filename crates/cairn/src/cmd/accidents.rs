@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};
+use cairn_store::prelude::*;
 
 /// Arguments of `cairn accident`.
 #[derive(clap::Args, Debug)]

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};
+use cairn_store::prelude::*;
 
 /// Arguments of `cairn catalogue`.
 #[derive(clap::Args, Debug)]

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};
+use cairn_store::prelude::*;
 
 /// Arguments of `cairn check`.
 #[derive(clap::Args, Debug)]

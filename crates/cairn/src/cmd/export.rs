@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};
 use crate::progress;
+use cairn_store::prelude::*;
 
 /// Arguments of `cairn export`.
 #[derive(clap::Args, Debug)]

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};
+use cairn_store::prelude::*;
 
 /// Arguments of `cairn activity`.
 #[derive(clap::Args, Debug)]

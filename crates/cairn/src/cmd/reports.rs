@@ -9,6 +9,7 @@ use cairn_store::sqlite::reports::{Decision, Report, TriageError};
 
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};
+use cairn_store::prelude::*;
 
 /// Arguments of `cairn reports`.
 #[derive(clap::Args, Debug)]

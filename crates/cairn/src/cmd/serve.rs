@@ -6,6 +6,7 @@ use cairn_server::AppState;
 
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};
+use cairn_store::prelude::*;
 
 /// Arguments of `cairn serve`.
 #[derive(clap::Args, Debug)]

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};
+use cairn_store::prelude::*;
 
 /// Arguments of `cairn show`.
 #[derive(clap::Args, Debug)]

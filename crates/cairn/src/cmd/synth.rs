@@ -15,6 +15,7 @@ use cairn_synth::{Synth, default_until};
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};
 use crate::progress;
+use cairn_store::prelude::*;
 
 /// Arguments of `cairn synth`: `--areas N -o FILE` writes areas to a file; `cairn synth
 /// history` writes a period of work into the store.

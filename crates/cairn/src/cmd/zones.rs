@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};
+use cairn_store::prelude::*;
 
 /// Arguments of `cairn zone`.
 #[derive(clap::Args, Debug)]
