@@ -161,13 +161,14 @@ pub async fn add(
 ) -> Result<Response, ApiError> {
     let by = allow(&caller, ACCIDENT_WRITERS, "recording an accident")?;
     let Json(v) = b?;
-    let (mut facts, place) = read_accident_feature(&v, state.catalogue(), chrono::Utc::now())
+    let (mut facts, place) = read_accident_feature(&v, &state.catalogue(), chrono::Utc::now())
         .map_err(|ps| ApiError::bad_request(problems_text(&ps)))?;
     if caller.role == Role::Field && facts.source.is_none() {
         facts.source = caller.organisation.clone();
     }
     let a = state
-        .with_store(|s| s.add_accident(&facts, place, state.catalogue(), &by))
+        .store(move |state, s| s.add_accident(&facts, place, &state.catalogue(), &by))
+        .await?
         .map_err(|e| match e {
             ReleaseError::NotFound(p) | ReleaseError::Refused(p) => {
                 ApiError::bad_request(Problem::new(input_field(&p.field), p.message).to_string())
@@ -199,7 +200,8 @@ pub async fn add(
 /// their public summaries.
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     let all = state
-        .with_store(|s| s.accidents())
+        .store(move |_, s| s.accidents())
+        .await?
         .map_err(ApiError::internal)?;
     Ok(if sees_victims(&caller) {
         geojson(StatusCode::OK, accidents_collection(&all))
@@ -215,7 +217,11 @@ pub async fn get_one(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let a = state
-        .with_store(|s| s.get_accident(&id))
+        .store({
+            let id = id.clone();
+            move |_, s| s.get_accident(&id)
+        })
+        .await?
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found(format!("id: there is no accident {id}")))?;
     Ok(if sees_victims(&caller) {
@@ -229,7 +235,8 @@ pub async fn get_one(
 pub async fn zones(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     allow(&caller, RESTRICTED_READERS, "reading zones")?;
     let all = state
-        .with_store(|s| s.zones())
+        .store(move |_, s| s.zones())
+        .await?
         .map_err(ApiError::internal)?;
     Ok(geojson(
         StatusCode::OK,
@@ -250,11 +257,15 @@ pub async fn zone(
 ) -> Result<Response, ApiError> {
     allow(&caller, RESTRICTED_READERS, "reading zones")?;
     let (z, h) = state
-        .with_store(|s| {
-            let z = s.get_zone(&id)?;
-            let h = s.record_history("zone", &id)?;
-            Ok::<_, cairn_store::StoreError>((z, h))
+        .store({
+            let id = id.clone();
+            move |_, s| {
+                let z = s.get_zone(&id)?;
+                let h = s.record_history("zone", &id)?;
+                Ok::<_, cairn_store::StoreError>((z, h))
+            }
         })
+        .await?
         .map_err(ApiError::internal)?;
     let z = z.ok_or_else(|| ApiError::not_found(format!("id: there is no zone {id}")))?;
     let mut v = zone_feature(&z);

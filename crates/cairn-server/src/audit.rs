@@ -118,10 +118,11 @@ async fn audit_store(
         .acquire_owned()
         .await
         .map_err(ApiError::internal)?;
-    let store = state.with_store(|s| s.reopen(true));
+    let state = state.clone();
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        run(&*store?, &policy, at)
+        let store = state.with_store(|s| s.reopen(true))?;
+        run(&*store, &policy, at)
     })
     .await
     .map_err(ApiError::internal)

@@ -86,8 +86,10 @@ impl FromRequestParts<AppState> for Caller {
                 "the Authorization header must be \"Bearer TOKEN\"",
             ));
         };
+        let secret = secret.to_string();
         let info = state
-            .with_store(|s| s.find_token(secret))
+            .store(move |_, s| s.find_token(&secret))
+            .await?
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::unauthorized("the token is not known"))?;
         let validity = info.state_at(chrono::Utc::now());

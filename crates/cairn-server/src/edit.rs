@@ -242,7 +242,7 @@ fn candidate(state: &AppState, v: &Value) -> Result<Candidate, Refusal> {
         f.geometry,
         f.props,
         f.problems,
-        state.catalogue(),
+        &state.catalogue(),
         chrono::Utc::now(),
     )
     .map_err(|p| invalid(&p))
@@ -395,6 +395,14 @@ fn answer(status: StatusCode, headers: &HeaderMap, w: &Written) -> Response {
     r
 }
 
+/// Runs a write off the async workers: the store's transaction and the model's catch-up are
+/// blocking work.
+async fn off_workers(f: impl FnOnce() -> Response + Send + 'static) -> Response {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| ApiError::internal(e).into_response())
+}
+
 fn flatten(r: Result<Response, Refusal>) -> Response {
     match r {
         Ok(r) => r,
@@ -419,23 +427,26 @@ pub async fn create(
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    flatten((|| -> Result<Response, Refusal> {
-        let author = writer(&caller)?;
-        check_collection(&id)?;
-        let reason = reason(&headers, "created through the OGC API")?;
-        let v = body_json(&headers, body, false)?;
-        let c = candidate(&state, &v)?;
-        let client_id = c.id.clone();
-        let w = write(
-            &state,
-            &caller,
-            meta(&caller, author, reason),
-            Command::Create,
-            Target::New(client_id),
-            |_| Ok(into_area(c)),
-        )?;
-        Ok(answer(StatusCode::CREATED, &headers, &w))
-    })())
+    off_workers(move || {
+        flatten((|| -> Result<Response, Refusal> {
+            let author = writer(&caller)?;
+            check_collection(&id)?;
+            let reason = reason(&headers, "created through the OGC API")?;
+            let v = body_json(&headers, body, false)?;
+            let c = candidate(&state, &v)?;
+            let client_id = c.id.clone();
+            let w = write(
+                &state,
+                &caller,
+                meta(&caller, author, reason),
+                Command::Create,
+                Target::New(client_id),
+                |_| Ok(into_area(c)),
+            )?;
+            Ok(answer(StatusCode::CREATED, &headers, &w))
+        })())
+    })
+    .await
 }
 
 /// `PUT /ogc/collections/{id}/items/{featureId}`: replaces the feature with the body (needs
@@ -447,31 +458,36 @@ pub async fn replace(
     Path((id, fid)): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    flatten((|| -> Result<Response, Refusal> {
-        let author = writer(&caller)?;
-        check_collection(&id)?;
-        let tags = if_match(&headers)?;
-        let reason = reason(&headers, "replaced through the OGC API")?;
-        let v = body_json(&headers, body, false)?;
-        let c = candidate(&state, &v)?;
-        if let Some(given) = &c.id
-            && *given != fid
-        {
-            return Err(invalid(&[Problem::new(
-                "id",
-                format!("is {given:?} but the path names {fid:?}; leave it out or make them equal"),
-            )]));
-        }
-        let w = write(
-            &state,
-            &caller,
-            meta(&caller, author, reason),
-            Command::Edit,
-            Target::Existing { id: &fid, tags },
-            |_| Ok(into_area(c)),
-        )?;
-        Ok(answer(StatusCode::OK, &headers, &w))
-    })())
+    off_workers(move || {
+        flatten((|| -> Result<Response, Refusal> {
+            let author = writer(&caller)?;
+            check_collection(&id)?;
+            let tags = if_match(&headers)?;
+            let reason = reason(&headers, "replaced through the OGC API")?;
+            let v = body_json(&headers, body, false)?;
+            let c = candidate(&state, &v)?;
+            if let Some(given) = &c.id
+                && *given != fid
+            {
+                return Err(invalid(&[Problem::new(
+                    "id",
+                    format!(
+                        "is {given:?} but the path names {fid:?}; leave it out or make them equal"
+                    ),
+                )]));
+            }
+            let w = write(
+                &state,
+                &caller,
+                meta(&caller, author, reason),
+                Command::Edit,
+                Target::Existing { id: &fid, tags },
+                |_| Ok(into_area(c)),
+            )?;
+            Ok(answer(StatusCode::OK, &headers, &w))
+        })())
+    })
+    .await
 }
 
 pub use cairn_formats::patch::merge_patch;
@@ -521,7 +537,7 @@ fn write_patch(
             let Some(b) = before else {
                 return Err(ApiError::not_found(format!("no feature {fid:?}")).into());
             };
-            apply_patch(&b.area, p, state.catalogue(), chrono::Utc::now())
+            apply_patch(&b.area, p, &state.catalogue(), chrono::Utc::now())
                 .map_err(|ps| invalid(&ps))
         },
     )
@@ -537,26 +553,29 @@ pub async fn update(
     Path((id, fid)): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    flatten((|| -> Result<Response, Refusal> {
-        let author = writer(&caller)?;
-        check_collection(&id)?;
-        let tags = if_match(&headers)?;
-        let reason = reason(&headers, "updated through the OGC API")?;
-        let patch = body_json(&headers, body, true)?;
-        // What can be checked without the record is checked before the ETag, so a malformed
-        // patch is refused as such whatever the client last read.
-        let p = read_patch(&patch, &fid, &[])?;
-        let w = write_patch(
-            &state,
-            &caller,
-            meta(&caller, author, reason),
-            Command::Edit,
-            &fid,
-            tags,
-            &p,
-        )?;
-        Ok(answer(StatusCode::OK, &headers, &w))
-    })())
+    off_workers(move || {
+        flatten((|| -> Result<Response, Refusal> {
+            let author = writer(&caller)?;
+            check_collection(&id)?;
+            let tags = if_match(&headers)?;
+            let reason = reason(&headers, "updated through the OGC API")?;
+            let patch = body_json(&headers, body, true)?;
+            // What can be checked without the record is checked before the ETag, so a malformed
+            // patch is refused as such whatever the client last read.
+            let p = read_patch(&patch, &fid, &[])?;
+            let w = write_patch(
+                &state,
+                &caller,
+                meta(&caller, author, reason),
+                Command::Edit,
+                &fid,
+                tags,
+                &p,
+            )?;
+            Ok(answer(StatusCode::OK, &headers, &w))
+        })())
+    })
+    .await
 }
 
 /// `POST /api/areas/{id}/corrections`: an information officer's correction of a wrong record,
@@ -571,7 +590,8 @@ pub async fn correct(
     Path(fid): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    flatten((|| -> Result<Response, Refusal> {
+    off_workers(move || {
+        flatten((|| -> Result<Response, Refusal> {
         let author = writer(&caller)?;
         let tags = if_match(&headers)?;
         let v = body_json(&headers, body, true)?;
@@ -594,6 +614,8 @@ pub async fn correct(
         let w = write_patch(&state, &caller, m, Command::Correct, &fid, tags, &p)?;
         Ok(answer(StatusCode::OK, &headers, &w))
     })())
+    })
+    .await
 }
 
 /// `DELETE /ogc/collections/{id}/items/{featureId}`: asks to close the area, which the one door
@@ -606,7 +628,8 @@ pub async fn close(
     headers: HeaderMap,
     Path((id, fid)): Path<(String, String)>,
 ) -> Response {
-    flatten((|| -> Result<Response, Refusal> {
+    off_workers(move || {
+        flatten((|| -> Result<Response, Refusal> {
         let author = writer(&caller)?;
         check_collection(&id)?;
         if caller.role == Role::Field {
@@ -645,4 +668,6 @@ pub async fn close(
         }
         Ok(r)
     })())
+    })
+    .await
 }

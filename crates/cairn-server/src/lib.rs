@@ -53,7 +53,14 @@ pub const RELOAD_AT: usize = 50_000;
 struct Feed {
     store: Box<dyn Backend>,
     seq: i64,
+    /// The newest catalogue version the service has taken.
+    catalogue_version: i64,
     error: Option<String>,
+}
+
+/// The number of the store's newest device catalogue version.
+fn newest_catalogue(store: &dyn Backend) -> Result<i64, StoreError> {
+    Ok(store.catalogue_versions()?.last().map_or(0, |v| v.version))
 }
 
 /// A cached tile's key: (public, z, x, y).
@@ -64,7 +71,8 @@ struct Shared {
     model: RwLock<ReadModel>,
     /// The change feed's reader: its own connection and the changeset number the model reached.
     feed: Mutex<Feed>,
-    catalogue: Catalogue,
+    /// The device catalogue in force: the store's newest version, followed like the records.
+    catalogue: RwLock<Arc<Catalogue>>,
     metrics: ops::Metrics,
     tiles: Mutex<std::collections::HashMap<TileKey, axum::body::Bytes>>,
     reports: reports::ReportsConfig,
@@ -109,6 +117,7 @@ impl AppState {
         let seq = feed_store.last_change()?;
         let mut model = ReadModel::load(&*store, &catalogue)?;
         model.seq = seq;
+        let catalogue_version = newest_catalogue(&*feed_store)?;
         let intake_store = store.reopen(false)?;
         let state = AppState {
             inner: Arc::new(Shared {
@@ -117,9 +126,10 @@ impl AppState {
                 feed: Mutex::new(Feed {
                     store: feed_store,
                     seq,
+                    catalogue_version,
                     error: None,
                 }),
-                catalogue,
+                catalogue: RwLock::new(Arc::new(catalogue)),
                 metrics: ops::Metrics::default(),
                 tiles: Mutex::new(std::collections::HashMap::new()),
                 report_limiter: reports.rate_limit.map(ratelimit::RateLimiter::new),
@@ -166,8 +176,21 @@ impl AppState {
                 return Ok(feed.seq);
             }
             let ids = feed.store.changed_areas(feed.seq, upto)?;
-            if ids.len() > RELOAD_AT {
-                let mut model = ReadModel::load(&*feed.store, &self.inner.catalogue)?;
+            // A new catalogue version can change every record's categories: take it, and rebuild.
+            let version = newest_catalogue(&*feed.store)?;
+            let new_catalogue = version != feed.catalogue_version;
+            if new_catalogue {
+                let c = feed.store.catalogue(None)?.catalogue;
+                *self
+                    .inner
+                    .catalogue
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner()) = Arc::new(c);
+                feed.catalogue_version = version;
+            }
+            let catalogue = self.catalogue();
+            if new_catalogue || ids.len() > RELOAD_AT {
+                let mut model = ReadModel::load(&*feed.store, &catalogue)?;
                 model.seq = upto;
                 *self.inner.model.write().unwrap_or_else(|e| e.into_inner()) = model;
             } else {
@@ -179,7 +202,7 @@ impl AppState {
                 }
                 let mut model = self.inner.model.write().unwrap_or_else(|e| e.into_inner());
                 for s in fresh {
-                    model.apply(s, &self.inner.catalogue);
+                    model.apply(s, &catalogue);
                 }
                 model.seq = upto;
             }
@@ -210,7 +233,19 @@ impl AppState {
         self.inner.model.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `f` with the store.
+    /// Runs `f` with the store on a blocking thread (tokio's pool), so that the store's work
+    /// never holds an async worker: what every handler uses.
+    pub async fn store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&AppState, &mut dyn Backend) -> T + Send + 'static,
+    ) -> Result<T, error::ApiError> {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || state.with_store(|s| f(&state, s)))
+            .await
+            .map_err(error::ApiError::internal)
+    }
+
+    /// Runs `f` with the store on the calling thread (for blocking contexts and tests).
     pub fn with_store<T>(&self, f: impl FnOnce(&mut dyn Backend) -> T) -> T {
         let mut s = self.inner.store.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut **s)
@@ -220,7 +255,7 @@ impl AppState {
     pub fn reload(&self) -> Result<(), StoreError> {
         let mut feed = self.inner.feed.lock().unwrap_or_else(|e| e.into_inner());
         let seq = feed.store.last_change()?;
-        let mut model = ReadModel::load(&*feed.store, &self.inner.catalogue)?;
+        let mut model = ReadModel::load(&*feed.store, &self.catalogue())?;
         model.seq = seq;
         *self.inner.model.write().unwrap_or_else(|e| e.into_inner()) = model;
         feed.seq = seq;
@@ -251,9 +286,13 @@ impl AppState {
         c.insert(key, tile);
     }
 
-    /// The device catalogue in force.
-    pub fn catalogue(&self) -> &Catalogue {
-        &self.inner.catalogue
+    /// The device catalogue in force (the store's newest version once the feed has seen it).
+    pub fn catalogue(&self) -> Arc<Catalogue> {
+        self.inner
+            .catalogue
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The report intake settings.

@@ -25,7 +25,11 @@ pub async fn history(
         ));
     }
     let revisions = state
-        .with_store(|s| s.history(&id))
+        .store({
+            let id = id.clone();
+            move |_, s| s.history(&id)
+        })
+        .await?
         .map_err(ApiError::internal)?;
     if revisions.is_empty() {
         return Err(ApiError::not_found(format!(

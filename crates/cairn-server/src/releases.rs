@@ -217,7 +217,11 @@ pub async fn add_activity(
         // areas no organisation holds (such as one opened from a public report).
         let mine = caller.organisation.as_deref();
         let area_org = state
-            .with_store(|s| cairn_store::Store::get_area(s, &facts.area_id, None))
+            .store({
+                let area_id = facts.area_id.clone();
+                move |_, s| s.get_area(&area_id, None)
+            })
+            .await?
             .map_err(ApiError::internal)?
             .and_then(|a| a.area.props.organisation);
         let foreign_area = area_org.is_some() && area_org.as_deref() != mine;
@@ -233,7 +237,8 @@ pub async fn add_activity(
     }
     let new = NewActivity { facts, geometry };
     let a = state
-        .with_store(|s| s.add_activity(&new, state.catalogue(), &by))
+        .store(move |state, s| s.add_activity(&new, &state.catalogue(), &by))
+        .await?
         .map_err(|e| refusal(e, None))?;
     Ok(created(
         activity_json(&a),
@@ -249,7 +254,11 @@ pub async fn get_activity(
 ) -> Result<Json<Value>, ApiError> {
     allow(&caller, READERS, "reading activities")?;
     let a = state
-        .with_store(|s| s.get_activity(&id))
+        .store({
+            let id = id.clone();
+            move |_, s| s.get_activity(&id)
+        })
+        .await?
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found(format!("no activity {id}")))?;
     Ok(Json(activity_json(&a)))
@@ -292,11 +301,12 @@ pub async fn release(
         reason,
     };
     let out = state
-        .with_store(|s| {
+        .store(move |state, s| {
             let out = s.release_land(&req, &by)?;
             state.catch_up()?;
             Ok(out)
         })
+        .await?
         .map_err(|e| refusal(e, None))?;
     let mut v = release_json(&out.release, &[]);
     v["area"] = json!({
@@ -315,9 +325,13 @@ pub async fn get_release(
 ) -> Result<Json<Value>, ApiError> {
     allow(&caller, READERS, "reading land releases")?;
     let (r, finds) = state
-        .with_store(|s| {
-            Ok::<_, cairn_store::StoreError>((s.get_release(&id)?, s.finds_for_release(&id)?))
+        .store({
+            let id = id.clone();
+            move |_, s| {
+                Ok::<_, cairn_store::StoreError>((s.get_release(&id)?, s.finds_for_release(&id)?))
+            }
         })
+        .await?
         .map_err(ApiError::internal)?;
     let r = r.ok_or_else(|| ApiError::not_found(format!("no land release {id}")))?;
     Ok(Json(release_json(&r, &finds)))
@@ -365,11 +379,12 @@ pub async fn add_find(
         description: optional_text(&o, "description")?,
     };
     let out = state
-        .with_store(|s| {
-            let out = s.record_find(&req, state.catalogue(), &by)?;
+        .store(move |state, s| {
+            let out = s.record_find(&req, &state.catalogue(), &by)?;
             state.catch_up()?;
             Ok(out)
         })
+        .await?
         .map_err(|e| refusal(e, Some("release_id")))?;
     let mut v = find_json(&out.find);
     v["area"] = json!({
@@ -393,14 +408,18 @@ pub async fn area_releases(
     let area = state.model().areas.get(&id).cloned();
     let area = area.ok_or_else(|| ApiError::not_found(format!("no hazardous area {id}")))?;
     let (releases, finds, activities) = state
-        .with_store(|s| {
-            let rs = s.releases_for_area(&id)?;
-            let mut finds = Vec::new();
-            for r in &rs {
-                finds.push(s.finds_for_release(&r.id)?);
+        .store({
+            let id = id.clone();
+            move |_, s| {
+                let rs = s.releases_for_area(&id)?;
+                let mut finds = Vec::new();
+                for r in &rs {
+                    finds.push(s.finds_for_release(&r.id)?);
+                }
+                Ok::<_, cairn_store::StoreError>((rs, finds, s.activities_for_area(&id)?))
             }
-            Ok::<_, cairn_store::StoreError>((rs, finds, s.activities_for_area(&id)?))
         })
+        .await?
         .map_err(ApiError::internal)?;
     let mut by_method = Map::new();
     for (m, name) in ReleaseMethod::ALL {
@@ -451,7 +470,11 @@ pub async fn certificate(
 ) -> Result<Response, ApiError> {
     allow(&caller, READERS, "a handover certificate")?;
     let html = state
-        .with_store(|s| certificate_page(s, &id))
+        .store({
+            let id = id.clone();
+            move |_, s| certificate_page(s, &id)
+        })
+        .await?
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found(format!("no land release {id}")))?;
     Ok((
@@ -536,11 +559,12 @@ pub async fn change_status(
         }
     };
     let area = state
-        .with_store(|s| {
+        .store(move |state, s| {
             let area = s.change_status(&id, to, evidence.as_ref(), &reason, &by)?;
             state.catch_up()?;
             Ok(area)
         })
+        .await?
         .map_err(|e| refusal(e, Some("area_id")))?;
     Ok(Json(json!({
         "id": area.id,

@@ -546,7 +546,8 @@ pub async fn list(
     let limit = count(&q.limit, "limit", 100, 1000)?;
     let offset = count(&q.offset, "offset", 0, u64::MAX >> 1)?;
     let (reports, total) = state
-        .with_store(|s| s.list_reports(filter, limit, offset))
+        .store(move |_, s| s.list_reports(filter, limit, offset))
+        .await?
         .map_err(ApiError::internal)?;
     Ok(Json(json!({
         "state": name,
@@ -566,7 +567,11 @@ pub async fn get_one(
     may_read(&caller)?;
     let r = reference(&r)?;
     let (report, photo) = state
-        .with_store(|s| Ok::<_, cairn_store::StoreError>((s.get_report(&r)?, s.report_photo(&r)?)))
+        .store({
+            let r = r.clone();
+            move |_, s| Ok::<_, cairn_store::StoreError>((s.get_report(&r)?, s.report_photo(&r)?))
+        })
+        .await?
         .map_err(ApiError::internal)?;
     let report = report.ok_or_else(|| ApiError::not_found(format!("no report {r}")))?;
     let mut v = report_json(&report);
@@ -589,7 +594,11 @@ pub async fn photo(
     may_read(&caller)?;
     let r = reference(&r)?;
     let (media, bytes) = state
-        .with_store(|s| s.report_photo(&r))
+        .store({
+            let r = r.clone();
+            move |_, s| s.report_photo(&r)
+        })
+        .await?
         .map_err(ApiError::internal)?
         .ok_or_else(|| {
             ApiError::not_found(format!("report {r} has no photo (or no such report)"))
@@ -626,9 +635,18 @@ pub async fn triage(
     let decision = read_decision(&body)?;
     // An opened area is in the read model before the decision is answered (officers see it in
     // items and checks at once): the model catches up with the store's change feed.
-    let result = state.with_store(|s| s.triage_report(&r, &decision, &by));
-    if result.is_ok() {
-        state.catch_up().map_err(ApiError::internal)?;
+    let (result, caught_up) = state
+        .store({
+            let r = r.clone();
+            move |state, s| {
+                let result = s.triage_report(&r, &decision, &by);
+                let caught_up = result.is_ok().then(|| state.catch_up());
+                (result, caught_up)
+            }
+        })
+        .await?;
+    if let Some(Err(e)) = caught_up {
+        return Err(ApiError::internal(e));
     }
     match result {
         Ok(_) => {}
@@ -644,7 +662,11 @@ pub async fn triage(
         Err(TriageError::Store(e)) => return Err(ApiError::internal(e)),
     };
     let report = state
-        .with_store(|s| s.get_report(&r))
+        .store({
+            let r = r.clone();
+            move |_, s| s.get_report(&r)
+        })
+        .await?
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::internal(format!("report {r} vanished after triage")))?;
     Ok(Json(report_json(&report)))

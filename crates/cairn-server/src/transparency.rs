@@ -74,10 +74,11 @@ pub async fn report(
             ))
         });
     }
-    let store = state.with_store(|s| s.reopen(true));
     let catalogue = state.catalogue().clone();
+    let state = state.clone();
     let report = tokio::task::spawn_blocking(move || {
-        store?.transparency_report(&catalogue, period, edition, chrono::Utc::now())
+        let store = state.with_store(|s| s.reopen(true))?;
+        store.transparency_report(&catalogue, period, edition, chrono::Utc::now())
     })
     .await
     .map_err(ApiError::internal)?

@@ -606,3 +606,46 @@ fn a_triaged_public_report_warns_at_its_place() {
         "{officer}"
     );
 }
+
+#[test]
+fn a_running_service_takes_a_new_catalogue_version() {
+    let w = world();
+    let server = Server::start(&w.env.path("store.db"), None);
+    let addr = server.addr.as_str();
+    let categories = || {
+        let (status, body) = http(
+            addr,
+            "GET",
+            "/ogc/collections/hazardous-areas/items/HA-000001",
+            None,
+            "",
+        );
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<Value>(&body).unwrap()["properties"]["device_categories"].clone()
+    };
+    assert_eq!(categories(), json!(["ap-mine"]));
+    // A new catalogue version files the type under "other" (a correction of the catalogue).
+    let shipped = include_str!("../../cairn-core/data/device-types.toml");
+    let changed = shipped.replacen(
+        "id = \"ap-mine-persistent\"\nname = \"Anti-personnel mine, persistent (no self-destruct or self-deactivation)\"\ncategory = \"ap-mine\"",
+        "id = \"ap-mine-persistent\"\nname = \"Anti-personnel mine, persistent (no self-destruct or self-deactivation)\"\ncategory = \"other\"",
+        1,
+    );
+    assert_ne!(
+        changed, shipped,
+        "the test's edit applies to the shipped catalogue"
+    );
+    std::fs::write(w.env.path("catalogue.toml"), changed).unwrap();
+    w.env.ok(&[
+        "catalogue",
+        "import",
+        &w.env.p("catalogue.toml"),
+        "--reason",
+        "recategorised",
+    ]);
+    let t = Instant::now();
+    assert!(
+        within_a_second(t, || categories() == json!(["other"])),
+        "the service answers with the new catalogue version within a second"
+    );
+}

@@ -198,6 +198,7 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// The newest changeset recorded at or before `t`, if any.
     fn changeset_as_of(&self, t: Timestamp) -> Result<Option<i64>, StoreError> {
         Ok(self.conn.query_row(
             "SELECT max(id) FROM changesets WHERE recorded_at <= ?1",
@@ -427,7 +428,6 @@ impl Store for SqliteStore {
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
 
-    /// The newest changeset recorded at or before `t`, if any.
     fn begin(&mut self, meta: ChangeMeta) -> Result<Box<dyn Writer + '_>, StoreError> {
         Ok(Box::new(SqliteStore::begin(self, meta)?))
     }
@@ -536,13 +536,17 @@ impl Store for SqliteStore {
     }
 
     fn changed_areas(&self, after: i64, upto: i64) -> Result<Vec<String>, StoreError> {
+        // By the changeset index: left to itself, SQLite walks the (kind, record_id, seq) index
+        // for the ORDER BY, reading every area revision of the store (about 30 ms on 20,000
+        // areas against 0.02 ms, measured by bench/follow.sh's author).
         let mut stmt = self.conn.prepare_cached(
-            "SELECT DISTINCT record_id FROM revisions WHERE kind = 'area' AND changeset > ?1 AND changeset <= ?2 ORDER BY record_id",
+            "SELECT record_id FROM revisions INDEXED BY revisions_changeset \
+             WHERE changeset > ?1 AND changeset <= ?2 AND kind = 'area'",
         )?;
         let ids = stmt
             .query_map(params![after, upto], |r| r.get(0))?
-            .collect::<Result<Vec<String>, _>>()?;
-        Ok(ids)
+            .collect::<Result<std::collections::BTreeSet<String>, _>>()?;
+        Ok(ids.into_iter().collect())
     }
 }
 

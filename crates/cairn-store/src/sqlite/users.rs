@@ -138,13 +138,14 @@ impl SqliteStore {
                 name,
             });
         }
+        // The role first: a refused request leaves no organisation behind.
+        if !ROLES.contains(&role) {
+            return Err(UserError::BadRole(role.into()));
+        }
         if let Some(o) = organisation
             && self.organisation_id(o.trim())?.is_none()
         {
             self.add_organisation(o)?;
-        }
-        if !ROLES.contains(&role) {
-            return Err(UserError::BadRole(role.into()));
         }
         // Legacy tokens could name a field holder without an organisation; such a user may read
         // restricted data but writes nothing (the server refuses field writes without one).
