@@ -589,28 +589,10 @@ impl SqliteTx<'_> {
     }
 }
 
-impl Writer for SqliteTx<'_> {
-    fn write_area(
-        &mut self,
-        command: cairn_core::command::Command,
-        actor: cairn_core::command::Actor<'_>,
-        area: &HazardArea,
-    ) -> Result<PutOutcome, crate::WriteError> {
-        use cairn_core::command::Command;
-        let before = self.head_area(&area.id)?;
-        let command = match (command, &before) {
-            (Command::Migrate, Some(_)) => Command::Edit,
-            (c, _) => c,
-        };
-        cairn_core::command::check(command, actor, before.as_ref().map(|b| &b.area), area)?;
-        Ok(self.put_area_by(command.as_str(), area)?)
-    }
-
-    fn current_area(&mut self, id: &str) -> Result<Option<StoredArea>, StoreError> {
-        self.head_area(id)
-    }
-
-    fn put_area(&mut self, area: &HazardArea) -> Result<PutOutcome, StoreError> {
+impl SqliteTx<'_> {
+    /// Stores `area`; `known_new` when the caller has just found no record of its id, so the
+    /// head need not be looked up again (an import is mostly new records).
+    fn put(&mut self, area: &HazardArea, known_new: bool) -> Result<PutOutcome, StoreError> {
         let encode_err = |message: String| StoreError::Encode {
             id: area.id.clone(),
             message,
@@ -623,8 +605,10 @@ impl Writer for SqliteTx<'_> {
             width_m: area.shape.width_m(),
         })
         .map_err(|e| encode_err(e.to_string()))?;
-        let head: Option<(i64, i64, Vec<u8>, String)> = self
-            .tx
+        let head: Option<(i64, i64, Vec<u8>, String)> = if known_new {
+            None
+        } else {
+            self.tx
             .prepare_cached(
                 "SELECT h.rev, h.seq, r.geom, r.props FROM heads h JOIN revisions r ON r.rev = h.rev \
                  WHERE h.kind = ?1 AND h.record_id = ?2",
@@ -632,7 +616,8 @@ impl Writer for SqliteTx<'_> {
             .query_row(params![AREA, area.id], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })
-            .optional()?;
+            .optional()?
+        };
         let (seq, op) = match &head {
             Some((_, seq, g, p)) if *g == self.geom_buf && *p == props => {
                 self.summary.unchanged += 1;
@@ -693,6 +678,35 @@ impl Writer for SqliteTx<'_> {
                 Ok(PutOutcome::Updated)
             }
         }
+    }
+}
+
+impl Writer for SqliteTx<'_> {
+    fn write_area(
+        &mut self,
+        command: cairn_core::command::Command,
+        actor: cairn_core::command::Actor<'_>,
+        area: &HazardArea,
+    ) -> Result<PutOutcome, crate::WriteError> {
+        use cairn_core::command::Command;
+        let before = self.head_area(&area.id)?;
+        let command = match (command, &before) {
+            (Command::Migrate, Some(_)) => Command::Edit,
+            (c, _) => c,
+        };
+        cairn_core::command::check(command, actor, before.as_ref().map(|b| &b.area), area)?;
+        self.command = Some(command.as_str());
+        let r = self.put(area, before.is_none());
+        self.command = None;
+        Ok(r?)
+    }
+
+    fn current_area(&mut self, id: &str) -> Result<Option<StoredArea>, StoreError> {
+        self.head_area(id)
+    }
+
+    fn put_area(&mut self, area: &HazardArea) -> Result<PutOutcome, StoreError> {
+        self.put(area, false)
     }
 
     fn new_area_id(&mut self) -> Result<String, StoreError> {

@@ -122,7 +122,8 @@ fn import_into(
     let mut write_error = None;
     for msg in receive.iter() {
         match msg {
-            Parsed::Valid(c, label, raw) => {
+            Parsed::Valid(c, number, csv_row) => {
+                let given_id = c.id.is_some();
                 // New records are existing data migrated (any state, provenance in the
                 // changeset); over an existing record an import is an edit, checked by the same
                 // rules as every other door.
@@ -131,27 +132,42 @@ fn import_into(
                     None => tx.new_area_id(),
                 }
                 .map_err(WriteError::Store)
-                .and_then(|id| {
-                    tx.write_area(
-                        Command::Migrate,
-                        Actor::ADMIN,
-                        &HazardArea {
-                            id,
-                            shape: c.shape,
-                            props: c.props,
-                        },
-                    )
+                .map(|id| HazardArea {
+                    id,
+                    shape: c.shape,
+                    props: c.props,
                 });
+                let put =
+                    put.and_then(
+                        |a| match tx.write_area(Command::Migrate, Actor::ADMIN, &a) {
+                            Err(WriteError::Refused(r)) => {
+                                // The refused feature as the file gave it, for the rejects file: a CSV
+                                // row as read, a GeoJSON feature written back from what was parsed (its
+                                // raw JSON is not carried to this thread: freeing it here made the two
+                                // threads contend for malloc's locks and halved import speed).
+                                let raw = csv_row.unwrap_or_else(|| {
+                                    Raw::Json(serde_json::json!({
+                                        "type": "Feature",
+                                        "id": a.id,
+                                        "geometry": geojson::geometry_value(&a.shape.geometry()),
+                                        "properties": geojson::area_properties(&a),
+                                    }))
+                                });
+                                rejected.push(Rejected {
+                                    label: label(format, number, given_id.then_some(a.id.as_str())),
+                                    problems: vec![Problem::new(
+                                        r.field.clone(),
+                                        format!("{} (rule {})", r.message, r.rule),
+                                    )],
+                                    raw,
+                                });
+                                Err(WriteError::Refused(r))
+                            }
+                            other => other,
+                        },
+                    );
                 match put {
-                    Ok(_) => {}
-                    Err(WriteError::Refused(r)) => rejected.push(Rejected {
-                        label,
-                        problems: vec![Problem::new(
-                            r.field.clone(),
-                            format!("{} (rule {})", r.message, r.rule),
-                        )],
-                        raw,
-                    }),
+                    Ok(_) | Err(WriteError::Refused(_)) => {}
                     Err(WriteError::Store(e)) => {
                         write_error = Some(e);
                         break;
@@ -234,9 +250,10 @@ fn import_into(
 // hot path for nothing, as each message is moved once through the channel.
 #[allow(clippy::large_enum_variant)]
 enum Parsed {
-    /// A feature that passed validation, with its label and raw form in case the one door's
-    /// rules refuse it against the record it would replace.
-    Valid(cairn_formats::record::Candidate, String, Raw),
+    /// A feature that passed validation, with its number and (for CSV) its row, in case the one
+    /// door's rules refuse it against the record it would replace. Nothing else made on the
+    /// parser's thread travels: what is freed on the other thread makes them contend for malloc.
+    Valid(cairn_formats::record::Candidate, u64, Option<Raw>),
     Rejected(Rejected),
 }
 
@@ -285,7 +302,9 @@ fn parse_file<R: Read>(
         let (number, id) = (f.number, f.id.clone());
         let msg = match build_record(f.id, f.geometry, f.props, f.problems, &catalogue, now) {
             Ok(c) if problems.is_empty() => {
-                Parsed::Valid(c, label(format, number, id.as_deref()), f.raw)
+                // A GeoJSON feature's raw JSON is dropped here, on the thread that made it.
+                let row = matches!(f.raw, Raw::Csv(_)).then_some(f.raw);
+                Parsed::Valid(c, number, row)
             }
             Ok(_) => Parsed::Rejected(Rejected {
                 label: label(format, number, id.as_deref()),
