@@ -110,7 +110,15 @@ impl AppState {
         catalogue: Catalogue,
         reports: reports::ReportsConfig,
     ) -> Result<AppState, StoreError> {
-        let store: Box<dyn Backend> = Box::new(store);
+        AppState::on_backend(Box::new(store), catalogue, reports)
+    }
+
+    /// As `with_config`, on a store of whichever backend.
+    pub fn on_backend(
+        store: Box<dyn Backend>,
+        catalogue: Catalogue,
+        reports: reports::ReportsConfig,
+    ) -> Result<AppState, StoreError> {
         let feed_store = store.reopen(true)?;
         // The feed's number is read before the records: whatever commits while they load is
         // applied again by the first catch-up (applying a revision twice is harmless).

@@ -41,6 +41,10 @@ pub trait Backend:
     /// Another connection to the same store (read-only when asked), for work that must not wait
     /// for the main one: the change feed's reader, report intake, audits and reports.
     fn reopen(&self, read_only: bool) -> Result<Box<dyn Backend>, StoreError>;
+
+    /// Where the store is, for messages: a file's path, or a database's address without its
+    /// password.
+    fn location(&self) -> String;
 }
 
 /// Reports from the public and their triage.

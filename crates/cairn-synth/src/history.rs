@@ -16,9 +16,8 @@ use cairn_core::release::{
 };
 use cairn_core::zone::ZoneKind;
 use cairn_core::{Catalogue, Category, Evidence, EvidenceKind, Marking, Status};
-use cairn_store::prelude::*;
 use cairn_store::sqlite::release::{FindRequest, NewActivity, ReleaseError, ReleaseRequest};
-use cairn_store::{ChangeMeta, SqliteStore, Store, StoreError, Writer};
+use cairn_store::{ChangeMeta, StoreError};
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use geo::{BooleanOps, BoundingRect, InteriorPoint};
 use geo_types::{Coord, MultiPolygon, Point, Rect};
@@ -105,7 +104,7 @@ enum Event {
 /// Writes a fictional period of work `[from, to]` (both included, not after today) over the
 /// open hazards in `store`, attributed to `author`.
 pub fn populate(
-    store: &mut SqliteStore,
+    store: &mut dyn cairn_store::Backend,
     catalogue: &Catalogue,
     seed: u64,
     from: NaiveDate,
@@ -514,7 +513,7 @@ fn west_half(land: &MultiPolygon<f64>) -> Option<MultiPolygon<f64>> {
 /// if any)` when done, `None` when the store refused a part of it.
 #[allow(clippy::too_many_arguments)]
 fn work(
-    store: &mut SqliteStore,
+    store: &mut dyn cairn_store::Backend,
     catalogue: &Catalogue,
     rng: &mut ChaCha8Rng,
     a: &Candidate,
@@ -608,7 +607,7 @@ fn work(
 
 /// Records an item found on the land of `release_id`.
 fn find(
-    store: &mut SqliteStore,
+    store: &mut dyn cairn_store::Backend,
     catalogue: &Catalogue,
     rng: &mut ChaCha8Rng,
     a: &Candidate,
@@ -645,7 +644,7 @@ fn find(
 
 /// Marks an area: the marking activity, then the area's marking state in its own changeset.
 fn mark(
-    store: &mut SqliteStore,
+    store: &mut dyn cairn_store::Backend,
     a: &Candidate,
     day: NaiveDate,
     fenced: bool,
@@ -715,7 +714,7 @@ fn mark(
 /// Records an accident near area `a` on `day`: civilians mostly; deminers when `deminer`.
 #[allow(clippy::too_many_arguments)]
 fn accident(
-    store: &mut SqliteStore,
+    store: &mut dyn cairn_store::Backend,
     catalogue: &Catalogue,
     rng: &mut ChaCha8Rng,
     a: &Candidate,
@@ -848,6 +847,8 @@ fn pick<T: Copy>(rng: &mut ChaCha8Rng, choices: &[(T, f64)]) -> T {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cairn_store::SqliteStore;
+    use cairn_store::prelude::*;
     use cairn_store::sqlite::OpenMode;
 
     fn store(dir: &std::path::Path, name: &str) -> SqliteStore {

@@ -42,9 +42,10 @@ use crate::fail::Failure;
 #[derive(Parser, Debug)]
 #[command(name = "cairn", version, about, long_about = None)]
 pub struct Cli {
-    /// The store file (SQLite). Default: $CAIRN_DB, else ./cairn.db.
+    /// The store: a file (SQLite) or a `postgres://` address. Default: $CAIRN_DB, else
+    /// ./cairn.db.
     #[arg(long, global = true, env = "CAIRN_DB")]
-    pub db: Option<PathBuf>,
+    pub db: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -104,9 +105,15 @@ pub enum Command {
 }
 
 impl Cli {
-    /// The store path after flags and environment.
-    pub fn db_path(&self) -> PathBuf {
-        self.db.clone().unwrap_or_else(|| PathBuf::from("cairn.db"))
+    /// The store after flags and environment: a file's path or a database's address.
+    pub fn db(&self) -> String {
+        self.db.clone().unwrap_or_else(|| "cairn.db".to_string())
+    }
+
+    /// The store's file, when it is one (SQLite); `None` for a database server's address.
+    pub fn db_file(&self) -> Option<PathBuf> {
+        let db = self.db();
+        (!cmd::is_database_url(&db)).then(|| PathBuf::from(db))
     }
 
     /// The device catalogue in force now: the store's (`cairn catalogue`), never a file beside it.

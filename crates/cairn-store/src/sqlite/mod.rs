@@ -369,6 +369,10 @@ impl crate::Backend for SqliteStore {
         };
         Ok(Box::new(SqliteStore::open(Path::new(&self.path), mode)?))
     }
+
+    fn location(&self) -> String {
+        self.path.clone()
+    }
 }
 
 impl Store for SqliteStore {

@@ -12,7 +12,6 @@ use serde_json::Value;
 
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};
-use cairn_store::prelude::*;
 
 /// Arguments of `cairn accident`.
 #[derive(clap::Args, Debug)]
@@ -138,7 +137,7 @@ fn list(cli: &Cli, public: bool, as_json: bool) -> CmdResult {
         return Ok(0);
     }
     if all.is_empty() {
-        outln!("no accidents in {}", store.path());
+        outln!("no accidents in {}", store.location());
     }
     for a in &all {
         if public {
@@ -192,7 +191,7 @@ fn show(cli: &Cli, id: &str, as_json: bool) -> CmdResult {
     let Some(a) = store.get_accident(id)? else {
         return Err(Failure::input(format!(
             "no accident {id} in {}",
-            store.path()
+            store.location()
         )));
     };
     let h = store.record_history("accident", id)?;

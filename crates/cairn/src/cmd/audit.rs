@@ -33,7 +33,7 @@ pub fn run_cmd(cli: &Cli, a: &Args) -> CmdResult {
     };
     let loaded = LoadedPolicy::read(&a.policy).map_err(to_failure)?;
     let store = open_existing(cli)?;
-    let audit = run(&store, &loaded, at).map_err(to_failure)?;
+    let audit = run(&*store, &loaded, at).map_err(to_failure)?;
     // Buffered: stdout is line-buffered, and a million violations are millions of lines.
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let written = if a.json {
@@ -41,7 +41,7 @@ pub fn run_cmd(cli: &Cli, a: &Args) -> CmdResult {
             .map_err(std::io::Error::from)
             .and_then(|_| writeln!(out))
     } else {
-        table(&mut out, &audit, store.path(), &loaded.name)
+        table(&mut out, &audit, &store.location(), &loaded.name)
     };
     let written = written.and_then(|_| out.flush());
     match written {

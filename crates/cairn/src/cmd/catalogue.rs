@@ -8,8 +8,6 @@ use cairn_core::residual::Profile;
 use cairn_core::time::Cautious;
 use cairn_core::{Catalogue, DeviceType, Timestamp};
 use cairn_store::ChangeMeta;
-use cairn_store::SqliteStore;
-use cairn_store::sqlite::OpenMode;
 use cairn_store::sqlite::catalogue::{
     CatalogueImport, CatalogueImportError, CatalogueVersion, TypeChange, VersionedCatalogue,
 };
@@ -17,7 +15,6 @@ use serde_json::{Value, json};
 
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};
-use cairn_store::prelude::*;
 
 /// Arguments of `cairn catalogue`.
 #[derive(clap::Args, Debug)]
@@ -70,14 +67,13 @@ pub enum CatalogueCmd {
 /// The store's catalogue in force at recorded time `as_of` (now when `None`). A store not yet
 /// created will get the shipped catalogue as version 1, so that is what it has.
 pub fn in_force(cli: &Cli, as_of: Option<Timestamp>) -> Result<VersionedCatalogue, Failure> {
-    let path = cli.db_path();
-    if !path.exists() {
+    if cli.db_file().is_some_and(|path| !path.exists()) {
         return Ok(VersionedCatalogue {
             version: 1,
             catalogue: Catalogue::builtin(),
         });
     }
-    Ok(SqliteStore::open(&path, OpenMode::Existing)?.catalogue(as_of)?)
+    Ok(super::open_existing(cli)?.catalogue(as_of)?)
 }
 
 /// Runs `cairn catalogue`.

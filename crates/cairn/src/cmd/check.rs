@@ -6,13 +6,11 @@ use std::path::PathBuf;
 
 use cairn_core::{Catalogue, Status, Timestamp, WireEnum};
 use cairn_index::{Filter, Hazard, Index, PointAnswer, RouteAnswer};
-use cairn_store::Store;
 use geo_types::{Coord, LineString};
 use serde_json::{Value, json};
 
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};
-use cairn_store::prelude::*;
 
 /// Arguments of `cairn check`.
 #[derive(clap::Args, Debug)]

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use cairn_core::WireEnum;
 use cairn_core::command::{Actor, Command};
-use cairn_store::{ChangeMeta, WriteError, Writer};
+use cairn_store::{ChangeMeta, WriteError};
 use serde_json::Value;
 
 use crate::Cli;

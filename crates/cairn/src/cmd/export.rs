@@ -9,13 +9,12 @@ use cairn_core::public::{PublicView, public_view};
 use cairn_core::{Catalogue, HazardArea, Timestamp, WireEnum};
 use cairn_formats::geojson::{FeatureCollectionWriter, write_area};
 use cairn_formats::gpkg::{Column, ColumnType, GpkgWriter, Value as GValue};
-use cairn_store::{Store, StoreError};
+use cairn_store::StoreError;
 use serde_json::{Map, Value};
 
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};
 use crate::progress;
-use cairn_store::prelude::*;
 
 /// Arguments of `cairn export`.
 #[derive(clap::Args, Debug)]
@@ -95,7 +94,7 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
     let _ = std::fs::remove_file(&tmp);
     let bar = progress::bar(stats.areas, false, "exporting");
     let result = write(
-        &store,
+        &*store,
         format,
         &tmp,
         as_of,
@@ -133,7 +132,7 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
 
 #[allow(clippy::too_many_arguments)]
 fn write(
-    store: &cairn_store::SqliteStore,
+    store: &dyn cairn_store::Backend,
     format: Format,
     path: &Path,
     as_of: Option<Timestamp>,

@@ -10,7 +10,7 @@ use cairn_core::{HazardArea, Problem};
 use cairn_formats::geojson::{self, Raw, ReadError, ReadFeature};
 use cairn_formats::record::build_record;
 use cairn_store::sqlite::OpenMode;
-use cairn_store::{ChangeMeta, SqliteStore, Store, WriteError, Writer};
+use cairn_store::{ChangeMeta, SqliteStore, Store, WriteError};
 
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};
@@ -52,18 +52,18 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
     let format = detect_format(path, args.format.as_deref())?;
     let file = File::open(path).map_err(|e| Failure::input(format!("{name}: cannot open: {e}")))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let db = cli.db_path();
-    let created = !db.exists();
-    let result = import_into(&db, args, format, file, len, &name, catalogue);
-    let empty = || {
-        SqliteStore::open(&db, OpenMode::ReadOnly)
+    let db = cli.db_file();
+    let created = db.as_ref().is_some_and(|db| !db.exists());
+    let result = import_into(cli, args, format, file, len, &name, catalogue);
+    let empty = |db: &Path| {
+        SqliteStore::open(db, OpenMode::ReadOnly)
             .and_then(|s| s.stats())
             // Nothing but the shipped catalogue that creating the store recorded.
             .map(|s| s.revisions == 0 && s.changesets <= 1)
             .unwrap_or(false)
     };
-    if result.is_err() && created && empty() {
-        // A store that this failed import created holds nothing: leave no file behind.
+    if let Some(db) = db.filter(|db| result.is_err() && created && empty(db)) {
+        // A store file that this failed import created holds nothing: leave no file behind.
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
         }
@@ -73,7 +73,7 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
 
 #[allow(clippy::too_many_arguments)]
 fn import_into(
-    db: &Path,
+    cli: &Cli,
     args: &Args,
     format: Format,
     file: File,
@@ -82,7 +82,7 @@ fn import_into(
     catalogue: cairn_core::Catalogue,
 ) -> CmdResult {
     let path = &args.file;
-    let mut store = SqliteStore::open(db, OpenMode::Create)?;
+    let mut store = super::open_store(cli, OpenMode::Create)?;
     let meta = ChangeMeta {
         author: args.author.clone().unwrap_or_else(super::default_author),
         reason: args

@@ -18,28 +18,65 @@ pub mod zones;
 
 use cairn_core::Timestamp;
 use cairn_core::time::{Cautious, parse_instant};
-use cairn_store::SqliteStore;
 use cairn_store::sqlite::OpenMode;
+use cairn_store::{Backend, SqliteStore};
 
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};
 
 /// `cairn init`: creates the store, or leaves an existing one as it is.
 pub fn init(cli: &Cli) -> CmdResult {
-    let path = cli.db_path();
-    let existed = path.exists();
-    let store = SqliteStore::open(&path, OpenMode::Create)?;
-    if existed {
-        outln!("store {} already exists; left unchanged", store.path());
+    let existed = cli.db_file().map(|path| path.exists());
+    let store = open_store(cli, OpenMode::Create)?;
+    if existed == Some(true) {
+        outln!("store {} already exists; left unchanged", store.location());
+    } else if existed.is_none() {
+        // A database server's store: opening it created or brought its schema up to date.
+        outln!("store {} ready", store.location());
     } else {
-        outln!("created store {}", store.path());
+        outln!("created store {}", store.location());
     }
     Ok(0)
 }
 
+/// Opens the store `--db` (or `$CAIRN_DB`) names, whichever backend it is: a file is SQLite, a
+/// `postgres://` address PostgreSQL. Every command reaches the store through this.
+pub fn open_store(cli: &Cli, mode: OpenMode) -> Result<Box<dyn Backend>, Failure> {
+    let db = cli.db();
+    if is_database_url(&db) {
+        return Err(Failure::input(format!(
+            "--db {}: this build has no PostgreSQL backend yet",
+            redact(&db)
+        )));
+    }
+    Ok(Box::new(SqliteStore::open(
+        std::path::Path::new(&db),
+        mode,
+    )?))
+}
+
 /// Opens the store for reading; it must exist.
-pub fn open_existing(cli: &Cli) -> Result<SqliteStore, Failure> {
-    Ok(SqliteStore::open(&cli.db_path(), OpenMode::Existing)?)
+pub fn open_existing(cli: &Cli) -> Result<Box<dyn Backend>, Failure> {
+    open_store(cli, OpenMode::Existing)
+}
+
+/// Whether `--db` names a database server rather than a file.
+pub fn is_database_url(db: &str) -> bool {
+    db.starts_with("postgres://") || db.starts_with("postgresql://")
+}
+
+/// A database address without its password, for messages.
+pub fn redact(db: &str) -> String {
+    match (db.find("://"), db.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &db[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &db[..scheme + 3], &db[at..]),
+                None => db.to_string(),
+            }
+        }
+        _ => db.to_string(),
+    }
 }
 
 /// Parses a time given on the command line: RFC 3339, or a date read as `how` says (`--at` and

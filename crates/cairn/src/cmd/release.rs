@@ -14,7 +14,6 @@ use serde_json::Value;
 
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};
-use cairn_store::prelude::*;
 
 /// Arguments of `cairn activity`.
 #[derive(clap::Args, Debug)]
@@ -374,13 +373,12 @@ pub fn find(cli: &Cli, a: &FindArgs) -> CmdResult {
 
 /// Runs `cairn releases AREA`.
 pub fn releases(cli: &Cli, a: &ReleasesArgs) -> CmdResult {
-    use cairn_store::Store;
     let store = super::open_existing(cli)?;
     let Some(area) = store.get_area(a.area.trim(), None)? else {
         return Err(Failure::input(format!(
             "no hazardous area {} in {}",
             a.area,
-            store.path()
+            store.location()
         )));
     };
     let releases = store.releases_for_area(&area.area.id)?;
@@ -455,11 +453,11 @@ pub fn status(cli: &Cli, a: &StatusArgs) -> CmdResult {
 /// Runs `cairn certificate RELEASE -o FILE`.
 pub fn certificate(cli: &Cli, a: &CertificateArgs) -> CmdResult {
     let store = super::open_existing(cli)?;
-    let Some(html) = cairn_server::releases::certificate_page(&store, a.release.trim())? else {
+    let Some(html) = cairn_server::releases::certificate_page(&*store, a.release.trim())? else {
         return Err(Failure::input(format!(
             "no land release {} in {}",
             a.release,
-            store.path()
+            store.location()
         )));
     };
     std::fs::write(&a.output, html)

@@ -9,7 +9,6 @@ use cairn_core::transparency::{Edition, Period, render_csv, render_html};
 use crate::Cli;
 use crate::cmd::synth::parse_day;
 use crate::fail::{CmdResult, Failure};
-use cairn_store::prelude::*;
 
 /// Arguments of `cairn report`.
 #[derive(clap::Args, Debug)]

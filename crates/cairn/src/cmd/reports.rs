@@ -9,7 +9,6 @@ use cairn_store::sqlite::reports::{Decision, Report, TriageError};
 
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};
-use cairn_store::prelude::*;
 
 /// Arguments of `cairn reports`.
 #[derive(clap::Args, Debug)]
@@ -167,7 +166,10 @@ fn show(cli: &Cli, r: &str, photo: Option<&PathBuf>, json: bool) -> CmdResult {
     let r = reference(r)?;
     let store = super::open_existing(cli)?;
     let Some(report) = store.get_report(&r)? else {
-        return Err(Failure::input(format!("no report {r} in {}", store.path())));
+        return Err(Failure::input(format!(
+            "no report {r} in {}",
+            store.location()
+        )));
     };
     if let Some(path) = photo {
         let Some((_, bytes)) = store.report_photo(&r)? else {

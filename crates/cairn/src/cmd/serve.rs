@@ -6,7 +6,6 @@ use cairn_server::AppState;
 
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};
-use cairn_store::prelude::*;
 
 /// Arguments of `cairn serve`.
 #[derive(clap::Args, Debug)]
@@ -156,7 +155,7 @@ fn init_logs(level: &str) {
 
 /// Runs the service on an open store until interrupted.
 pub fn serve_store(
-    store: cairn_store::SqliteStore,
+    store: Box<dyn cairn_store::Backend>,
     catalogue: cairn_core::Catalogue,
     addr: &str,
     log: &str,
@@ -174,7 +173,7 @@ pub fn serve_store(
             eprintln!("cairn: warning: the audit policy does not fit the store yet: {e}");
         }
     }
-    let state = AppState::with_config(store, catalogue, reports)?;
+    let state = AppState::on_backend(store, catalogue, reports)?;
     state.set_policy(policy);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -3,12 +3,11 @@
 use cairn_core::residual::{AreaEstimate, RecordEstimate, estimate_record};
 use cairn_core::time::Cautious;
 use cairn_core::{HazardArea, WireEnum};
-use cairn_store::{Store, StoredArea};
+use cairn_store::StoredArea;
 use serde_json::json;
 
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};
-use cairn_store::prelude::*;
 
 /// Arguments of `cairn show`.
 #[derive(clap::Args, Debug)]
@@ -61,7 +60,7 @@ pub fn show(cli: &Cli, args: &ShowArgs) -> CmdResult {
     let Some(s) = store.get_area(&args.id, as_of)? else {
         return Err(Failure::input(match as_of {
             Some(t) => format!("no record {} as of {}", args.id, t.to_rfc3339()),
-            None => format!("no record {} in {}", args.id, store.path()),
+            None => format!("no record {} in {}", args.id, store.location()),
         }));
     };
     // The catalogue in force at the recorded time shown: the record and its estimate as they
@@ -187,7 +186,7 @@ pub fn history(cli: &Cli, args: &HistoryArgs) -> CmdResult {
     let store = super::open_existing(cli)?;
     let revs = store.history(&args.id)?;
     if revs.is_empty() {
-        return other_history(&store, args);
+        return other_history(&*store, args);
     }
     let mut out = Vec::new();
     let mut prev: Option<&StoredArea> = None;
@@ -251,7 +250,7 @@ const OTHER_KINDS: &[&str] = &["activity", "release", "find", "zone", "accident"
 
 /// The history of a record that is not a hazardous area (an activity, release, find, zone or
 /// accident): every revision with when, who and why, and which properties changed.
-fn other_history(store: &cairn_store::SqliteStore, args: &HistoryArgs) -> CmdResult {
+fn other_history(store: &dyn cairn_store::Backend, args: &HistoryArgs) -> CmdResult {
     for kind in OTHER_KINDS {
         let revs = store.record_history(kind, &args.id)?;
         if revs.is_empty() {
@@ -318,6 +317,6 @@ fn other_history(store: &cairn_store::SqliteStore, args: &HistoryArgs) -> CmdRes
     Err(Failure::input(format!(
         "no record {} in {}",
         args.id,
-        store.path()
+        store.location()
     )))
 }

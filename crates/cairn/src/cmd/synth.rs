@@ -9,7 +9,7 @@ use cairn_core::residual::estimate_area;
 use cairn_core::{Catalogue, HazardArea, Status, WireEnum};
 use cairn_formats::geojson::{FeatureCollectionWriter, write_area};
 use cairn_store::sqlite::OpenMode;
-use cairn_store::{ChangeMeta, SqliteStore, Store, Writer};
+use cairn_store::{ChangeMeta, SqliteStore, Writer};
 use cairn_synth::{Synth, default_until};
 
 use crate::Cli;
@@ -118,7 +118,7 @@ fn history(cli: &Cli, args: &HistoryArgs) -> CmdResult {
     let to = parse_day("--to", &args.to)?;
     let catalogue = cli.catalogue()?;
     let mut store = super::open_existing(cli)?;
-    let s = run_history(&mut store, &catalogue, args.seed, from, to, &args.by)?;
+    let s = run_history(&mut *store, &catalogue, args.seed, from, to, &args.by)?;
     if args.json {
         outln!(
             "{}",
@@ -144,7 +144,7 @@ fn history(cli: &Cli, args: &HistoryArgs) -> CmdResult {
 
 /// Writes the history, turning its errors into failures naming the flag.
 fn run_history(
-    store: &mut SqliteStore,
+    store: &mut dyn cairn_store::Backend,
     catalogue: &Catalogue,
     seed: u64,
     from: chrono::NaiveDate,
@@ -262,9 +262,16 @@ fn write_areas(args: &Args, areas: u64, out: &std::path::Path) -> CmdResult {
 
 /// Runs `cairn demo`: a fresh store with the demo data set, and its summary.
 pub fn demo(cli: &Cli, args: &DemoArgs) -> CmdResult {
+    if let Some(db) = cli.db.as_deref().filter(|d| super::is_database_url(d)) {
+        return Err(Failure::input(format!(
+            "--db {}: the demo builds a fresh SQLite file; name a file path",
+            super::redact(db)
+        )));
+    }
     let path = cli
         .db
         .clone()
+        .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("cairn-demo.db"));
     if cli.db.is_some() && path.exists() {
         return Err(Failure::input(format!(
@@ -325,7 +332,7 @@ pub fn demo(cli: &Cli, args: &DemoArgs) -> CmdResult {
         return Ok(0);
     }
     super::serve::serve_store(
-        store,
+        Box::new(store),
         catalogue,
         &args.addr,
         "info",
@@ -345,7 +352,10 @@ fn demo_policy(db: &std::path::Path) -> Result<cairn_audit::run::LoadedPolicy, F
 }
 
 /// Prints counts by status, classification and device category, and the residual-hazard picture.
-pub fn print_summary(store: &SqliteStore, catalogue: &Catalogue) -> Result<(), Failure> {
+pub fn print_summary(
+    store: &dyn cairn_store::Backend,
+    catalogue: &Catalogue,
+) -> Result<(), Failure> {
     let now = chrono::Utc::now();
     let mut by_status: BTreeMap<Status, u64> = BTreeMap::new();
     let mut by_class: BTreeMap<&'static str, u64> = BTreeMap::new();
@@ -382,7 +392,7 @@ pub fn print_summary(store: &SqliteStore, catalogue: &Catalogue) -> Result<(), F
     })?;
     outln!(
         "Cairn store {}: {n} hazardous areas, {open} open hazards",
-        store.path()
+        store.location()
     );
     outln!(
         "  by status:         {}",

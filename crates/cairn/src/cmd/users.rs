@@ -2,7 +2,6 @@
 
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};
-use cairn_store::prelude::*;
 
 /// Arguments of `cairn user`.
 #[derive(clap::Args, Debug)]

@@ -13,7 +13,6 @@ use serde_json::{Value, json};
 
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};
-use cairn_store::prelude::*;
 
 /// Arguments of `cairn zone`.
 #[derive(clap::Args, Debug)]
@@ -199,7 +198,7 @@ fn list(cli: &Cli, as_json: bool) -> CmdResult {
         return Ok(0);
     }
     if zones.is_empty() {
-        outln!("no zones in {}", store.path());
+        outln!("no zones in {}", store.location());
     }
     for z in &zones {
         outln!(
@@ -217,7 +216,10 @@ fn show(cli: &Cli, id: &str, as_json: bool) -> CmdResult {
     let store = super::open_existing(cli)?;
     let id = id.trim();
     let Some(z) = store.get_zone(id)? else {
-        return Err(Failure::input(format!("no zone {id} in {}", store.path())));
+        return Err(Failure::input(format!(
+            "no zone {id} in {}",
+            store.location()
+        )));
     };
     let h = store.record_history("zone", id)?;
     if as_json {
