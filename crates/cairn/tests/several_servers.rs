@@ -1,0 +1,293 @@
+//! Several `cairn serve` processes on one store are interchangeable behind a load balancer
+//! (issue 14): a write accepted by one is answered by the other within a second, optimistic
+//! locking (`If-Match`) holds across them, and killing one in the middle of writes leaves the
+//! other consistent with every acknowledged write. Each server holds its own read model and
+//! follows the store's change feed; the store's write lock decides between them.
+//!
+//! These cases run on a store file shared by two servers on one machine (SQLite, WAL); the
+//! PostgreSQL backend runs the same cases when it is wired to `--db`.
+#![cfg(unix)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common::env::Env;
+use common::server::{Server, header, http, request};
+use serde_json::{Value, json};
+
+const ITEM: &str = "/ogc/collections/hazardous-areas/items";
+
+fn square(lon: f64, lat: f64, d: f64) -> Value {
+    json!({"type": "Polygon", "coordinates": [[[lon, lat], [lon + d, lat], [lon + d, lat + d], [lon, lat + d], [lon, lat]]]})
+}
+
+/// A store with one confirmed public area (10 persistent AP mines) and an officer's token.
+fn world() -> (Env, String) {
+    let env = Env::with_store();
+    env.write(
+        "records.geojson",
+        &json!({"type": "FeatureCollection", "features": [{
+            "type": "Feature", "id": "HA-000001", "geometry": square(36.0, 49.9, 0.01),
+            "properties": {"status": "confirmed", "classification": "public",
+                "organisation": "Operator A",
+                "evidence": {"kind": "direct", "description": "as recorded"},
+                "devices": [{"type": "ap-mine-persistent", "quantity": 10}]}}]}),
+    );
+    env.ok(&["import", &env.p("records.geojson"), "--reason", "migration"]);
+    env.ok(&["user", "add", "Olena", "--role", "officer"]);
+    let officer = env
+        .ok(&["token", "create", "--user", "Olena"])
+        .trim()
+        .to_string();
+    (env, officer)
+}
+
+/// Polls `f` until it holds or a second has passed since `from`.
+fn within_a_second(from: Instant, mut f: impl FnMut() -> bool) -> bool {
+    while from.elapsed() < Duration::from_secs(1) {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    f()
+}
+
+/// The public place check at a point.
+fn check(addr: &str, lon: f64, lat: f64) -> Value {
+    let (status, body) = http(
+        addr,
+        "GET",
+        &format!("/api/check/point?lon={lon}&lat={lat}"),
+        None,
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// The devices' quantity of HA-000001 and its ETag, as the server at `addr` answers.
+fn quantity(addr: &str, token: &str) -> (i64, String) {
+    let auth = format!("Bearer {token}");
+    let (status, head, body) = request(
+        addr,
+        "GET",
+        &format!("{ITEM}/HA-000001"),
+        &[("Authorization", &auth)],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let q = v["properties"]["devices"][0]["quantity"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("a quantity in {v}"));
+    (q, header(&head, "etag").expect("an ETag"))
+}
+
+/// One editor's increment of the device count (an addition to the hazard, allowed to an
+/// officer's edit) through `addr`: read, PATCH with `If-Match`, and on 412 read again and
+/// retry. Returns the status of the last attempt (200 when the increment was acknowledged).
+fn increment(addr: &str, token: &str) -> u16 {
+    let auth = format!("Bearer {token}");
+    for _ in 0..200 {
+        let (q, tag) = quantity(addr, token);
+        let patch =
+            json!({"properties": {"devices": [{"type": "ap-mine-persistent", "quantity": q + 1}]}});
+        let (status, _, body) = request(
+            addr,
+            "PATCH",
+            &format!("{ITEM}/HA-000001"),
+            &[
+                ("Authorization", &auth),
+                ("If-Match", &tag),
+                ("Content-Type", "application/merge-patch+json"),
+            ],
+            &patch.to_string(),
+        );
+        match status {
+            412 => continue,
+            200 => return 200,
+            other => panic!("PATCH through {addr}: {other} {body}"),
+        }
+    }
+    panic!("an editor through {addr} never got its increment in after 200 attempts")
+}
+
+#[test]
+fn a_write_through_either_server_is_answered_by_both_within_a_second() {
+    let (env, officer) = world();
+    let db = env.path("store.db");
+    let servers = [Server::start(&db, None), Server::start(&db, None)];
+    for (i, (lon, lat)) in [(36.31, 49.61), (36.41, 49.71)].into_iter().enumerate() {
+        let (writer, other) = (&servers[i], &servers[1 - i]);
+        let feature = json!({"type": "Feature", "geometry": square(lon, lat, 0.01), "properties": {
+            "status": "confirmed", "classification": "public", "organisation": "Operator A",
+            "evidence": {"kind": "direct", "description": "mines seen by a clearance team"},
+            "devices": [{"type": "ap-mine-persistent", "quantity": 3}]}});
+        let t = Instant::now();
+        let (status, body) = http(
+            &writer.addr,
+            "POST",
+            &format!("{ITEM}"),
+            Some(&officer),
+            &feature.to_string(),
+        );
+        assert_eq!(status, 201, "POST through server {i}: {body}");
+        // The writer answers only once its own model shows the write.
+        assert_eq!(
+            check(&writer.addr, lon + 0.005, lat + 0.005)["advice"]["danger"],
+            true,
+            "server {i} warns at the hazard it accepted"
+        );
+        assert!(
+            within_a_second(t, || check(&other.addr, lon + 0.005, lat + 0.005)["advice"]
+                ["danger"]
+                == true),
+            "the other server warns at the hazard written through server {i} within a second"
+        );
+    }
+    // Both report the same change number, and that they follow the feed.
+    let health = |addr: &str| -> Value {
+        let (status, body) = http(addr, "GET", "/health", None, "");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    };
+    let t = Instant::now();
+    assert!(
+        within_a_second(t, || health(&servers[0].addr)["change"]
+            == health(&servers[1].addr)["change"]),
+        "both servers reach the same change number: {} and {}",
+        health(&servers[0].addr),
+        health(&servers[1].addr)
+    );
+}
+
+#[test]
+fn concurrent_if_match_editors_spread_over_two_servers_lose_no_update() {
+    let (env, officer) = world();
+    let db = env.path("store.db");
+    let servers = Arc::new([Server::start(&db, None), Server::start(&db, None)]);
+    const EDITORS: usize = 20;
+    let threads: Vec<_> = (0..EDITORS)
+        .map(|i| {
+            let servers = Arc::clone(&servers);
+            let officer = officer.clone();
+            std::thread::spawn(move || increment(&servers[i % 2].addr, &officer))
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().expect("an editor's thread"), 200);
+    }
+    // Every acknowledged increment is there, through either server, and in the store.
+    for s in servers.iter() {
+        let t = Instant::now();
+        assert!(
+            within_a_second(t, || quantity(&s.addr, &officer).0 == 10 + EDITORS as i64),
+            "20 increments over two servers give 30 devices, answered by {}: {}",
+            s.addr,
+            quantity(&s.addr, &officer).0
+        );
+    }
+    let history = env.ok_json(&["history", "HA-000001", "--json"]);
+    assert_eq!(
+        history.as_array().map(Vec::len),
+        Some(1 + EDITORS),
+        "one revision per acknowledged edit: {history}"
+    );
+}
+
+#[test]
+fn killing_one_server_mid_write_leaves_the_other_consistent() {
+    let (env, officer) = world();
+    let db = env.path("store.db");
+    let victim = Server::start(&db, None);
+    let survivor = Server::start(&db, None);
+    let acknowledged = Arc::new(AtomicUsize::new(0));
+    let attempted = Arc::new(AtomicUsize::new(0));
+    // Writers hammer the victim until it dies; their failures after the kill are expected.
+    let writers: Vec<_> = (0..4)
+        .map(|_| {
+            let (addr, officer) = (victim.addr.clone(), officer.clone());
+            let (acknowledged, attempted) = (Arc::clone(&acknowledged), Arc::clone(&attempted));
+            std::thread::spawn(move || {
+                loop {
+                    let auth = format!("Bearer {officer}");
+                    let (status, head, body) = request(
+                        &addr,
+                        "GET",
+                        &format!("{ITEM}/HA-000001"),
+                        &[("Authorization", &auth)],
+                        "",
+                    );
+                    if status != 200 {
+                        return;
+                    }
+                    let v: Value = serde_json::from_str(&body).unwrap();
+                    let q = v["properties"]["devices"][0]["quantity"].as_i64().unwrap();
+                    let tag = header(&head, "etag").unwrap();
+                    let patch = json!({"properties": {"devices": [{"type": "ap-mine-persistent", "quantity": q + 1}]}});
+                    attempted.fetch_add(1, Ordering::SeqCst);
+                    let (status, _, _) = request(
+                        &addr,
+                        "PATCH",
+                        &format!("{ITEM}/HA-000001"),
+                        &[
+                            ("Authorization", &auth),
+                            ("If-Match", &tag),
+                            ("Content-Type", "application/merge-patch+json"),
+                        ],
+                        &patch.to_string(),
+                    );
+                    match status {
+                        200 => {
+                            acknowledged.fetch_add(1, Ordering::SeqCst);
+                        }
+                        412 => {}
+                        // The server died under this request.
+                        _ => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    let t = Instant::now();
+    while acknowledged.load(Ordering::SeqCst) < 10 && t.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(
+        acknowledged.load(Ordering::SeqCst) >= 10,
+        "writes through the victim were acknowledged before the kill"
+    );
+    victim.kill();
+    for w in writers {
+        w.join().expect("a writer's thread");
+    }
+    let (acknowledged, attempted) = (
+        acknowledged.load(Ordering::SeqCst) as i64,
+        attempted.load(Ordering::SeqCst) as i64,
+    );
+    // The survivor answers every acknowledged write (and at most the ones attempted: a write
+    // committed as the victim died may not have been acknowledged).
+    let t = Instant::now();
+    assert!(
+        within_a_second(t, || {
+            let q = quantity(&survivor.addr, &officer).0;
+            (10 + acknowledged..=10 + attempted).contains(&q)
+        }),
+        "the survivor holds every acknowledged write: {} devices, {acknowledged} acknowledged, {attempted} attempted",
+        quantity(&survivor.addr, &officer).0
+    );
+    let before = quantity(&survivor.addr, &officer).0;
+    // It takes writes on, and the store is whole.
+    assert_eq!(increment(&survivor.addr, &officer), 200);
+    assert_eq!(quantity(&survivor.addr, &officer).0, before + 1);
+    let history = env.ok_json(&["history", "HA-000001", "--json"]);
+    assert_eq!(
+        history.as_array().map(Vec::len),
+        Some(before as usize - 10 + 2),
+        "one revision per committed edit: {history}"
+    );
+}
