@@ -131,7 +131,7 @@ fn a_write_through_either_server_is_answered_by_both_within_a_second() {
         let (status, body) = http(
             &writer.addr,
             "POST",
-            &format!("{ITEM}"),
+            ITEM,
             Some(&officer),
             &feature.to_string(),
         );
