@@ -58,6 +58,8 @@ pub enum Command {
     Import(cmd::import::Args),
     /// Export the current or a past state as GeoJSON, CSV or GeoPackage.
     Export(cmd::export::Args),
+    /// Copy the whole store, online, to a new file, and check the copy.
+    Backup(cmd::backup::Args),
     /// Show one record with its residual-hazard estimate.
     Show(cmd::show::ShowArgs),
     /// Show every revision of a record: time, author, reason, what changed.
@@ -135,6 +137,7 @@ fn main() -> ExitCode {
         Command::Init => cmd::init(&cli),
         Command::Import(a) => cmd::import::run(&cli, a),
         Command::Export(a) => cmd::export::run(&cli, a),
+        Command::Backup(a) => cmd::backup::run(&cli, a),
         Command::Show(a) => cmd::show::show(&cli, a),
         Command::History(a) => cmd::show::history(&cli, a),
         Command::Check(a) => cmd::check::run(&cli, a),

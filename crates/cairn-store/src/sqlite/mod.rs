@@ -1,6 +1,7 @@
 //! The SQLite backend: one file in WAL mode, migrations embedded and run on open.
 
 pub mod audit;
+mod backup;
 pub mod catalogue;
 mod edit;
 pub mod period;

@@ -2,6 +2,7 @@
 
 pub mod accidents;
 pub mod audit;
+pub mod backup;
 pub mod catalogue;
 pub mod check;
 pub mod correct;
