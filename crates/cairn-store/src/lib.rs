@@ -2,6 +2,7 @@
 //! create and edit is a new revision with author, time and reason, and past states stay readable.
 
 mod boundary;
+pub mod dump;
 mod geom;
 pub mod sqlite;
 

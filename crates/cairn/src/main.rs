@@ -60,6 +60,8 @@ pub enum Command {
     Export(cmd::export::Args),
     /// Copy the whole store, online, to a new file, and check the copy.
     Backup(cmd::backup::Args),
+    /// Move a whole store, history and all, into a new store, and verify it.
+    Migrate(cmd::migrate::Args),
     /// Show one record with its residual-hazard estimate.
     Show(cmd::show::ShowArgs),
     /// Show every revision of a record: time, author, reason, what changed.
@@ -138,6 +140,7 @@ fn main() -> ExitCode {
         Command::Import(a) => cmd::import::run(&cli, a),
         Command::Export(a) => cmd::export::run(&cli, a),
         Command::Backup(a) => cmd::backup::run(&cli, a),
+        Command::Migrate(a) => cmd::migrate::run(&cli, a),
         Command::Show(a) => cmd::show::show(&cli, a),
         Command::History(a) => cmd::show::history(&cli, a),
         Command::Check(a) => cmd::check::run(&cli, a),

@@ -3,6 +3,7 @@
 pub mod audit;
 mod backup;
 pub mod catalogue;
+mod dump;
 mod edit;
 pub mod period;
 pub mod release;

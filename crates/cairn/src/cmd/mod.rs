@@ -8,6 +8,7 @@ pub mod check;
 pub mod correct;
 pub mod export;
 pub mod import;
+pub mod migrate;
 pub mod release;
 pub mod report;
 pub mod reports;
