@@ -329,11 +329,8 @@ pub fn clean_photo(bytes: &[u8], limits: &PhotoLimits) -> Result<CleanPhoto, Pho
         PhotoType::Png => {
             use image::codecs::png::{CompressionType, FilterType, PngEncoder};
             // Fast compression: the cost of a large PNG stays a fraction of its decoding.
-            let enc = PngEncoder::new_with_quality(
-                &mut out,
-                CompressionType::Fast,
-                FilterType::Adaptive,
-            );
+            let enc =
+                PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive);
             img.write_with_encoder(enc)
         }
         PhotoType::Webp => {
@@ -343,9 +340,7 @@ pub fn clean_photo(bytes: &[u8], limits: &PhotoLimits) -> Result<CleanPhoto, Pho
                 | DynamicImage::ImageLumaA8(_)
                 | DynamicImage::ImageRgb8(_)
                 | DynamicImage::ImageRgba8(_) => img.write_with_encoder(enc),
-                ref other if other.color().has_alpha() => {
-                    other.to_rgba8().write_with_encoder(enc)
-                }
+                ref other if other.color().has_alpha() => other.to_rgba8().write_with_encoder(enc),
                 ref other => other.to_rgb8().write_with_encoder(enc),
             }
         }
@@ -475,10 +470,13 @@ mod tests {
 
     /// A JPEG of `w` × `h` with segments put straight after its start-of-image marker.
     fn jpeg(w: u32, h: u32, segments: &[(u8, &[u8])]) -> Vec<u8> {
-        let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 9) as u8, (y * 5) as u8, 80]));
+        let img =
+            image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 9) as u8, (y * 5) as u8, 80]));
         let mut plain = Vec::new();
-        img.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 95))
-            .unwrap();
+        img.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
+            &mut plain, 95,
+        ))
+        .unwrap();
         let mut out = plain[..2].to_vec();
         for (marker, data) in segments {
             out.extend_from_slice(&[0xFF, *marker]);
@@ -509,7 +507,11 @@ mod tests {
         );
         // EXIF (orientation 6: turn 90° clockwise to show) and a comment are dropped, the
         // picture turned upright.
-        let j = jpeg(40, 24, &[(0xE1, &exif_orientation(6)), (0xFE, b"Bob was here")]);
+        let j = jpeg(
+            40,
+            24,
+            &[(0xE1, &exif_orientation(6)), (0xFE, b"Bob was here")],
+        );
         assert_eq!(sniff_photo(&j), Some(PhotoType::Jpeg));
         let c = clean_photo(&j, &PHOTO_LIMITS).unwrap();
         assert_eq!((c.kind, c.width, c.height), (PhotoType::Jpeg, 24, 40));
@@ -518,12 +520,18 @@ mod tests {
         }
         let back = image::load_from_memory(&c.bytes).unwrap();
         assert_eq!((back.width(), back.height()), (24, 40));
-        assert_eq!(strip_photo_metadata(PhotoType::Jpeg, &j), Some(c.bytes.clone()));
+        assert_eq!(
+            strip_photo_metadata(PhotoType::Jpeg, &j),
+            Some(c.bytes.clone())
+        );
         assert_eq!(strip_photo_metadata(PhotoType::Png, &j), None);
         // Damaged: cut in the headers, or no scan at all.
         for cut in [12, 40, 200] {
             assert!(
-                matches!(clean_photo(&j[..cut], &PHOTO_LIMITS), Err(PhotoError::Damaged { .. })),
+                matches!(
+                    clean_photo(&j[..cut], &PHOTO_LIMITS),
+                    Err(PhotoError::Damaged { .. })
+                ),
                 "cut at {cut}"
             );
         }
