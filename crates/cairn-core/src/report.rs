@@ -202,116 +202,166 @@ pub fn sniff_photo(bytes: &[u8]) -> Option<PhotoType> {
     }
 }
 
-/// Removes the metadata a phone writes into a photo (EXIF with the camera's serial number and
-/// the owner's name, GPS tags, XMP, comments), keeping the picture. A reporter stays anonymous
-/// even when their phone would have said who they are. Returns `None` when the file's structure
-/// is broken (it is then refused rather than stored with its metadata).
+/// Bounds on the work of cleaning one photo: a small file can describe a huge picture (a JPEG
+/// of one colour compresses a thousandfold), so the picture's size is checked from its header
+/// before any pixel is decoded, and the decoder's memory is capped as well.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PhotoLimits {
+    /// The widest and the tallest picture accepted, in pixels.
+    pub max_side: u32,
+    /// The most pixels accepted (width × height).
+    pub max_pixels: u64,
+    /// The most memory the decoder may hold at once, in bytes.
+    pub max_alloc: u64,
+}
+
+/// 8,192 pixels a side, 16.8 megapixels (4,096²: a 12 MP phone photo passes, redrawn or not)
+/// and 192 MiB for the decoder (a 16 MP PNG of 16-bit RGBA is 128 MiB of pixels).
+pub const PHOTO_LIMITS: PhotoLimits = PhotoLimits {
+    max_side: 8192,
+    max_pixels: 4096 * 4096,
+    max_alloc: 192 << 20,
+};
+
+/// The quality at which a JPEG is written again (libjpeg's scale): no visible loss in a photo
+/// of an object on the ground, about a third of the size of the camera's own file.
+pub const JPEG_QUALITY: u8 = 90;
+
+/// Why a photo could not be cleaned.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PhotoError {
+    /// Not a JPEG, PNG or WebP file, by its first bytes.
+    #[error("photo is not a JPEG, PNG or WebP image")]
+    NotAnImage,
+    /// Larger than [`PhotoLimits`] allow; the message says by how much.
+    #[error("photo {0}")]
+    TooLarge(String),
+    /// The decoder could not read it (damaged, truncated, or a variant it does not know).
+    #[error("photo: the {kind} file is damaged or incomplete ({detail})")]
+    Damaged { kind: &'static str, detail: String },
+}
+
+/// A photo made clean: its kind (as sent) and its new bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CleanPhoto {
+    pub kind: PhotoType,
+    pub bytes: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// The one cleaner of photos from the public. The photo is decoded and written again, so that
+/// nothing but its pixels survives: no EXIF (the camera's serial number, the owner's name, GPS),
+/// XMP, ICC profile, comment, text chunk, thumbnail or data after the image's end, wherever in
+/// the file it sat (a walker over segments misses what a progressive JPEG keeps after its first
+/// scan; a decoder reads only what makes the picture). The EXIF orientation is applied to the
+/// pixels first, so the picture stands as the phone showed it. A JPEG is written again as a
+/// baseline JPEG at [`JPEG_QUALITY`], a PNG as a PNG (lossless, 8 or 16 bits as it came), a WebP
+/// as a lossless WebP (its pixels exactly as decoded; only the first frame of an animation). A
+/// missing ICC profile shifts colours a little (most phones write sRGB anyway). Anything that
+/// cannot be decoded within `limits` is refused: nothing of it is ever stored.
+pub fn clean_photo(bytes: &[u8], limits: &PhotoLimits) -> Result<CleanPhoto, PhotoError> {
+    use image::{
+        DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, metadata::Orientation,
+    };
+    let kind = sniff_photo(bytes).ok_or(PhotoError::NotAnImage)?;
+    let damaged = |e: ImageError| PhotoError::Damaged {
+        kind: kind.mime(),
+        detail: e.to_string(),
+    };
+    let too_large = |limits: &PhotoLimits| {
+        PhotoError::TooLarge(format!(
+            "needs more than {} MiB to decode; send a smaller picture",
+            limits.max_alloc >> 20
+        ))
+    };
+    let format = match kind {
+        PhotoType::Jpeg => ImageFormat::Jpeg,
+        PhotoType::Png => ImageFormat::Png,
+        PhotoType::Webp => ImageFormat::WebP,
+    };
+    let mut reader = ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    let mut bounds = image::Limits::default();
+    bounds.max_image_width = Some(limits.max_side);
+    bounds.max_image_height = Some(limits.max_side);
+    bounds.max_alloc = Some(limits.max_alloc);
+    reader.limits(bounds);
+    let mut decoder = reader.into_decoder().map_err(|e| match e {
+        // The header gave sides above the limit: the decoder stops before any pixel.
+        ImageError::Limits(_) => PhotoError::TooLarge(format!(
+            "is more than {} pixels wide or tall; send a smaller picture",
+            limits.max_side
+        )),
+        e => damaged(e),
+    })?;
+    let (width, height) = decoder.dimensions();
+    if width == 0 || height == 0 {
+        return Err(PhotoError::Damaged {
+            kind: kind.mime(),
+            detail: "it has no pixels".into(),
+        });
+    }
+    let pixels = u64::from(width) * u64::from(height);
+    if width > limits.max_side || height > limits.max_side || pixels > limits.max_pixels {
+        return Err(PhotoError::TooLarge(format!(
+            "is {width} × {height} pixels ({:.1} megapixels) but may be at most {} pixels a side and {:.1} megapixels; send a smaller picture",
+            pixels as f64 / 1e6,
+            limits.max_side,
+            limits.max_pixels as f64 / 1e6
+        )));
+    }
+    // An orientation that cannot be read leaves the picture as it is stored.
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| match e {
+        ImageError::Limits(_) => too_large(limits),
+        e => damaged(e),
+    })?;
+    img.apply_orientation(orientation);
+    let mut out = Vec::new();
+    let written = match kind {
+        PhotoType::Jpeg => {
+            let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY);
+            match img {
+                DynamicImage::ImageLuma8(ref g) => g.write_with_encoder(enc),
+                ref other => other.to_rgb8().write_with_encoder(enc),
+            }
+        }
+        PhotoType::Png => {
+            use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+            // Fast compression: the cost of a large PNG stays a fraction of its decoding.
+            let enc =
+                PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive);
+            img.write_with_encoder(enc)
+        }
+        PhotoType::Webp => {
+            let enc = image::codecs::webp::WebPEncoder::new_lossless(&mut out);
+            match img {
+                DynamicImage::ImageLuma8(_)
+                | DynamicImage::ImageLumaA8(_)
+                | DynamicImage::ImageRgb8(_)
+                | DynamicImage::ImageRgba8(_) => img.write_with_encoder(enc),
+                ref other if other.color().has_alpha() => other.to_rgba8().write_with_encoder(enc),
+                ref other => other.to_rgb8().write_with_encoder(enc),
+            }
+        }
+    };
+    written.map_err(damaged)?;
+    let (width, height) = (img.width(), img.height());
+    Ok(CleanPhoto {
+        kind,
+        bytes: out,
+        width,
+        height,
+    })
+}
+
+/// [`clean_photo`] under [`PHOTO_LIMITS`] for a photo already known to be of `kind`: its clean
+/// bytes, or `None` when it is not of that kind or cannot be cleaned.
 pub fn strip_photo_metadata(kind: PhotoType, bytes: &[u8]) -> Option<Vec<u8>> {
-    match kind {
-        PhotoType::Jpeg => strip_jpeg(bytes),
-        PhotoType::Png => strip_png(bytes),
-        PhotoType::Webp => strip_webp(bytes),
-    }
-}
-
-/// JPEG: drops APP1..APP15 (EXIF, XMP, ICC is APP2 but a missing profile only shifts colours a
-/// little) and COM segments before the image data; APP0 (JFIF) stays.
-fn strip_jpeg(b: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(b.len());
-    out.extend_from_slice(&b[..2]);
-    let mut i = 2;
-    loop {
-        // Fill bytes 0xFF may precede a marker.
-        while i < b.len() && b[i] == 0xFF && b.get(i + 1) == Some(&0xFF) {
-            i += 1;
-        }
-        if i + 1 >= b.len() || b[i] != 0xFF {
-            return None;
-        }
-        let marker = b[i + 1];
-        match marker {
-            // Start of scan: the rest is image data, kept as it is.
-            0xDA => {
-                out.extend_from_slice(&b[i..]);
-                return Some(out);
-            }
-            // End of image without a scan, or markers with no length.
-            0xD9 => return None,
-            0x01 | 0xD0..=0xD7 => {
-                out.extend_from_slice(&b[i..i + 2]);
-                i += 2;
-            }
-            _ => {
-                let len = u16::from_be_bytes([*b.get(i + 2)?, *b.get(i + 3)?]) as usize;
-                if len < 2 || i + 2 + len > b.len() {
-                    return None;
-                }
-                let drop = (0xE1..=0xEF).contains(&marker) || marker == 0xFE;
-                if !drop {
-                    out.extend_from_slice(&b[i..i + 2 + len]);
-                }
-                i += 2 + len;
-            }
-        }
-    }
-}
-
-/// PNG: drops text chunks (tEXt, zTXt, iTXt), eXIf and tIME; keeps every other chunk.
-fn strip_png(b: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(b.len());
-    out.extend_from_slice(&b[..8]);
-    let mut i = 8;
-    let mut ended = false;
-    while i < b.len() {
-        let len = u32::from_be_bytes(b.get(i..i + 4)?.try_into().ok()?) as usize;
-        let end = i.checked_add(12)?.checked_add(len)?;
-        if end > b.len() {
-            return None;
-        }
-        let kind = &b[i + 4..i + 8];
-        if !matches!(kind, b"tEXt" | b"zTXt" | b"iTXt" | b"eXIf" | b"tIME") {
-            out.extend_from_slice(&b[i..end]);
-        }
-        i = end;
-        if kind == b"IEND" {
-            ended = true;
-            break;
-        }
-    }
-    ended.then_some(out)
-}
-
-/// WebP: drops the EXIF and XMP chunks, clears their flags in VP8X and fixes the RIFF size.
-fn strip_webp(b: &[u8]) -> Option<Vec<u8>> {
-    let riff_len = u32::from_le_bytes(b.get(4..8)?.try_into().ok()?) as usize;
-    let total = riff_len.checked_add(8)?.min(b.len());
-    let mut out = Vec::with_capacity(total);
-    out.extend_from_slice(&b[..12]);
-    let mut i = 12;
-    while i + 8 <= total {
-        let len = u32::from_le_bytes(b[i + 4..i + 8].try_into().ok()?) as usize;
-        let padded = len + (len & 1);
-        let end = i.checked_add(8)?.checked_add(padded)?;
-        if end > total {
-            return None;
-        }
-        let kind = &b[i..i + 4];
-        if kind != b"EXIF" && kind != b"XMP " {
-            let at = out.len();
-            out.extend_from_slice(&b[i..end]);
-            if kind == b"VP8X" && len >= 1 {
-                // Flags: bit 3 EXIF, bit 2 XMP.
-                out[at + 8] &= !0b0000_1100;
-            }
-        }
-        i = end;
-    }
-    if i != total {
-        return None;
-    }
-    let size = (out.len() - 8) as u32;
-    out[4..8].copy_from_slice(&size.to_le_bytes());
-    Some(out)
+    clean_photo(bytes, &PHOTO_LIMITS)
+        .ok()
+        .filter(|c| c.kind == kind)
+        .map(|c| c.bytes)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -418,62 +468,84 @@ mod tests {
         assert!(parse_reference("HA-000001").is_err());
     }
 
+    /// A JPEG of `w` × `h` with segments put straight after its start-of-image marker.
+    fn jpeg(w: u32, h: u32, segments: &[(u8, &[u8])]) -> Vec<u8> {
+        let img =
+            image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 9) as u8, (y * 5) as u8, 80]));
+        let mut plain = Vec::new();
+        img.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
+            &mut plain, 95,
+        ))
+        .unwrap();
+        let mut out = plain[..2].to_vec();
+        for (marker, data) in segments {
+            out.extend_from_slice(&[0xFF, *marker]);
+            out.extend_from_slice(&((data.len() + 2) as u16).to_be_bytes());
+            out.extend_from_slice(data);
+        }
+        out.extend_from_slice(&plain[2..]);
+        out
+    }
+
+    /// An EXIF block (big-endian TIFF) with one tag: the orientation.
+    fn exif_orientation(o: u16) -> Vec<u8> {
+        let mut e = b"Exif\0\0MM\0\x2a\0\0\0\x08\0\x01".to_vec();
+        e.extend_from_slice(&[0x01, 0x12, 0, 3, 0, 0, 0, 1]);
+        e.extend_from_slice(&o.to_be_bytes());
+        e.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        e.extend_from_slice(b"Owner Bob Marker");
+        e
+    }
+
     #[test]
-    fn photos_are_sniffed_and_stripped() {
+    fn photos_are_sniffed_and_cleaned() {
         assert_eq!(sniff_photo(b"GIF89a......"), None);
         assert_eq!(sniff_photo(b"<svg></svg>"), None);
-        // A JPEG with an EXIF segment and a comment before the scan.
-        let mut jpeg = vec![0xFF, 0xD8];
-        jpeg.extend_from_slice(&[0xFF, 0xE0, 0, 6, b'J', b'F', b'I', b'F']);
-        jpeg.extend_from_slice(&[0xFF, 0xE1, 0, 8, b'E', b'x', b'i', b'f', 0, 0]);
-        jpeg.extend_from_slice(&[0xFF, 0xFE, 0, 5, b'B', b'o', b'b']);
-        jpeg.extend_from_slice(&[0xFF, 0xDA, 0, 2, 1, 2, 3, 0xFF, 0xD9]);
-        assert_eq!(sniff_photo(&jpeg), Some(PhotoType::Jpeg));
-        let clean = strip_photo_metadata(PhotoType::Jpeg, &jpeg).unwrap();
-        assert!(!clean.windows(4).any(|w| w == b"Exif"));
-        assert!(!clean.windows(3).any(|w| w == b"Bob"));
-        assert!(clean.windows(4).any(|w| w == b"JFIF"));
-        assert!(clean.ends_with(&[1, 2, 3, 0xFF, 0xD9]));
-        assert_eq!(strip_photo_metadata(PhotoType::Jpeg, &jpeg[..9]), None);
-        // A PNG with a text chunk.
-        let chunk = |kind: &[u8], data: &[u8]| {
-            let mut c = (data.len() as u32).to_be_bytes().to_vec();
-            c.extend_from_slice(kind);
-            c.extend_from_slice(data);
-            c.extend_from_slice(&[0, 0, 0, 0]);
-            c
-        };
-        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-        png.extend(chunk(b"IHDR", &[0; 13]));
-        png.extend(chunk(b"tEXt", b"Author\0Bob"));
-        png.extend(chunk(b"IDAT", &[1, 2, 3]));
-        png.extend(chunk(b"IEND", &[]));
-        let clean = strip_photo_metadata(PhotoType::Png, &png).unwrap();
-        assert!(!clean.windows(3).any(|w| w == b"Bob"));
-        assert_eq!(clean.len(), png.len() - 12 - 10);
-        assert_eq!(strip_photo_metadata(PhotoType::Png, &png[..30]), None);
-        // A WebP with an EXIF chunk.
-        let mut body = b"WEBP".to_vec();
-        body.extend_from_slice(b"VP8X");
-        body.extend_from_slice(&10u32.to_le_bytes());
-        body.extend_from_slice(&[0b0000_1100, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-        body.extend_from_slice(b"EXIF");
-        body.extend_from_slice(&3u32.to_le_bytes());
-        body.extend_from_slice(b"Bob\0");
-        body.extend_from_slice(b"VP8L");
-        body.extend_from_slice(&2u32.to_le_bytes());
-        body.extend_from_slice(&[9, 9]);
-        let mut webp = b"RIFF".to_vec();
-        webp.extend_from_slice(&(body.len() as u32).to_le_bytes());
-        webp.extend(body);
-        assert_eq!(sniff_photo(&webp), Some(PhotoType::Webp));
-        let clean = strip_photo_metadata(PhotoType::Webp, &webp).unwrap();
-        assert!(!clean.windows(3).any(|w| w == b"Bob"));
-        assert_eq!(clean[20], 0);
         assert_eq!(
-            u32::from_le_bytes(clean[4..8].try_into().unwrap()) as usize,
-            clean.len() - 8
+            clean_photo(b"GIF89a\x01\x00\x01\x00", &PHOTO_LIMITS),
+            Err(PhotoError::NotAnImage)
         );
+        // EXIF (orientation 6: turn 90° clockwise to show) and a comment are dropped, the
+        // picture turned upright.
+        let j = jpeg(
+            40,
+            24,
+            &[(0xE1, &exif_orientation(6)), (0xFE, b"Bob was here")],
+        );
+        assert_eq!(sniff_photo(&j), Some(PhotoType::Jpeg));
+        let c = clean_photo(&j, &PHOTO_LIMITS).unwrap();
+        assert_eq!((c.kind, c.width, c.height), (PhotoType::Jpeg, 24, 40));
+        for needle in [&b"Exif"[..], b"Bob", b"Marker"] {
+            assert!(!c.bytes.windows(needle.len()).any(|w| w == needle));
+        }
+        let back = image::load_from_memory(&c.bytes).unwrap();
+        assert_eq!((back.width(), back.height()), (24, 40));
+        assert_eq!(
+            strip_photo_metadata(PhotoType::Jpeg, &j),
+            Some(c.bytes.clone())
+        );
+        assert_eq!(strip_photo_metadata(PhotoType::Png, &j), None);
+        // Damaged: cut in the headers, or no scan at all.
+        for cut in [12, 40, 200] {
+            assert!(
+                matches!(
+                    clean_photo(&j[..cut], &PHOTO_LIMITS),
+                    Err(PhotoError::Damaged { .. })
+                ),
+                "cut at {cut}"
+            );
+        }
+        // A PNG of more pixels than allowed is refused from its header, before decoding.
+        for (w, h) in [(9000u32, 10u32), (5000, 5000)] {
+            let mut png = Vec::new();
+            image::GrayImage::new(w, h)
+                .write_with_encoder(image::codecs::png::PngEncoder::new(&mut png))
+                .unwrap();
+            match clean_photo(&png, &PHOTO_LIMITS) {
+                Err(PhotoError::TooLarge(m)) => assert!(m.contains("pixels"), "{m}"),
+                other => panic!("{w} × {h}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! Who is asking: without a token a client is the public; `Authorization: Bearer TOKEN` gives
 //! the token's user's role and organisation. A token that is unknown, expired or revoked, or whose
-//! user is disabled, is refused (401), never downgraded to the public.
+//! user is disabled, is refused (401), never downgraded to the public, and always with the same
+//! answer ([`REFUSED_TOKEN`]): a guesser learns nothing about which tokens exist. The reason goes
+//! to the server's log (with the token's id, never its secret). Tokens are found by the SHA-256 of
+//! the secret sent, the match confirmed in constant time (`cairn_store::sqlite::tokens`).
 
 use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts};
@@ -71,6 +74,16 @@ impl Caller {
     }
 }
 
+/// The one answer to a token that may not be used, whatever the reason.
+pub const REFUSED_TOKEN: &str =
+    "the token is not valid: it may be mistyped, expired or revoked, or its user disabled";
+
+/// Refuses a token with [`REFUSED_TOKEN`], logging why.
+fn refused(token_id: Option<i64>, reason: &str) -> ApiError {
+    tracing::info!(token_id, reason, "token refused");
+    ApiError::unauthorized(REFUSED_TOKEN)
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -91,15 +104,13 @@ impl FromRequestParts<AppState> for Caller {
             .store(move |_, s| s.find_token(&secret))
             .await?
             .map_err(ApiError::internal)?
-            .ok_or_else(|| ApiError::unauthorized("the token is not known"))?;
+            .ok_or_else(|| refused(None, "unknown"))?;
         let validity = info.state_at(chrono::Utc::now());
         if validity != "valid" {
-            return Err(ApiError::unauthorized(format!(
-                "the token is not valid: {validity}"
-            )));
+            return Err(refused(Some(info.id), validity));
         }
-        let role = Role::parse(&info.role)
-            .ok_or_else(|| ApiError::unauthorized("the token's role is not known"))?;
+        let role =
+            Role::parse(&info.role).ok_or_else(|| refused(Some(info.id), "role not known"))?;
         Ok(Caller {
             role,
             name: Some(info.name),

@@ -10,8 +10,11 @@
 //!
 //! The body is JSON. A photo travels inside it as base64 (or a `data:` URL), at most
 //! `photo_max_bytes` once decoded; it must be a JPEG, PNG or WebP file (told from its bytes, not
-//! from what the client says), and its metadata (EXIF with GPS, camera serial and owner, XMP,
-//! comments) is removed before it is stored.
+//! from what the client says), and it is decoded and written again before it is stored, so that
+//! nothing but its pixels remains (no EXIF with GPS, camera serial and owner, XMP, ICC, comments,
+//! text chunks or trailing data): `cairn_core::report::clean_photo`, at most
+//! [`PHOTO_CLEANERS`] at once on the blocking pool. A photo too large in pixels is refused with
+//! 413, one that cannot be decoded with 422, both naming `photo`; nothing of the report is kept.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::Ordering;
@@ -371,15 +374,46 @@ fn read_photo(s: &str, max: usize) -> Result<(report::PhotoType, Vec<u8>), ApiEr
             mib(max)
         )));
     }
-    let kind = report::sniff_photo(&bytes)
-        .ok_or_else(|| ApiError::bad_request("photo is not a JPEG, PNG or WebP image"))?;
-    let clean = report::strip_photo_metadata(kind, &bytes).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "photo: the {} file is damaged or incomplete",
-            kind.mime()
-        ))
+    // The one cleaner of photos (cairn_core::report::clean_photo): decoded and written again.
+    let clean = report::clean_photo(&bytes, &report::PHOTO_LIMITS).map_err(|e| match e {
+        report::PhotoError::TooLarge(_) => ApiError::too_large(e.to_string()),
+        e => unprocessable(e.to_string()),
     })?;
-    Ok((kind, clean))
+    Ok((clean.kind, clean.bytes))
+}
+
+/// 422: a photo that is well formed base64 but cannot be read as a picture.
+fn unprocessable(detail: String) -> ApiError {
+    ApiError {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        title: "Unprocessable content",
+        detail,
+    }
+}
+
+/// At most this many photos are cleaned at once (decoding is the costliest thing a public
+/// report asks for: up to [`report::PHOTO_LIMITS`]'s memory and about a second of CPU); others
+/// wait their turn on tokio's blocking pool, never on an async worker.
+const PHOTO_CLEANERS: usize = 2;
+
+static CLEANERS: std::sync::LazyLock<std::sync::Arc<tokio::sync::Semaphore>> =
+    std::sync::LazyLock::new(|| std::sync::Arc::new(tokio::sync::Semaphore::new(PHOTO_CLEANERS)));
+
+/// [`read_report`] off the async workers, one of at most [`PHOTO_CLEANERS`] at once (a body
+/// without a photo is read in microseconds, so it waits little behind one with a photo).
+async fn read_report_off_workers(body: Bytes, photo_max: usize) -> Result<NewReport, ApiError> {
+    let permit = CLEANERS
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(ApiError::internal)?;
+    tokio::task::spawn_blocking(move || {
+        let r = read_report(&body, photo_max);
+        drop(permit);
+        r
+    })
+    .await
+    .map_err(ApiError::internal)?
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -438,7 +472,7 @@ pub async fn submit(
             detail: "Content-Type must be application/json (a photo goes inside as base64)".into(),
         });
     }
-    let report = read_report(&body, config.photo_max_bytes)?;
+    let report = read_report_off_workers(body, config.photo_max_bytes).await?;
     let receipt = state.intake().submit(report).await?;
     state.metrics().reports.fetch_add(1, Ordering::Relaxed);
     let location = format!("/api/reports/{}", receipt.reference);

@@ -70,8 +70,26 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
+/// Makes a missing store file empty and readable and writable by its owner only (0600, less what
+/// the umask takes), before SQLite opens it: SQLite treats an empty file as a new database and
+/// gives the `-wal` and `-shm` files it makes beside a database the database's own mode, so none
+/// of the three is ever readable by other users (a store holds restricted records, reports from
+/// the public and token hashes). A file that exists keeps its mode: an operator may have chosen
+/// it (`chmod 600` an older store made 0644 by an earlier Cairn).
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
+        _ => Ok(()),
+    }
+}
+
 impl SqliteStore {
-    /// Opens (and if needed creates and migrates) the store at `path`.
+    /// Opens (and if needed creates and migrates) the store at `path`; a store created here is
+    /// readable by its owner only (see [`create_private`]).
     pub fn open(path: &Path, mode: OpenMode) -> Result<SqliteStore, StoreError> {
         let p = path.display().to_string();
         let open_err = |message: String| StoreError::Open {
@@ -82,6 +100,9 @@ impl SqliteStore {
             return Err(open_err(
                 "no such store; create it with `cairn init` or `cairn import`".into(),
             ));
+        }
+        if mode == OpenMode::Create {
+            create_private(path).map_err(|e| open_err(e.to_string()))?;
         }
         let flags = match mode {
             OpenMode::Create => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,

@@ -8,11 +8,20 @@
 //! authenticated request slow and hand a denial of service to anyone who sends bad tokens. A
 //! stolen copy of the store still yields no usable token. The hash is also the lookup key (one
 //! indexed equality), so no per-token prefix needs to be stored.
+//!
+//! Timing: a token is looked up by the SHA-256 of what the client sent, never by the secret
+//! itself. SQLite's index comparison may stop at the first differing byte, but of two hashes: at
+//! most it tells a guesser how many leading bytes of the hash of their guess match some stored
+//! hash, from which nothing about any secret follows (that would need SHA-256 inverted). The row
+//! found is then confirmed in Cairn's own code with `subtle`'s constant-time equality, so no
+//! comparison Cairn makes on secret material branches on its bytes. The HTTP layer answers every
+//! refused token alike (see `cairn_server::auth`).
 
 use cairn_core::Timestamp;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use super::users::{UserError, micros, now, time};
 use crate::prelude::*;
@@ -126,13 +135,19 @@ impl crate::TokenStore for SqliteStore {
         self.create_user_token(&user.name, expires_at)
     }
 
-    /// The token with this secret, whatever its state.
+    /// The token with this secret, whatever its state: found by its hash, and the hash stored
+    /// confirmed equal in constant time.
     fn find_token(&self, secret: &str) -> Result<Option<TokenInfo>, StoreError> {
-        Ok(self
+        let wanted = hash(secret);
+        let found = self
             .conn()
-            .prepare_cached(&format!("SELECT {COLUMNS} WHERE t.hash = ?1"))?
-            .query_row([hash(secret)], token_row)
-            .optional()?)
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS_AND_HASH} WHERE t.hash = ?1",
+                COLUMNS_AND_HASH = COLUMNS.replacen(" FROM", ", t.hash FROM", 1)
+            ))?
+            .query_row([&wanted], |r| Ok((token_row(r)?, r.get::<_, Vec<u8>>(9)?)))
+            .optional()?;
+        Ok(found.and_then(|(info, stored)| bool::from(stored.ct_eq(&wanted)).then_some(info)))
     }
 
     /// Every token's record.
