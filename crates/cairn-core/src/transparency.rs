@@ -937,11 +937,24 @@ pub fn render_csv(r: &Report) -> String {
         }
     }
     for (section, groups, suppressed) in [
-        ("mined_withheld", &r.mined_withheld, r.mined_withheld_suppressed),
-        ("open_withheld", &r.open_withheld, r.open_withheld_suppressed),
+        (
+            "mined_withheld",
+            &r.mined_withheld,
+            r.mined_withheld_suppressed,
+        ),
+        (
+            "open_withheld",
+            &r.open_withheld,
+            r.open_withheld_suppressed,
+        ),
     ] {
         for (oblast, w) in groups {
-            row(section, &now, &format!("{oblast}/areas"), w.areas.to_string());
+            row(
+                section,
+                &now,
+                &format!("{oblast}/areas"),
+                w.areas.to_string(),
+            );
             row(section, &now, &format!("{oblast}/m2"), num(w.m2));
         }
         if suppressed {
@@ -1611,9 +1624,7 @@ pub fn render_html(r: &Report) -> String {
         thousands(total.areas),
         km2(total.m2)
     );
-    if r.edition == Edition::Public
-        && (r.mined_withheld_suppressed || r.open_withheld_suppressed)
-    {
+    if r.edition == Edition::Public && (r.mined_withheld_suppressed || r.open_withheld_suppressed) {
         let _ = writeln!(
             body,
             "<p class=\"note\">Some areas whose detail is restricted are not counted here: fewer than {PUBLIC_MIN_GROUP} of them, or one making up most of their area. They are on the public map as danger zones.</p>"
