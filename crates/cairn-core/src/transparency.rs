@@ -16,6 +16,16 @@
 //! (`public::public_view` answers `Detailed`) and that carry nothing from an emplacement record;
 //! every other area of (c) appears only as a count and an area per oblast. Victims' names and
 //! notes are never read.
+//!
+//! Nothing withheld can be worked out from the public edition: its figures of restricted areas
+//! (section (c) withheld, and the other restricted open hazards) stand for groups of at least
+//! [`PUBLIC_MIN_GROUP`] areas, none of which makes up more than [`PUBLIC_MAX_SHARE`] of the
+//! group's m², rounded to [`PUBLIC_ROUND_M2`]; an oblast whose group is smaller is merged with
+//! the smallest others into [`OTHER_OBLASTS`] until that group is large enough, and when all of
+//! them together are not, none is shown ("fewer than 5"). Every total is the sum of the rows
+//! shown, so a total less its rows gives nothing back. Open hazards by oblast and by marking
+//! count, in this edition, the areas shown in detail (the public map's own), with restricted
+//! areas only as the protected groups.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Write};
@@ -39,6 +49,15 @@ use crate::zone::{Zone, ZoneKind};
 
 /// The label of land in no oblast zone.
 pub const OUTSIDE: &str = "outside any oblast";
+
+/// The fewest restricted areas a figure of the public edition may stand for.
+pub const PUBLIC_MIN_GROUP: u64 = 5;
+/// The largest share of a public figure's m² that one restricted area may make up.
+pub const PUBLIC_MAX_SHARE: f64 = 0.75;
+/// The public edition rounds the m² of restricted areas to this (one hectare).
+pub const PUBLIC_ROUND_M2: f64 = 10_000.0;
+/// The row of the public edition merging oblasts with too few restricted areas to be shown.
+pub const OTHER_OBLASTS: &str = "other oblasts (merged)";
 
 // ---------------------------------------------------------------------------------------------
 // Periods and months.
@@ -333,6 +352,70 @@ pub struct MinedArea {
 pub struct Withheld {
     pub areas: u64,
     pub m2: f64,
+    /// The largest single area of the group (not published; for the dominance rule).
+    pub largest_m2: f64,
+}
+
+impl Withheld {
+    fn add(&mut self, m2: f64) {
+        self.areas += 1;
+        self.m2 += m2;
+        self.largest_m2 = self.largest_m2.max(m2);
+    }
+
+    fn merge(&mut self, o: &Withheld) {
+        self.areas += o.areas;
+        self.m2 += o.m2;
+        self.largest_m2 = self.largest_m2.max(o.largest_m2);
+    }
+
+    /// True when the group may be published: enough areas, none dominating.
+    fn publishable(&self) -> bool {
+        self.areas >= PUBLIC_MIN_GROUP && self.largest_m2 <= PUBLIC_MAX_SHARE * self.m2
+    }
+}
+
+/// Restricted areas per oblast as the public edition may show them: every group publishable,
+/// the oblasts too small merged into [`OTHER_OBLASTS`] (with the smallest publishable ones, until
+/// the merged group is publishable too), m² rounded; `true` as second value when some areas
+/// could not be shown at all (all groups together too few or dominated).
+pub fn protect(groups: &BTreeMap<String, Withheld>) -> (BTreeMap<String, Withheld>, bool) {
+    let mut shown: BTreeMap<String, Withheld> = BTreeMap::new();
+    let mut other = Withheld::default();
+    for (k, w) in groups {
+        if w.publishable() {
+            shown.insert(k.clone(), *w);
+        } else {
+            other.merge(w);
+        }
+    }
+    while other.areas > 0 && !other.publishable() {
+        // Merge the smallest group shown (fewest areas, then least m², then name).
+        let Some(k) = shown
+            .iter()
+            .min_by(|a, b| {
+                a.1.areas
+                    .cmp(&b.1.areas)
+                    .then(a.1.m2.total_cmp(&b.1.m2))
+                    .then(a.0.cmp(b.0))
+            })
+            .map(|(k, _)| k.clone())
+        else {
+            break;
+        };
+        if let Some(w) = shown.remove(&k) {
+            other.merge(&w);
+        }
+    }
+    let suppressed = other.areas > 0 && !other.publishable();
+    if other.areas > 0 && !suppressed {
+        shown.insert(OTHER_OBLASTS.to_string(), other);
+    }
+    for w in shown.values_mut() {
+        w.m2 = (w.m2 / PUBLIC_ROUND_M2).round() * PUBLIC_ROUND_M2;
+        w.largest_m2 = 0.0;
+    }
+    (shown, suppressed)
 }
 
 /// Open hazards per oblast: count (by the oblast holding the largest share) and area (split).
@@ -386,8 +469,13 @@ pub struct Report {
     pub months: Vec<Month>,
     /// Section (c), listed in detail (every area in the restricted edition).
     pub mined_areas: Vec<MinedArea>,
-    /// Section (c), counted only (public edition), per oblast.
+    /// Section (c), counted only (public edition), per oblast, protected by [`protect`].
     pub mined_withheld: BTreeMap<String, Withheld>,
+    /// Public edition: some areas of (c) whose detail is restricted are too few to be shown.
+    pub mined_withheld_suppressed: bool,
+    /// Public edition: the other restricted open hazards (no AP mines), protected likewise.
+    pub open_withheld: BTreeMap<String, Withheld>,
+    pub open_withheld_suppressed: bool,
     pub mined_total: Withheld,
     /// AP devices of (c): the sum of known quantities, and groups of unknown quantity.
     pub mined_known_devices: u64,
@@ -403,7 +491,8 @@ pub struct Report {
     /// Post-release finds recorded in the period: finds and items, per month.
     pub finds: BTreeMap<Month, (u64, u64)>,
     pub casualties: BTreeMap<Month, MonthCasualties>,
-    /// Open hazards now, per oblast (and [`OUTSIDE`]).
+    /// Open hazards now, per oblast (and [`OUTSIDE`]); in the public edition only the areas
+    /// shown in detail (restricted ones are in `mined_withheld` and `open_withheld`).
     pub open_by_oblast: BTreeMap<String, OblastFigures>,
 }
 
@@ -413,6 +502,8 @@ pub struct ReportBuilder<'a> {
     input: ReportInput<'a>,
     oblasts: Oblasts,
     report: Report,
+    /// The danger zones the public map shows, by id.
+    zones: BTreeSet<String>,
 }
 
 impl<'a> ReportBuilder<'a> {
@@ -427,6 +518,9 @@ impl<'a> ReportBuilder<'a> {
             months: months.clone(),
             mined_areas: Vec::new(),
             mined_withheld: BTreeMap::new(),
+            mined_withheld_suppressed: false,
+            open_withheld: BTreeMap::new(),
+            open_withheld_suppressed: false,
             mined_total: Withheld::default(),
             mined_known_devices: 0,
             mined_unknown_groups: 0,
@@ -529,6 +623,7 @@ impl<'a> ReportBuilder<'a> {
             oblasts: Oblasts::new(input.zones),
             input,
             report,
+            zones: BTreeSet::new(),
         }
     }
 
@@ -545,27 +640,15 @@ impl<'a> ReportBuilder<'a> {
             .oblasts
             .name(split.first().and_then(|s| s.0))
             .to_string();
-        let r = &mut self.report;
-        for (z, part) in &split {
-            r.open_by_oblast
-                .entry(self.oblasts.name(*z).to_string())
-                .or_default()
-                .m2 += part;
-        }
-        r.open_by_oblast.entry(primary.clone()).or_default().areas += 1;
-        *r.warning
-            .open_by_marking
-            .entry(
-                area.props
-                    .marking
-                    .map(Marking::as_str)
-                    .unwrap_or("unrecorded"),
-            )
-            .or_default() += 1;
         let view = public_view(area, self.input.catalogue, self.input.generated_at);
-        match view {
+        let in_detail = matches!(view, Some(PublicView::Detailed { .. }));
+        let public = self.input.edition == Edition::Public;
+        let r = &mut self.report;
+        match &view {
             Some(PublicView::Detailed { .. }) => r.warning.on_map_detailed += 1,
-            Some(PublicView::Zone(_)) => r.warning.on_map_as_zones += 1,
+            Some(PublicView::Zone(z)) => {
+                self.zones.insert(z.id());
+            }
             None => {}
         }
         let ap: Vec<&crate::DeviceGroup> = area
@@ -579,14 +662,42 @@ impl<'a> ReportBuilder<'a> {
                     .is_some_and(|t| t.category == Category::ApMine)
             })
             .collect();
+        let from_record = area.props.emplacement.is_some()
+            || area
+                .props
+                .devices
+                .iter()
+                .any(|g| g.how_known == Some(HowKnown::Record));
+        // The public edition counts by oblast and marking only the areas it gives in detail (shown
+        // in detail on the map, and in (c) listed); the others go to the protected groups below.
+        let listed = in_detail && (ap.is_empty() || !from_record);
+        if !public || listed {
+            for (z, part) in &split {
+                r.open_by_oblast
+                    .entry(self.oblasts.name(*z).to_string())
+                    .or_default()
+                    .m2 += part;
+            }
+            r.open_by_oblast.entry(primary.clone()).or_default().areas += 1;
+            *r.warning
+                .open_by_marking
+                .entry(
+                    area.props
+                        .marking
+                        .map(Marking::as_str)
+                        .unwrap_or("unrecorded"),
+                )
+                .or_default() += 1;
+        }
         if ap.is_empty() {
+            if public && !listed {
+                r.open_withheld.entry(primary).or_default().add(m2);
+            }
             return;
         }
-        r.mined_total.areas += 1;
-        r.mined_total.m2 += m2;
+        r.mined_total.add(m2);
         // Device counts are restricted detail (public.rs shows the public categories only):
         // the public edition neither lists nor sums them.
-        let public = self.input.edition == Edition::Public;
         if !public {
             for g in &ap {
                 match g.quantity {
@@ -595,20 +706,12 @@ impl<'a> ReportBuilder<'a> {
                 }
             }
         }
-        let from_record = area.props.emplacement.is_some()
-            || area
-                .props
-                .devices
-                .iter()
-                .any(|g| g.how_known == Some(HowKnown::Record));
         let detailed = match self.input.edition {
             Edition::Restricted => true,
-            Edition::Public => matches!(view, Some(PublicView::Detailed { .. })) && !from_record,
+            Edition::Public => listed,
         };
         if !detailed {
-            let w = r.mined_withheld.entry(primary).or_default();
-            w.areas += 1;
-            w.m2 += m2;
+            r.mined_withheld.entry(primary).or_default().add(m2);
             return;
         }
         r.mined_areas.push(MinedArea {
@@ -647,9 +750,30 @@ impl<'a> ReportBuilder<'a> {
         });
     }
 
-    /// The report.
+    /// The report; in the public edition with every group of restricted areas protected
+    /// ([`protect`]) and every total the sum of what is shown.
     pub fn finish(mut self) -> Report {
-        self.report.mined_areas.sort_by(|a, b| a.id.cmp(&b.id));
+        let r = &mut self.report;
+        r.mined_areas.sort_by(|a, b| a.id.cmp(&b.id));
+        r.warning.on_map_as_zones = self.zones.len() as u64;
+        if r.edition == Edition::Public {
+            let (mined, mined_suppressed) = protect(&r.mined_withheld);
+            let (open, open_suppressed) = protect(&r.open_withheld);
+            r.mined_withheld = mined;
+            r.mined_withheld_suppressed = mined_suppressed;
+            r.open_withheld = open;
+            r.open_withheld_suppressed = open_suppressed;
+            let mut total = Withheld::default();
+            for a in &r.mined_areas {
+                total.areas += 1;
+                total.m2 += a.m2;
+            }
+            for w in r.mined_withheld.values() {
+                total.areas += w.areas;
+                total.m2 += w.m2;
+            }
+            r.mined_total = total;
+        }
         self.report
     }
 }
@@ -812,14 +936,35 @@ pub fn render_csv(r: &Report) -> String {
             );
         }
     }
-    for (oblast, w) in &r.mined_withheld {
-        row(
+    for (section, groups, suppressed) in [
+        (
             "mined_withheld",
-            &now,
-            &format!("{oblast}/areas"),
-            w.areas.to_string(),
-        );
-        row("mined_withheld", &now, &format!("{oblast}/m2"), num(w.m2));
+            &r.mined_withheld,
+            r.mined_withheld_suppressed,
+        ),
+        (
+            "open_withheld",
+            &r.open_withheld,
+            r.open_withheld_suppressed,
+        ),
+    ] {
+        for (oblast, w) in groups {
+            row(
+                section,
+                &now,
+                &format!("{oblast}/areas"),
+                w.areas.to_string(),
+            );
+            row(section, &now, &format!("{oblast}/m2"), num(w.m2));
+        }
+        if suppressed {
+            row(
+                section,
+                &now,
+                "not_shown",
+                format!("fewer than {PUBLIC_MIN_GROUP} areas, or one dominating"),
+            );
+        }
     }
     // Section (i).
     let w = &r.warning;
@@ -931,6 +1076,33 @@ pub fn render_csv(r: &Report) -> String {
 
 // ---------------------------------------------------------------------------------------------
 // HTML.
+
+/// The public edition's table of protected groups of restricted areas.
+fn withheld_table(body: &mut String, groups: &BTreeMap<String, Withheld>, suppressed: bool) {
+    if groups.is_empty() && !suppressed {
+        body.push_str("<p>None.</p>\n");
+        return;
+    }
+    if !groups.is_empty() {
+        body.push_str("<table class=\"withheld\"><thead><tr><th>Oblast</th><th class=\"n\">Areas</th><th class=\"n\">km²</th></tr></thead><tbody>\n");
+        for (o, w) in groups {
+            let _ = writeln!(
+                body,
+                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                esc(o),
+                thousands(w.areas),
+                km2(w.m2)
+            );
+        }
+        body.push_str("</tbody></table>\n");
+    }
+    if suppressed {
+        let _ = writeln!(
+            body,
+            "<p class=\"note\">Fewer than {PUBLIC_MIN_GROUP} further areas (or one making up most of their area): not counted here, so that none can be made out.</p>"
+        );
+    }
+}
 
 fn km2(m2: f64) -> String {
     format!("{:.4}", m2 / 1e6)
@@ -1155,22 +1327,13 @@ pub fn render_html(r: &Report) -> String {
         body.push_str("</tbody></table>\n");
     }
     if r.edition == Edition::Public {
-        body.push_str("<h3>Areas whose detail is restricted</h3>\n<p class=\"note\">These areas are shown on the public map as generalised danger zones. Their exact outlines, device types, quantities and dates are withheld to protect sources and the people clearing them; their count and area are given here per oblast.</p>\n");
-        if r.mined_withheld.is_empty() {
-            body.push_str("<p>None.</p>\n");
-        } else {
-            body.push_str("<table class=\"withheld\"><thead><tr><th>Oblast</th><th class=\"n\">Areas</th><th class=\"n\">km²</th></tr></thead><tbody>\n");
-            for (o, w) in &r.mined_withheld {
-                let _ = writeln!(
-                    body,
-                    "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-                    esc(o),
-                    thousands(w.areas),
-                    km2(w.m2)
-                );
-            }
-            body.push_str("</tbody></table>\n");
-        }
+        body.push_str("<h3>Areas whose detail is restricted</h3>\n");
+        let _ = writeln!(
+            body,
+            "<p class=\"note\">These areas are shown on the public map as generalised danger zones. Their exact outlines, device types, quantities and dates are withheld to protect sources and the people clearing them; their count and area are given here per oblast, for groups of at least {PUBLIC_MIN_GROUP} areas none of which makes up more than {:.0}% of the group's area, rounded to the hectare. Smaller groups are merged into “{OTHER_OBLASTS}”.</p>",
+            PUBLIC_MAX_SHARE * 100.0
+        );
+        withheld_table(&mut body, &r.mined_withheld, r.mined_withheld_suppressed);
     }
     // Section (i).
     let w = &r.warning;
@@ -1418,7 +1581,12 @@ pub fn render_html(r: &Report) -> String {
     // Open hazard by oblast.
     let _ = writeln!(
         body,
-        "<h2>Open hazardous area by oblast</h2>\n<p class=\"note\">State of the records on {now}. An area crossing an oblast border is split along it; areas are counted in the oblast holding their largest part.</p>\n<table class=\"oblasts\"><thead><tr><th>Oblast</th><th class=\"n\">Open hazards</th><th class=\"n\">km²</th></tr></thead><tbody>"
+        "<h2>Open hazardous area by oblast</h2>\n<p class=\"note\">State of the records on {now}. An area crossing an oblast border is split along it; areas are counted in the oblast holding their largest part.{}</p>\n<table class=\"oblasts\"><thead><tr><th>Oblast</th><th class=\"n\">Open hazards</th><th class=\"n\">km²</th></tr></thead><tbody>",
+        if r.edition == Edition::Public {
+            " This edition counts here the areas the public map shows in detail; areas whose detail is restricted follow, in groups as in section (c)."
+        } else {
+            ""
+        }
     );
     let mut total = OblastFigures::default();
     for (o, f) in &r.open_by_oblast {
@@ -1432,12 +1600,36 @@ pub fn render_html(r: &Report) -> String {
             km2(f.m2)
         );
     }
+    if r.edition == Edition::Public {
+        for (what, groups) in [
+            ("with anti-personnel mines", &r.mined_withheld),
+            ("other", &r.open_withheld),
+        ] {
+            for (o, w) in groups {
+                total.areas += w.areas;
+                total.m2 += w.m2;
+                let _ = writeln!(
+                    body,
+                    "<tr class=\"withheld\"><td>{} (restricted, {what})</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                    esc(o),
+                    thousands(w.areas),
+                    km2(w.m2)
+                );
+            }
+        }
+    }
     let _ = writeln!(
         body,
         "<tr class=\"total\"><td>All</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr></tbody></table>",
         thousands(total.areas),
         km2(total.m2)
     );
+    if r.edition == Edition::Public && (r.mined_withheld_suppressed || r.open_withheld_suppressed) {
+        let _ = writeln!(
+            body,
+            "<p class=\"note\">Some areas whose detail is restricted are not counted here: fewer than {PUBLIC_MIN_GROUP} of them, or one making up most of their area. They are on the public map as danger zones.</p>"
+        );
+    }
     format!(
         r##"<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -1762,7 +1954,10 @@ mod tests {
         assert!(html.contains("HA-000002") && html.contains("ap-mine-nonpersistent-15d"));
         let public = build(input(Edition::Public), &areas);
         assert_eq!(public.mined_areas.len(), 1);
-        assert_eq!(public.mined_withheld["East Oblast"].areas, 1);
+        // One restricted area is too few to be shown: its m² would be exact.
+        assert!(public.mined_withheld.is_empty() && public.mined_withheld_suppressed);
+        assert_eq!(public.mined_total.areas, 1);
+        assert_eq!(public.open_by_oblast["East Oblast"].areas, 2);
         for text in [render_html(&public), render_csv(&public)] {
             assert!(!text.contains("HA-000002"), "{text}");
             assert!(!text.contains("ap-mine-nonpersistent-15d"), "{text}");
@@ -1777,5 +1972,47 @@ mod tests {
         assert_eq!(public.mined_known_devices, 0);
         assert!(render_html(&public).contains("not published"));
         assert!(render_csv(&restricted).contains("HA-000001/0/quantity"));
+    }
+
+    fn group(sizes: &[f64]) -> Withheld {
+        let mut w = Withheld::default();
+        for m2 in sizes {
+            w.add(*m2);
+        }
+        w
+    }
+
+    #[test]
+    fn small_or_dominated_groups_are_merged_and_the_rest_never_shown_alone() {
+        let even = [20_000.0; 5];
+        let mut g = BTreeMap::new();
+        g.insert("A".to_string(), group(&even));
+        g.insert("B".to_string(), group(&[10_000.0, 12_345.0]));
+        g.insert("C".to_string(), group(&[30_000.0; 6]));
+        // B is too small; merged with the smallest publishable group (A), the row is shown.
+        let (shown, suppressed) = protect(&g);
+        assert!(!suppressed);
+        assert_eq!(shown.keys().collect::<Vec<_>>(), ["C", OTHER_OBLASTS]);
+        assert_eq!(shown[OTHER_OBLASTS].areas, 7);
+        // Rounded to the hectare: 122,345 m² is shown as 120,000.
+        assert_eq!(shown[OTHER_OBLASTS].m2, 120_000.0);
+        // A group of five where one area is most of the m² is not published on its own.
+        let mut d = BTreeMap::new();
+        d.insert("D".to_string(), group(&[1_000_000.0, 1.0, 1.0, 1.0, 1.0]));
+        let (shown, suppressed) = protect(&d);
+        assert!(shown.is_empty() && suppressed);
+        // Fewer than five in all: nothing but the fact.
+        let mut e = BTreeMap::new();
+        e.insert("E".to_string(), group(&[5_000.0, 6_000.0]));
+        e.insert("F".to_string(), group(&[7_000.0]));
+        let (shown, suppressed) = protect(&e);
+        assert!(shown.is_empty() && suppressed);
+        // Enough areas everywhere: every oblast shown, nothing merged.
+        let mut h = BTreeMap::new();
+        h.insert("G".to_string(), group(&even));
+        h.insert("H".to_string(), group(&even));
+        let (shown, suppressed) = protect(&h);
+        assert!(!suppressed);
+        assert_eq!(shown.len(), 2);
     }
 }

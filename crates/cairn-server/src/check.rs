@@ -46,12 +46,13 @@ fn number(v: &Option<String>, name: &str, required: bool) -> Result<Option<f64>,
 }
 
 /// Checks the `at` parameter: the service answers for the data it holds now.
-fn check_at(at: &Option<String>, m: &ReadModel) -> Result<(), ApiError> {
+fn check_at(at: &Option<String>, m: &ReadModel, public: bool) -> Result<(), ApiError> {
     if let Some(s) = at {
         // A date alone means its first moment, as every "at" time does (cairn_core::time).
         let t = cairn_core::time::parse_instant(s, cairn_core::time::Cautious::Earliest)
             .map_err(|e| ApiError::bad_request(format!("parameter at: {e}")))?;
-        if m.data_date.is_some_and(|d| t < d) {
+        // The public's date, for the public: the newest write's would be told by bisection.
+        if m.date_for(!public).is_some_and(|d| t < d) {
             return Err(ApiError::bad_request(
                 "parameter at: this service answers for the current data only; for a past state use `cairn check --at` on the store",
             ));
@@ -146,10 +147,10 @@ pub async fn point(
         )));
     }
     let m = state.model();
-    check_at(&q.at, &m)?;
+    let public = !caller.role.sees_restricted();
+    check_at(&q.at, &m, public)?;
     state.metrics().point_checks.fetch_add(1, Ordering::Relaxed);
     let p = Coord { x: lon, y: lat };
-    let public = !caller.role.sees_restricted();
     let ans = if public {
         m.public_index.check_point(p, accuracy, &Filter::default())
     } else {
@@ -167,7 +168,7 @@ pub async fn point(
         point: [lon, lat],
         accuracy_m: accuracy,
         at: chrono::Utc::now(),
-        data_date: m.data_date,
+        data_date: m.date_for(!public),
         inside: ans
             .inside
             .iter()
@@ -314,9 +315,9 @@ pub async fn route(
         ));
     }
     let m = state.model();
-    check_at(&q.at, &m)?;
-    state.metrics().route_checks.fetch_add(1, Ordering::Relaxed);
     let public = !caller.role.sees_restricted();
+    check_at(&q.at, &m, public)?;
+    state.metrics().route_checks.fetch_add(1, Ordering::Relaxed);
     let ans: RouteAnswer = if public {
         m.public_index.check_route(&line, width, &Filter::default())
     } else {
@@ -334,7 +335,7 @@ pub async fn route(
         "length_m": round1(ans.length_m),
         "width_m": width,
         "at_risk_m": round1(ans.at_risk_m),
-        "data_date": m.data_date,
+        "data_date": m.date_for(!public),
         "hazards": ans.hazards.iter().map(|h| json!({
             "id": h.id, "status": status(h.status, h.categories),
             "enter_m": round1(h.enter_m), "leave_m": round1(h.leave_m),

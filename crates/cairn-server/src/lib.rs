@@ -200,7 +200,10 @@ impl AppState {
             if new_catalogue || ids.len() > RELOAD_AT {
                 let mut model = ReadModel::load(&*feed.store, &catalogue)?;
                 model.seq = upto;
-                *self.inner.model.write().unwrap_or_else(|e| e.into_inner()) = model;
+                let mut slot = self.inner.model.write().unwrap_or_else(|e| e.into_inner());
+                // What the public sees unchanged keeps its date (model.rs).
+                model.keep_dates(&slot);
+                *slot = model;
             } else {
                 let mut fresh = Vec::with_capacity(ids.len());
                 for id in &ids {
@@ -265,7 +268,10 @@ impl AppState {
         let seq = feed.store.last_change()?;
         let mut model = ReadModel::load(&*feed.store, &self.catalogue())?;
         model.seq = seq;
-        *self.inner.model.write().unwrap_or_else(|e| e.into_inner()) = model;
+        let mut slot = self.inner.model.write().unwrap_or_else(|e| e.into_inner());
+        model.keep_dates(&slot);
+        *slot = model;
+        drop(slot);
         feed.seq = seq;
         self.inner
             .tiles

@@ -1,5 +1,13 @@
 //! The server's read model: every current record, the public view of each, and a spatial index
 //! for each audience, built from the store at start.
+//!
+//! Dates the public sees tell nothing withheld: a public feature's `data_date` is the moment the
+//! service began to show it as it is now — the write that made what the public sees of it so
+//! (a new zone, a changed outline or public field), or, for what was already so when the model
+//! was built, that moment — never the time of a write that changed nothing the public sees (a
+//! restricted record behind an unchanged zone, a hidden field of a public record). The model's
+//! `public_date`, the newest of those moments, is what public answers give as the data's date;
+//! `data_date`, the newest write of any record, only callers with a token see.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,7 +33,20 @@ pub struct PublicFeature {
     /// `reported`, `suspected`, `confirmed`, `reduced`, or `danger-zone` for a generalised
     /// restricted area.
     pub status_label: &'static str,
-    pub etag: String,
+}
+
+impl PublicFeature {
+    /// True when the public sees the same in both, their dates aside.
+    pub fn same_as(&self, other: &PublicFeature) -> bool {
+        self.id == other.id
+            && self.shape == other.shape
+            && self.status_label == other.status_label
+            && self.props.len() == other.props.len()
+            && self
+                .props
+                .iter()
+                .all(|(k, v)| k == "data_date" || other.props.get(k) == Some(v))
+    }
 }
 
 /// Everything the service answers from, for one moment of the store.
@@ -38,8 +59,10 @@ pub struct ReadModel {
     /// Covering cells of the low zooms' tiles, for callers who see everything and for the public.
     pub cells: Pyramid,
     pub public_cells: Pyramid,
-    /// When the newest data was recorded.
+    /// When the newest data was recorded (any record: for callers with a token only).
     pub data_date: Option<Timestamp>,
+    /// When what the public sees last changed (or the model was built): the public's data date.
+    pub public_date: Option<Timestamp>,
     pub extent: Option<Rect<f64>>,
     pub public_extent: Option<Rect<f64>>,
     /// The change feed's number this model has reached: every changeset up to it is applied.
@@ -83,7 +106,9 @@ impl ReadModel {
         catalogue: &Catalogue,
         data_date: Option<Timestamp>,
     ) -> ReadModel {
-        let date = data_date.unwrap_or_default();
+        // What the public sees now is dated from now: no record's own time says when it was
+        // last written (`keep_dates` carries dates over from a model built before).
+        let date = chrono::Utc::now();
         let mut extent = None;
         let mut public_extent = None;
         let mut public: BTreeMap<String, Arc<PublicFeature>> = BTreeMap::new();
@@ -108,6 +133,7 @@ impl ReadModel {
             cells,
             public_cells,
             areas,
+            public_date: (!public.is_empty()).then_some(date),
             public,
             public_index,
             data_date,
@@ -119,6 +145,31 @@ impl ReadModel {
 }
 
 impl ReadModel {
+    /// The data's date for a caller: the newest write for callers with a token, the moment
+    /// what the public sees last changed for the public.
+    pub fn date_for(&self, sees_restricted: bool) -> Option<Timestamp> {
+        if sees_restricted {
+            self.data_date
+        } else {
+            self.public_date
+        }
+    }
+
+    /// After a rebuild: every public feature the public sees unchanged from `old` keeps its
+    /// date, and the public date moves only when something the public sees changed.
+    pub fn keep_dates(&mut self, old: &ReadModel) {
+        let mut changed = self.public.len() != old.public.len();
+        for (id, f) in self.public.iter_mut() {
+            match old.public.get(id) {
+                Some(o) if o.same_as(f) => *f = o.clone(),
+                _ => changed = true,
+            }
+        }
+        if !changed {
+            self.public_date = old.public_date;
+        }
+    }
+
     /// Brings the model up to date with one record's new current revision, as just committed:
     /// the record, its hazard in the full index, and what the public sees of it (its feature
     /// and public index entry, or its share of a danger zone). Costs a few index operations
@@ -137,6 +188,25 @@ impl ReadModel {
             // Already applied (the feed may hand a revision over twice).
             return;
         }
+        // What the public saw under the ids this write may touch, to tell afterwards whether
+        // anything the public sees changed (only then do dates move).
+        let mut touched: Vec<String> = Vec::with_capacity(2);
+        for f in [self.areas.get(&id).map(|o| &**o), Some(&s)]
+            .into_iter()
+            .flatten()
+            .filter_map(|x| public_feature(x, catalogue, date))
+        {
+            if !touched.contains(&f.id) {
+                touched.push(f.id);
+            }
+        }
+        let before: Vec<(String, Option<Arc<PublicFeature>>)> = touched
+            .into_iter()
+            .map(|t| {
+                let b = self.public.get(&t).cloned();
+                (t, b)
+            })
+            .collect();
         if let Some(old) = self.areas.get(&id).cloned() {
             let h = Hazard::from_area(&old.area, catalogue);
             if open.admits(&h) {
@@ -173,6 +243,20 @@ impl ReadModel {
         }
         self.areas.insert(id, Arc::new(s));
         self.data_date = Some(self.data_date.map_or(date, |d| d.max(date)));
+        let mut changed = false;
+        for (t, b) in before {
+            match (b, self.public.get(&t)) {
+                // Seen the same by the public: it keeps what it was shown with, date included.
+                (Some(b), Some(a)) if b.same_as(a) => {
+                    self.public.insert(t, b);
+                }
+                (None, None) => {}
+                _ => changed = true,
+            }
+        }
+        if changed {
+            self.public_date = Some(self.public_date.map_or(date, |d| d.max(date)));
+        }
     }
 
     /// True when a record other than `except` is also shown to the public as zone `zone`.
@@ -283,7 +367,6 @@ fn public_feature(s: &StoredArea, catalogue: &Catalogue, date: Timestamp) -> Opt
             Some(PublicFeature {
                 id: detail.id.clone(),
                 status_label: public_label(detail.status, 0),
-                etag: format!("\"p{}\"", s.revision.rev),
                 shape,
                 props,
             })
@@ -296,7 +379,6 @@ fn public_feature(s: &StoredArea, catalogue: &Catalogue, date: Timestamp) -> Opt
             props.insert("kind".into(), Value::from("danger-zone"));
             let id = z.id();
             Some(PublicFeature {
-                etag: format!("\"{id}-{}\"", date.timestamp()),
                 id,
                 shape: Shape::Polygon(z.polygon),
                 props,

@@ -143,7 +143,7 @@ fn collection_json(b: &str, m: &ReadModel, full: bool) -> Value {
         "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
         "extent": {
             "spatial": { "bbox": [bbox], "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84" },
-            "temporal": { "interval": [[null, m.data_date]] }
+            "temporal": { "interval": [[null, m.date_for(full)]] }
         },
         "links": [
             link(format!("{b}/ogc/collections/{COLLECTION}"), "self", JSON, "This collection"),
@@ -399,7 +399,6 @@ pub async fn items(
     };
     state.metrics().items.fetch_add(1, Ordering::Relaxed);
     let m = state.model();
-    let date = m.data_date;
     // Candidate ids in id order: the index narrows a bbox query; otherwise every feature.
     let boxed: Vec<&str>;
     let candidates: Box<dyn Iterator<Item = &str>> = match bbox {
@@ -453,13 +452,17 @@ pub async fn items(
                     .and_then(Value::as_str)
                     .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
                     .map(|t| t.with_timezone(&chrono::Utc))
-                    .or(
+                    // A danger zone has no date of its own but the moment it was shown as it is.
+                    .or_else(|| {
                         if p.get("kind").and_then(Value::as_str) == Some("danger-zone") {
-                            date
+                            p.get("data_date")
+                                .and_then(Value::as_str)
+                                .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                                .map(|t| t.with_timezone(&chrono::Utc))
                         } else {
                             None
-                        },
-                    );
+                        }
+                    });
                 if !t.is_some_and(|t| from.is_none_or(|f| t >= f) && to.is_none_or(|e| t <= e)) {
                     continue;
                 }
@@ -545,6 +548,14 @@ pub(crate) fn encode(s: &str) -> String {
     out
 }
 
+/// A strong ETag of a public feature: the start of the SHA-256 of its JSON.
+fn public_etag(feature: &Value) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(feature.to_string().as_bytes());
+    let hex: String = d[..12].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"p{hex}\"")
+}
+
 /// `GET /ogc/collections/{id}/items/{featureId}`, with an ETag; `If-None-Match` gives 304.
 pub async fn item(
     State(state): State<AppState>,
@@ -571,14 +582,15 @@ pub async fn item(
             let f = m.public.get(&fid).ok_or_else(|| {
                 ApiError::not_found(format!("no feature {fid:?} in {COLLECTION}"))
             })?;
-            (
-                feature_json(&Item {
-                    id: &f.id,
-                    shape: &f.shape,
-                    props: f.props.clone(),
-                }),
-                f.etag.clone(),
-            )
+            let body = feature_json(&Item {
+                id: &f.id,
+                shape: &f.shape,
+                props: f.props.clone(),
+            });
+            // The public's ETag comes from what the public sees alone, so it changes only when
+            // that does (a revision number would count the restricted record's edits).
+            let etag = public_etag(&body);
+            (body, etag)
         };
     if headers
         .get(header::IF_NONE_MATCH)

@@ -1,4 +1,11 @@
 //! Health and metrics: `/health` for load balancers and `/metrics` in Prometheus text format.
+//!
+//! The public sees only what it may know: `/health` gives it the status (`ok`, or `degraded`
+//! when the change feed cannot be followed), whether the feed is followed, the number of
+//! features the public map shows, the public's data date and the version; the count of records,
+//! the newest write's time and the change number — each of which moves with writes to restricted
+//! records the public is not shown, or counts them — only callers with a token get. `/metrics`
+//! likewise keeps `cairn_areas` and the report counters for callers with a token.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -8,6 +15,7 @@ use axum::response::IntoResponse;
 use serde_json::json;
 
 use crate::AppState;
+use crate::auth::Caller;
 
 /// Counters kept by the service.
 #[derive(Debug, Default)]
@@ -27,25 +35,42 @@ pub struct Metrics {
     pub duration_us: AtomicU64,
 }
 
-/// `GET /health`.
-pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
+/// Metrics that count what the public is not shown (every record, reports from the public).
+const OPERATOR_ONLY: &[&str] = &[
+    "cairn_areas",
+    "cairn_reports_received_total",
+    "cairn_reports_rate_limited_total",
+];
+
+/// `GET /health`: the detail for callers with a token, what the public may know for the rest.
+pub async fn health(State(state): State<AppState>, caller: Caller) -> impl IntoResponse {
     let feed_error = state.feed_error();
     let m = state.model();
-    axum::Json(json!({
-        "status": "ok",
-        "areas": m.areas.len(),
+    let full = caller.role.sees_restricted();
+    let mut body = json!({
+        "status": if feed_error.is_none() { "ok" } else { "degraded" },
         "public_features": m.public.len(),
-        "data_date": m.data_date,
-        // The store's change feed: the changeset number the model has reached, and whether the
-        // latest attempt to follow it worked.
-        "change": m.seq,
+        "data_date": m.date_for(full),
+        // Whether the latest attempt to follow the store's change feed worked.
         "following": feed_error.is_none(),
         "version": env!("CARGO_PKG_VERSION"),
-    }))
+    });
+    if full {
+        // The change feed's number the model has reached, and every record: both move with
+        // writes the public is not shown.
+        body["areas"] = json!(m.areas.len());
+        body["change"] = json!(m.seq);
+        body["public_data_date"] = json!(m.public_date);
+        if let Some(e) = feed_error {
+            body["feed_error"] = json!(e);
+        }
+    }
+    axum::Json(body)
 }
 
-/// `GET /metrics`.
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// `GET /metrics`; the record count and report counters only for callers with a token.
+pub async fn metrics(State(state): State<AppState>, caller: Caller) -> impl IntoResponse {
+    let full = caller.role.sees_restricted();
     let m = &state.metrics();
     let (areas, public) = {
         let model = state.model();
@@ -54,6 +79,9 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
     let mut out = String::new();
     let mut metric = |name: &str, kind: &str, help: &str, value: String| {
+        if !full && OPERATOR_ONLY.contains(&name) {
+            return;
+        }
         out.push_str(&format!(
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
         ));

@@ -193,7 +193,7 @@ pub async fn tilejson(
     );
     doc["name"] = json!("Cairn hazards");
     doc["attribution"] = json!("Cairn hazard records");
-    if let Some(d) = m.data_date {
+    if let Some(d) = m.date_for(caller.role.sees_restricted()) {
         doc["description"] = json!(format!("Hazardous areas as recorded at {}", d.to_rfc3339()));
     }
     (

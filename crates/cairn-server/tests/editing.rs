@@ -273,8 +273,9 @@ fn rows(t: &T) -> Vec<Row> {
         row("landing", "GET", "/ogc".into(), OPEN),
         row("conformance", "GET", "/ogc/conformance".into(), OPEN),
         row("openapi", "GET", "/ogc/api".into(), OPEN),
-        row("health", "GET", "/health".into(), OPEN),
-        row("metrics", "GET", "/metrics".into(), OPEN),
+        // Health and metrics read the caller (the detail is for tokens): a bad token is refused.
+        row("health", "GET", "/health".into(), READ),
+        row("metrics", "GET", "/metrics".into(), READ),
         row("collections", "GET", "/ogc/collections".into(), READ),
         row(
             "collection",

@@ -267,7 +267,7 @@ async fn a_report_is_stored_and_answered_with_a_reference_and_advice() {
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let m = get(&t, "/metrics", None).await;
+    let m = get(&t, "/metrics", Some(&t.officer)).await;
     assert!(
         m.body.contains("cairn_reports_received_total 2"),
         "{}",
@@ -533,7 +533,7 @@ async fn reports_are_rate_limited_per_client_with_retry_after() {
         .await
         .json();
     assert_eq!(q["total"], 4);
-    let m = get(&t, "/metrics", None).await;
+    let m = get(&t, "/metrics", Some(&t.officer)).await;
     assert!(
         m.body.contains("cairn_reports_rate_limited_total 1"),
         "{}",

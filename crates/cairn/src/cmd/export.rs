@@ -74,9 +74,9 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
     // The catalogue in force at the state exported.
     let catalogue = store.catalogue(as_of)?.catalogue;
     let stats = store.stats()?;
-    let data_date = as_of
-        .or(stats.last_recorded_at)
-        .unwrap_or_else(chrono::Utc::now);
+    // The state exported is the store's as of now (or `--as-of`): never the newest write's own
+    // time, which a public export would give away for a restricted record behind a zone.
+    let data_date = as_of.unwrap_or_else(chrono::Utc::now);
     // Write beside the target, then rename: a reader never sees half a file.
     let dir = args
         .output
