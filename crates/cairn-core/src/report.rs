@@ -207,6 +207,11 @@ pub fn sniff_photo(bytes: &[u8]) -> Option<PhotoType> {
 /// even when their phone would have said who they are. Returns `None` when the file's structure
 /// is broken (it is then refused rather than stored with its metadata).
 pub fn strip_photo_metadata(kind: PhotoType, bytes: &[u8]) -> Option<Vec<u8>> {
+    // Bytes too short for their kind's signature (or of another kind) are refused here, before
+    // the strippers slice the signature off.
+    if sniff_photo(bytes) != Some(kind) {
+        return None;
+    }
     match kind {
         PhotoType::Jpeg => strip_jpeg(bytes),
         PhotoType::Png => strip_png(bytes),
