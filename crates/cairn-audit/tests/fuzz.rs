@@ -117,8 +117,14 @@ fn bad_value(key: &'static str) -> impl Strategy<Value = String> {
         Just("{ a = 1 }".to_string()),
         Just("2026-01-01T00:00:00Z".to_string()),
         "[a-z]{1,8}( [a-z]{1,6})?".prop_map(|s| format!("\"{s}\"")),
-        prop_oneof![Just("-5 days"), Just("1e400 km"), Just("5"), Just("9999999 weeks"), Just(".")]
-            .prop_map(|s| format!("\"{s}\"")),
+        prop_oneof![
+            Just("-5 days"),
+            Just("1e400 km"),
+            Just("5"),
+            Just("9999999 weeks"),
+            Just(".")
+        ]
+        .prop_map(|s| format!("\"{s}\"")),
     ]
     .prop_filter("a value that is valid for the key", move |v| {
         let v = v.as_str();
@@ -127,7 +133,10 @@ fn bad_value(key: &'static str) -> impl Strategy<Value = String> {
             "min-reference-points" => !matches!(v.parse::<i64>(), Ok(1..=100)),
             "applies-to" => !matches!(v, "\"emplacement-records\"" | "\"all-hazards\""),
             "settlements" => v != "\"geonames\"",
-            "zone-kind" => !matches!(v, "\"permitted\"" | "\"oblast\"" | "\"admin\"" | "\"other\""),
+            "zone-kind" => !matches!(
+                v,
+                "\"permitted\"" | "\"oblast\"" | "\"admin\"" | "\"other\""
+            ),
             _ => true,
         }
     })
@@ -170,37 +179,42 @@ fn policy_with_an_unknown_key_or_rule_names_it() {
         proptest::collection::vec(0usize..3, VALID.len()),
         any::<bool>(),
     );
-    fuzz("policy-unknown-key", 1024, strategy, |(at, name, blank, as_rule)| {
-        let (table, _, _) = VALID[at];
-        if as_rule {
-            if cairn_audit::policy::RULES.contains(&name.as_str()) {
-                return Ok(());
+    fuzz(
+        "policy-unknown-key",
+        1024,
+        strategy,
+        |(at, name, blank, as_rule)| {
+            let (table, _, _) = VALID[at];
+            if as_rule {
+                if cairn_audit::policy::RULES.contains(&name.as_str()) {
+                    return Ok(());
+                }
+                let (text, _) = render(at, VALID[at].2, None, &blank);
+                let text = format!("{text}[rules.{name}]\nx = 1\n");
+                let line = text.lines().count() - 1;
+                let e = Policy::parse(&text, "fuzz.toml").unwrap_err();
+                prop_assert!(e.message.contains(&format!("{name:?}")), "{e}");
+                prop_assert_eq!(e.line, line, "{}\n{}", e, text);
+            } else {
+                let known = cairn_audit::policy::POLICY_KEYS
+                    .iter()
+                    .find(|(t, _)| *t == table)
+                    .unwrap()
+                    .1;
+                if known.contains(&name.as_str()) {
+                    return Ok(());
+                }
+                let (text, line) = render(at, "\"x\"", Some(&name), &blank);
+                let e = Policy::parse(&text, "fuzz.toml").unwrap_err();
+                prop_assert!(
+                    e.message.contains(&format!("{name:?}")) && e.message.contains(table),
+                    "the error does not name {table} and {name}: {e}\n{text}"
+                );
+                prop_assert_eq!(e.line, line, "{}\n{}", e, text);
             }
-            let (text, _) = render(at, VALID[at].2, None, &blank);
-            let text = format!("{text}[rules.{name}]\nx = 1\n");
-            let line = text.lines().count() - 1;
-            let e = Policy::parse(&text, "fuzz.toml").unwrap_err();
-            prop_assert!(e.message.contains(&format!("{name:?}")), "{e}");
-            prop_assert_eq!(e.line, line, "{}\n{}", e, text);
-        } else {
-            let known = cairn_audit::policy::POLICY_KEYS
-                .iter()
-                .find(|(t, _)| *t == table)
-                .unwrap()
-                .1;
-            if known.contains(&name.as_str()) {
-                return Ok(());
-            }
-            let (text, line) = render(at, "\"x\"", Some(&name), &blank);
-            let e = Policy::parse(&text, "fuzz.toml").unwrap_err();
-            prop_assert!(
-                e.message.contains(&format!("{name:?}")) && e.message.contains(table),
-                "the error does not name {table} and {name}: {e}\n{text}"
-            );
-            prop_assert_eq!(e.line, line, "{}\n{}", e, text);
-        }
-        Ok(())
-    });
+            Ok(())
+        },
+    );
 }
 
 #[test]
@@ -213,8 +227,26 @@ fn policy_text_mutations_never_panic_and_name_a_line_in_the_file() {
                 "\\PC{0,6}",
                 prop::sample::select(
                     &[
-                        "[", "]", "[[", "=", "\"", "'''", "\"\"\"", "\n", "\\u0000", "#", ".",
-                        "-", "inf", "nan", "1e999", "{", "}", "[rules]\n", "\u{FEFF}", "\r",
+                        "[",
+                        "]",
+                        "[[",
+                        "=",
+                        "\"",
+                        "'''",
+                        "\"\"\"",
+                        "\n",
+                        "\\u0000",
+                        "#",
+                        ".",
+                        "-",
+                        "inf",
+                        "nan",
+                        "1e999",
+                        "{",
+                        "}",
+                        "[rules]\n",
+                        "\u{FEFF}",
+                        "\r",
                     ][..]
                 )
                 .prop_map(str::to_string),

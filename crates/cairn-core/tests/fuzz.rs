@@ -4,7 +4,10 @@
 //! PNG text, eXIf and tIME chunks, WebP EXIF and XMP chunks) never survives.
 //!
 //! The images are built segment by segment around random picture data, with the metadata
-//! segments shuffled among the others. `CAIRN_FUZZ_SCALE=N` multiplies every case count
+//! segments shuffled among the others. Not generated yet: metadata after the first start of scan
+//! (a progressive JPEG's later segments) and inside kept chunks (PNG iCCP, private chunks), which
+//! the cleaner as written keeps; the decode-and-re-encode cleaner of issue 18 removes them, and
+//! these generators should then plant markers there too. `CAIRN_FUZZ_SCALE=N` multiplies every case count
 //! (bench/fuzz.sh runs them at 20×).
 
 use cairn_core::report::{PhotoType, sniff_photo, strip_photo_metadata};
@@ -187,12 +190,8 @@ fn webp() -> impl Strategy<Value = Vec<u8>> {
             data(100)
         ),
     ];
-    (
-        payload(),
-        proptest::collection::vec(chunk, 0..8),
-        data(300),
-    )
-        .prop_map(|(exif, chunks, picture)| {
+    (payload(), proptest::collection::vec(chunk, 0..8), data(300)).prop_map(
+        |(exif, chunks, picture)| {
             let mut out = b"RIFF\0\0\0\0WEBP".to_vec();
             // VP8X with the EXIF and XMP flags set, then the other chunks, then the picture.
             webp_chunk(&mut out, b"VP8X", &[0b0000_1100, 0, 0, 0, 7, 0, 0, 7, 0, 0]);
@@ -204,7 +203,8 @@ fn webp() -> impl Strategy<Value = Vec<u8>> {
             let size = (out.len() - 8) as u32;
             out[4..8].copy_from_slice(&size.to_le_bytes());
             out
-        })
+        },
+    )
 }
 
 fn check_clean(kind: PhotoType, image: &[u8]) -> Result<(), TestCaseError> {

@@ -401,8 +401,11 @@ fn collection(features: &[String]) -> String {
     )
 }
 
+/// A feature's number (or row's line) and the outcome of its checks.
+type Checked = (u64, Result<Candidate, Vec<Problem>>);
+
 /// Reads a GeoJSON text and checks every feature as the import does.
-fn read_geojson(text: &[u8]) -> Result<Vec<(u64, Result<Candidate, Vec<Problem>>)>, String> {
+fn read_geojson(text: &[u8]) -> Result<Vec<Checked>, String> {
     let catalogue = Catalogue::builtin();
     let now = chrono::Utc::now();
     let mut out = Vec::new();
@@ -646,9 +649,7 @@ fn csv_row(f: &Feature) -> Vec<String> {
     ]
 }
 
-fn read_csv_text(
-    text: &[u8],
-) -> Result<Vec<(u64, Result<Candidate, Vec<Problem>>)>, CsvError<String>> {
+fn read_csv_text(text: &[u8]) -> Result<Vec<Checked>, CsvError<String>> {
     let catalogue = Catalogue::builtin();
     let now = chrono::Utc::now();
     let mut out = Vec::new();

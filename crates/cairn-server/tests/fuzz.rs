@@ -18,8 +18,8 @@ use cairn_server::cql2::{self, CompareOp, Expr, Literal, QueryableType};
 use cairn_server::reports::ReportsConfig;
 use cairn_server::tiles::{self, TileFeature, TileValue};
 use cairn_server::{AppState, router};
-use cairn_store::prelude::*;
 use cairn_store::SqliteStore;
+use cairn_store::prelude::*;
 use cairn_store::sqlite::OpenMode;
 use chrono::{DateTime, NaiveDate, Utc};
 use geo_types::{LineString, MultiPolygon, Point, Polygon};
@@ -87,9 +87,8 @@ const Q: &[(&str, QueryableType)] = &[
 
 fn instant() -> impl Strategy<Value = DateTime<Utc>> {
     // 1900 to 2100, to the microsecond.
-    (-2_208_988_800_000_000i64..4_102_444_800_000_000).prop_map(|us| {
-        DateTime::from_timestamp_micros(us).expect("in range")
-    })
+    (-2_208_988_800_000_000i64..4_102_444_800_000_000)
+        .prop_map(|us| DateTime::from_timestamp_micros(us).expect("in range"))
 }
 
 fn date() -> impl Strategy<Value = NaiveDate> {
@@ -241,13 +240,65 @@ fn cql2_soup() -> impl Strategy<Value = String> {
     let token = prop_oneof![
         prop::sample::select(
             &[
-                "status", "depth", "cleared", "updated", "\"hazard-type\"", "\"and\"", "name",
-                "unknown", "AND", "OR", "NOT", "IS", "NULL", "TRUE", "FALSE", "LIKE", "BETWEEN",
-                "IN", "DIV", "(", ")", "=", "<>", "<", ">", "<=", ">=", "+", "-", "*", "/", ",",
-                "'", "''", "\"", "'text'", "'it''s'", "42", "-1.5", "1e999", "1e", ".5", "0x1F",
-                "TIMESTAMP('2026-10-01T00:00:00Z')", "DATE('2026-10-01')", "DATE('2026-02-30')",
-                "TIMESTAMP(", "DATE", "S_INTERSECTS(geom, POINT(1 2))", "CASEI(name)", "[", "]",
-                "%", ";", "--", "\u{0}", "\u{202E}", "😀", "\n",
+                "status",
+                "depth",
+                "cleared",
+                "updated",
+                "\"hazard-type\"",
+                "\"and\"",
+                "name",
+                "unknown",
+                "AND",
+                "OR",
+                "NOT",
+                "IS",
+                "NULL",
+                "TRUE",
+                "FALSE",
+                "LIKE",
+                "BETWEEN",
+                "IN",
+                "DIV",
+                "(",
+                ")",
+                "=",
+                "<>",
+                "<",
+                ">",
+                "<=",
+                ">=",
+                "+",
+                "-",
+                "*",
+                "/",
+                ",",
+                "'",
+                "''",
+                "\"",
+                "'text'",
+                "'it''s'",
+                "42",
+                "-1.5",
+                "1e999",
+                "1e",
+                ".5",
+                "0x1F",
+                "TIMESTAMP('2026-10-01T00:00:00Z')",
+                "DATE('2026-10-01')",
+                "DATE('2026-02-30')",
+                "TIMESTAMP(",
+                "DATE",
+                "S_INTERSECTS(geom, POINT(1 2))",
+                "CASEI(name)",
+                "[",
+                "]",
+                "%",
+                ";",
+                "--",
+                "\u{0}",
+                "\u{202E}",
+                "😀",
+                "\n",
             ][..]
         )
         .prop_map(str::to_string),
@@ -255,13 +306,11 @@ fn cql2_soup() -> impl Strategy<Value = String> {
         "[a-z_]{1,6}",
         any::<f64>().prop_map(|x| x.to_string()),
     ];
-    proptest::collection::vec((token, prop::sample::select(&["", " ", "  ", "\t"][..])), 0..24)
-        .prop_map(|parts| {
-            parts
-                .into_iter()
-                .map(|(t, s)| format!("{t}{s}"))
-                .collect()
-        })
+    proptest::collection::vec(
+        (token, prop::sample::select(&["", " ", "  ", "\t"][..])),
+        0..24,
+    )
+    .prop_map(|parts| parts.into_iter().map(|(t, s)| format!("{t}{s}")).collect())
 }
 
 #[test]
@@ -288,7 +337,10 @@ fn cql2_any_text_never_panics_and_errors_name_their_position() {
         if let Err(e) = cql2::parse(&text, Q) {
             let n = text.chars().count();
             let message = e.to_string();
-            prop_assert!(e.position() <= n.max(cql2::MAX_CHARS), "{e:?} past the end ({n})");
+            prop_assert!(
+                e.position() <= n.max(cql2::MAX_CHARS),
+                "{e:?} past the end ({n})"
+            );
             prop_assert!(
                 message.contains(&format!("character offset {}", e.position())),
                 "{message:?} does not name its position"
@@ -334,7 +386,13 @@ fn service() -> Service {
 }
 
 impl Service {
-    fn call(&self, method: &str, uri: &str, token: Option<&str>, body: Vec<u8>) -> (StatusCode, Value) {
+    fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
         let mut req = Request::builder()
             .method(method)
             .uri(uri)
@@ -350,7 +408,10 @@ impl Service {
             let r = router(self.state.clone()).oneshot(req).await.unwrap();
             let status = r.status();
             let bytes = r.into_body().collect().await.unwrap().to_bytes();
-            (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+            (
+                status,
+                serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            )
         })
     }
 
@@ -411,10 +472,11 @@ fn bad_field() -> impl Strategy<Value = (String, Option<Value>)> {
         ]
         .prop_map(|v| ("accuracy_m".to_string(), Some(v))),
         prop_oneof![
-            "[a-z-]{1,16}".prop_filter("an unknown category", |s| {
-                <cairn_core::report::ReportCategory as cairn_core::WireEnum>::parse(s).is_err()
-            })
-            .prop_map(Value::from),
+            "[a-z-]{1,16}"
+                .prop_filter("an unknown category", |s| {
+                    <cairn_core::report::ReportCategory as cairn_core::WireEnum>::parse(s).is_err()
+                })
+                .prop_map(Value::from),
             any::<i64>().prop_map(Value::from),
         ]
         .prop_map(|v| ("category".to_string(), Some(v))),
@@ -457,16 +519,11 @@ fn bad_field() -> impl Strategy<Value = (String, Option<Value>)> {
 #[test]
 fn report_body_with_one_bad_field_is_refused_naming_it_and_nothing_is_stored() {
     let s = service();
-    let ok = s.call(
-        "POST",
-        "/api/reports",
-        None,
-        {
-            let mut b = valid_report();
-            b["photo"] = Value::from(b64(&small_jpeg()));
-            b.to_string().into_bytes()
-        },
-    );
+    let ok = s.call("POST", "/api/reports", None, {
+        let mut b = valid_report();
+        b["photo"] = Value::from(b64(&small_jpeg()));
+        b.to_string().into_bytes()
+    });
     assert_eq!(ok.0, StatusCode::CREATED, "{}", ok.1);
     assert_eq!(s.total(), 1);
     fuzz("report-field", 512, bad_field(), |(field, value)| {
@@ -512,7 +569,11 @@ fn report_body_with_one_bad_field_is_refused_naming_it_and_nothing_is_stored() {
 fn report_body_byte_mutations_never_fail_the_server() {
     let s = service();
     let edits = proptest::collection::vec(
-        (any::<prop::sample::Index>(), 0usize..6, proptest::collection::vec(any::<u8>(), 0..6)),
+        (
+            any::<prop::sample::Index>(),
+            0usize..6,
+            proptest::collection::vec(any::<u8>(), 0..6),
+        ),
         1..5,
     );
     fuzz("report-bytes", 512, edits, |edits| {
@@ -574,11 +635,20 @@ fn hazard(b: (f64, f64, f64, f64)) -> impl Strategy<Value = Hazard> {
         }),
         (inner(), 0.01..0.1f64).prop_map(move |((x, y), r)| {
             let sq = |x0: f64, y0: f64, a: f64, b: f64| {
-                LineString::from(vec![(x0, y0), (x0 + a, y0), (x0 + a, y0 + b), (x0, y0 + b), (x0, y0)])
+                LineString::from(vec![
+                    (x0, y0),
+                    (x0 + a, y0),
+                    (x0 + a, y0 + b),
+                    (x0, y0 + b),
+                    (x0, y0),
+                ])
             };
             let (a, b) = (r * dx, r * dy);
             Shape::MultiPolygon(MultiPolygon::new(vec![
-                Polygon::new(sq(x, y, a, b), vec![sq(x + a / 4.0, y + b / 4.0, a / 2.0, b / 2.0)]),
+                Polygon::new(
+                    sq(x, y, a, b),
+                    vec![sq(x + a / 4.0, y + b / 4.0, a / 2.0, b / 2.0)],
+                ),
                 Polygon::new(sq(x - 1.5 * a, y, a, b), vec![]),
             ]))
         }),
@@ -595,8 +665,15 @@ fn hazard(b: (f64, f64, f64, f64)) -> impl Strategy<Value = Hazard> {
     ];
     (
         shape,
-        prop_oneof!["\\PC{0,30}", "[\\u{0400}-\\u{04FF} ]{1,20}", Just(String::new())],
-        prop_oneof![any::<f64>().prop_filter("finite", |x| x.is_finite()), Just(-0.0)],
+        prop_oneof![
+            "\\PC{0,30}",
+            "[\\u{0400}-\\u{04FF} ]{1,20}",
+            Just(String::new())
+        ],
+        prop_oneof![
+            any::<f64>().prop_filter("finite", |x| x.is_finite()),
+            Just(-0.0)
+        ],
         any::<i64>(),
         any::<bool>(),
     )
@@ -629,7 +706,12 @@ fn json_bounds(g: &Value) -> [f64; 4] {
             _ => {}
         }
     }
-    let mut b = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+    let mut b = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
     walk(&g["coordinates"], &mut b);
     b
 }
@@ -639,10 +721,7 @@ fn vector_tiles_of_generated_hazards_read_back_by_gdal() {
     let strategy = tile().prop_flat_map(|(z, x, y)| {
         let (sw, ne) = tiles::tile_bbox(z, x, y, 0.0);
         let b = (sw.x, sw.y, ne.x, ne.y);
-        (
-            Just((z, x, y)),
-            proptest::collection::vec(hazard(b), 1..8),
-        )
+        (Just((z, x, y)), proptest::collection::vec(hazard(b), 1..8))
     });
     fuzz("mvt-gdal", 16, strategy, |((z, x, y), hazards)| {
         let features: Vec<TileFeature<'_>> = hazards
@@ -669,8 +748,22 @@ fn vector_tiles_of_generated_hazards_read_back_by_gdal() {
         let out = Command::new("ogr2ogr")
             .args(["-f", "GeoJSON", "/vsistdout/"])
             .arg(&path)
-            .args(["-oo", &format!("Z={z}"), "-oo", &format!("X={x}"), "-oo", &format!("Y={y}")])
-            .args(["-t_srs", "EPSG:4326", "-lco", "RFC7946=NO", "-lco", "WRITE_BBOX=NO"])
+            .args([
+                "-oo",
+                &format!("Z={z}"),
+                "-oo",
+                &format!("X={x}"),
+                "-oo",
+                &format!("Y={y}"),
+            ])
+            .args([
+                "-t_srs",
+                "EPSG:4326",
+                "-lco",
+                "RFC7946=NO",
+                "-lco",
+                "WRITE_BBOX=NO",
+            ])
             .output()
             .expect("ogr2ogr (Debian gdal-bin) must be installed: scripts/test installs it");
         prop_assert!(
@@ -679,7 +772,10 @@ fn vector_tiles_of_generated_hazards_read_back_by_gdal() {
             String::from_utf8_lossy(&out.stderr)
         );
         let back: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!("no JSON from ogr2ogr ({e}): {}", String::from_utf8_lossy(&out.stdout))
+            panic!(
+                "no JSON from ogr2ogr ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
         });
         let read = back["features"].as_array().cloned().unwrap_or_default();
         prop_assert_eq!(read.len(), hazards.len(), "{}", back);
@@ -692,9 +788,16 @@ fn vector_tiles_of_generated_hazards_read_back_by_gdal() {
             let h = &hazards[i];
             prop_assert_eq!(p["name"].as_str(), Some(h.name.as_str()), "{}", p);
             let gx = p["x"].as_f64().unwrap();
-            prop_assert!(gx == h.x || (gx - h.x).abs() <= h.x.abs() * 1e-15, "x {} read as {}", h.x, gx);
+            prop_assert!(
+                gx == h.x || (gx - h.x).abs() <= h.x.abs() * 1e-15,
+                "x {} read as {}",
+                h.x,
+                gx
+            );
             prop_assert_eq!(p["n"].as_i64(), Some(h.n), "{}", p);
-            let flag = p["flag"].as_bool().or_else(|| p["flag"].as_i64().map(|v| v != 0));
+            let flag = p["flag"]
+                .as_bool()
+                .or_else(|| p["flag"].as_i64().map(|v| v != 0));
             prop_assert_eq!(flag, Some(h.flag), "{}", p);
             // The drawn outline covers the hazard (never smaller), and not by much.
             let want = shape_box(&h.shape);

@@ -105,7 +105,8 @@ impl Feature {
                 json!({"width_m": 10}),
             ),
         };
-        let mut props = json!({"status": self.status, "classification": "public", "name": self.name});
+        let mut props =
+            json!({"status": self.status, "classification": "public", "name": self.name});
         for (k, v) in extra.as_object().unwrap() {
             props[k] = v.clone();
         }
@@ -153,7 +154,13 @@ fn bad() -> impl Strategy<Value = Bad> {
             "[A-Za-z]{1,12}"
                 .prop_filter("unknown", |s| !matches!(
                     s.as_str(),
-                    "reported" | "suspected" | "confirmed" | "reduced" | "cancelled" | "cleared" | "closed"
+                    "reported"
+                        | "suspected"
+                        | "confirmed"
+                        | "reduced"
+                        | "cancelled"
+                        | "cleared"
+                        | "closed"
                 ))
                 .prop_map(Value::from),
             "[\\u{0400}-\\u{04FF}]{1,8}".prop_map(Value::from),
@@ -261,7 +268,10 @@ fn store() -> (Env, ((i64, i64), u64)) {
             .json(&format!("BASE-{i}"))
         })
         .collect();
-    env.write("base.geojson", &json!({"type": "FeatureCollection", "features": base}));
+    env.write(
+        "base.geojson",
+        &json!({"type": "FeatureCollection", "features": base}),
+    );
     env.ok(&["import", "base.geojson"]);
     let before = (env.counts(), env.digest());
     (env, before)
@@ -270,11 +280,10 @@ fn store() -> (Env, ((i64, i64), u64)) {
 #[test]
 fn geojson_import_with_one_bad_feature_is_refused_whole_naming_it() {
     let (env, before) = store();
-    let strategy = proptest::collection::vec(feature(), 2..6)
-        .prop_flat_map(|fs| {
-            let n = fs.len();
-            (Just(fs), 1..n, bad())
-        });
+    let strategy = proptest::collection::vec(feature(), 2..6).prop_flat_map(|fs| {
+        let n = fs.len();
+        (Just(fs), 1..n, bad())
+    });
     fuzz("import-geojson", 128, strategy, |(features, bad_at, m)| {
         let mut texts = Vec::new();
         let mut expect = Vec::new();
@@ -322,11 +331,23 @@ fn csv_import_with_one_bad_row_is_refused_whole_naming_it() {
         "[a-z]{1,12}|[\\u{0400}-\\u{04FF}]{1,6}"
             .prop_filter("unknown", |s| !matches!(
                 s.as_str(),
-                "reported" | "suspected" | "confirmed" | "reduced" | "cancelled" | "cleared" | "closed"
+                "reported"
+                    | "suspected"
+                    | "confirmed"
+                    | "reduced"
+                    | "cancelled"
+                    | "cleared"
+                    | "closed"
             ))
             .prop_map(BadRow::Status),
-        prop_oneof![Just("NaN"), Just("-5"), Just("fifty"), Just("inf"), Just("1e400")]
-            .prop_map(|s| BadRow::Radius(s.to_string())),
+        prop_oneof![
+            Just("NaN"),
+            Just("-5"),
+            Just("fifty"),
+            Just("inf"),
+            Just("1e400")
+        ]
+        .prop_map(|s| BadRow::Radius(s.to_string())),
         Just(BadRow::DuplicateId),
     ];
     let strategy = proptest::collection::vec(feature(), 2..6).prop_flat_map(move |fs| {
