@@ -254,7 +254,7 @@ fn policy_text_mutations_never_panic_and_name_a_line_in_the_file() {
         ),
         1..6,
     );
-    fuzz("policy-text", 2048, edits, |edits| {
+    fuzz("policy-text", 1024, edits, |edits| {
         let mut text: Vec<char> = EXAMPLE.chars().collect();
         for (at, delete, insert) in &edits {
             let i = at.index(text.len() + 1);

@@ -284,7 +284,7 @@ fn geojson_import_with_one_bad_feature_is_refused_whole_naming_it() {
         let n = fs.len();
         (Just(fs), 1..n, bad())
     });
-    fuzz("import-geojson", 128, strategy, |(features, bad_at, m)| {
+    fuzz("import-geojson", 96, strategy, |(features, bad_at, m)| {
         let mut texts = Vec::new();
         let mut expect = Vec::new();
         for (i, f) in features.iter().enumerate() {
@@ -354,7 +354,7 @@ fn csv_import_with_one_bad_row_is_refused_whole_naming_it() {
         let n = fs.len();
         (Just(fs), 1..n, bad_row.clone())
     });
-    fuzz("import-csv", 128, strategy, |(features, bad_at, m)| {
+    fuzz("import-csv", 96, strategy, |(features, bad_at, m)| {
         let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
         let mut text = String::from("id,wkt,status,classification,radius_m,width_m,name\n");
         let mut expect = vec![];
