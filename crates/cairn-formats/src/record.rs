@@ -83,17 +83,32 @@ pub fn build_record(
         problems.push(Problem::new("id", m));
     }
     let shape = match (geometry, &props) {
-        (Some(g), Some(p)) => match Shape::from_parts(g, p.radius_m, p.width_m) {
-            Ok(s) => {
-                let s = s.oriented();
-                validate_shape(&s, &mut problems);
-                Some(s)
+        (Some(g), Some(p)) => {
+            // A radius or width on a polygon is refused by `from_parts`, which then drops the
+            // polygon: check it here so that its own problems are listed too.
+            if p.radius_m.is_some() || p.width_m.is_some() {
+                match &g {
+                    Geometry::Polygon(poly) => {
+                        validate_shape(&Shape::Polygon(poly.clone()), &mut problems)
+                    }
+                    Geometry::MultiPolygon(m) => {
+                        validate_shape(&Shape::MultiPolygon(m.clone()), &mut problems)
+                    }
+                    _ => {}
+                }
             }
-            Err(ps) => {
-                problems.extend(ps);
-                None
+            match Shape::from_parts(g, p.radius_m, p.width_m) {
+                Ok(s) => {
+                    let s = s.oriented();
+                    validate_shape(&s, &mut problems);
+                    Some(s)
+                }
+                Err(ps) => {
+                    problems.extend(ps);
+                    None
+                }
             }
-        },
+        }
         (Some(g), None) => {
             // Properties had problems; still check the geometry so that every problem is listed.
             let s = match g {

@@ -86,4 +86,39 @@ impl Env {
             q("SELECT count(*) FROM changesets"),
         )
     }
+
+    /// A digest of every row of the store's history and current state (changesets, revisions,
+    /// heads, counters), in order: equal digests mean nothing was written.
+    pub fn digest(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let c = rusqlite::Connection::open_with_flags(
+            self.path("store.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for (table, key) in [
+            ("changesets", "id"),
+            ("revisions", "rev"),
+            ("heads", "kind, record_id"),
+            ("counters", "name"),
+        ] {
+            let mut stmt = c
+                .prepare(&format!("SELECT * FROM {table} ORDER BY {key}"))
+                .unwrap();
+            let n = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| {
+                    (0..n)
+                        .map(|i| r.get::<_, rusqlite::types::Value>(i))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .unwrap();
+            table.hash(&mut h);
+            for row in rows {
+                format!("{:?}", row.unwrap()).hash(&mut h);
+            }
+        }
+        h.finish()
+    }
 }
