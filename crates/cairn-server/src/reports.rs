@@ -13,14 +13,14 @@
 //! from what the client says), and its metadata (EXIF with GPS, camera serial and owner, XMP,
 //! comments) is removed before it is stored.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -47,8 +47,8 @@ pub struct ReportsConfig {
     pub photo_max_bytes: usize,
     /// The per-client limit; `None` turns it off (for benchmarks).
     pub rate_limit: Option<RateLimit>,
-    /// Take the client's address from the last `X-Forwarded-For` entry (behind a reverse proxy
-    /// that sets it); otherwise the connection's address is the client.
+    /// The older setting for a reverse proxy: when set and no trusted proxies are configured,
+    /// proxies on loopback are trusted (`limits::Limits::trusted_proxies`).
     pub trust_forwarded_for: bool,
 }
 
@@ -170,25 +170,8 @@ impl FromRequestParts<AppState> for ClientIp {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<ClientIp, ApiError> {
-        if state.reports_config().trust_forwarded_for
-            && let Some(ip) = parts
-                .headers
-                .get_all("x-forwarded-for")
-                .iter()
-                .next_back()
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.rsplit(',').next())
-                .and_then(|v| v.trim().parse::<IpAddr>().ok())
-        {
-            return Ok(ClientIp(ip));
-        }
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip())
-                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
-        ))
+        // The peer, or the forwarded client when the peer is a trusted proxy (`ratelimit.rs`).
+        Ok(ClientIp(state.client_ip(parts)))
     }
 }
 
