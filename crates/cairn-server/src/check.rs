@@ -218,10 +218,13 @@ pub const MAX_ROUTE_VERTICES: usize = 10_000;
 pub const MAX_ROUTE_LENGTH_M: f64 = 1_000_000.0;
 /// The widest corridor accepted, in metres.
 pub const MAX_ROUTE_WIDTH_M: f64 = 20_000.0;
+/// The widest corridor the public may ask for, in metres (422 beyond; the map offers up to
+/// 250 m). A check's work grows with its positions times the hazards within the corridor's
+/// reach: 10,000 positions zig-zagging 20 km wide through a dense region took seconds of CPU.
+pub const MAX_PUBLIC_WIDTH_M: f64 = 1_000.0;
 /// The public's cost limit of a route check: the corridor's area, length times width, in km²
-/// (422 beyond). A check's work grows with the hazards its corridor reaches, so this bounds it
-/// whatever the route's shape: 1,000 km at 100 m, or 25 km at the widest 20 km. Token holders
-/// are bounded by the pool's per-request budget instead.
+/// (422 beyond): 1,000 km at 100 m, or 100 km at the widest 1 km. Token holders are bounded by
+/// the pool's per-request budget instead.
 pub const MAX_PUBLIC_CORRIDOR_KM2: f64 = 100.0;
 
 fn read_route(v: &Value) -> Result<(LineString<f64>, Option<f64>), ApiError> {
@@ -340,6 +343,11 @@ fn route_answer(
             "body: the route is {:.0} km long; a route may be at most {} km (cost limit)",
             length / 1000.0,
             MAX_ROUTE_LENGTH_M / 1000.0
+        )));
+    }
+    if public && width > MAX_PUBLIC_WIDTH_M {
+        return Err(crate::limits::over_cost(format!(
+            "parameter width: a public route check's corridor may be at most {MAX_PUBLIC_WIDTH_M} m wide, not {width} m (cost limit)"
         )));
     }
     let corridor_km2 = length / 1000.0 * width / 1000.0;

@@ -421,7 +421,11 @@ pub async fn submit(
             detail: "Content-Type must be application/json (a photo goes inside as base64)".into(),
         });
     }
-    let report = read_report(&body, config.photo_max_bytes)?;
+    // Decoding and cleaning a photo is CPU work: on the compute pool (`limits.rs`).
+    let photo_max = config.photo_max_bytes;
+    let report = state
+        .compute("a report", move |_| read_report(&body, photo_max))
+        .await??;
     let receipt = state.intake().submit(report).await?;
     state.metrics().reports.fetch_add(1, Ordering::Relaxed);
     let location = format!("/api/reports/{}", receipt.reference);

@@ -105,9 +105,10 @@ fn health_and_place_checks_answer_fast_while_twenty_clients_send_the_most_expens
     let config = write_config(&env, "load.toml", "[rate_limits]\nenabled = false\n");
     let server = Server::start(&env.path("store.db"), Some(&config));
     let addr = server.addr.clone();
-    // The costliest shapes the public may send: a 20 km wide corridor as long as allowed, and a
-    // 100 m one zig-zagging 1,000 km over the densest few kilometres, both with 10,000 positions.
-    let wide = zigzag(c, MAX_VERTICES, 4_000.0, 20_000.0);
+    // The costliest shapes the public may send: the widest corridor (1 km) as long as allowed,
+    // and a 100 m one zig-zagging 1,000 km over the densest few kilometres, both with 10,000
+    // positions.
+    let wide = zigzag(c, MAX_VERTICES, 4_000.0, 1_000.0);
     let long = zigzag(c, MAX_VERTICES, 3_000.0, 100.0);
     for body in [&wide, &long] {
         let (status, text) = http(&addr, "POST", "/api/check/route", None, body);
@@ -387,21 +388,29 @@ fn cost_limits_and_caps_answer_413_422_and_503_naming_the_limit() {
             && p["detail"].as_str().unwrap().contains("10000"),
         "{p}"
     );
-    // A corridor over the public's cost limit: 422 naming width and the limit; an officer's is
-    // checked.
-    let wide = json!({"type": "Feature", "properties": {"width": 5000},
-        "geometry": {"type": "LineString", "coordinates": [[c[0] - 0.3, c[1]], [c[0] + 0.3, c[1]]]}})
-    .to_string();
-    let (status, head, body) = post(&wide, None);
-    assert_eq!(status, 422, "{body}");
-    let p = problem(&head, &body);
-    let d = p["detail"].as_str().unwrap();
-    assert!(
-        d.contains("width") && d.contains("km²") && d.contains("cost limit"),
-        "{p}"
-    );
-    let (status, _, body) = post(&wide, Some(&token));
-    assert_eq!(status, 200, "an officer's wide check: {body}");
+    // A corridor wider than the public's limit, or larger in area: 422 naming width and the
+    // limit; an officer's is checked.
+    let line = |width: f64, half_deg: f64| {
+        json!({"type": "Feature", "properties": {"width": width},
+            "geometry": {"type": "LineString",
+                "coordinates": [[c[0] - half_deg, c[1]], [c[0] + half_deg, c[1]]]}})
+        .to_string()
+    };
+    for (body, wanted) in [
+        (line(5000.0, 0.01), "1000 m wide"),
+        (line(1000.0, 0.8), "km²"),
+    ] {
+        let (status, head, text) = post(&body, None);
+        assert_eq!(status, 422, "{text}");
+        let p = problem(&head, &text);
+        let d = p["detail"].as_str().unwrap();
+        assert!(
+            d.contains("width") && d.contains(wanted) && d.contains("cost limit"),
+            "{p}"
+        );
+        let (status, _, text) = post(&body, Some(&token));
+        assert_eq!(status, 200, "an officer's wide check: {text}");
+    }
     // Longer than 1,000 km: 422 for anyone.
     let far =
         json!({"type": "LineString", "coordinates": [[24.0, 48.0], [40.0, 48.0]]}).to_string();
@@ -437,7 +446,7 @@ fn cost_limits_and_caps_answer_413_422_and_503_naming_the_limit() {
     assert_eq!(status, 413, "{body}");
     // The cap: with room for one public route check at a time, several at once are refused 503
     // with Retry-After and a problem naming caps.route_checks, while one at a time all pass.
-    let heavy = zigzag(c, MAX_VERTICES, 4_000.0, 20_000.0);
+    let heavy = zigzag(c, MAX_VERTICES, 4_000.0, 1_000.0);
     let results: Vec<(u16, String, String)> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..8).map(|_| s.spawn(|| post(&heavy, None))).collect();
         hs.into_iter().map(|h| h.join().unwrap()).collect()
