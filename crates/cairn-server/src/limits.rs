@@ -130,6 +130,7 @@ impl Default for Limits {
 pub(crate) struct Guards {
     pub(crate) limits: Limits,
     compute: Arc<Semaphore>,
+    light: Arc<Semaphore>,
     route_checks: Arc<Semaphore>,
     transparency: Arc<Semaphore>,
     items: Arc<Semaphore>,
@@ -151,6 +152,7 @@ impl Guards {
         };
         Guards {
             compute: sem(limits.compute_threads),
+            light: sem(limits.compute_threads),
             route_checks: sem(limits.caps.route_checks),
             transparency: sem(limits.caps.transparency),
             items: sem(limits.caps.items),
@@ -217,10 +219,30 @@ impl AppState {
         what: &str,
         f: impl FnOnce(&AppState) -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let g = &self.inner.guards;
-        let budget = g.limits.compute_budget;
+        let pool = self.inner.guards.compute.clone();
+        self.run_on(pool, what, f).await
+    }
+
+    /// As `compute`, on a pool of its own of the same size, for work that is small but frequent
+    /// (drawing a tile), so the map is never held behind route checks and reports.
+    pub async fn compute_light<T: Send + 'static>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&AppState) -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let pool = self.inner.guards.light.clone();
+        self.run_on(pool, what, f).await
+    }
+
+    async fn run_on<T: Send + 'static>(
+        &self,
+        pool: Arc<Semaphore>,
+        what: &str,
+        f: impl FnOnce(&AppState) -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let budget = self.inner.guards.limits.compute_budget;
         let started = Instant::now();
-        let permit = tokio::time::timeout(budget, g.compute.clone().acquire_owned())
+        let permit = tokio::time::timeout(budget, pool.acquire_owned())
             .await
             .map_err(|_| busy(what, budget))?
             .map_err(ApiError::internal)?;

@@ -83,9 +83,9 @@ pub async fn tile(
     if let Some(b) = state.tile_cache_get(&key) {
         return Ok(mvt(b));
     }
-    // Drawn on the compute pool (`limits.rs`): a dense tile is CPU work.
+    // Drawn on the light compute pool (`limits.rs`): a dense tile is CPU work.
     let bytes = state
-        .compute("a tile", move |state| draw(state, public, zi, xi, yi))
+        .compute_light("a tile", move |state| draw(state, public, zi, xi, yi))
         .await?;
     let bytes = Bytes::from(bytes);
     state.tile_cache_put(key, bytes.clone());

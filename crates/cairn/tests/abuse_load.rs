@@ -552,3 +552,46 @@ fn rate_limits_answer_429_and_forwarded_addresses_count_only_from_trusted_proxie
         assert_eq!(statuses, [200, 200, 200, 429]);
     }
 }
+
+#[test]
+fn sigterm_finishes_a_report_in_progress_before_the_service_exits() {
+    let env = Env::with_store();
+    let server = Server::start(&env.path("store.db"), None);
+    let addr = server.addr.clone();
+    let body = json!({"lon": 30.5, "lat": 50.4, "category": "mine",
+        "description": "sent over a slow link while the service stops"})
+    .to_string();
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut s = TcpStream::connect(&addr).unwrap();
+    write!(
+        s,
+        "POST /api/reports HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{first}",
+        body.len()
+    )
+    .unwrap();
+    s.flush().unwrap();
+    // The request is in progress (its head read, half its body) when the service is told to stop.
+    std::thread::sleep(Duration::from_millis(500));
+    server.signal_term();
+    std::thread::sleep(Duration::from_millis(300));
+    s.write_all(rest.as_bytes()).unwrap();
+    let (got, closed) = read_until_closed(&mut s, Duration::from_secs(30));
+    assert!(closed, "the connection closes after its answer: {got:?}");
+    assert!(
+        got.starts_with("HTTP/1.1 201"),
+        "the report is answered: {got:?}"
+    );
+    let reference = got
+        .split("\"reference\":\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a reference")
+        .to_string();
+    assert_eq!(server.wait(), Some(0), "cairn serve exits 0 after SIGTERM");
+    // What was acknowledged is in the store.
+    let list = env.ok_json(&["reports", "list", "--state", "all", "--json"]);
+    assert!(
+        list.to_string().contains(&reference),
+        "{reference} is stored: {list}"
+    );
+}

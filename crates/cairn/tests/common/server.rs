@@ -84,16 +84,25 @@ impl Server {
         matches!(self.child.try_wait(), Ok(None))
     }
 
-    /// SIGTERM (with `kill`, the real signal a service manager sends); returns once it exited,
-    /// with its exit code.
-    pub fn terminate(mut self) -> Option<i32> {
+    /// Sends SIGTERM (with `kill`, the real signal a service manager sends) and returns at once.
+    pub fn signal_term(&self) {
         let ok = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .expect("run kill")
             .success();
         assert!(ok, "kill -TERM failed");
+    }
+
+    /// Waits for the process to exit; its exit code.
+    pub fn wait(mut self) -> Option<i32> {
         self.child.wait().expect("reap the server").code()
+    }
+
+    /// SIGTERM, then waits for the exit; its exit code.
+    pub fn terminate(self) -> Option<i32> {
+        self.signal_term();
+        self.wait()
     }
 
     /// SIGKILL: no shutdown, no flush, nothing the process could still do.
