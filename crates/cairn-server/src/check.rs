@@ -212,7 +212,7 @@ pub struct RouteQuery {
     at: Option<String>,
 }
 
-/// The largest route accepted, in vertices (413 beyond).
+/// The largest route accepted, in vertices (422 beyond, as the OpenAPI's maxItems).
 pub const MAX_ROUTE_VERTICES: usize = 10_000;
 /// The longest route accepted, in metres (422 beyond).
 pub const MAX_ROUTE_LENGTH_M: f64 = 1_000_000.0;
@@ -272,7 +272,7 @@ fn read_route(v: &Value) -> Result<(LineString<f64>, Option<f64>), ApiError> {
         ApiError::bad_request("body: geometry.coordinates must be an array of positions")
     })?;
     if coords.len() > MAX_ROUTE_VERTICES {
-        return Err(ApiError::too_large(format!(
+        return Err(crate::limits::over_cost(format!(
             "body: geometry.coordinates has {} positions; a route may have at most {MAX_ROUTE_VERTICES} (cost limit)",
             coords.len()
         )));

@@ -376,9 +376,9 @@ fn cost_limits_and_caps_answer_413_422_and_503_naming_the_limit() {
         }
         request(&addr, "POST", "/api/check/route", &h, body)
     };
-    // Too many positions: 413 naming them.
+    // Too many positions: 422 naming them.
     let (status, head, body) = post(&zigzag(c, MAX_VERTICES + 1, 1000.0, 50.0), None);
-    assert_eq!(status, 413, "{body}");
+    assert_eq!(status, 422, "{body}");
     let p = problem(&head, &body);
     assert!(
         p["detail"]
