@@ -118,14 +118,13 @@ async fn audit_store(
         .acquire_owned()
         .await
         .map_err(ApiError::internal)?;
-    let state = state.clone();
-    tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        let store = state.with_store(|s| s.reopen(true))?;
-        run(&*store, &policy, at)
-    })
-    .await
-    .map_err(ApiError::internal)
+    state
+        .compute("the audit", move |state| {
+            let _permit = permit;
+            let store = state.with_store(|s| s.reopen(true))?;
+            run(&*store, &policy, at)
+        })
+        .await
 }
 
 fn answer(audit: &Audit, format: Format) -> Response {

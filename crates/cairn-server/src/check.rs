@@ -207,14 +207,26 @@ pub async fn point(
 }
 
 /// Query of a route check.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Clone)]
 pub struct RouteQuery {
     width: Option<String>,
     at: Option<String>,
 }
 
-/// The largest route accepted, in vertices.
-const MAX_ROUTE_VERTICES: usize = 10_000;
+/// The largest route accepted, in vertices (422 beyond, as the OpenAPI's maxItems).
+pub const MAX_ROUTE_VERTICES: usize = 10_000;
+/// The longest route accepted, in metres (422 beyond).
+pub const MAX_ROUTE_LENGTH_M: f64 = 1_000_000.0;
+/// The widest corridor accepted, in metres.
+pub const MAX_ROUTE_WIDTH_M: f64 = 20_000.0;
+/// The widest corridor the public may ask for, in metres (422 beyond; the map offers up to
+/// 250 m). A check's work grows with its positions times the hazards within the corridor's
+/// reach: 10,000 positions zig-zagging 20 km wide through a dense region took seconds of CPU.
+pub const MAX_PUBLIC_WIDTH_M: f64 = 1_000.0;
+/// The public's cost limit of a route check: the corridor's area, length times width, in km²
+/// (422 beyond): 1,000 km at 100 m, or 100 km at the widest 1 km. Token holders are bounded by
+/// the pool's per-request budget instead.
+pub const MAX_PUBLIC_CORRIDOR_KM2: f64 = 100.0;
 
 fn read_route(v: &Value) -> Result<(LineString<f64>, Option<f64>), ApiError> {
     let (g, width) = match v["type"].as_str() {
@@ -261,8 +273,9 @@ fn read_route(v: &Value) -> Result<(LineString<f64>, Option<f64>), ApiError> {
         ApiError::bad_request("body: geometry.coordinates must be an array of positions")
     })?;
     if coords.len() > MAX_ROUTE_VERTICES {
-        return Err(ApiError::bad_request(format!(
-            "body: a route may have at most {MAX_ROUTE_VERTICES} positions"
+        return Err(crate::limits::over_cost(format!(
+            "body: geometry.coordinates has {} positions; a route may have at most {MAX_ROUTE_VERTICES} (cost limit)",
+            coords.len()
         )));
     }
     let mut problems = Vec::new();
@@ -286,7 +299,9 @@ fn read_route(v: &Value) -> Result<(LineString<f64>, Option<f64>), ApiError> {
     }
 }
 
-/// `POST /api/check/route`.
+/// `POST /api/check/route`. The route is read and checked on the compute pool
+/// (`AppState::compute`): a long route through a dense region is CPU work that must not hold an
+/// async worker.
 pub async fn route(
     State(state): State<AppState>,
     caller: Caller,
@@ -295,13 +310,28 @@ pub async fn route(
 ) -> Result<Json<Value>, ApiError> {
     let Query(q) = q?;
     let Json(body) = body?;
-    let (line, body_width) = read_route(&body)?;
+    let public = !caller.role.sees_restricted();
+    state
+        .compute("a route check", move |state| {
+            route_answer(state, &q, &body, public)
+        })
+        .await?
+        .map(Json)
+}
+
+fn route_answer(
+    state: &AppState,
+    q: &RouteQuery,
+    body: &Value,
+    public: bool,
+) -> Result<Value, ApiError> {
+    let (line, body_width) = read_route(body)?;
     let width = number(&q.width, "width", false)?
         .or(body_width)
         .unwrap_or(50.0);
-    if !(0.1..=20_000.0).contains(&width) {
+    if !(0.1..=MAX_ROUTE_WIDTH_M).contains(&width) {
         return Err(ApiError::bad_request(format!(
-            "parameter width must be from 0.1 to 20000 metres, not {width}"
+            "parameter width must be from 0.1 to {MAX_ROUTE_WIDTH_M} metres, not {width}"
         )));
     }
     let length: f64 = line
@@ -309,13 +339,26 @@ pub async fn route(
         .windows(2)
         .map(|w| cairn_index::geodesy::distance(w[0], w[1]))
         .sum();
-    if length > 1_000_000.0 {
-        return Err(ApiError::bad_request(
-            "body: a route may be at most 1,000 km long",
-        ));
+    if length > MAX_ROUTE_LENGTH_M {
+        return Err(crate::limits::over_cost(format!(
+            "body: the route is {:.0} km long; a route may be at most {} km (cost limit)",
+            length / 1000.0,
+            MAX_ROUTE_LENGTH_M / 1000.0
+        )));
+    }
+    if public && width > MAX_PUBLIC_WIDTH_M {
+        return Err(crate::limits::over_cost(format!(
+            "parameter width: a public route check's corridor may be at most {MAX_PUBLIC_WIDTH_M} m wide, not {width} m (cost limit)"
+        )));
+    }
+    let corridor_km2 = length / 1000.0 * width / 1000.0;
+    if public && corridor_km2 > MAX_PUBLIC_CORRIDOR_KM2 {
+        return Err(crate::limits::over_cost(format!(
+            "parameter width: a corridor of {width} m along {:.1} km is {corridor_km2:.1} km²; a public route check may cover at most {MAX_PUBLIC_CORRIDOR_KM2} km² (length times width, cost limit): narrow the corridor or split the route",
+            length / 1000.0
+        )));
     }
     let m = state.model();
-    let public = !caller.role.sees_restricted();
     check_at(&q.at, &m, public)?;
     state.metrics().route_checks.fetch_add(1, Ordering::Relaxed);
     let ans: RouteAnswer = if public {
@@ -331,7 +374,7 @@ pub async fn route(
         }
     };
     let danger = !ans.hazards.is_empty();
-    Ok(Json(json!({
+    Ok(json!({
         "length_m": round1(ans.length_m),
         "width_m": width,
         "at_risk_m": round1(ans.at_risk_m),
@@ -349,5 +392,5 @@ pub async fn route(
                 "en": "No recorded hazard along this route. This does not mean it is safe: keep to paved roads and paths in use.",
                 "uk": "Уздовж цього маршруту немає зареєстрованих небезпек. Це не означає, що він безпечний: тримайтеся доріг і стежок, якими користуються."})
         },
-    })))
+    }))
 }

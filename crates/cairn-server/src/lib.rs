@@ -11,6 +11,7 @@ pub mod check;
 pub mod cql2;
 pub mod edit;
 pub mod error;
+pub mod limits;
 pub mod model;
 pub mod officer;
 pub mod ogc;
@@ -36,6 +37,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use cairn_core::Catalogue;
 use cairn_store::{Backend, StoreError};
+use limits::Class;
 
 pub use model::ReadModel;
 
@@ -80,6 +82,8 @@ struct Shared {
     intake: reports::Intake,
     /// The audit policy of `cairn serve --policy`, for `GET /api/audit`.
     policy: RwLock<Option<Arc<cairn_audit::run::LoadedPolicy>>>,
+    /// Timeouts, the compute pool, caps and rate limits (`limits.rs`).
+    guards: limits::Guards,
 }
 
 /// The state every handler shares.
@@ -110,15 +114,24 @@ impl AppState {
         catalogue: Catalogue,
         reports: reports::ReportsConfig,
     ) -> Result<AppState, StoreError> {
-        AppState::on_backend(Box::new(store), catalogue, reports)
+        AppState::with_limits(Box::new(store), catalogue, reports, limits::Limits::default())
     }
 
-    /// As `with_config`, on a store of whichever backend.
-    pub fn on_backend(
+    /// As `with_config`, on a store of whichever backend, with these limits (timeouts, pool,
+    /// caps, rate limits).
+    pub fn with_limits(
         store: Box<dyn Backend>,
         catalogue: Catalogue,
         reports: reports::ReportsConfig,
+        mut limits: limits::Limits,
     ) -> Result<AppState, StoreError> {
+        // The older `reports.trust_forwarded_for`: a reverse proxy on this host.
+        if reports.trust_forwarded_for && limits.trusted_proxies.is_empty() {
+            limits.trusted_proxies = ["127.0.0.0/8", "::1"]
+                .iter()
+                .filter_map(|n| ratelimit::Net::parse(n).ok())
+                .collect();
+        }
         let feed_store = store.reopen(true)?;
         // The feed's number is read before the records: whatever commits while they load is
         // applied again by the first catch-up (applying a revision twice is harmless).
@@ -144,6 +157,7 @@ impl AppState {
                 reports,
                 intake: reports::Intake::start(intake_store),
                 policy: RwLock::new(None),
+                guards: limits::Guards::new(limits),
             }),
         };
         state.follow();
@@ -379,24 +393,11 @@ async fn method_not_allowed(req: Request) -> error::ApiError {
     }
 }
 
-/// Answers a request that takes longer than `REQUEST_TIMEOUT` with a 408 problem.
-async fn deadline(req: Request, next: Next) -> Response {
-    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
-        Ok(r) => r,
-        Err(_) => axum::response::IntoResponse::into_response(error::ApiError {
-            status: axum::http::StatusCode::REQUEST_TIMEOUT,
-            title: "Request timeout",
-            detail: format!(
-                "the request took longer than {} s",
-                REQUEST_TIMEOUT.as_secs()
-            ),
-        }),
-    }
-}
-
 /// The whole service as a router, for `serve` and for tests with `oneshot`.
 pub fn router(state: AppState) -> Router {
     let report_body = state.reports_config().body_limit();
+    let guard =
+        |class: Class| middleware::from_fn_with_state((state.clone(), class), limits::guard);
     Router::new()
         .route("/ogc", get(ogc::landing))
         .route("/ogc/", get(ogc::landing))
@@ -409,23 +410,32 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/ogc/collections/{id}/items",
             get(ogc::items)
+                .layer(guard(Class::Items))
                 .post(edit::create)
                 .options(edit::items_options),
         )
         .route(
             "/ogc/collections/{id}/items/{fid}",
             get(ogc::item)
+                .layer(guard(Class::Item))
                 .put(edit::replace)
                 .patch(edit::update)
                 .delete(edit::close)
                 .options(edit::item_options),
         )
-        .route("/api/check/point", get(check::point))
-        .route("/api/check/route", post(check::route))
+        .route(
+            "/api/check/point",
+            get(check::point).layer(guard(Class::PointCheck)),
+        )
+        .route(
+            "/api/check/route",
+            post(check::route).layer(guard(Class::RouteCheck)),
+        )
         .route(
             "/api/reports",
             post(reports::submit)
                 .layer(axum::extract::DefaultBodyLimit::max(report_body))
+                .layer(guard(Class::Reports))
                 .get(reports::list),
         )
         .route("/api/reports/{reference}", get(reports::get_one))
@@ -433,7 +443,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/reports/{reference}/triage", post(reports::triage))
         .route("/api/areas/{id}/history", get(officer::history))
         .route("/api/areas/{id}/corrections", post(edit::correct))
-        .route("/api/transparency", get(transparency::report))
+        .route(
+            "/api/transparency",
+            get(transparency::report).layer(guard(Class::Transparency)),
+        )
         .merge(release_routes())
         .merge(accident_routes())
         .route(
@@ -442,7 +455,10 @@ pub fn router(state: AppState) -> Router {
                 .post(audit::post_audit)
                 .layer(axum::extract::DefaultBodyLimit::max(audit::POLICY_LIMIT)),
         )
-        .route("/tiles/{z}/{x}/{file}", get(vt::tile))
+        .route(
+            "/tiles/{z}/{x}/{file}",
+            get(vt::tile).layer(guard(Class::Tiles)),
+        )
         .route("/tiles.json", get(vt::tilejson))
         .route("/health", get(ops::health))
         .route("/metrics", get(ops::metrics))
@@ -451,7 +467,10 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         // Bodies are limited where they are read (the JSON extractor), so the refusal is a problem.
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn(deadline))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::deadlines,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), count))
         .with_state(state)
 }
@@ -478,20 +497,274 @@ fn accident_routes() -> Router<AppState> {
         .route("/api/zones/{id}", get(accidents::zone))
 }
 
-/// Serves on `addr` until Ctrl-C; `ready` is called with the bound address.
+/// Serves on `addr` until Ctrl-C or SIGTERM; `ready` is called with the bound address.
 pub async fn serve(
     state: AppState,
     addr: &str,
     ready: impl FnOnce(std::net::SocketAddr),
 ) -> std::io::Result<()> {
+    serve_until(state, addr, ready, shutdown_signal()).await
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Serves on `addr` until `shutdown` completes, with the connection hygiene of the state's
+/// limits (`limits.rs`): at most `max_connections` open at once (more wait in the listen queue,
+/// so file descriptors are never exhausted), heads read within `header_read_timeout`, idle
+/// connections closed after `idle_timeout`; bodies and answers are bounded by the router's
+/// `deadlines`. On shutdown the listener closes, idle connections close, and requests in
+/// progress are finished (their answers sent, so every write acknowledged is complete) for up to
+/// `shutdown_grace`.
+pub async fn serve_until(
+    state: AppState,
+    addr: &str,
+    ready: impl FnOnce(std::net::SocketAddr),
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     ready(listener.local_addr()?);
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    let limits = state.limits().clone();
+    let app = router(state);
+    let max = limits.max_connections.max(1);
+    let slots = Arc::new(tokio::sync::Semaphore::new(max));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut builder =
+        hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .keep_alive(true);
+    builder
+        .http2()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .keep_alive_interval(Some(limits.idle_timeout))
+        .keep_alive_timeout(limits.header_read_timeout)
+        .max_concurrent_streams(64);
+    let builder = Arc::new(builder);
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            s = slots.clone().acquire_owned() => s.map_err(std::io::Error::other)?,
+            _ = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors or a connection reset before it was taken: wait a
+                    // little rather than spin, and go on.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(connection::run(
+            stream,
+            peer,
+            app.clone(),
+            builder.clone(),
+            limits.clone(),
+            stop_rx.clone(),
+            slot,
+        ));
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    // Every connection holds a slot until it ends: all slots back means all answers are sent.
+    let all = u32::try_from(max).unwrap_or(u32::MAX);
+    if tokio::time::timeout(
+        limits.shutdown_grace + Duration::from_secs(1),
+        slots.acquire_many(all),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
     .await
+    .is_err()
+    {
+        tracing::warn!("shutdown: requests still in progress after the grace period were cut");
+    }
+    Ok(())
+}
+
+/// One connection: hyper's, with the idle watchdog and the shutdown signal.
+mod connection {
+    use std::io;
+    use std::net::SocketAddr;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    use std::task::{Context, Poll};
+    use std::time::{Duration, Instant};
+
+    use axum::Router;
+    use axum::extract::ConnectInfo;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::server::conn::auto::Builder;
+    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+    use tokio::net::TcpStream;
+    use tower::ServiceExt;
+
+    use crate::limits::Limits;
+
+    /// The socket, noting when a byte last arrived (milliseconds since the connection opened).
+    struct Watched {
+        inner: TcpStream,
+        opened: Instant,
+        last_read: Arc<AtomicU64>,
+    }
+
+    impl AsyncRead for Watched {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let before = buf.filled().len();
+            let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+            if matches!(r, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+                let ms = self.opened.elapsed().as_millis() as u64;
+                self.last_read.store(ms, Ordering::Relaxed);
+            }
+            r
+        }
+    }
+
+    impl AsyncWrite for Watched {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Pin::new(&mut self.inner).poll_write(cx, buf)
+        }
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.inner).poll_flush(cx)
+        }
+        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.inner).poll_shutdown(cx)
+        }
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            bufs: &[io::IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        }
+        fn is_write_vectored(&self) -> bool {
+            self.inner.is_write_vectored()
+        }
+    }
+
+    /// Counts a request in progress, and notes when the last one ended.
+    struct InFlight {
+        count: Arc<AtomicUsize>,
+        last_done: Arc<AtomicU64>,
+        opened: Instant,
+    }
+
+    impl Drop for InFlight {
+        fn drop(&mut self) {
+            self.last_done
+                .store(self.opened.elapsed().as_millis() as u64, Ordering::Relaxed);
+            self.count.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(super) async fn run(
+        stream: TcpStream,
+        peer: SocketAddr,
+        app: Router,
+        builder: Arc<Builder<TokioExecutor>>,
+        limits: Limits,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+        _slot: tokio::sync::OwnedSemaphorePermit,
+    ) {
+        let opened = Instant::now();
+        let last_read = Arc::new(AtomicU64::new(0));
+        let last_done = Arc::new(AtomicU64::new(0));
+        let count = Arc::new(AtomicUsize::new(0));
+        let io = TokioIo::new(Watched {
+            inner: stream,
+            opened,
+            last_read: last_read.clone(),
+        });
+        let service = {
+            let (count, last_done) = (count.clone(), last_done.clone());
+            tower::service_fn(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                count.fetch_add(1, Ordering::Relaxed);
+                let guard = InFlight {
+                    count: count.clone(),
+                    last_done: last_done.clone(),
+                    opened,
+                };
+                let app = app.clone();
+                async move {
+                    let r = app.oneshot(req).await;
+                    drop(guard);
+                    r
+                }
+            })
+        };
+        let conn = builder.serve_connection_with_upgrades(
+            io,
+            hyper_util::service::TowerToHyperService::new(service),
+        );
+        tokio::pin!(conn);
+        let idle = limits.idle_timeout;
+        let tick = (idle / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+        let mut closing: Option<tokio::time::Instant> = None;
+        loop {
+            tokio::select! {
+                r = conn.as_mut() => {
+                    if let Err(e) = r {
+                        tracing::debug!(error = %e, %peer, "connection ended");
+                    }
+                    break;
+                }
+                _ = stop.changed(), if closing.is_none() => {
+                    conn.as_mut().graceful_shutdown();
+                    closing = Some(tokio::time::Instant::now() + limits.shutdown_grace);
+                }
+                _ = tokio::time::sleep(tick), if closing.is_none() => {
+                    let now = opened.elapsed().as_millis() as u64;
+                    let last = last_read.load(Ordering::Relaxed).max(last_done.load(Ordering::Relaxed));
+                    if count.load(Ordering::Relaxed) == 0
+                        && now.saturating_sub(last) >= idle.as_millis() as u64
+                    {
+                        conn.as_mut().graceful_shutdown();
+                        // A connection that does not close by itself (a head half sent) is
+                        // dropped after one more idle period.
+                        closing = Some(tokio::time::Instant::now() + idle);
+                    }
+                }
+                _ = tokio::time::sleep_until(closing.unwrap_or_else(tokio::time::Instant::now)), if closing.is_some() => {
+                    break;
+                }
+            }
+        }
+    }
 }

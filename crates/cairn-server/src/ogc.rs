@@ -313,6 +313,10 @@ fn parse_count(
         None => Ok(default),
         Some(s) => match s.trim().parse::<usize>() {
             Ok(n) if n <= max && (name != "limit" || n >= 1) => Ok(n),
+            // A page larger than the most served is a cost limit (`limits.rs`).
+            Ok(n) if name == "limit" && n > max => Err(crate::limits::over_cost(format!(
+                "parameter limit: a page may hold at most {max} features, not {n} (cost limit); follow the next links"
+            ))),
             _ => Err(ApiError::bad_request(format!(
                 "parameter {name} must be a whole number from {} to {max}, not {s:?}",
                 if name == "limit" { 1 } else { 0 }
@@ -398,6 +402,28 @@ pub async fn items(
         None => None,
     };
     state.metrics().items.fetch_add(1, Ordering::Relaxed);
+    let b = base_url(&headers);
+    // A page may scan every feature and write thousands: on the compute pool (`limits.rs`).
+    state
+        .compute("an item page", move |state| {
+            items_page(state, &q, full, limit, offset, bbox, datetime, filter, &b)
+        })
+        .await
+}
+
+/// The work of an items request, on the compute pool.
+#[allow(clippy::too_many_arguments)]
+fn items_page(
+    state: &AppState,
+    q: &ItemsQuery,
+    full: bool,
+    limit: usize,
+    offset: usize,
+    bbox: Option<(f64, f64, f64, f64)>,
+    datetime: Option<(Option<Timestamp>, Option<Timestamp>)>,
+    filter: Option<cql2::Expr>,
+    b: &str,
+) -> Response {
     let m = state.model();
     // Candidate ids in id order: the index narrows a bbox query; otherwise every feature.
     let boxed: Vec<&str>;
@@ -484,7 +510,6 @@ pub async fn items(
         }
         matched += 1;
     }
-    let b = base_url(&headers);
     let mut params: Vec<(String, String)> = Vec::new();
     for (k, v) in [
         ("bbox", &q.bbox),
@@ -532,7 +557,7 @@ pub async fn items(
         "features": page,
         "links": links,
     });
-    Ok(typed(body.to_string(), GEOJSON))
+    typed(body.to_string(), GEOJSON)
 }
 
 /// Percent-encodes a query value.

@@ -84,11 +84,11 @@ pub fn document(base: &str) -> Value {
                     p("filter", "A basic CQL2 text filter over the queryables", json!({"type": "string"}), false),
                     p("filter-lang", "cql2-text", json!({"type": "string", "enum": ["cql2-text"]}), false),
                 ],
-                "responses": {"200": {"description": "Features", "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}}}, "400": problem(), "404": problem()}}},
+                "responses": {"200": {"description": "Features", "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}}}, "400": problem(), "404": problem(), "422": problem(), "429": problem(), "503": problem()}}},
             "/ogc/collections/{collectionId}/items/{featureId}": {"get": {
                 "summary": "One feature", "operationId": "item",
                 "parameters": [collection_id, {"name": "featureId", "in": "path", "required": true, "schema": {"type": "string"}}],
-                "responses": {"200": {"description": "Feature", "headers": {"ETag": {"schema": {"type": "string"}}}, "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/Feature"}}}}, "304": {"description": "Not modified"}, "404": problem()}}},
+                "responses": {"200": {"description": "Feature", "headers": {"ETag": {"schema": {"type": "string"}}}, "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/Feature"}}}}, "304": {"description": "Not modified"}, "404": problem(), "429": problem()}}},
             "/api/check/point": {"get": {
                 "summary": "Is this place dangerous, and how far is the nearest danger?", "operationId": "checkPoint",
                 "parameters": [
@@ -97,7 +97,7 @@ pub fn document(base: &str) -> Value {
                     p("accuracy", "GPS accuracy in metres", json!({"type": "number", "minimum": 0, "maximum": 10000}), false),
                     p("at", "Time of the check (RFC 3339); the service answers for its current data", json!({"type": "string", "format": "date-time"}), false),
                 ],
-                "responses": {"200": json_ok("The answer", json!({"$ref": "#/components/schemas/PointCheck"})), "400": problem()}}},
+                "responses": {"200": json_ok("The answer", json!({"$ref": "#/components/schemas/PointCheck"})), "400": problem(), "429": problem()}}},
             "/api/check/route": {"post": {
                 "summary": "Which hazards does a route's corridor cross, and where?", "operationId": "checkRoute",
                 "parameters": [p("width", "Corridor width in metres", json!({"type": "number", "minimum": 0.1, "maximum": 20000}), false)],
@@ -107,7 +107,7 @@ pub fn document(base: &str) -> Value {
                         "type": {"type": "string", "enum": ["Feature"]},
                         "geometry": {"$ref": "#/components/schemas/LineString"},
                         "properties": {"type": "object", "nullable": true, "properties": {"width": {"type": "number", "nullable": true, "minimum": 0.1, "maximum": 20000}}}}}]}}}},
-                "responses": {"200": json_ok("The answer", json!({"$ref": "#/components/schemas/RouteCheck"})), "400": problem(), "413": problem(), "415": problem(), "422": problem()}}},
+                "responses": {"200": json_ok("The answer", json!({"$ref": "#/components/schemas/RouteCheck"})), "400": problem(), "413": problem(), "415": problem(), "422": problem(), "429": problem(), "503": problem()}}},
             "/tiles.json": {"get": {"summary": "TileJSON 3.0 of the hazard tiles", "operationId": "tilejson", "responses": {"200": json_ok("TileJSON", json!({"type": "object"}))}}},
             "/tiles/{z}/{x}/{y}.mvt": {"get": {
                 "summary": "A vector tile of hazards", "operationId": "tile",
@@ -115,7 +115,7 @@ pub fn document(base: &str) -> Value {
                     {"name": "z", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0, "maximum": 22}},
                     {"name": "x", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0}},
                     {"name": "y", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0}}],
-                "responses": {"200": {"description": "Mapbox Vector Tile", "content": {"application/vnd.mapbox-vector-tile": {"schema": {"type": "string", "format": "binary"}}}}, "400": problem(), "404": problem()}}},
+                "responses": {"200": {"description": "Mapbox Vector Tile", "content": {"application/vnd.mapbox-vector-tile": {"schema": {"type": "string", "format": "binary"}}}}, "400": problem(), "404": problem(), "429": problem(), "503": problem()}}},
             "/health": {"get": {"summary": "Health", "operationId": "health", "responses": {"200": json_ok("Healthy", json!({"type": "object", "required": ["status"]}))}}},
             "/metrics": {"get": {"summary": "Prometheus metrics", "operationId": "metrics", "responses": {"200": {"description": "Prometheus text", "content": {"text/plain": {"schema": {"type": "string"}}}}}}}
         }

@@ -31,6 +31,10 @@ pub struct Metrics {
     pub reports: AtomicU64,
     /// Reports refused by the rate limit.
     pub reports_limited: AtomicU64,
+    /// Checks, tiles and items refused by the rate limits (429).
+    pub rate_limited: AtomicU64,
+    /// Public requests refused by a concurrency cap (503).
+    pub busy: AtomicU64,
     /// Sum of request durations in microseconds.
     pub duration_us: AtomicU64,
 }
@@ -145,6 +149,18 @@ pub async fn metrics(State(state): State<AppState>, caller: Caller) -> impl Into
         "counter",
         "Reports from the public refused by the rate limit.",
         get(&m.reports_limited).to_string(),
+    );
+    metric(
+        "cairn_rate_limited_total",
+        "counter",
+        "Checks, tiles and item requests refused by the per-client rate limits.",
+        get(&m.rate_limited).to_string(),
+    );
+    metric(
+        "cairn_busy_total",
+        "counter",
+        "Public requests refused by a concurrency cap.",
+        get(&m.busy).to_string(),
     );
     metric(
         "cairn_areas",

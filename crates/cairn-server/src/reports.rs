@@ -12,18 +12,18 @@
 //! `photo_max_bytes` once decoded; it must be a JPEG, PNG or WebP file (told from its bytes, not
 //! from what the client says), and it is decoded and written again before it is stored, so that
 //! nothing but its pixels remains (no EXIF with GPS, camera serial and owner, XMP, ICC, comments,
-//! text chunks or trailing data): `cairn_core::report::clean_photo`, at most
-//! [`PHOTO_CLEANERS`] at once on the blocking pool. A photo too large in pixels is refused with
+//! text chunks or trailing data): `cairn_core::report::clean_photo`, on the bounded compute pool
+//! of `limits.rs` (never on an async worker). A photo too large in pixels is refused with
 //! 413, one that cannot be decoded with 422, both naming `photo`; nothing of the report is kept.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -50,8 +50,8 @@ pub struct ReportsConfig {
     pub photo_max_bytes: usize,
     /// The per-client limit; `None` turns it off (for benchmarks).
     pub rate_limit: Option<RateLimit>,
-    /// Take the client's address from the last `X-Forwarded-For` entry (behind a reverse proxy
-    /// that sets it); otherwise the connection's address is the client.
+    /// The older setting for a reverse proxy: when set and no trusted proxies are configured,
+    /// proxies on loopback are trusted (`limits::Limits::trusted_proxies`).
     pub trust_forwarded_for: bool,
 }
 
@@ -173,25 +173,8 @@ impl FromRequestParts<AppState> for ClientIp {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<ClientIp, ApiError> {
-        if state.reports_config().trust_forwarded_for
-            && let Some(ip) = parts
-                .headers
-                .get_all("x-forwarded-for")
-                .iter()
-                .next_back()
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.rsplit(',').next())
-                .and_then(|v| v.trim().parse::<IpAddr>().ok())
-        {
-            return Ok(ClientIp(ip));
-        }
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip())
-                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
-        ))
+        // The peer, or the forwarded client when the peer is a trusted proxy (`ratelimit.rs`).
+        Ok(ClientIp(state.client_ip(parts)))
     }
 }
 
@@ -391,31 +374,6 @@ fn unprocessable(detail: String) -> ApiError {
     }
 }
 
-/// At most this many photos are cleaned at once (decoding is the costliest thing a public
-/// report asks for: up to [`report::PHOTO_LIMITS`]'s memory and about a second of CPU); others
-/// wait their turn on tokio's blocking pool, never on an async worker.
-const PHOTO_CLEANERS: usize = 2;
-
-static CLEANERS: std::sync::LazyLock<std::sync::Arc<tokio::sync::Semaphore>> =
-    std::sync::LazyLock::new(|| std::sync::Arc::new(tokio::sync::Semaphore::new(PHOTO_CLEANERS)));
-
-/// [`read_report`] off the async workers, one of at most [`PHOTO_CLEANERS`] at once (a body
-/// without a photo is read in microseconds, so it waits little behind one with a photo).
-async fn read_report_off_workers(body: Bytes, photo_max: usize) -> Result<NewReport, ApiError> {
-    let permit = CLEANERS
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(ApiError::internal)?;
-    tokio::task::spawn_blocking(move || {
-        let r = read_report(&body, photo_max);
-        drop(permit);
-        r
-    })
-    .await
-    .map_err(ApiError::internal)?
-}
-
 fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
@@ -472,7 +430,11 @@ pub async fn submit(
             detail: "Content-Type must be application/json (a photo goes inside as base64)".into(),
         });
     }
-    let report = read_report_off_workers(body, config.photo_max_bytes).await?;
+    // Decoding and cleaning a photo is CPU work: on the compute pool (`limits.rs`).
+    let photo_max = config.photo_max_bytes;
+    let report = state
+        .compute("a report", move |_| read_report(&body, photo_max))
+        .await??;
     let receipt = state.intake().submit(report).await?;
     state.metrics().reports.fetch_add(1, Ordering::Relaxed);
     let location = format!("/api/reports/{}", receipt.reference);

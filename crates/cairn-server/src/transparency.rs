@@ -75,14 +75,21 @@ pub async fn report(
         });
     }
     let catalogue = state.catalogue().clone();
-    let state = state.clone();
-    let report = tokio::task::spawn_blocking(move || {
-        let store = state.with_store(|s| s.reopen(true))?;
-        store.transparency_report(&catalogue, period, edition, chrono::Utc::now())
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
+    // Assembled and rendered on the compute pool (bounded, with a budget); the public's are also
+    // capped (`limits.rs`).
+    let body = state
+        .compute("the transparency report", move |state| {
+            let store = state.with_store(|s| s.reopen(true))?;
+            let report =
+                store.transparency_report(&catalogue, period, edition, chrono::Utc::now())?;
+            Ok::<_, cairn_store::StoreError>(if csv {
+                render_csv(&report)
+            } else {
+                render_html(&report)
+            })
+        })
+        .await?
+        .map_err(ApiError::internal)?;
     let cache = match edition {
         Edition::Public => "no-cache",
         Edition::Restricted => "private, no-store",
@@ -98,7 +105,7 @@ pub async fn report(
                 (header::CACHE_CONTROL, cache.to_string()),
                 (header::CONTENT_DISPOSITION, name),
             ],
-            render_csv(&report),
+            body,
         )
             .into_response()
     } else {
@@ -107,7 +114,7 @@ pub async fn report(
                 (header::CONTENT_TYPE, "text/html; charset=utf-8"),
                 (header::CACHE_CONTROL, cache),
             ],
-            render_html(&report),
+            body,
         )
             .into_response()
     })

@@ -83,7 +83,18 @@ pub async fn tile(
     if let Some(b) = state.tile_cache_get(&key) {
         return Ok(mvt(b));
     }
-    let bytes = if zi < tiles::DETAIL_MIN_ZOOM {
+    // Drawn on the light compute pool (`limits.rs`): a dense tile is CPU work.
+    let bytes = state
+        .compute_light("a tile", move |state| draw(state, public, zi, xi, yi))
+        .await?;
+    let bytes = Bytes::from(bytes);
+    state.tile_cache_put(key, bytes.clone());
+    Ok(mvt(bytes))
+}
+
+/// Draws one tile for an audience.
+fn draw(state: &AppState, public: bool, zi: u8, xi: u32, yi: u32) -> Vec<u8> {
+    if zi < tiles::DETAIL_MIN_ZOOM {
         // Low zooms: the covering cells computed with the read model.
         let m = state.model();
         let pyramid = if public { &m.public_cells } else { &m.cells };
@@ -143,10 +154,7 @@ pub async fn tile(
                 .collect();
             tiles::encode(zi, xi, yi, LAYER, &features)
         }
-    };
-    let bytes = Bytes::from(bytes);
-    state.tile_cache_put(key, bytes.clone());
-    Ok(mvt(bytes))
+    }
 }
 
 fn mvt(b: Bytes) -> Response {

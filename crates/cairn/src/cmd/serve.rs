@@ -13,10 +13,39 @@ pub struct Args {
     /// Address to listen on (also $CAIRN_ADDR or `addr` in the config file).
     #[arg(long, env = "CAIRN_ADDR")]
     pub addr: Option<String>,
-    /// A TOML configuration file: `addr`, `log`, and a `[reports]` table (`photo_max_bytes`,
-    /// `rate_limit`, `rate_burst`, `rate_per_hour`, `trust_forwarded_for`).
+    /// A TOML configuration file: `addr`, `log`, `policy`, and the tables `[reports]`
+    /// (`photo_max_bytes`, `rate_limit`, `rate_burst`, `rate_per_hour`, `trust_forwarded_for`),
+    /// `[limits]` (the timeouts and pool below, `shutdown_grace`, `compute_budget`), `[caps]`
+    /// (`route_checks`, `transparency`, `items`, `reports`), `[rate_limits]` (`enabled`,
+    /// `token_factor`, and `[rate_limits.checks|tiles|items]` with `burst`, `per_minute`) and
+    /// `[network]` (`trusted_proxies`). README, "Limits", gives every default.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Seconds a request's head may take to arrive, counted from the connection's opening or the
+    /// previous answer (default 30).
+    #[arg(long, value_name = "SECS")]
+    pub header_read_timeout: Option<f64>,
+    /// Seconds a request's body may take to arrive after its head (default 120).
+    #[arg(long, value_name = "SECS")]
+    pub body_read_timeout: Option<f64>,
+    /// Seconds after which a connection with no request in progress and nothing arriving is
+    /// closed (default 20).
+    #[arg(long, value_name = "SECS")]
+    pub idle_timeout: Option<f64>,
+    /// Seconds an answer may take once the request has arrived (default 15).
+    #[arg(long, value_name = "SECS")]
+    pub request_timeout: Option<f64>,
+    /// Connections open at once; more wait to be accepted (default 4096, and never more than the
+    /// open-file limit allows).
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Threads of the pool CPU-heavy requests run on (default: the cores less one, at least 1).
+    #[arg(long, value_name = "N")]
+    pub compute_threads: Option<usize>,
+    /// A proxy (address or network such as 10.0.0.0/8) whose Forwarded / X-Forwarded-For
+    /// headers name the client; repeat for several (also `[network] trusted_proxies`).
+    #[arg(long = "trusted-proxy", value_name = "NET")]
+    pub trusted_proxies: Vec<String>,
     /// The audit policy (TOML) that `GET /api/audit` and the auditors' page run (also
     /// $CAIRN_POLICY or `policy` in the config file, relative to that file).
     #[arg(long, env = "CAIRN_POLICY")]
@@ -31,6 +60,62 @@ struct RawConfig {
     log: Option<String>,
     policy: Option<PathBuf>,
     reports: Option<RawReports>,
+    limits: Option<RawLimits>,
+    caps: Option<RawCaps>,
+    rate_limits: Option<RawRates>,
+    network: Option<RawNetwork>,
+}
+
+/// The `[limits]` table: seconds, counts.
+#[derive(serde::Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    header_read_timeout: Option<f64>,
+    body_read_timeout: Option<f64>,
+    idle_timeout: Option<f64>,
+    request_timeout: Option<f64>,
+    max_connections: Option<usize>,
+    shutdown_grace: Option<f64>,
+    compute_threads: Option<usize>,
+    compute_budget: Option<f64>,
+}
+
+/// The `[caps]` table: public requests of a kind in progress at once.
+#[derive(serde::Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCaps {
+    route_checks: Option<usize>,
+    transparency: Option<usize>,
+    items: Option<usize>,
+    reports: Option<usize>,
+}
+
+/// The `[rate_limits]` table.
+#[derive(serde::Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRates {
+    /// Whether checks, tiles and items are limited per client (default true).
+    enabled: Option<bool>,
+    /// Requests with a token get the public limits times this (default 20).
+    token_factor: Option<u32>,
+    checks: Option<RawRate>,
+    tiles: Option<RawRate>,
+    items: Option<RawRate>,
+}
+
+/// One rate limit: `burst` at once, `per_minute` regained.
+#[derive(serde::Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRate {
+    burst: Option<u32>,
+    per_minute: Option<u32>,
+}
+
+/// The `[network]` table.
+#[derive(serde::Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct RawNetwork {
+    trusted_proxies: Option<Vec<String>>,
 }
 
 /// The `[reports]` table of the settings file.
@@ -55,6 +140,8 @@ pub struct Config {
     pub addr: String,
     pub log: String,
     pub reports: cairn_server::reports::ReportsConfig,
+    /// Timeouts, connections, the compute pool, caps and rate limits.
+    pub limits: cairn_server::limits::Limits,
     /// The audit policy, read and parsed.
     pub policy: Option<cairn_audit::run::LoadedPolicy>,
 }
@@ -97,10 +184,19 @@ impl Config {
                     .map_err(|e| Failure::input(format!("--policy: {e}")))?,
             ),
         };
+        let limits = limits_config(
+            args,
+            raw.limits.unwrap_or_default(),
+            raw.caps.unwrap_or_default(),
+            raw.rate_limits.unwrap_or_default(),
+            raw.network.unwrap_or_default(),
+            &file,
+        )?;
         Ok(Config {
             addr,
             log: raw.log.unwrap_or_else(|| "info".into()),
             reports: reports_config(raw.reports.unwrap_or_default(), &file)?,
+            limits,
             policy,
         })
     }
@@ -143,6 +239,192 @@ fn reports_config(
     Ok(c)
 }
 
+/// Turns flags and the `[limits]`, `[caps]`, `[rate_limits]` and `[network]` tables into
+/// limits (a flag wins over the file), refusing values that make no sense.
+fn limits_config(
+    args: &Args,
+    raw: RawLimits,
+    caps: RawCaps,
+    rates: RawRates,
+    network: RawNetwork,
+    file: &str,
+) -> Result<cairn_server::limits::Limits, Failure> {
+    use std::time::Duration;
+    let mut l = cairn_server::limits::Limits::default();
+    let where_ = |flag: bool, name: &str| {
+        if flag {
+            format!("--{}", name.replace('_', "-"))
+        } else {
+            format!("{file}: limits.{name}")
+        }
+    };
+    for (name, flag, value, slot, max) in [
+        (
+            "header_read_timeout",
+            args.header_read_timeout,
+            raw.header_read_timeout,
+            &mut l.header_read_timeout,
+            3600.0,
+        ),
+        (
+            "body_read_timeout",
+            args.body_read_timeout,
+            raw.body_read_timeout,
+            &mut l.body_read_timeout,
+            3600.0,
+        ),
+        (
+            "idle_timeout",
+            args.idle_timeout,
+            raw.idle_timeout,
+            &mut l.idle_timeout,
+            3600.0,
+        ),
+        (
+            "request_timeout",
+            args.request_timeout,
+            raw.request_timeout,
+            &mut l.request_timeout,
+            3600.0,
+        ),
+        (
+            "shutdown_grace",
+            None,
+            raw.shutdown_grace,
+            &mut l.shutdown_grace,
+            3600.0,
+        ),
+        (
+            "compute_budget",
+            None,
+            raw.compute_budget,
+            &mut l.compute_budget,
+            3600.0,
+        ),
+    ] {
+        if let Some(v) = flag.or(value) {
+            if !(0.05..=max).contains(&v) {
+                return Err(Failure::input(format!(
+                    "{}: must be from 0.05 to {max} seconds, not {v}",
+                    where_(flag.is_some(), name)
+                )));
+            }
+            *slot = Duration::from_secs_f64(v);
+        }
+    }
+    for (name, flag, value, slot) in [
+        (
+            "max_connections",
+            args.max_connections,
+            raw.max_connections,
+            &mut l.max_connections,
+        ),
+        (
+            "compute_threads",
+            args.compute_threads,
+            raw.compute_threads,
+            &mut l.compute_threads,
+        ),
+    ] {
+        if let Some(v) = flag.or(value) {
+            if !(1..=1_000_000).contains(&v) {
+                return Err(Failure::input(format!(
+                    "{}: must be from 1 to 1000000, not {v}",
+                    where_(flag.is_some(), name)
+                )));
+            }
+            *slot = v;
+        }
+    }
+    for (name, v, slot) in [
+        ("route_checks", caps.route_checks, &mut l.caps.route_checks),
+        ("transparency", caps.transparency, &mut l.caps.transparency),
+        ("items", caps.items, &mut l.caps.items),
+        ("reports", caps.reports, &mut l.caps.reports),
+    ] {
+        if let Some(v) = v {
+            if !(1..=100_000).contains(&v) {
+                return Err(Failure::input(format!(
+                    "{file}: caps.{name} must be from 1 to 100000, not {v}"
+                )));
+            }
+            *slot = v;
+        }
+    }
+    if let Some(f) = rates.token_factor {
+        if f == 0 {
+            return Err(Failure::input(format!(
+                "{file}: rate_limits.token_factor must be at least 1"
+            )));
+        }
+        l.token_factor = f;
+    }
+    let mut r = cairn_server::limits::Rates::default();
+    for (name, raw, slot) in [
+        ("checks", rates.checks, &mut r.checks),
+        ("tiles", rates.tiles, &mut r.tiles),
+        ("items", rates.items, &mut r.items),
+    ] {
+        let Some(raw) = raw else { continue };
+        if let Some(b) = raw.burst {
+            if b == 0 {
+                return Err(Failure::input(format!(
+                    "{file}: rate_limits.{name}.burst must be at least 1 (to turn the limits off, set rate_limits.enabled = false)"
+                )));
+            }
+            slot.burst = b;
+        }
+        if let Some(p) = raw.per_minute {
+            if p == 0 {
+                return Err(Failure::input(format!(
+                    "{file}: rate_limits.{name}.per_minute must be at least 1 (to turn the limits off, set rate_limits.enabled = false)"
+                )));
+            }
+            *slot = cairn_server::ratelimit::RateLimit::per_minute(slot.burst, p);
+        }
+    }
+    l.rates = (rates.enabled != Some(false)).then_some(r);
+    let from_file = network.trusted_proxies.unwrap_or_default();
+    for (n, flag) in args
+        .trusted_proxies
+        .iter()
+        .map(|n| (n, true))
+        .chain(from_file.iter().map(|n| (n, false)))
+    {
+        let net = cairn_server::ratelimit::Net::parse(n).map_err(|e| {
+            Failure::input(if flag {
+                format!("--trusted-proxy: {e}")
+            } else {
+                format!("{file}: network.trusted_proxies: {e}")
+            })
+        })?;
+        l.trusted_proxies.push(net);
+    }
+    Ok(l)
+}
+
+/// Raises the soft limit of open files to the hard limit (cheap, and what a busy service needs),
+/// and keeps the connection cap under what is left after the store's files and threads.
+fn fit_connections(limits: &mut cairn_server::limits::Limits) {
+    /// Files kept for the store, its journals, logs and the runtime.
+    const RESERVE: u64 = 64;
+    let nofile = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("cairn: warning: cannot read the open-file limit: {e}");
+            return;
+        }
+    };
+    let room = usize::try_from(nofile.saturating_sub(RESERVE).max(16)).unwrap_or(usize::MAX);
+    if limits.max_connections > room {
+        eprintln!(
+            "cairn: warning: the open-file limit is {nofile}: at most {room} connections at once (not {})",
+            limits.max_connections
+        );
+        limits.max_connections = room;
+    }
+}
+
 fn init_logs(level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
@@ -162,7 +444,34 @@ pub fn serve_store(
     reports: cairn_server::reports::ReportsConfig,
     policy: Option<cairn_audit::run::LoadedPolicy>,
 ) -> CmdResult {
+    serve_store_with(
+        store,
+        catalogue,
+        addr,
+        log,
+        reports,
+        cairn_server::limits::Limits::default(),
+        policy,
+    )
+}
+
+/// Runs the service on an open store with these limits until interrupted.
+pub fn serve_store_with(
+    store: Box<dyn cairn_store::Backend>,
+    catalogue: cairn_core::Catalogue,
+    addr: &str,
+    log: &str,
+    reports: cairn_server::reports::ReportsConfig,
+    mut limits: cairn_server::limits::Limits,
+    policy: Option<cairn_audit::run::LoadedPolicy>,
+) -> CmdResult {
     init_logs(log);
+    fit_connections(&mut limits);
+    if limits.rates.is_none() {
+        eprintln!(
+            "cairn: warning: checks, tiles and items are not rate limited (rate_limits.enabled = false)"
+        );
+    }
     if reports.rate_limit.is_none() {
         eprintln!("cairn: warning: reports are not rate limited (reports.rate_limit = false)");
     }
@@ -173,7 +482,7 @@ pub fn serve_store(
             eprintln!("cairn: warning: the audit policy does not fit the store yet: {e}");
         }
     }
-    let state = AppState::on_backend(store, catalogue, reports)?;
+    let state = AppState::with_limits(store, catalogue, reports, limits)?;
     state.set_policy(policy);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -192,12 +501,13 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
     let store = super::open_existing(cli)?;
     // The catalogue in force in the store at start; a new version takes effect on restart.
     let catalogue = store.catalogue(None)?.catalogue;
-    serve_store(
+    serve_store_with(
         store,
         catalogue,
         &config.addr,
         &config.log,
         config.reports,
+        config.limits,
         config.policy,
     )
 }

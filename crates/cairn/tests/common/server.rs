@@ -28,11 +28,36 @@ pub struct Server {
 
 impl Server {
     pub fn start(db: &Path, config: Option<&Path>) -> Server {
-        let mut c = cairn(db);
+        Server::start_with(db, config, &[])
+    }
+
+    /// `cairn serve` with `extra` flags (such as `--idle-timeout 1`).
+    pub fn start_with(db: &Path, config: Option<&Path>, extra: &[&str]) -> Server {
+        Server::spawn(cairn(db), config, extra)
+    }
+
+    /// `cairn serve` under `prlimit --nofile=N:N`: a process that may open only `nofile` files,
+    /// as a small or misconfigured machine would allow.
+    pub fn start_with_nofile(db: &Path, nofile: u32, extra: &[&str]) -> Server {
+        let mut c = Command::new("prlimit");
+        c.arg(format!("--nofile={nofile}:{nofile}"))
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_cairn"))
+            .env_remove("CAIRN_DB")
+            .env_remove("CAIRN_CATALOGUE")
+            .env("CAIRN_AUTHOR", "test author")
+            .env("CAIRN_LOG", "warn")
+            .arg("--db")
+            .arg(db);
+        Server::spawn(c, None, extra)
+    }
+
+    fn spawn(mut c: Command, config: Option<&Path>, extra: &[&str]) -> Server {
         c.args(["serve", "--addr", "127.0.0.1:0"]);
         if let Some(p) = config {
             c.arg("--config").arg(p);
         }
+        c.args(extra);
         let mut child = c
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -52,6 +77,32 @@ impl Server {
             .recv_timeout(Duration::from_secs(60))
             .expect("cairn serve says where it serves");
         Server { child, addr }
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Sends SIGTERM (with `kill`, the real signal a service manager sends) and returns at once.
+    pub fn signal_term(&self) {
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill")
+            .success();
+        assert!(ok, "kill -TERM failed");
+    }
+
+    /// Waits for the process to exit; its exit code.
+    pub fn wait(mut self) -> Option<i32> {
+        self.child.wait().expect("reap the server").code()
+    }
+
+    /// SIGTERM, then waits for the exit; its exit code.
+    pub fn terminate(self) -> Option<i32> {
+        self.signal_term();
+        self.wait()
     }
 
     /// SIGKILL: no shutdown, no flush, nothing the process could still do.
