@@ -114,7 +114,12 @@ impl AppState {
         catalogue: Catalogue,
         reports: reports::ReportsConfig,
     ) -> Result<AppState, StoreError> {
-        AppState::with_limits(Box::new(store), catalogue, reports, limits::Limits::default())
+        AppState::with_limits(
+            Box::new(store),
+            catalogue,
+            reports,
+            limits::Limits::default(),
+        )
     }
 
     /// As `with_config`, on a store of whichever backend, with these limits (timeouts, pool,
