@@ -12,16 +12,18 @@ pub mod zones;
 
 use std::path::Path;
 
-use cairn_core::{AreaProperties, HazardArea, Shape, Timestamp};
-use chrono::{DateTime, Utc};
+use cairn_core::{HazardArea, Timestamp};
+use chrono::Utc;
 use geo::BoundingRect;
 use rusqlite::{
     Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
 };
 
+pub(crate) use crate::records::AREA;
+use crate::records::{area_json, corrupt, decode_area, from_micros, parse_op, to_micros};
 use crate::{
     ChangeMeta, ChangeSummary, Op, PutOutcome, Revision, Store, StoreError, StoreStats, StoredArea,
-    Writer, decode_wkb, encode_wkb,
+    Writer, encode_wkb,
 };
 
 /// The migrations by number, in order. Numbers may have gaps: branches developed side by side
@@ -39,9 +41,6 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("migrations/007_catalogue.sql")),
     (8, include_str!("migrations/008_commands.sql")),
 ];
-
-/// The kind tag of hazardous areas in the revisions table.
-const AREA: &str = "area";
 
 /// How to open a store file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -213,43 +212,19 @@ const SELECT_REV: &str = "SELECT r.rev, r.record_id, r.seq, r.op, r.changeset, c
 
 fn row_to_stored(r: &rusqlite::Row<'_>) -> Result<StoredArea, StoreError> {
     let id: String = r.get(1)?;
-    let corrupt = |message: String| StoreError::Corrupt {
-        id: id.clone(),
-        message,
-    };
     let op: String = r.get(3)?;
-    let op = match op.as_str() {
-        "create" => Op::Create,
-        "update" => Op::Update,
-        other => return Err(corrupt(format!("unknown revision op {other:?}"))),
-    };
-    let recorded_at = from_micros(r.get(5)?).ok_or_else(|| corrupt("bad recorded time".into()))?;
+    let op = parse_op(&id, &op)?;
+    let recorded_at = from_micros(r.get(5)?).ok_or_else(|| corrupt(&id, "bad recorded time"))?;
     let geom = r
         .get_ref(9)?
         .as_blob()
-        .map_err(|e| corrupt(e.to_string()))?;
-    let geometry = decode_wkb(geom).map_err(|e| corrupt(format!("geometry: {e}")))?;
-    let props_text = r
+        .map_err(|e| corrupt(&id, e.to_string()))?;
+    let props = r
         .get_ref(10)?
         .as_str()
-        .map_err(|e| corrupt(e.to_string()))?;
-    let props: StoredProps =
-        serde_json::from_str(props_text).map_err(|e| corrupt(format!("properties: {e}")))?;
-    let (props, radius_m, width_m) = props.split();
-    let shape = Shape::from_parts(geometry, radius_m, width_m).map_err(|p| {
-        corrupt(
-            p.iter()
-                .map(|x| x.to_string())
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-    })?;
+        .map_err(|e| corrupt(&id, e.to_string()))?;
     Ok(StoredArea {
-        area: HazardArea {
-            id: id.clone(),
-            shape,
-            props,
-        },
+        area: decode_area(&id, geom, props)?,
         revision: Revision {
             rev: r.get(0)?,
             seq: r.get(2)?,
@@ -267,66 +242,6 @@ fn row_to_stored(r: &rusqlite::Row<'_>) -> Result<StoredArea, StoreError> {
             },
         },
     })
-}
-
-/// The JSON kept in `revisions.props`: the properties and the shape's radius or width, read
-/// field by field (serde's `flatten` would buffer every value first, which halves read speed).
-#[derive(serde::Deserialize)]
-struct StoredProps {
-    #[serde(default)]
-    name: Option<String>,
-    status: cairn_core::Status,
-    classification: cairn_core::Classification,
-    #[serde(default)]
-    evidence: Option<cairn_core::Evidence>,
-    #[serde(default)]
-    devices: Vec<cairn_core::DeviceGroup>,
-    #[serde(default)]
-    reference_points: Vec<[f64; 2]>,
-    #[serde(default)]
-    marking: Option<cairn_core::Marking>,
-    #[serde(default)]
-    organisation: Option<String>,
-    #[serde(default)]
-    reported_at: Option<Timestamp>,
-    #[serde(default)]
-    emplacement: Option<Box<cairn_core::Emplacement>>,
-    #[serde(default)]
-    extra: std::collections::BTreeMap<String, serde_json::Value>,
-    #[serde(default)]
-    radius_m: Option<f64>,
-    #[serde(default)]
-    width_m: Option<f64>,
-}
-
-impl StoredProps {
-    fn split(self) -> (AreaProperties, Option<f64>, Option<f64>) {
-        (
-            AreaProperties {
-                name: self.name,
-                status: self.status,
-                classification: self.classification,
-                evidence: self.evidence,
-                devices: self.devices,
-                reference_points: self.reference_points,
-                marking: self.marking,
-                organisation: self.organisation,
-                reported_at: self.reported_at,
-                extra: self.extra,
-                emplacement: self.emplacement,
-            },
-            self.radius_m,
-            self.width_m,
-        )
-    }
-}
-
-fn to_micros(t: Timestamp) -> i64 {
-    t.timestamp_micros()
-}
-
-fn from_micros(us: i64) -> Option<Timestamp> {
-    DateTime::<Utc>::from_timestamp_micros(us)
 }
 
 impl SqliteStore {
@@ -599,12 +514,7 @@ impl SqliteTx<'_> {
         };
         let geometry = area.shape.geometry();
         encode_wkb(&geometry, &mut self.geom_buf).map_err(|e| encode_err(e.to_string()))?;
-        let props = serde_json::to_string(&StoredPropsRef {
-            props: &area.props,
-            radius_m: area.shape.radius_m(),
-            width_m: area.shape.width_m(),
-        })
-        .map_err(|e| encode_err(e.to_string()))?;
+        let props = area_json(area)?;
         let head: Option<(i64, i64, Vec<u8>, String)> = if known_new {
             None
         } else {
@@ -755,14 +665,4 @@ pub(super) fn insert_changeset(
         id: format!("changeset {id}"),
         message: "recorded time out of range".into(),
     })
-}
-
-#[derive(serde::Serialize)]
-struct StoredPropsRef<'a> {
-    #[serde(flatten)]
-    props: &'a AreaProperties,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    radius_m: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    width_m: Option<f64>,
 }

@@ -12,7 +12,8 @@ use chrono::Utc;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
-use super::{SqliteStore, from_micros, to_micros};
+use super::SqliteStore;
+use crate::records::{from_micros, now, to_micros};
 use crate::{ChangeMeta, StoreError, Writer};
 
 /// A report as received, checked by the caller.
@@ -110,9 +111,9 @@ impl From<rusqlite::Error> for TriageError {
 }
 
 /// How many times a reference is drawn again when it is already taken (1 in 10^10 per draw).
-const REFERENCE_DRAWS: usize = 32;
+pub(crate) const REFERENCE_DRAWS: usize = 32;
 
-fn new_reference() -> String {
+pub(crate) fn new_reference() -> String {
     use rand::RngCore;
     loop {
         let mut r = [0u8; 7];
@@ -400,12 +401,6 @@ impl crate::ReportStore for SqliteStore {
             }
         }
     }
-}
-
-/// The current time at the store's resolution (microseconds).
-fn now() -> Timestamp {
-    let t = Utc::now();
-    from_micros(to_micros(t)).unwrap_or(t)
 }
 
 /// The report's row id and content, if it exists and has no decision yet.
