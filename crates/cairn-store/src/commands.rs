@@ -25,7 +25,9 @@ use crate::sqlite::catalogue::{self, TypeChange, TypeChangeKind};
 use crate::sqlite::release::{
     FindOutcome, FindRequest, NewActivity, ReleaseError, ReleaseOutcome, ReleaseRequest,
 };
-use crate::{ChangeMeta, ChangeSummary, PutOutcome, StoreError, Writer};
+use crate::sqlite::zones::RecordRevision;
+use crate::{ChangeMeta, ChangeSummary, PutOutcome, StoreError, WriteError, Writer};
+use cairn_core::command::{Actor, Command};
 
 /// A record's current geometry and JSON; with its id where several are listed.
 pub(crate) type RecordRow = (String, Geometry<f64>, String);
@@ -59,13 +61,28 @@ pub(crate) trait CommandTx: Writer {
         props: &str,
     ) -> Result<(), StoreError>;
 
+    /// Stores `area`, naming the `command` that wrote it in its revision (none for `put_area`);
+    /// `known_new` when the caller has just found no record of its id, so the head need not be
+    /// read again (an import is mostly new records).
+    fn put_by(
+        &mut self,
+        command: Option<&'static str>,
+        area: &HazardArea,
+        known_new: bool,
+    ) -> Result<PutOutcome, StoreError>;
+
+    /// Advances the transaction's area id counter and returns its new value.
+    fn bump_area_number(&mut self) -> i64;
+
     /// Stores `area` as written by the store's own `command` (release, find, status, triage),
     /// whose rules the caller has checked.
     fn put_area_by(
         &mut self,
         command: &'static str,
         area: &HazardArea,
-    ) -> Result<PutOutcome, StoreError>;
+    ) -> Result<PutOutcome, StoreError> {
+        self.put_by(Some(command), area, false)
+    }
 
     /// Counts a record left alone because it was equal.
     fn count_unchanged(&mut self);
@@ -97,6 +114,37 @@ pub(crate) trait CommandStore {
 
     /// Every current record of `kind`, in id order.
     fn current_records(&self, kind: &str) -> Result<Vec<RecordRow>, StoreError>;
+
+    /// Every revision of a record that is not an area, oldest first (`ZoneStore::record_history`).
+    fn revisions_of(&self, kind: &str, id: &str) -> Result<Vec<RecordRevision>, StoreError>;
+}
+
+/// `Writer::write_area`, the one door: reads the record `area` replaces under the transaction's
+/// lock, checks `command` by `actor` (an import's `Migrate` over an existing record is checked as
+/// an `Edit`), and stores it with the command named in its revision. A refusal writes nothing.
+pub(crate) fn write_area(
+    w: &mut impl CommandTx,
+    command: Command,
+    actor: Actor<'_>,
+    area: &HazardArea,
+) -> Result<PutOutcome, WriteError> {
+    let before = w.current_area(&area.id)?;
+    let command = match (command, &before) {
+        (Command::Migrate, Some(_)) => Command::Edit,
+        (c, _) => c,
+    };
+    cairn_core::command::check(command, actor, before.as_ref().map(|b| &b.area), area)?;
+    Ok(w.put_by(Some(command.as_str()), area, before.is_none())?)
+}
+
+/// `Writer::new_area_id`: the next `HA-nnnnnn` not used by any record, this transaction included.
+pub(crate) fn new_area_id(w: &mut impl CommandTx) -> Result<String, StoreError> {
+    loop {
+        let id = format!("HA-{:06}", w.bump_area_number());
+        if !w.area_exists(&id)? {
+            return Ok(id);
+        }
+    }
 }
 
 fn commit(w: impl CommandTx) -> Result<ChangeSummary, StoreError> {
@@ -641,3 +689,172 @@ pub(crate) fn device_type_history(
         })
         .collect())
 }
+
+/// Implements `ReleaseStore`, `ZoneStore` and `PeriodStore` for a backend (a `CommandStore`)
+/// with this module's commands and readers: every backend gets the same, written once.
+macro_rules! shared_stores {
+    ($store:ty) => {
+        impl $crate::ReleaseStore for $store {
+            fn add_activity(
+                &mut self,
+                new: &$crate::sqlite::release::NewActivity,
+                catalogue: &cairn_core::Catalogue,
+                by: &str,
+            ) -> Result<cairn_core::release::Activity, $crate::sqlite::release::ReleaseError> {
+                $crate::commands::add_activity(self, new, catalogue, by)
+            }
+
+            fn get_activity(
+                &self,
+                id: &str,
+            ) -> Result<Option<cairn_core::release::Activity>, $crate::StoreError> {
+                $crate::commands::get_activity(self, id)
+            }
+
+            fn activities_for_area(
+                &self,
+                area_id: &str,
+            ) -> Result<Vec<cairn_core::release::Activity>, $crate::StoreError> {
+                $crate::commands::activities_for_area(self, area_id)
+            }
+
+            fn release_land(
+                &mut self,
+                req: &$crate::sqlite::release::ReleaseRequest,
+                by: &str,
+            ) -> Result<
+                $crate::sqlite::release::ReleaseOutcome,
+                $crate::sqlite::release::ReleaseError,
+            > {
+                $crate::commands::release_land(self, req, by)
+            }
+
+            fn get_release(
+                &self,
+                id: &str,
+            ) -> Result<Option<cairn_core::release::Release>, $crate::StoreError> {
+                $crate::commands::get_release(self, id)
+            }
+
+            fn releases_for_area(
+                &self,
+                area_id: &str,
+            ) -> Result<Vec<cairn_core::release::Release>, $crate::StoreError> {
+                $crate::commands::releases_for_area(self, area_id)
+            }
+
+            fn finds_for_release(
+                &self,
+                release_id: &str,
+            ) -> Result<Vec<cairn_core::release::Find>, $crate::StoreError> {
+                $crate::commands::finds_for_release(self, release_id)
+            }
+
+            fn record_find(
+                &mut self,
+                req: &$crate::sqlite::release::FindRequest,
+                catalogue: &cairn_core::Catalogue,
+                by: &str,
+            ) -> Result<$crate::sqlite::release::FindOutcome, $crate::sqlite::release::ReleaseError>
+            {
+                $crate::commands::record_find(self, req, catalogue, by)
+            }
+
+            fn change_status(
+                &mut self,
+                area_id: &str,
+                to: cairn_core::Status,
+                evidence: Option<&cairn_core::Evidence>,
+                reason: &str,
+                by: &str,
+            ) -> Result<cairn_core::HazardArea, $crate::sqlite::release::ReleaseError> {
+                $crate::commands::change_status(self, area_id, to, evidence, reason, by)
+            }
+        }
+
+        impl $crate::ZoneStore for $store {
+            fn record_history(
+                &self,
+                kind: &str,
+                id: &str,
+            ) -> Result<Vec<$crate::sqlite::zones::RecordRevision>, $crate::StoreError> {
+                $crate::commands::CommandStore::revisions_of(self, kind, id)
+            }
+
+            fn put_zones(
+                &mut self,
+                zones: &[cairn_core::zone::Zone],
+                meta: $crate::ChangeMeta,
+            ) -> Result<$crate::ChangeSummary, $crate::sqlite::release::ReleaseError> {
+                $crate::commands::put_zones(self, zones, meta)
+            }
+
+            fn zones(&self) -> Result<Vec<cairn_core::zone::Zone>, $crate::StoreError> {
+                $crate::commands::zones(self)
+            }
+
+            fn get_zone(
+                &self,
+                id: &str,
+            ) -> Result<Option<cairn_core::zone::Zone>, $crate::StoreError> {
+                $crate::commands::get_zone(self, id)
+            }
+
+            fn add_accident(
+                &mut self,
+                facts: &cairn_core::accident::AccidentFacts,
+                place: geo_types::Point<f64>,
+                catalogue: &cairn_core::Catalogue,
+                by: &str,
+            ) -> Result<cairn_core::accident::Accident, $crate::sqlite::release::ReleaseError> {
+                $crate::commands::add_accident(self, facts, place, catalogue, by)
+            }
+
+            fn accidents(&self) -> Result<Vec<cairn_core::accident::Accident>, $crate::StoreError> {
+                $crate::commands::accidents(self)
+            }
+
+            fn get_accident(
+                &self,
+                id: &str,
+            ) -> Result<Option<cairn_core::accident::Accident>, $crate::StoreError> {
+                $crate::commands::get_accident(self, id)
+            }
+        }
+
+        impl $crate::PeriodStore for $store {
+            fn all_activities(
+                &self,
+            ) -> Result<Vec<cairn_core::release::Activity>, $crate::StoreError> {
+                $crate::commands::all_activities(self)
+            }
+
+            fn all_releases(
+                &self,
+            ) -> Result<Vec<cairn_core::release::Release>, $crate::StoreError> {
+                $crate::commands::all_releases(self)
+            }
+
+            fn all_finds(&self) -> Result<Vec<cairn_core::release::Find>, $crate::StoreError> {
+                $crate::commands::all_finds(self)
+            }
+
+            fn transparency_report(
+                &self,
+                catalogue: &cairn_core::Catalogue,
+                period: cairn_core::transparency::Period,
+                edition: cairn_core::transparency::Edition,
+                generated_at: cairn_core::Timestamp,
+            ) -> Result<cairn_core::transparency::Report, $crate::StoreError> {
+                $crate::commands::transparency_report(
+                    self,
+                    catalogue,
+                    period,
+                    edition,
+                    generated_at,
+                )
+            }
+        }
+    };
+}
+pub(crate) use shared_stores;

@@ -26,7 +26,6 @@
 
 mod audit;
 mod catalogue;
-mod records;
 mod reports;
 mod users;
 
@@ -40,9 +39,10 @@ use postgres::{Client, GenericClient, NoTls, Row, Transaction};
 
 use crate::commands::{CommandStore, CommandTx, RecordRow};
 use crate::records::{
-    AREA, area_json, decode_area, from_micros, geometry, now, op_name, parse_op, to_micros,
+    AREA, area_json, corrupt, decode_area, from_micros, geometry, now, op_name, parse_op, to_micros,
 };
 use crate::sqlite::OpenMode;
+use crate::sqlite::zones::RecordRevision;
 use crate::{
     ChangeMeta, ChangeSummary, Op, PutOutcome, Revision, Store, StoreError, StoreStats, StoredArea,
     Writer, encode_wkb,
@@ -243,7 +243,6 @@ impl PgStore {
                 ..Default::default()
             },
             geom_buf: Vec::new(),
-            command: None,
         })
     }
 
@@ -604,8 +603,6 @@ pub struct PgTx<'a> {
     next_area: i64,
     summary: ChangeSummary,
     geom_buf: Vec<u8>,
-    /// The command of the write in progress, recorded with its revision.
-    command: Option<&'static str>,
 }
 
 impl std::fmt::Debug for PgTx<'_> {
@@ -675,8 +672,14 @@ impl PgTx<'_> {
         row.map(|r| row_to_stored(&r)).transpose()
     }
 
-    /// Stores `area`; `known_new` when the caller has just found no record of its id.
-    fn put(&mut self, area: &HazardArea, known_new: bool) -> Result<PutOutcome, StoreError> {
+    /// Stores `area`, written by `command`; `known_new` when the caller has just found no record
+    /// of its id.
+    fn put(
+        &mut self,
+        command: Option<&'static str>,
+        area: &HazardArea,
+        known_new: bool,
+    ) -> Result<PutOutcome, StoreError> {
         let geometry = area.shape.geometry();
         encode_wkb(&geometry, &mut self.geom_buf).map_err(|e| StoreError::Encode {
             id: area.id.clone(),
@@ -719,7 +722,7 @@ impl PgTx<'_> {
                     &cairn_core::WireEnum::as_str(area.props.classification),
                     &self.geom_buf,
                     &props,
-                    &self.command,
+                    &command,
                 ],
             )?
             .get(0);
@@ -761,17 +764,7 @@ impl Writer for PgTx<'_> {
         actor: cairn_core::command::Actor<'_>,
         area: &HazardArea,
     ) -> Result<PutOutcome, crate::WriteError> {
-        use cairn_core::command::Command;
-        let before = self.head_area(&area.id)?;
-        let command = match (command, &before) {
-            (Command::Migrate, Some(_)) => Command::Edit,
-            (c, _) => c,
-        };
-        cairn_core::command::check(command, actor, before.as_ref().map(|b| &b.area), area)?;
-        self.command = Some(command.as_str());
-        let r = self.put(area, before.is_none());
-        self.command = None;
-        Ok(r?)
+        crate::commands::write_area(self, command, actor, area)
     }
 
     fn current_area(&mut self, id: &str) -> Result<Option<StoredArea>, StoreError> {
@@ -779,17 +772,11 @@ impl Writer for PgTx<'_> {
     }
 
     fn put_area(&mut self, area: &HazardArea) -> Result<PutOutcome, StoreError> {
-        self.put(area, false)
+        self.put(None, area, false)
     }
 
     fn new_area_id(&mut self) -> Result<String, StoreError> {
-        loop {
-            self.next_area += 1;
-            let id = format!("HA-{:06}", self.next_area);
-            if !self.area_exists(&id)? {
-                return Ok(id);
-            }
-        }
+        crate::commands::new_area_id(self)
     }
 
     fn area_exists(&mut self, id: &str) -> Result<bool, StoreError> {
@@ -881,15 +868,18 @@ impl CommandTx for PgTx<'_> {
         Ok(())
     }
 
-    fn put_area_by(
+    fn put_by(
         &mut self,
-        command: &'static str,
+        command: Option<&'static str>,
         area: &HazardArea,
+        known_new: bool,
     ) -> Result<PutOutcome, StoreError> {
-        self.command = Some(command);
-        let r = self.put(area, false);
-        self.command = None;
-        r
+        self.put(command, area, known_new)
+    }
+
+    fn bump_area_number(&mut self) -> i64 {
+        self.next_area += 1;
+        self.next_area
     }
 
     fn count_unchanged(&mut self) {
@@ -921,6 +911,32 @@ impl CommandStore for PgStore {
         self.with(|c| heads_where(c, kind, field, value))
     }
 
+    fn revisions_of(&self, kind: &str, id: &str) -> Result<Vec<RecordRevision>, StoreError> {
+        self.with(|c| {
+            let rows = c.query(
+                "SELECT r.seq, c.recorded_at, c.author, c.reason, ST_AsBinary(r.geom, 'NDR'), r.props::text \
+                 FROM revisions r JOIN changesets c ON c.id = r.changeset \
+                 WHERE r.kind = $1 AND r.record_id = $2 ORDER BY r.seq",
+                &[&kind, &id],
+            )?;
+            rows.iter()
+                .map(|r| {
+                    let wkb: Vec<u8> = r.try_get(4)?;
+                    let props: String = r.try_get(5)?;
+                    Ok(RecordRevision {
+                        seq: r.try_get(0)?,
+                        recorded_at: r.try_get(1)?,
+                        author: r.try_get(2)?,
+                        reason: r.try_get(3)?,
+                        geometry: geometry(id, &wkb)?,
+                        props: serde_json::from_str(&props)
+                            .map_err(|e| corrupt(id, format!("properties: {e}")))?,
+                    })
+                })
+                .collect()
+        })
+    }
+
     fn current_records(&self, kind: &str) -> Result<Vec<RecordRow>, StoreError> {
         self.with(|c| {
             c.query(
@@ -934,3 +950,5 @@ impl CommandStore for PgStore {
         })
     }
 }
+
+crate::commands::shared_stores!(PgStore);

@@ -3,7 +3,6 @@
 pub mod audit;
 pub mod catalogue;
 mod edit;
-pub mod period;
 pub mod release;
 pub mod reports;
 pub mod tokens;
@@ -270,7 +269,6 @@ impl SqliteStore {
                 ..Default::default()
             },
             geom_buf: Vec::new(),
-            command: None,
         })
     }
 }
@@ -473,8 +471,6 @@ pub struct SqliteTx<'a> {
     next_area: i64,
     summary: ChangeSummary,
     geom_buf: Vec<u8>,
-    /// The command of the write in progress, recorded with its revision.
-    command: Option<&'static str>,
 }
 
 impl std::fmt::Debug for SqliteTx<'_> {
@@ -505,9 +501,14 @@ impl SqliteTx<'_> {
 }
 
 impl SqliteTx<'_> {
-    /// Stores `area`; `known_new` when the caller has just found no record of its id, so the
-    /// head need not be looked up again (an import is mostly new records).
-    fn put(&mut self, area: &HazardArea, known_new: bool) -> Result<PutOutcome, StoreError> {
+    /// Stores `area`, written by `command`; `known_new` when the caller has just found no record
+    /// of its id, so the head need not be looked up again (an import is mostly new records).
+    pub(super) fn put(
+        &mut self,
+        command: Option<&'static str>,
+        area: &HazardArea,
+        known_new: bool,
+    ) -> Result<PutOutcome, StoreError> {
         let encode_err = |message: String| StoreError::Encode {
             id: area.id.clone(),
             message,
@@ -561,7 +562,7 @@ impl SqliteTx<'_> {
                 bbox.map(|b| b.max().y),
                 self.geom_buf,
                 props,
-                self.command
+                command
             ])?;
         let rev = self.tx.last_insert_rowid();
         self.tx
@@ -598,17 +599,7 @@ impl Writer for SqliteTx<'_> {
         actor: cairn_core::command::Actor<'_>,
         area: &HazardArea,
     ) -> Result<PutOutcome, crate::WriteError> {
-        use cairn_core::command::Command;
-        let before = self.head_area(&area.id)?;
-        let command = match (command, &before) {
-            (Command::Migrate, Some(_)) => Command::Edit,
-            (c, _) => c,
-        };
-        cairn_core::command::check(command, actor, before.as_ref().map(|b| &b.area), area)?;
-        self.command = Some(command.as_str());
-        let r = self.put(area, before.is_none());
-        self.command = None;
-        Ok(r?)
+        crate::commands::write_area(self, command, actor, area)
     }
 
     fn current_area(&mut self, id: &str) -> Result<Option<StoredArea>, StoreError> {
@@ -616,17 +607,11 @@ impl Writer for SqliteTx<'_> {
     }
 
     fn put_area(&mut self, area: &HazardArea) -> Result<PutOutcome, StoreError> {
-        self.put(area, false)
+        self.put(None, area, false)
     }
 
     fn new_area_id(&mut self) -> Result<String, StoreError> {
-        loop {
-            self.next_area += 1;
-            let id = format!("HA-{:06}", self.next_area);
-            if !self.area_exists(&id)? {
-                return Ok(id);
-            }
-        }
+        crate::commands::new_area_id(self)
     }
 
     fn area_exists(&mut self, id: &str) -> Result<bool, StoreError> {

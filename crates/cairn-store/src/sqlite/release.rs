@@ -5,14 +5,15 @@
 //! the commands themselves are `crate::commands`, shared with every backend: this file gives
 //! them SQLite's primitives.
 
-use cairn_core::release::{Activity, ActivityFacts, Find, Release, ReleaseMethod};
-use cairn_core::{Catalogue, Evidence, HazardArea, Problem, Status};
+use cairn_core::release::{ActivityFacts, Find, Release, ReleaseMethod};
+use cairn_core::{HazardArea, Problem};
 use geo::BoundingRect;
 use geo_types::{Geometry, MultiPolygon, Point};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::zones::RecordRevision;
 use super::{SqliteStore, SqliteTx};
-use crate::commands::{self, CommandStore, CommandTx, RecordRow};
+use crate::commands::{CommandStore, CommandTx, RecordRow};
 use crate::records::{corrupt, geometry, op_name};
 use crate::{ChangeMeta, Op, StoreError, encode_wkb};
 
@@ -96,20 +97,24 @@ impl super::SqliteStore {
              WHERE r.kind = '{kind}' AND json_extract(r.props, '$.{field}') = ?1 ORDER BY r.record_id"
         );
         let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query([value])?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            let id: String = r.get(0)?;
-            let g = geometry(
-                &id,
-                r.get_ref(1)?
-                    .as_blob()
-                    .map_err(|e| corrupt(&id, e.to_string()))?,
-            )?;
-            out.push((id, g, r.get(2)?));
-        }
-        Ok(out)
+        record_rows(stmt.query([value])?)
     }
+}
+
+/// Records from rows of id, geometry (WKB) and JSON.
+fn record_rows(mut rows: rusqlite::Rows<'_>) -> Result<Vec<RecordRow>, StoreError> {
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let id: String = r.get(0)?;
+        let g = geometry(
+            &id,
+            r.get_ref(1)?
+                .as_blob()
+                .map_err(|e| corrupt(&id, e.to_string()))?,
+        )?;
+        out.push((id, g, r.get(2)?));
+    }
+    Ok(out)
 }
 
 /// Reads the current (head) revision of a record of `kind`: its geometry and properties.
@@ -209,12 +214,18 @@ impl CommandTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn put_area_by(
+    fn put_by(
         &mut self,
-        command: &'static str,
-        area: &cairn_core::HazardArea,
+        command: Option<&'static str>,
+        area: &HazardArea,
+        known_new: bool,
     ) -> Result<crate::PutOutcome, StoreError> {
-        SqliteTx::put_area_by(self, command, area)
+        self.put(command, area, known_new)
+    }
+
+    fn bump_area_number(&mut self) -> i64 {
+        self.next_area += 1;
+        self.next_area
     }
 
     fn count_unchanged(&mut self) {
@@ -246,82 +257,17 @@ impl CommandStore for SqliteStore {
         SqliteStore::heads_where(&self.conn, kind, field, value)
     }
 
+    fn revisions_of(&self, kind: &str, id: &str) -> Result<Vec<RecordRevision>, StoreError> {
+        self.record_revisions(kind, id)
+    }
+
     fn current_records(&self, kind: &str) -> Result<Vec<RecordRow>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT r.record_id, r.geom, r.props FROM heads h JOIN revisions r ON r.rev = h.rev \
              WHERE h.kind = ?1 ORDER BY h.record_id",
         )?;
-        let mut rows = stmt.query([kind])?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            let id: String = r.get(0)?;
-            let g = geometry(
-                &id,
-                r.get_ref(1)?
-                    .as_blob()
-                    .map_err(|e| corrupt(&id, e.to_string()))?,
-            )?;
-            out.push((id, g, r.get(2)?));
-        }
-        Ok(out)
+        record_rows(stmt.query([kind])?)
     }
 }
 
-impl crate::ReleaseStore for SqliteStore {
-    fn add_activity(
-        &mut self,
-        new: &NewActivity,
-        catalogue: &Catalogue,
-        by: &str,
-    ) -> Result<Activity, ReleaseError> {
-        commands::add_activity(self, new, catalogue, by)
-    }
-
-    fn get_activity(&self, id: &str) -> Result<Option<Activity>, StoreError> {
-        commands::get_activity(self, id)
-    }
-
-    fn activities_for_area(&self, area_id: &str) -> Result<Vec<Activity>, StoreError> {
-        commands::activities_for_area(self, area_id)
-    }
-
-    fn release_land(
-        &mut self,
-        req: &ReleaseRequest,
-        by: &str,
-    ) -> Result<ReleaseOutcome, ReleaseError> {
-        commands::release_land(self, req, by)
-    }
-
-    fn get_release(&self, id: &str) -> Result<Option<Release>, StoreError> {
-        commands::get_release(self, id)
-    }
-
-    fn releases_for_area(&self, area_id: &str) -> Result<Vec<Release>, StoreError> {
-        commands::releases_for_area(self, area_id)
-    }
-
-    fn finds_for_release(&self, release_id: &str) -> Result<Vec<Find>, StoreError> {
-        commands::finds_for_release(self, release_id)
-    }
-
-    fn record_find(
-        &mut self,
-        req: &FindRequest,
-        catalogue: &Catalogue,
-        by: &str,
-    ) -> Result<FindOutcome, ReleaseError> {
-        commands::record_find(self, req, catalogue, by)
-    }
-
-    fn change_status(
-        &mut self,
-        area_id: &str,
-        to: Status,
-        evidence: Option<&Evidence>,
-        reason: &str,
-        by: &str,
-    ) -> Result<HazardArea, ReleaseError> {
-        commands::change_status(self, area_id, to, evidence, reason, by)
-    }
-}
+crate::commands::shared_stores!(SqliteStore);

@@ -13,6 +13,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::SqliteStore;
+use crate::commands::CommandTx;
 use crate::records::{from_micros, now, to_micros};
 use crate::{ChangeMeta, StoreError, Writer};
 

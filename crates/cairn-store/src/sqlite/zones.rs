@@ -1,17 +1,13 @@
 //! Zones and accidents in the SQLite store: records in `revisions` (kind `zone` and `accident`)
-//! with the same append-only history and attribution as hazardous areas (migration 006).
+//! with the same append-only history and attribution as hazardous areas (migration 006). Their
+//! commands and readers are `crate::commands`'; here is what a record's history is, read from SQLite.
 
-use cairn_core::Catalogue;
-use cairn_core::accident::{Accident, AccidentFacts};
-use cairn_core::zone::Zone;
-use geo_types::{Geometry, Point};
+use geo_types::Geometry;
 use rusqlite::params;
 
 use super::SqliteStore;
-use super::release::ReleaseError;
-use crate::commands;
+use crate::StoreError;
 use crate::records::{corrupt, from_micros, geometry};
-use crate::{ChangeMeta, ChangeSummary, StoreError};
 
 /// A revision of a record other than an area: when, by whom, why, and its properties.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,10 +20,14 @@ pub struct RecordRevision {
     pub props: serde_json::Value,
 }
 
-impl crate::ZoneStore for SqliteStore {
+impl SqliteStore {
     /// Every revision of a record that is not an area (a zone, an accident, an activity…), oldest
     /// first; empty when there is no such record.
-    fn record_history(&self, kind: &str, id: &str) -> Result<Vec<RecordRevision>, StoreError> {
+    pub(super) fn record_revisions(
+        &self,
+        kind: &str,
+        id: &str,
+    ) -> Result<Vec<RecordRevision>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT r.seq, c.recorded_at, c.author, c.reason, r.geom, r.props FROM revisions r \
              JOIN changesets c ON c.id = r.changeset WHERE r.kind = ?1 AND r.record_id = ?2 ORDER BY r.seq",
@@ -53,39 +53,5 @@ impl crate::ZoneStore for SqliteStore {
             });
         }
         Ok(out)
-    }
-
-    fn put_zones(
-        &mut self,
-        zones: &[Zone],
-        meta: ChangeMeta,
-    ) -> Result<ChangeSummary, ReleaseError> {
-        commands::put_zones(self, zones, meta)
-    }
-
-    fn zones(&self) -> Result<Vec<Zone>, StoreError> {
-        commands::zones(self)
-    }
-
-    fn get_zone(&self, id: &str) -> Result<Option<Zone>, StoreError> {
-        commands::get_zone(self, id)
-    }
-
-    fn add_accident(
-        &mut self,
-        facts: &AccidentFacts,
-        place: Point<f64>,
-        catalogue: &Catalogue,
-        by: &str,
-    ) -> Result<Accident, ReleaseError> {
-        commands::add_accident(self, facts, place, catalogue, by)
-    }
-
-    fn accidents(&self) -> Result<Vec<Accident>, StoreError> {
-        commands::accidents(self)
-    }
-
-    fn get_accident(&self, id: &str) -> Result<Option<Accident>, StoreError> {
-        commands::get_accident(self, id)
     }
 }
