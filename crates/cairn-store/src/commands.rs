@@ -21,7 +21,9 @@ use crate::records::{
     ACCIDENT, ACTIVITY, AREA, FIND, RELEASE, ZONE, accident_of, activity_of, corrupt, find_of,
     json, now, release_of, zone_of,
 };
-use crate::sqlite::catalogue::{self, TypeChange, TypeChangeKind};
+use crate::sqlite::catalogue::{
+    self, CatalogueImport, CatalogueImportError, TypeChange, TypeChangeKind,
+};
 use crate::sqlite::release::{
     FindOutcome, FindRequest, NewActivity, ReleaseError, ReleaseOutcome, ReleaseRequest,
 };
@@ -86,6 +88,16 @@ pub(crate) trait CommandTx: Writer {
 
     /// Counts a record left alone because it was equal.
     fn count_unchanged(&mut self);
+
+    /// The catalogue version in force now, as this transaction sees it: number and text.
+    fn catalogue_in_force(&mut self) -> Result<Option<(i64, String)>, StoreError>;
+
+    /// One current area whose devices name `device_type`, if any.
+    fn area_using(&mut self, device_type: &str) -> Result<Option<String>, StoreError>;
+
+    /// Writes catalogue version `version` in this changeset (counted as an update, so the
+    /// changeset is kept).
+    fn insert_catalogue_version(&mut self, version: i64, toml: &str) -> Result<(), StoreError>;
 }
 
 /// A backend, as the store's own commands use it.
@@ -671,6 +683,43 @@ pub(crate) fn catalogue_changes(
         before = after;
     }
     Ok(out)
+}
+
+/// Writes `toml` as the next catalogue version, attributed to `meta`, when it parses, differs
+/// from the version in force and keeps every device type the current areas use. Otherwise
+/// nothing is written: an equal catalogue is `Unchanged`, anything else an error.
+pub(crate) fn import_catalogue(
+    s: &mut (impl CommandStore + crate::CatalogueStore),
+    toml: &str,
+    meta: ChangeMeta,
+) -> Result<CatalogueImport, CatalogueImportError> {
+    let new = Catalogue::from_toml(toml)?;
+    let mut w = s.begin_tx(meta)?;
+    // Read under the write transaction's lock: no other version or area can come between.
+    let current = w.catalogue_in_force()?;
+    if let Some((version, text)) = &current {
+        let old = catalogue::parse(*version, text)?;
+        if old == new {
+            return Ok(CatalogueImport::Unchanged(*version));
+        }
+        for t in old.iter().filter(|t| new.get(&t.id).is_none()) {
+            if let Some(area) = w.area_using(&t.id)? {
+                return Err(CatalogueImportError::InUse {
+                    device_type: t.id.clone(),
+                    area,
+                });
+            }
+        }
+    }
+    let version = current.map_or(0, |(v, _)| v) + 1;
+    w.insert_catalogue_version(version, toml)?;
+    let changeset = commit(w)?.changeset;
+    let v = s
+        .catalogue_versions()?
+        .into_iter()
+        .find(|v| v.version == version && v.changeset == changeset)
+        .ok_or_else(|| catalogue::corrupt(version, "not found after it was written"))?;
+    Ok(CatalogueImport::Written(v))
 }
 
 /// Every change to one device type, oldest first; empty when no version ever had it.

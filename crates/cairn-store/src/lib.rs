@@ -45,7 +45,7 @@ pub fn is_postgres_url(target: &str) -> bool {
 /// SQLite file; a PostgreSQL database must exist, and its schema is created in it).
 pub fn open(target: &str, mode: OpenMode) -> Result<Box<dyn Backend>, StoreError> {
     if is_postgres_url(target) {
-        Ok(Box::new(PgStore::open(target, mode)?))
+        Ok(Box::new(PgStore::open(target.trim(), mode)?))
     } else {
         Ok(Box::new(SqliteStore::open(
             std::path::Path::new(target),

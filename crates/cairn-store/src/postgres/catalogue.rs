@@ -9,13 +9,13 @@ use postgres::{GenericClient, Transaction};
 use super::{PgStore, insert_changeset};
 use crate::sqlite::catalogue::{
     CatalogueImport, CatalogueImportError, CatalogueVersion, SHIPPED_AUTHOR, SHIPPED_REASON,
-    TypeChange, VersionedCatalogue, corrupt, parse,
+    TypeChange, VersionedCatalogue, parse,
 };
 use crate::{ChangeMeta, StoreError};
 
 /// The version in force at recorded time `as_of` (now when `None`) as its number and text: the
 /// newest recorded at or before it, else the first; `None` when the store has no version at all.
-fn in_force(
+pub(super) fn in_force(
     c: &mut impl GenericClient,
     as_of: Option<Timestamp>,
 ) -> Result<Option<(i64, String)>, StoreError> {
@@ -69,7 +69,10 @@ pub(super) fn write_shipped(tx: &mut Transaction<'_>) -> Result<(), StoreError> 
 }
 
 /// One current area whose devices name `device_type`, if any.
-fn area_using(c: &mut impl GenericClient, device_type: &str) -> Result<Option<String>, StoreError> {
+pub(super) fn area_using(
+    c: &mut impl GenericClient,
+    device_type: &str,
+) -> Result<Option<String>, StoreError> {
     // The text search only narrows the areas whose JSON is read; the device list decides.
     Ok(c
         .query_opt(
@@ -142,37 +145,6 @@ impl crate::CatalogueStore for PgStore {
         toml: &str,
         meta: ChangeMeta,
     ) -> Result<CatalogueImport, CatalogueImportError> {
-        let new = Catalogue::from_toml(toml)?;
-        let mut w = self.begin(meta)?;
-        // Read under the writer lock: no other version or area can come between.
-        let current = in_force(&mut w.tx, None)?;
-        if let Some((version, text)) = &current {
-            let old = parse(*version, text)?;
-            if old == new {
-                return Ok(CatalogueImport::Unchanged(*version));
-            }
-            for t in old.iter().filter(|t| new.get(&t.id).is_none()) {
-                if let Some(area) = area_using(&mut w.tx, &t.id)? {
-                    return Err(CatalogueImportError::InUse {
-                        device_type: t.id.clone(),
-                        area,
-                    });
-                }
-            }
-        }
-        let version = current.map_or(0, |(v, _)| v) + 1;
-        w.tx.execute(
-            "INSERT INTO catalogue_versions (version, changeset, toml) VALUES ($1, $2, $3)",
-            &[&version, &w.changeset, &toml],
-        )
-        .map_err(StoreError::from)?;
-        // The catalogue is the one record this change updates: counted so the changeset is kept.
-        w.summary.updated += 1;
-        let changeset = w.commit()?.changeset;
-        let v = crate::CatalogueStore::catalogue_versions(self)?
-            .into_iter()
-            .find(|v| v.version == version && v.changeset == changeset)
-            .ok_or_else(|| corrupt(version, "not found after it was written"))?;
-        Ok(CatalogueImport::Written(v))
+        crate::commands::import_catalogue(self, toml, meta)
     }
 }

@@ -30,12 +30,12 @@ mod reports;
 mod users;
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use cairn_core::{HazardArea, Timestamp};
 use geo_types::Geometry;
 use postgres::types::ToSql;
-use postgres::{Client, GenericClient, NoTls, Row, Transaction};
+use postgres::{Client, GenericClient, NoTls, Row, Statement, Transaction};
 
 use crate::commands::{CommandStore, CommandTx, RecordRow};
 use crate::records::{
@@ -73,6 +73,9 @@ pub struct PgStore {
     url: String,
     /// How deep `for_each_area` visits are nested (each uses a cursor in one transaction).
     visiting: Cell<u32>,
+    /// The write path's statements, prepared once per connection (a statement given as text is
+    /// parsed again on every call: one more round trip for each of a write's few statements).
+    statements: HashMap<&'static str, Statement>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -139,6 +142,7 @@ impl PgStore {
             shown: shown.clone(),
             url: url.to_string(),
             visiting: Cell::new(0),
+            statements: HashMap::new(),
         };
         store.migrate(mode).map_err(|e| match e {
             StoreError::Postgres(e) => open_err(e.to_string()),
@@ -227,6 +231,7 @@ impl PgStore {
     pub fn begin(&mut self, meta: ChangeMeta) -> Result<PgTx<'_>, StoreError> {
         let mut tx = self.client.get_mut().transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITER_LOCK])?;
+        let statements = &mut self.statements;
         let changeset: i64 = tx
             .query_one("SELECT coalesce(max(id), 0) + 1 FROM changesets", &[])?
             .get(0);
@@ -235,6 +240,7 @@ impl PgStore {
             .get(0);
         Ok(PgTx {
             tx,
+            statements,
             meta,
             changeset,
             next_area,
@@ -598,6 +604,7 @@ impl Store for PgStore {
 /// An open write transaction on a PostgreSQL store, holding the writer lock.
 pub struct PgTx<'a> {
     tx: Transaction<'a>,
+    statements: &'a mut HashMap<&'static str, Statement>,
     meta: ChangeMeta,
     changeset: i64,
     next_area: i64,
@@ -641,6 +648,16 @@ pub(crate) fn insert_changeset(
 }
 
 impl PgTx<'_> {
+    /// The statement of `sql`, prepared on this connection the first time it is asked for.
+    fn stmt(&mut self, sql: &'static str) -> Result<Statement, StoreError> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.tx.prepare(sql)?;
+        self.statements.insert(sql, s.clone());
+        Ok(s)
+    }
+
     /// Makes the change durable and visible, all of it at once.
     pub fn commit(mut self) -> Result<ChangeSummary, StoreError> {
         if self.summary.created == 0 && self.summary.updated == 0 {
@@ -650,10 +667,9 @@ impl PgTx<'_> {
             return Ok(self.summary);
         }
         insert_changeset(&mut self.tx, self.changeset, &self.meta)?;
-        self.tx.execute(
-            "UPDATE counters SET value = greatest(value, $1) WHERE name = 'area_id'",
-            &[&self.next_area],
-        )?;
+        let st =
+            self.stmt("UPDATE counters SET value = greatest(value, $1) WHERE name = 'area_id'")?;
+        self.tx.execute(&st, &[&self.next_area])?;
         self.tx.commit()?;
         Ok(self.summary)
     }
@@ -662,13 +678,13 @@ impl PgTx<'_> {
     /// committed, or put earlier in this transaction (whose changeset row is written only at
     /// commit, so it is joined loosely and carries this transaction's attribution and no time).
     fn head_area(&mut self, id: &str) -> Result<Option<StoredArea>, StoreError> {
-        let row = self.tx.query_opt(
-            "SELECT r.rev, r.record_id, r.seq, r.op, r.changeset, coalesce(c.recorded_at, 'epoch'::timestamptz), \
+        let st = self.stmt("SELECT r.rev, r.record_id, r.seq, r.op, r.changeset, coalesce(c.recorded_at, 'epoch'::timestamptz), \
              coalesce(c.author, $3), coalesce(c.reason, $4), c.source, ST_AsBinary(r.geom, 'NDR'), r.props::text, r.command \
              FROM revisions r LEFT JOIN changesets c ON c.id = r.changeset \
-             JOIN heads h ON h.rev = r.rev WHERE h.kind = $1 AND h.record_id = $2",
-            &[&AREA, &id, &self.meta.author, &self.meta.reason],
-        )?;
+             JOIN heads h ON h.rev = r.rev WHERE h.kind = $1 AND h.record_id = $2")?;
+        let row = self
+            .tx
+            .query_opt(&st, &[&AREA, &id, &self.meta.author, &self.meta.reason])?;
         row.map(|r| row_to_stored(&r)).transpose()
     }
 
@@ -689,11 +705,9 @@ impl PgTx<'_> {
         let head = if known_new {
             None
         } else {
-            self.tx.query_opt(
-                "SELECT h.seq, ST_AsBinary(r.geom, 'NDR'), r.props::text FROM heads h JOIN revisions r ON r.rev = h.rev \
-                 WHERE h.kind = $1 AND h.record_id = $2",
-                &[&AREA, &area.id],
-            )?
+            let st = self.stmt("SELECT h.seq, ST_AsBinary(r.geom, 'NDR'), r.props::text FROM heads h JOIN revisions r ON r.rev = h.rev \
+                 WHERE h.kind = $1 AND h.record_id = $2")?;
+            self.tx.query_opt(&st, &[&AREA, &area.id])?
         };
         let (seq, op) = match &head {
             Some(r) => {
@@ -707,11 +721,12 @@ impl PgTx<'_> {
             }
             None => (1, Op::Create),
         };
+        let st = self.stmt("INSERT INTO revisions (kind, record_id, seq, changeset, op, status, classification, geom, props, command) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, ST_GeomFromWKB($8, 4326), $9::text::json, $10) RETURNING rev")?;
         let rev: i64 = self
             .tx
             .query_one(
-                "INSERT INTO revisions (kind, record_id, seq, changeset, op, status, classification, geom, props, command) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, ST_GeomFromWKB($8, 4326), $9::text::json, $10) RETURNING rev",
+                &st,
                 &[
                     &AREA,
                     &area.id,
@@ -748,11 +763,11 @@ impl PgTx<'_> {
     }
 
     fn set_head(&mut self, kind: &str, id: &str, rev: i64, seq: i64) -> Result<(), StoreError> {
-        self.tx.execute(
+        let st = self.stmt(
             "INSERT INTO heads (kind, record_id, rev, seq) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (kind, record_id) DO UPDATE SET rev = excluded.rev, seq = excluded.seq",
-            &[&kind, &id, &rev, &seq],
         )?;
+        self.tx.execute(&st, &[&kind, &id, &rev, &seq])?;
         Ok(())
     }
 }
@@ -780,13 +795,8 @@ impl Writer for PgTx<'_> {
     }
 
     fn area_exists(&mut self, id: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .tx
-            .query_opt(
-                "SELECT 1 FROM heads WHERE kind = $1 AND record_id = $2",
-                &[&AREA, &id],
-            )?
-            .is_some())
+        let st = self.stmt("SELECT 1 FROM heads WHERE kind = $1 AND record_id = $2")?;
+        Ok(self.tx.query_opt(&st, &[&AREA, &id])?.is_some())
     }
 
     fn commit(self: Box<Self>) -> Result<ChangeSummary, StoreError> {
@@ -813,13 +823,9 @@ impl CommandTx for PgTx<'_> {
     }
 
     fn next_number(&mut self, counter: &str) -> Result<i64, StoreError> {
-        Ok(self
-            .tx
-            .query_one(
-                "UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value",
-                &[&counter],
-            )?
-            .get(0))
+        let st =
+            self.stmt("UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value")?;
+        Ok(self.tx.query_one(&st, &[&counter])?.get(0))
     }
 
     fn put_record(
@@ -833,22 +839,18 @@ impl CommandTx for PgTx<'_> {
             id: id.to_string(),
             message: e.to_string(),
         })?;
-        let seq: Option<i64> = self
-            .tx
-            .query_opt(
-                "SELECT seq FROM heads WHERE kind = $1 AND record_id = $2",
-                &[&kind, &id],
-            )?
-            .map(|r| r.get(0));
+        let st = self.stmt("SELECT seq FROM heads WHERE kind = $1 AND record_id = $2")?;
+        let seq: Option<i64> = self.tx.query_opt(&st, &[&kind, &id])?.map(|r| r.get(0));
         let (seq, op) = match seq {
             Some(s) => (s + 1, Op::Update),
             None => (1, Op::Create),
         };
+        let st = self.stmt("INSERT INTO revisions (kind, record_id, seq, changeset, op, geom, props) \
+                 VALUES ($1, $2, $3, $4, $5, ST_GeomFromWKB($6, 4326), $7::text::json) RETURNING rev")?;
         let rev: i64 = self
             .tx
             .query_one(
-                "INSERT INTO revisions (kind, record_id, seq, changeset, op, geom, props) \
-                 VALUES ($1, $2, $3, $4, $5, ST_GeomFromWKB($6, 4326), $7::text::json) RETURNING rev",
+                &st,
                 &[
                     &kind,
                     &id,
@@ -884,6 +886,23 @@ impl CommandTx for PgTx<'_> {
 
     fn count_unchanged(&mut self) {
         self.summary.unchanged += 1;
+    }
+
+    fn catalogue_in_force(&mut self) -> Result<Option<(i64, String)>, StoreError> {
+        catalogue::in_force(&mut self.tx, None)
+    }
+
+    fn area_using(&mut self, device_type: &str) -> Result<Option<String>, StoreError> {
+        catalogue::area_using(&mut self.tx, device_type)
+    }
+
+    fn insert_catalogue_version(&mut self, version: i64, toml: &str) -> Result<(), StoreError> {
+        self.tx.execute(
+            "INSERT INTO catalogue_versions (version, changeset, toml) VALUES ($1, $2, $3)",
+            &[&version, &self.changeset, &toml],
+        )?;
+        self.summary.updated += 1;
+        Ok(())
     }
 }
 

@@ -96,7 +96,7 @@ pub(crate) fn parse(version: i64, toml: &str) -> Result<Catalogue, StoreError> {
 
 /// The version in force at recorded time `as_of` (now when `None`) as its number and text: the
 /// newest recorded at or before it, else the first; `None` when the store has no version at all.
-fn in_force(
+pub(super) fn in_force(
     conn: &Connection,
     as_of: Option<Timestamp>,
 ) -> Result<Option<(i64, String)>, StoreError> {
@@ -161,7 +161,10 @@ pub(super) fn write_shipped(conn: &Connection) -> Result<(), StoreError> {
 }
 
 /// One current area whose devices name `device_type`, if any.
-fn area_using(conn: &Connection, device_type: &str) -> Result<Option<String>, StoreError> {
+pub(super) fn area_using(
+    conn: &Connection,
+    device_type: &str,
+) -> Result<Option<String>, StoreError> {
     // The text search only narrows the areas whose JSON is read; json_each decides.
     Ok(conn
         .query_row(
@@ -234,46 +237,11 @@ impl crate::CatalogueStore for SqliteStore {
         crate::commands::device_type_history(self, id)
     }
 
-    /// Writes `toml` as the next catalogue version, attributed to `meta`, when it parses, differs
-    /// from the version in force and keeps every device type the current areas use. Otherwise
-    /// nothing is written: an equal catalogue is `Unchanged`, anything else an error.
     fn import_catalogue(
         &mut self,
         toml: &str,
         meta: ChangeMeta,
     ) -> Result<CatalogueImport, CatalogueImportError> {
-        let new = Catalogue::from_toml(toml)?;
-        let mut w = self.begin(meta)?;
-        // Read under the write transaction's lock: no other version or area can come between.
-        let current = in_force(&w.tx, None)?;
-        if let Some((version, text)) = &current {
-            let old = parse(*version, text)?;
-            if old == new {
-                return Ok(CatalogueImport::Unchanged(*version));
-            }
-            for t in old.iter().filter(|t| new.get(&t.id).is_none()) {
-                if let Some(area) = area_using(&w.tx, &t.id)? {
-                    return Err(CatalogueImportError::InUse {
-                        device_type: t.id.clone(),
-                        area,
-                    });
-                }
-            }
-        }
-        let version = current.map_or(0, |(v, _)| v) + 1;
-        w.tx.execute(
-            "INSERT INTO catalogue_versions (version, changeset, toml) VALUES (?1, ?2, ?3)",
-            params![version, w.changeset, toml],
-        )
-        .map_err(StoreError::from)?;
-        // The catalogue is the one record this change updates: counted so the changeset is kept.
-        w.summary.updated += 1;
-        let changeset = w.commit()?.changeset;
-        let v = self
-            .catalogue_versions()?
-            .into_iter()
-            .find(|v| v.version == version && v.changeset == changeset)
-            .ok_or_else(|| corrupt(version, "not found after it was written"))?;
-        Ok(CatalogueImport::Written(v))
+        crate::commands::import_catalogue(self, toml, meta)
     }
 }

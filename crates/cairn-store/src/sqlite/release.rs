@@ -231,6 +231,23 @@ impl CommandTx for SqliteTx<'_> {
     fn count_unchanged(&mut self) {
         self.summary.unchanged += 1;
     }
+
+    fn catalogue_in_force(&mut self) -> Result<Option<(i64, String)>, StoreError> {
+        super::catalogue::in_force(&self.tx, None)
+    }
+
+    fn area_using(&mut self, device_type: &str) -> Result<Option<String>, StoreError> {
+        super::catalogue::area_using(&self.tx, device_type)
+    }
+
+    fn insert_catalogue_version(&mut self, version: i64, toml: &str) -> Result<(), StoreError> {
+        self.tx.execute(
+            "INSERT INTO catalogue_versions (version, changeset, toml) VALUES (?1, ?2, ?3)",
+            params![version, self.changeset, toml],
+        )?;
+        self.summary.updated += 1;
+        Ok(())
+    }
 }
 
 impl CommandStore for SqliteStore {
