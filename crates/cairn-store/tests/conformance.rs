@@ -81,6 +81,25 @@ fn with_database(url: &str, db: &str) -> String {
     format!("{}/{db}{query}", &base[..host_end])
 }
 
+thread_local! {
+    /// The databases this test thread made, for `drop_scratch`.
+    static SCRATCH: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Drops the databases this test made, at its end, so that a long-lived cluster does not fill
+/// up with them (each is some 20 MB with PostGIS). A failed test leaves its database to look at.
+fn drop_scratch() {
+    let names = SCRATCH.with(|s| s.take());
+    if names.is_empty() {
+        return;
+    }
+    let mut c = ::postgres::Client::connect(&admin_url(), ::postgres::NoTls).unwrap();
+    for name in names {
+        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .unwrap();
+    }
+}
+
 /// Creates an empty database with PostGIS and returns its URL.
 fn fresh_database() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -99,6 +118,7 @@ fn fresh_database() -> String {
         panic!("cannot reach the test cluster at CAIRN_TEST_PG ({admin}): {e}")
     });
     c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    SCRATCH.with(|s| s.borrow_mut().push(name.clone()));
     let url = with_database(&admin, &name);
     ::postgres::Client::connect(&url, ::postgres::NoTls)
         .unwrap()
@@ -138,6 +158,8 @@ macro_rules! suite {
                 let dir = tempfile::tempdir().unwrap();
                 let mut store: Box<dyn cairn_store::Backend> = ($factory)(dir.path());
                 crate::$module::$case(&mut *store);
+                drop(store);
+                crate::drop_scratch();
             }
         )*
     };
@@ -332,6 +354,7 @@ fn postgres_history_cannot_be_rewritten_even_with_raw_sql() {
     let s = PgStore::open(&url, OpenMode::ReadOnly).unwrap();
     assert_eq!(s.history("HA-1").unwrap().len(), 1);
     assert_eq!(s.integrity_check().unwrap(), "ok");
+    drop_scratch();
 }
 
 #[test]
@@ -408,6 +431,7 @@ fn postgres_geometry_is_postgis_valid_indexed_and_found_by_st_intersects() {
         s.get_area("HA-1", None).unwrap().unwrap().area,
         area("HA-1", Status::Confirmed, 30.0)
     );
+    drop_scratch();
 }
 
 #[test]
@@ -431,6 +455,7 @@ fn postgres_servers_opening_a_new_database_at_once_migrate_it_once() {
     let s = PgStore::open(&url, OpenMode::ReadOnly).unwrap();
     assert_eq!(s.catalogue_versions().unwrap().len(), 1);
     assert_eq!(s.stats().unwrap().changesets, 1);
+    drop_scratch();
 }
 
 #[test]
@@ -490,6 +515,7 @@ fn postgres_change_feed_misses_nothing_with_writers_on_other_connections() {
     // Recorded times strictly increase with the changeset numbers.
     assert_eq!(s.integrity_check().unwrap(), "ok");
     let _ = s.begin(meta("x", "nothing")).unwrap();
+    drop_scratch();
 }
 
 #[test]
@@ -553,4 +579,5 @@ fn postgres_open_by_url_and_its_refusals_are_clear() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("not a PostgreSQL URL"), "{err}");
+    drop_scratch();
 }

@@ -13,7 +13,7 @@ use crate::commands::CommandTx;
 use crate::records::now;
 use crate::sqlite::reports::{
     Decision, NewReport, PhotoInfo, REFERENCE_DRAWS, Receipt, Report, TriageError, TriageRecord,
-    new_reference,
+    new_reference, state_of,
 };
 use crate::{ChangeMeta, StoreError, Writer};
 
@@ -36,15 +36,8 @@ fn report_row(r: &Row) -> Result<Report, StoreError> {
             changeset: r.try_get(16)?,
         }),
     };
-    let state = match triage.as_ref().map(|t| t.action.as_str()) {
-        None => ReportState::New,
-        Some("link") => ReportState::Linked,
-        Some("open") => ReportState::Opened,
-        Some("dismiss") => ReportState::Dismissed,
-        Some(_) => {
-            return Err(crate::records::corrupt(&reference, "unknown triage action"));
-        }
-    };
+    let state = state_of(triage.as_ref())
+        .ok_or_else(|| crate::records::corrupt(&reference, "unknown triage action"))?;
     let photo_type: Option<String> = r.try_get(9)?;
     let photo_len: Option<i64> = r.try_get(10)?;
     Ok(Report {

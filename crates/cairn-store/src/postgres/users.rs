@@ -11,7 +11,7 @@ use super::{PgStore, WRITER_LOCK};
 use crate::StoreError;
 use crate::records::now;
 use crate::sqlite::tokens::TokenInfo;
-use crate::sqlite::users::{Organisation, ROLES, User, UserError};
+use crate::sqlite::users::{Organisation, ROLES, User, UserError, check_new_user, checked_name};
 
 const USER_COLUMNS: &str = "u.id, u.name, u.role, o.name, u.created_at, u.disabled_at \
      FROM users u LEFT JOIN organisations o ON o.id = u.organisation_id";
@@ -47,14 +47,6 @@ fn token_row(r: &Row) -> Result<TokenInfo, StoreError> {
 
 fn hash(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
-}
-
-fn checked_name(s: &str, what: &'static str) -> Result<String, UserError> {
-    let t = s.trim();
-    if t.is_empty() {
-        return Err(UserError::Empty(what));
-    }
-    Ok(t.to_string())
 }
 
 fn get_user(c: &mut impl GenericClient, name: &str) -> Result<Option<User>, StoreError> {
@@ -183,13 +175,7 @@ impl crate::UserStore for PgStore {
         role: &str,
         organisation: Option<&str>,
     ) -> Result<User, UserError> {
-        let name = checked_name(name, "the user's name")?;
-        if !ROLES.contains(&role) {
-            return Err(UserError::BadRole(role.into()));
-        }
-        if role == "field" && organisation.is_none() {
-            return Err(UserError::FieldNeedsOrganisation);
-        }
+        let name = check_new_user(name, role, organisation)?;
         let mut tx = self.locked()?;
         let r = (|| {
             let org = match organisation {

@@ -153,13 +153,7 @@ fn report_row(r: &rusqlite::Row<'_>) -> Result<Report, StoreError> {
             changeset: r.get(16)?,
         }),
     };
-    let state = match triage.as_ref().map(|t| t.action.as_str()) {
-        None => ReportState::New,
-        Some("link") => ReportState::Linked,
-        Some("open") => ReportState::Opened,
-        Some("dismiss") => ReportState::Dismissed,
-        Some(_) => return Err(corrupt("unknown triage action")),
-    };
+    let state = state_of(triage.as_ref()).ok_or_else(|| corrupt("unknown triage action"))?;
     let photo_type: Option<String> = r.get(9)?;
     let photo_len: Option<i64> = r.get(10)?;
     Ok(Report {
@@ -178,6 +172,17 @@ fn report_row(r: &rusqlite::Row<'_>) -> Result<Report, StoreError> {
         triage,
         reference,
     })
+}
+
+/// A report's state from its triage decision, if the decision's action is known.
+pub(crate) fn state_of(triage: Option<&TriageRecord>) -> Option<ReportState> {
+    match triage.map(|t| t.action.as_str()) {
+        None => Some(ReportState::New),
+        Some("link") => Some(ReportState::Linked),
+        Some("open") => Some(ReportState::Opened),
+        Some("dismiss") => Some(ReportState::Dismissed),
+        Some(_) => None,
+    }
 }
 
 /// The SQL condition selecting reports in a state.
