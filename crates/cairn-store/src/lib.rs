@@ -1,9 +1,14 @@
-//! Cairn's store: the `Store` trait and its SQLite backend. History is append-only: every
-//! create and edit is a new revision with author, time and reason, and past states stay readable.
+//! Cairn's store: the `Store` trait and its backends, SQLite (embedded, one file) and
+//! PostgreSQL/PostGIS (shared by several servers). History is append-only: every create and edit
+//! is a new revision with author, time and reason, and past states stay readable. `open` picks the
+//! backend from what it is given: a `postgres://` URL or a file path.
 
 mod boundary;
+mod commands;
 pub mod dump;
 mod geom;
+pub mod postgres;
+mod records;
 pub mod sqlite;
 
 use cairn_core::command::{Actor, Command, Refusal};
@@ -23,7 +28,32 @@ pub mod prelude {
         TokenStore, UserStore, Writer, ZoneStore,
     };
 }
-pub use sqlite::SqliteStore;
+pub use crate::postgres::PgStore;
+pub use sqlite::{OpenMode, SqliteStore};
+
+/// True when `target` names a PostgreSQL database (`postgres://` or `postgresql://`) rather
+/// than a SQLite file.
+pub fn is_postgres_url(target: &str) -> bool {
+    let t = target.trim_start();
+    ["postgres://", "postgresql://"]
+        .iter()
+        .any(|p| t.len() >= p.len() && t[..p.len()].eq_ignore_ascii_case(p))
+}
+
+/// Opens a store: a `postgres://` or `postgresql://` URL opens the PostgreSQL/PostGIS backend
+/// (`PgStore`), anything else is the path of a SQLite file (`SqliteStore`). Migrations run on
+/// open, as each backend documents; `mode` means the same for both (`Create` makes a missing
+/// SQLite file; a PostgreSQL database must exist, and its schema is created in it).
+pub fn open(target: &str, mode: OpenMode) -> Result<Box<dyn Backend>, StoreError> {
+    if is_postgres_url(target) {
+        Ok(Box::new(PgStore::open(target.trim(), mode)?))
+    } else {
+        Ok(Box::new(SqliteStore::open(
+            std::path::Path::new(target),
+            mode,
+        )?))
+    }
+}
 
 /// Who makes a change, and why. Every write carries one.
 #[derive(Clone, Debug)]
@@ -110,6 +140,8 @@ pub enum StoreError {
     },
     #[error("store database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("store database error: {0}")]
+    Postgres(#[from] ::postgres::Error),
     #[error("record {id}: stored data is damaged: {message}")]
     Corrupt { id: String, message: String },
     #[error("could not encode record {id}: {message}")]
@@ -126,7 +158,8 @@ pub enum WriteError {
     Store(#[from] StoreError),
 }
 
-/// A store of records with full history. Backends: SQLite (`SqliteStore`).
+/// A store of records with full history. Backends: SQLite (`SqliteStore`) and PostgreSQL/PostGIS
+/// (`PgStore`).
 pub trait Store {
     /// Starts an atomic change attributed to `meta`: an open write transaction, which dropping
     /// without `commit` leaves without effect.

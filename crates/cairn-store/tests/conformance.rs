@@ -11,7 +11,13 @@
 //! 2. add one line `suite!(name, factory);` below, beside `suite!(sqlite, sqlite_backend);`:
 //!    it makes one `#[test]` per case, named `name::case`;
 //! 3. put checks that only make sense for that backend (raw SQL, files) in a section of its own
-//!    at the end of this file, like the SQLite-only section.
+//!    at the end of this file, like the SQLite-only and PostgreSQL-only sections.
+//!
+//! PostgreSQL: the cases run against the cluster named by `CAIRN_TEST_PG` (an administrator's
+//! URL; `scripts/test` starts a throwaway cluster and sets it, `scripts/pg-cluster start DIR`
+//! starts one by hand and writes the URL to `DIR/url`). Each case gets a database of its own,
+//! `cairn_conf_<unique>`, with PostGIS. Without `CAIRN_TEST_PG` the PostgreSQL tests fail, saying
+//! so: they are never skipped.
 //!
 //! A new case is a `pub fn case(s: &mut dyn Backend)` in a submodule (`conformance/*.rs`, named
 //! with `#[path]` because this file is a crate root), listed once in `suite!`.
@@ -37,12 +43,88 @@ use cairn_core::{
 use cairn_store::prelude::*;
 use cairn_store::sqlite::OpenMode;
 use cairn_store::sqlite::release::ReleaseError;
-use cairn_store::{ChangeMeta, ChangeSummary, SqliteStore};
+use cairn_store::{ChangeMeta, ChangeSummary, PgStore, SqliteStore};
 use geo_types::{MultiPolygon, polygon};
 
 /// A fresh SQLite store in `dir`.
 fn sqlite_backend(dir: &Path) -> Box<dyn Backend> {
     Box::new(SqliteStore::open(&dir.join("conformance.db"), OpenMode::Create).unwrap())
+}
+
+/// A fresh PostgreSQL store: a new database with PostGIS in the cluster of `CAIRN_TEST_PG`.
+fn postgres_backend(_dir: &Path) -> Box<dyn Backend> {
+    Box::new(PgStore::open(&fresh_database(), OpenMode::Create).unwrap())
+}
+
+/// The administrator's URL of the test cluster, or a failure saying how to get one.
+fn admin_url() -> String {
+    match std::env::var("CAIRN_TEST_PG") {
+        Ok(url) if !url.trim().is_empty() => url,
+        _ => panic!(
+            "CAIRN_TEST_PG is not set: the PostgreSQL tests need a cluster. Run them through \
+             scripts/test (which starts a throwaway one), or start one with \
+             `scripts/pg-cluster start DIR` and set CAIRN_TEST_PG=$(cat DIR/url)"
+        ),
+    }
+}
+
+/// `url` with its database name replaced by `db`.
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.find('?') {
+        Some(q) => (&url[..q], &url[q..]),
+        None => (url, ""),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[authority_start..]
+        .find('/')
+        .map_or(base.len(), |i| authority_start + i);
+    format!("{}/{db}{query}", &base[..host_end])
+}
+
+thread_local! {
+    /// The databases this test thread made, for `drop_scratch`.
+    static SCRATCH: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Drops the databases this test made, at its end, so that a long-lived cluster does not fill
+/// up with them (each is some 20 MB with PostGIS). A failed test leaves its database to look at.
+fn drop_scratch() {
+    let names = SCRATCH.with(|s| s.take());
+    if names.is_empty() {
+        return;
+    }
+    let mut c = ::postgres::Client::connect(&admin_url(), ::postgres::NoTls).unwrap();
+    for name in names {
+        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .unwrap();
+    }
+}
+
+/// Creates an empty database with PostGIS and returns its URL.
+fn fresh_database() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let admin = admin_url();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let name = format!(
+        "cairn_conf_{}_{}_{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut c = ::postgres::Client::connect(&admin, ::postgres::NoTls).unwrap_or_else(|e| {
+        panic!("cannot reach the test cluster at CAIRN_TEST_PG ({admin}): {e}")
+    });
+    c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    SCRATCH.with(|s| s.borrow_mut().push(name.clone()));
+    let url = with_database(&admin, &name);
+    ::postgres::Client::connect(&url, ::postgres::NoTls)
+        .unwrap()
+        .batch_execute("CREATE EXTENSION postgis")
+        .unwrap();
+    url
 }
 
 /// One `#[test]` per case for the backend that `$factory` opens, in a module `$name`.
@@ -76,12 +158,15 @@ macro_rules! suite {
                 let dir = tempfile::tempdir().unwrap();
                 let mut store: Box<dyn cairn_store::Backend> = ($factory)(dir.path());
                 crate::$module::$case(&mut *store);
+                drop(store);
+                crate::drop_scratch();
             }
         )*
     };
 }
 
 suite!(sqlite, super::sqlite_backend);
+suite!(postgres, super::postgres_backend);
 
 // ---------------------------------------------------------------------------------------------
 // Inputs: one small helper per record kind.
@@ -225,4 +310,274 @@ fn sqlite_revisions_cannot_be_rewritten_even_with_raw_sql() {
         let e = c.execute(sql, []).unwrap_err().to_string();
         assert!(e.contains("append-only"), "{sql}: {e}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL only: raw SQL against the tables, PostGIS, concurrent openers and writers, and
+// opening by URL.
+
+/// A plain client on the database at `url`, as psql or QGIS would be.
+fn raw(url: &str) -> ::postgres::Client {
+    ::postgres::Client::connect(url, ::postgres::NoTls).unwrap()
+}
+
+#[test]
+fn postgres_history_cannot_be_rewritten_even_with_raw_sql() {
+    let url = fresh_database();
+    {
+        let mut s = PgStore::open(&url, OpenMode::Create).unwrap();
+        put(&mut s, "a", &[area("HA-1", Status::Confirmed, 35.0)]);
+        s.add_reports(&[reports::report("a mine", None)]).unwrap();
+    }
+    let mut c = raw(&url);
+    for sql in [
+        "UPDATE revisions SET props = '{}'",
+        "DELETE FROM revisions",
+        "TRUNCATE revisions CASCADE",
+        "UPDATE changesets SET author = 'x'",
+        "DELETE FROM changesets",
+        "TRUNCATE changesets CASCADE",
+        "UPDATE reports SET description = 'x'",
+        "DELETE FROM reports",
+        "UPDATE catalogue_versions SET toml = ''",
+        "DELETE FROM catalogue_versions",
+    ] {
+        let e = c.batch_execute(sql).unwrap_err();
+        let message = e.as_db_error().map(|d| d.message().to_string());
+        assert!(
+            message
+                .as_deref()
+                .is_some_and(|m| m.contains("append-only")),
+            "{sql}: {e:?}"
+        );
+    }
+    let s = PgStore::open(&url, OpenMode::ReadOnly).unwrap();
+    assert_eq!(s.history("HA-1").unwrap().len(), 1);
+    assert_eq!(s.integrity_check().unwrap(), "ok");
+    drop_scratch();
+}
+
+#[test]
+fn postgres_geometry_is_postgis_valid_indexed_and_found_by_st_intersects() {
+    let url = fresh_database();
+    let mut s = PgStore::open(&url, OpenMode::Create).unwrap();
+    let mut spot = area("HA-3", Status::Suspected, 33.0);
+    spot.shape = Shape::Spot {
+        at: geo_types::Point::new(33.5, 49.5),
+        radius_m: 50.0,
+    };
+    put(
+        &mut s,
+        "a",
+        &[
+            area("HA-1", Status::Confirmed, 30.0),
+            area("HA-2", Status::Suspected, 31.0),
+            spot,
+        ],
+    );
+    let mut c = raw(&url);
+    let r = c
+        .query_one(
+            "SELECT type, srid FROM geometry_columns WHERE f_table_name = 'revisions' AND f_geometry_column = 'geom'",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(
+        (r.get::<_, String>(0), r.get::<_, i32>(1)),
+        ("GEOMETRY".to_string(), 4326)
+    );
+    let gist: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_indexes WHERE tablename = 'revisions' AND indexdef ILIKE '%USING gist (geom)%'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(gist, 1);
+    let (n, valid): (i64, bool) = {
+        let r = c
+            .query_one(
+                "SELECT count(*), bool_and(ST_IsValid(geom)) FROM revisions WHERE kind = 'area'",
+                &[],
+            )
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!((n, valid), (3, true));
+    // A GIS officer's question in SQL: which current areas cover this place?
+    let hits: Vec<String> = c
+        .query(
+            "SELECT id FROM current_areas WHERE ST_Intersects(geom, ST_SetSRID(ST_MakePoint($1, $2), 4326)) ORDER BY id",
+            &[&30.08f64, &49.02f64],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(hits, ["HA-1"]);
+    let hits: i64 = c
+        .query_one(
+            "SELECT count(*) FROM heads h JOIN revisions r ON r.rev = h.rev \
+             WHERE h.kind = 'area' AND ST_Intersects(r.geom, ST_MakeEnvelope(30.5, 48.5, 31.5, 49.5, 4326))",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(hits, 1);
+    // The bytes come back as written: the same put is unchanged, and reads equal what was put.
+    let again = put(&mut s, "b", &[area("HA-1", Status::Confirmed, 30.0)]);
+    assert_eq!((again.changeset, again.unchanged), (0, 1));
+    assert_eq!(
+        s.get_area("HA-1", None).unwrap().unwrap().area,
+        area("HA-1", Status::Confirmed, 30.0)
+    );
+    drop_scratch();
+}
+
+#[test]
+fn postgres_servers_opening_a_new_database_at_once_migrate_it_once() {
+    let url = fresh_database();
+    let openers: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || PgStore::open(&url, OpenMode::Create).map(|_| ()))
+        })
+        .collect();
+    for o in openers {
+        o.join().unwrap().unwrap();
+    }
+    let mut c = raw(&url);
+    let migrations: i64 = c
+        .query_one("SELECT count(*) FROM schema_migrations", &[])
+        .unwrap()
+        .get(0);
+    assert!(migrations >= 4, "{migrations}");
+    let s = PgStore::open(&url, OpenMode::ReadOnly).unwrap();
+    assert_eq!(s.catalogue_versions().unwrap().len(), 1);
+    assert_eq!(s.stats().unwrap().changesets, 1);
+    drop_scratch();
+}
+
+#[test]
+fn postgres_change_feed_misses_nothing_with_writers_on_other_connections() {
+    let url = fresh_database();
+    let mut s = PgStore::open(&url, OpenMode::Create).unwrap();
+    let start = s.last_change().unwrap();
+    const WRITERS: usize = 4;
+    const COMMITS: usize = 12;
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let mut s = PgStore::open(&url, OpenMode::Existing).unwrap();
+                for i in 0..COMMITS {
+                    let id = format!("HA-{w}-{i:02}");
+                    put(
+                        &mut s,
+                        "w",
+                        &[area(&id, Status::Suspected, 30.0 + w as f64)],
+                    );
+                }
+            })
+        })
+        .collect();
+    // A follower on its own connection: each head it reads has every changeset up to it visible.
+    let reader = s.reopen(true).unwrap();
+    let mut check = raw(&url);
+    let mut seen = std::collections::BTreeMap::<String, u32>::new();
+    let mut at = start;
+    let mut done = false;
+    while !done {
+        done = writers.iter().all(|w| w.is_finished());
+        let head = reader.last_change().unwrap();
+        let visible: i64 = check
+            .query_one("SELECT count(*) FROM changesets WHERE id <= $1", &[&head])
+            .unwrap()
+            .get(0);
+        assert_eq!(visible, head, "a gap below the head the feed gave");
+        for id in reader.changed_areas(at, head).unwrap() {
+            *seen.entry(id).or_default() += 1;
+        }
+        at = head;
+    }
+    for w in writers {
+        w.join().unwrap();
+    }
+    for id in reader
+        .changed_areas(at, reader.last_change().unwrap())
+        .unwrap()
+    {
+        *seen.entry(id).or_default() += 1;
+    }
+    assert_eq!(seen.len(), WRITERS * COMMITS);
+    assert!(seen.values().all(|&n| n == 1), "{seen:?}");
+    assert_eq!(s.last_change().unwrap(), start + (WRITERS * COMMITS) as i64);
+    // Recorded times strictly increase with the changeset numbers.
+    assert_eq!(s.integrity_check().unwrap(), "ok");
+    let _ = s.begin(meta("x", "nothing")).unwrap();
+    drop_scratch();
+}
+
+#[test]
+fn postgres_open_by_url_and_its_refusals_are_clear() {
+    // `cairn_store::open` takes a URL to PostgreSQL and anything else to SQLite.
+    let url = fresh_database();
+    {
+        let mut s = cairn_store::open(&url, OpenMode::Create).unwrap();
+        put(&mut *s, "a", &[area("HA-1", Status::Confirmed, 35.0)]);
+    }
+    let seen: i64 = raw(&url)
+        .query_one("SELECT count(*) FROM current_areas WHERE id = 'HA-1'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(seen, 1);
+    let upper = url.replacen("postgres://", "PostgreSQL://", 1);
+    assert!(cairn_store::is_postgres_url(&upper));
+    assert_eq!(
+        cairn_store::open(&upper, OpenMode::ReadOnly)
+            .unwrap()
+            .stats()
+            .unwrap()
+            .areas,
+        1
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.db");
+    cairn_store::open(file.to_str().unwrap(), OpenMode::Create).unwrap();
+    assert!(file.exists());
+
+    // A database without Cairn's schema is not opened for reading; one with tables of its own
+    // named like ours is refused; a newer schema is refused; bad URLs say what is wrong, without
+    // the password.
+    let empty = fresh_database();
+    let err = PgStore::open(&empty, OpenMode::Existing)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cairn init"), "{err}");
+    raw(&empty)
+        .batch_execute("CREATE TABLE revisions (x int)")
+        .unwrap();
+    let err = PgStore::open(&empty, OpenMode::Create)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a Cairn store"), "{err}");
+    raw(&url)
+        .batch_execute("INSERT INTO schema_migrations (number) VALUES (999)")
+        .unwrap();
+    let err = PgStore::open(&url, OpenMode::Existing)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("newer Cairn") && err.contains("999"), "{err}");
+    let err = PgStore::open("postgres://u:s3cret@127.0.0.1:1/none", OpenMode::Existing)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cannot connect") && !err.contains("s3cret") && err.contains("u:***@"),
+        "{err}"
+    );
+    let err = PgStore::open("postgres://127.0.0.1:notaport/x", OpenMode::Existing)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a PostgreSQL URL"), "{err}");
+    drop_scratch();
 }

@@ -13,8 +13,9 @@ use std::collections::HashMap;
 
 use cairn_core::{HazardArea, Status, Timeline, TrackedArea, WireEnum};
 
-use super::{AREA, SqliteStore, from_micros, row_to_stored};
+use super::{AREA, SqliteStore, row_to_stored};
 use crate::StoreError;
+use crate::records::from_micros;
 
 const EMPLACEMENT: &str = "r.kind = 'area' AND json_extract(r.props, '$.emplacement') IS NOT NULL";
 

@@ -8,14 +8,13 @@
 //! before the store existed) it is version 1. A new version is refused when it would make an area's
 //! devices unknown, and an import equal to the version in force writes nothing.
 
-use std::collections::BTreeSet;
-
 use cairn_core::catalogue::{BUILTIN_TOML, CatalogueError};
 use cairn_core::{Catalogue, DeviceType, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-use super::{SqliteStore, from_micros, insert_changeset, to_micros};
+use super::{SqliteStore, insert_changeset};
+use crate::records::{from_micros, to_micros};
 use crate::{ChangeMeta, StoreError};
 
 /// The author of version 1.
@@ -84,20 +83,20 @@ pub enum CatalogueImportError {
     Store(#[from] StoreError),
 }
 
-fn corrupt(version: i64, message: impl Into<String>) -> StoreError {
+pub(crate) fn corrupt(version: i64, message: impl Into<String>) -> StoreError {
     StoreError::Corrupt {
         id: format!("device catalogue version {version}"),
         message: message.into(),
     }
 }
 
-fn parse(version: i64, toml: &str) -> Result<Catalogue, StoreError> {
+pub(crate) fn parse(version: i64, toml: &str) -> Result<Catalogue, StoreError> {
     Catalogue::from_toml(toml).map_err(|e| corrupt(version, e.to_string()))
 }
 
 /// The version in force at recorded time `as_of` (now when `None`) as its number and text: the
 /// newest recorded at or before it, else the first; `None` when the store has no version at all.
-fn in_force(
+pub(super) fn in_force(
     conn: &Connection,
     as_of: Option<Timestamp>,
 ) -> Result<Option<(i64, String)>, StoreError> {
@@ -162,7 +161,10 @@ pub(super) fn write_shipped(conn: &Connection) -> Result<(), StoreError> {
 }
 
 /// One current area whose devices name `device_type`, if any.
-fn area_using(conn: &Connection, device_type: &str) -> Result<Option<String>, StoreError> {
+pub(super) fn area_using(
+    conn: &Connection,
+    device_type: &str,
+) -> Result<Option<String>, StoreError> {
     // The text search only narrows the areas whose JSON is read; json_each decides.
     Ok(conn
         .query_row(
@@ -227,98 +229,19 @@ impl crate::CatalogueStore for SqliteStore {
         Ok(out)
     }
 
-    /// Every change to every device type, version by version (each version compared with the
-    /// one before it; every type of version 1 is `Added`), oldest first and by type id within a
-    /// version.
     fn catalogue_changes(&self) -> Result<Vec<TypeChange>, StoreError> {
-        let mut out = Vec::new();
-        let mut before = Catalogue::from_toml("device_type = []")
-            .map_err(|e| corrupt(0, format!("the empty catalogue: {e}")))?;
-        for v in self.catalogue_versions()? {
-            let text = self
-                .catalogue_text(v.version)?
-                .ok_or_else(|| corrupt(v.version, "missing"))?;
-            let after = parse(v.version, &text)?;
-            let ids: BTreeSet<&str> = before
-                .iter()
-                .chain(after.iter())
-                .map(|t| t.id.as_str())
-                .collect();
-            for id in ids {
-                let (b, a) = (before.get(id), after.get(id));
-                let kind = match (b, a) {
-                    (None, Some(_)) => TypeChangeKind::Added,
-                    (Some(_), None) => TypeChangeKind::Removed,
-                    (Some(x), Some(y)) if x != y => TypeChangeKind::Changed,
-                    _ => continue,
-                };
-                out.push(TypeChange {
-                    version: v.clone(),
-                    kind,
-                    before: b.cloned(),
-                    after: a.cloned(),
-                });
-            }
-            before = after;
-        }
-        Ok(out)
+        crate::commands::catalogue_changes(self)
     }
 
-    /// Every change to one device type, oldest first; empty when no version ever had it.
     fn device_type_history(&self, id: &str) -> Result<Vec<TypeChange>, StoreError> {
-        Ok(self
-            .catalogue_changes()?
-            .into_iter()
-            .filter(|c| {
-                c.before
-                    .as_ref()
-                    .or(c.after.as_ref())
-                    .map(|t| t.id.as_str())
-                    == Some(id)
-            })
-            .collect())
+        crate::commands::device_type_history(self, id)
     }
 
-    /// Writes `toml` as the next catalogue version, attributed to `meta`, when it parses, differs
-    /// from the version in force and keeps every device type the current areas use. Otherwise
-    /// nothing is written: an equal catalogue is `Unchanged`, anything else an error.
     fn import_catalogue(
         &mut self,
         toml: &str,
         meta: ChangeMeta,
     ) -> Result<CatalogueImport, CatalogueImportError> {
-        let new = Catalogue::from_toml(toml)?;
-        let mut w = self.begin(meta)?;
-        // Read under the write transaction's lock: no other version or area can come between.
-        let current = in_force(&w.tx, None)?;
-        if let Some((version, text)) = &current {
-            let old = parse(*version, text)?;
-            if old == new {
-                return Ok(CatalogueImport::Unchanged(*version));
-            }
-            for t in old.iter().filter(|t| new.get(&t.id).is_none()) {
-                if let Some(area) = area_using(&w.tx, &t.id)? {
-                    return Err(CatalogueImportError::InUse {
-                        device_type: t.id.clone(),
-                        area,
-                    });
-                }
-            }
-        }
-        let version = current.map_or(0, |(v, _)| v) + 1;
-        w.tx.execute(
-            "INSERT INTO catalogue_versions (version, changeset, toml) VALUES (?1, ?2, ?3)",
-            params![version, w.changeset, toml],
-        )
-        .map_err(StoreError::from)?;
-        // The catalogue is the one record this change updates: counted so the changeset is kept.
-        w.summary.updated += 1;
-        let changeset = w.commit()?.changeset;
-        let v = self
-            .catalogue_versions()?
-            .into_iter()
-            .find(|v| v.version == version && v.changeset == changeset)
-            .ok_or_else(|| corrupt(version, "not found after it was written"))?;
-        Ok(CatalogueImport::Written(v))
+        crate::commands::import_catalogue(self, toml, meta)
     }
 }

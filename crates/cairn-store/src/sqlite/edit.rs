@@ -2,11 +2,10 @@
 //! locking over HTTP): the record as this transaction sees it, under the store's write lock, so
 //! nothing can change between the check and the write.
 
-use cairn_core::HazardArea;
 use rusqlite::params;
 
 use super::{AREA, SqliteTx, row_to_stored};
-use crate::{PutOutcome, StoreError, StoredArea, Writer};
+use crate::{StoreError, StoredArea};
 
 impl SqliteTx<'_> {
     /// The current revision of a record as this transaction sees it, read under its lock:
@@ -24,20 +23,5 @@ impl SqliteTx<'_> {
             Some(r) => Ok(Some(row_to_stored(r)?)),
             None => Ok(None),
         }
-    }
-}
-
-impl SqliteTx<'_> {
-    /// Stores `area` as written by the store's own `command` (release, find, status, triage),
-    /// whose rules the caller has checked.
-    pub(crate) fn put_area_by(
-        &mut self,
-        command: &'static str,
-        area: &HazardArea,
-    ) -> Result<PutOutcome, StoreError> {
-        self.command = Some(command);
-        let r = self.put_area(area);
-        self.command = None;
-        r
     }
 }

@@ -5,7 +5,6 @@ mod backup;
 pub mod catalogue;
 mod dump;
 mod edit;
-pub mod period;
 pub mod release;
 pub mod reports;
 pub mod tokens;
@@ -14,16 +13,18 @@ pub mod zones;
 
 use std::path::Path;
 
-use cairn_core::{AreaProperties, HazardArea, Shape, Timestamp};
-use chrono::{DateTime, Utc};
+use cairn_core::{HazardArea, Timestamp};
+use chrono::Utc;
 use geo::BoundingRect;
 use rusqlite::{
     Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
 };
 
+pub(crate) use crate::records::AREA;
+use crate::records::{area_json, corrupt, decode_area, from_micros, parse_op, to_micros};
 use crate::{
     ChangeMeta, ChangeSummary, Op, PutOutcome, Revision, Store, StoreError, StoreStats, StoredArea,
-    Writer, decode_wkb, encode_wkb,
+    Writer, encode_wkb,
 };
 
 /// The migrations by number, in order. Numbers may have gaps: branches developed side by side
@@ -41,9 +42,6 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("migrations/007_catalogue.sql")),
     (8, include_str!("migrations/008_commands.sql")),
 ];
-
-/// The kind tag of hazardous areas in the revisions table.
-const AREA: &str = "area";
 
 /// How to open a store file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -236,43 +234,19 @@ const SELECT_REV: &str = "SELECT r.rev, r.record_id, r.seq, r.op, r.changeset, c
 
 fn row_to_stored(r: &rusqlite::Row<'_>) -> Result<StoredArea, StoreError> {
     let id: String = r.get(1)?;
-    let corrupt = |message: String| StoreError::Corrupt {
-        id: id.clone(),
-        message,
-    };
     let op: String = r.get(3)?;
-    let op = match op.as_str() {
-        "create" => Op::Create,
-        "update" => Op::Update,
-        other => return Err(corrupt(format!("unknown revision op {other:?}"))),
-    };
-    let recorded_at = from_micros(r.get(5)?).ok_or_else(|| corrupt("bad recorded time".into()))?;
+    let op = parse_op(&id, &op)?;
+    let recorded_at = from_micros(r.get(5)?).ok_or_else(|| corrupt(&id, "bad recorded time"))?;
     let geom = r
         .get_ref(9)?
         .as_blob()
-        .map_err(|e| corrupt(e.to_string()))?;
-    let geometry = decode_wkb(geom).map_err(|e| corrupt(format!("geometry: {e}")))?;
-    let props_text = r
+        .map_err(|e| corrupt(&id, e.to_string()))?;
+    let props = r
         .get_ref(10)?
         .as_str()
-        .map_err(|e| corrupt(e.to_string()))?;
-    let props: StoredProps =
-        serde_json::from_str(props_text).map_err(|e| corrupt(format!("properties: {e}")))?;
-    let (props, radius_m, width_m) = props.split();
-    let shape = Shape::from_parts(geometry, radius_m, width_m).map_err(|p| {
-        corrupt(
-            p.iter()
-                .map(|x| x.to_string())
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-    })?;
+        .map_err(|e| corrupt(&id, e.to_string()))?;
     Ok(StoredArea {
-        area: HazardArea {
-            id: id.clone(),
-            shape,
-            props,
-        },
+        area: decode_area(&id, geom, props)?,
         revision: Revision {
             rev: r.get(0)?,
             seq: r.get(2)?,
@@ -290,66 +264,6 @@ fn row_to_stored(r: &rusqlite::Row<'_>) -> Result<StoredArea, StoreError> {
             },
         },
     })
-}
-
-/// The JSON kept in `revisions.props`: the properties and the shape's radius or width, read
-/// field by field (serde's `flatten` would buffer every value first, which halves read speed).
-#[derive(serde::Deserialize)]
-struct StoredProps {
-    #[serde(default)]
-    name: Option<String>,
-    status: cairn_core::Status,
-    classification: cairn_core::Classification,
-    #[serde(default)]
-    evidence: Option<cairn_core::Evidence>,
-    #[serde(default)]
-    devices: Vec<cairn_core::DeviceGroup>,
-    #[serde(default)]
-    reference_points: Vec<[f64; 2]>,
-    #[serde(default)]
-    marking: Option<cairn_core::Marking>,
-    #[serde(default)]
-    organisation: Option<String>,
-    #[serde(default)]
-    reported_at: Option<Timestamp>,
-    #[serde(default)]
-    emplacement: Option<Box<cairn_core::Emplacement>>,
-    #[serde(default)]
-    extra: std::collections::BTreeMap<String, serde_json::Value>,
-    #[serde(default)]
-    radius_m: Option<f64>,
-    #[serde(default)]
-    width_m: Option<f64>,
-}
-
-impl StoredProps {
-    fn split(self) -> (AreaProperties, Option<f64>, Option<f64>) {
-        (
-            AreaProperties {
-                name: self.name,
-                status: self.status,
-                classification: self.classification,
-                evidence: self.evidence,
-                devices: self.devices,
-                reference_points: self.reference_points,
-                marking: self.marking,
-                organisation: self.organisation,
-                reported_at: self.reported_at,
-                extra: self.extra,
-                emplacement: self.emplacement,
-            },
-            self.radius_m,
-            self.width_m,
-        )
-    }
-}
-
-fn to_micros(t: Timestamp) -> i64 {
-    t.timestamp_micros()
-}
-
-fn from_micros(us: i64) -> Option<Timestamp> {
-    DateTime::<Utc>::from_timestamp_micros(us)
 }
 
 impl SqliteStore {
@@ -378,7 +292,6 @@ impl SqliteStore {
                 ..Default::default()
             },
             geom_buf: Vec::new(),
-            command: None,
         })
     }
 }
@@ -585,8 +498,6 @@ pub struct SqliteTx<'a> {
     next_area: i64,
     summary: ChangeSummary,
     geom_buf: Vec<u8>,
-    /// The command of the write in progress, recorded with its revision.
-    command: Option<&'static str>,
 }
 
 impl std::fmt::Debug for SqliteTx<'_> {
@@ -617,21 +528,21 @@ impl SqliteTx<'_> {
 }
 
 impl SqliteTx<'_> {
-    /// Stores `area`; `known_new` when the caller has just found no record of its id, so the
-    /// head need not be looked up again (an import is mostly new records).
-    fn put(&mut self, area: &HazardArea, known_new: bool) -> Result<PutOutcome, StoreError> {
+    /// Stores `area`, written by `command`; `known_new` when the caller has just found no record
+    /// of its id, so the head need not be looked up again (an import is mostly new records).
+    pub(super) fn put(
+        &mut self,
+        command: Option<&'static str>,
+        area: &HazardArea,
+        known_new: bool,
+    ) -> Result<PutOutcome, StoreError> {
         let encode_err = |message: String| StoreError::Encode {
             id: area.id.clone(),
             message,
         };
         let geometry = area.shape.geometry();
         encode_wkb(&geometry, &mut self.geom_buf).map_err(|e| encode_err(e.to_string()))?;
-        let props = serde_json::to_string(&StoredPropsRef {
-            props: &area.props,
-            radius_m: area.shape.radius_m(),
-            width_m: area.shape.width_m(),
-        })
-        .map_err(|e| encode_err(e.to_string()))?;
+        let props = area_json(area)?;
         let head: Option<(i64, i64, Vec<u8>, String)> = if known_new {
             None
         } else {
@@ -678,7 +589,7 @@ impl SqliteTx<'_> {
                 bbox.map(|b| b.max().y),
                 self.geom_buf,
                 props,
-                self.command
+                command
             ])?;
         let rev = self.tx.last_insert_rowid();
         self.tx
@@ -715,17 +626,7 @@ impl Writer for SqliteTx<'_> {
         actor: cairn_core::command::Actor<'_>,
         area: &HazardArea,
     ) -> Result<PutOutcome, crate::WriteError> {
-        use cairn_core::command::Command;
-        let before = self.head_area(&area.id)?;
-        let command = match (command, &before) {
-            (Command::Migrate, Some(_)) => Command::Edit,
-            (c, _) => c,
-        };
-        cairn_core::command::check(command, actor, before.as_ref().map(|b| &b.area), area)?;
-        self.command = Some(command.as_str());
-        let r = self.put(area, before.is_none());
-        self.command = None;
-        Ok(r?)
+        crate::commands::write_area(self, command, actor, area)
     }
 
     fn current_area(&mut self, id: &str) -> Result<Option<StoredArea>, StoreError> {
@@ -733,17 +634,11 @@ impl Writer for SqliteTx<'_> {
     }
 
     fn put_area(&mut self, area: &HazardArea) -> Result<PutOutcome, StoreError> {
-        self.put(area, false)
+        self.put(None, area, false)
     }
 
     fn new_area_id(&mut self) -> Result<String, StoreError> {
-        loop {
-            self.next_area += 1;
-            let id = format!("HA-{:06}", self.next_area);
-            if !self.area_exists(&id)? {
-                return Ok(id);
-            }
-        }
+        crate::commands::new_area_id(self)
     }
 
     fn area_exists(&mut self, id: &str) -> Result<bool, StoreError> {
@@ -782,14 +677,4 @@ pub(super) fn insert_changeset(
         id: format!("changeset {id}"),
         message: "recorded time out of range".into(),
     })
-}
-
-#[derive(serde::Serialize)]
-struct StoredPropsRef<'a> {
-    #[serde(flatten)]
-    props: &'a AreaProperties,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    radius_m: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    width_m: Option<f64>,
 }

@@ -12,7 +12,9 @@ use chrono::Utc;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
-use super::{SqliteStore, from_micros, to_micros};
+use super::SqliteStore;
+use crate::commands::CommandTx;
+use crate::records::{from_micros, now, to_micros};
 use crate::{ChangeMeta, StoreError, Writer};
 
 /// A report as received, checked by the caller.
@@ -110,9 +112,9 @@ impl From<rusqlite::Error> for TriageError {
 }
 
 /// How many times a reference is drawn again when it is already taken (1 in 10^10 per draw).
-const REFERENCE_DRAWS: usize = 32;
+pub(crate) const REFERENCE_DRAWS: usize = 32;
 
-fn new_reference() -> String {
+pub(crate) fn new_reference() -> String {
     use rand::RngCore;
     loop {
         let mut r = [0u8; 7];
@@ -151,13 +153,7 @@ fn report_row(r: &rusqlite::Row<'_>) -> Result<Report, StoreError> {
             changeset: r.get(16)?,
         }),
     };
-    let state = match triage.as_ref().map(|t| t.action.as_str()) {
-        None => ReportState::New,
-        Some("link") => ReportState::Linked,
-        Some("open") => ReportState::Opened,
-        Some("dismiss") => ReportState::Dismissed,
-        Some(_) => return Err(corrupt("unknown triage action")),
-    };
+    let state = state_of(triage.as_ref()).ok_or_else(|| corrupt("unknown triage action"))?;
     let photo_type: Option<String> = r.get(9)?;
     let photo_len: Option<i64> = r.get(10)?;
     Ok(Report {
@@ -176,6 +172,17 @@ fn report_row(r: &rusqlite::Row<'_>) -> Result<Report, StoreError> {
         triage,
         reference,
     })
+}
+
+/// A report's state from its triage decision, if the decision's action is known.
+pub(crate) fn state_of(triage: Option<&TriageRecord>) -> Option<ReportState> {
+    match triage.map(|t| t.action.as_str()) {
+        None => Some(ReportState::New),
+        Some("link") => Some(ReportState::Linked),
+        Some("open") => Some(ReportState::Opened),
+        Some("dismiss") => Some(ReportState::Dismissed),
+        Some(_) => None,
+    }
 }
 
 /// The SQL condition selecting reports in a state.
@@ -400,12 +407,6 @@ impl crate::ReportStore for SqliteStore {
             }
         }
     }
-}
-
-/// The current time at the store's resolution (microseconds).
-fn now() -> Timestamp {
-    let t = Utc::now();
-    from_micros(to_micros(t)).unwrap_or(t)
 }
 
 /// The report's row id and content, if it exists and has no decision yet.

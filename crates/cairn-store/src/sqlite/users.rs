@@ -93,12 +93,29 @@ fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-fn checked_name(s: &str, what: &'static str) -> Result<String, UserError> {
+pub(crate) fn checked_name(s: &str, what: &'static str) -> Result<String, UserError> {
     let t = s.trim();
     if t.is_empty() {
         return Err(UserError::Empty(what));
     }
     Ok(t.to_string())
+}
+
+/// A new user's name, trimmed, when the name, role and organisation are acceptable as given
+/// (whether the organisation exists is the store's to say).
+pub(crate) fn check_new_user(
+    name: &str,
+    role: &str,
+    organisation: Option<&str>,
+) -> Result<String, UserError> {
+    let name = checked_name(name, "the user's name")?;
+    if !ROLES.contains(&role) {
+        return Err(UserError::BadRole(role.into()));
+    }
+    if role == "field" && organisation.is_none() {
+        return Err(UserError::FieldNeedsOrganisation);
+    }
+    Ok(name)
 }
 
 impl SqliteStore {
@@ -203,13 +220,7 @@ impl crate::UserStore for SqliteStore {
         role: &str,
         organisation: Option<&str>,
     ) -> Result<User, UserError> {
-        let name = checked_name(name, "the user's name")?;
-        if !ROLES.contains(&role) {
-            return Err(UserError::BadRole(role.into()));
-        }
-        if role == "field" && organisation.is_none() {
-            return Err(UserError::FieldNeedsOrganisation);
-        }
+        let name = check_new_user(name, role, organisation)?;
         let org = match organisation {
             None => None,
             Some(o) => Some(

@@ -20,8 +20,8 @@ pub mod zones;
 
 use cairn_core::Timestamp;
 use cairn_core::time::{Cautious, parse_instant};
+use cairn_store::Backend;
 use cairn_store::sqlite::OpenMode;
-use cairn_store::{Backend, SqliteStore};
 
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};
@@ -42,19 +42,9 @@ pub fn init(cli: &Cli) -> CmdResult {
 }
 
 /// Opens the store `--db` (or `$CAIRN_DB`) names, whichever backend it is: a file is SQLite, a
-/// `postgres://` address PostgreSQL. Every command reaches the store through this.
+/// `postgres://` address PostgreSQL/PostGIS. Every command reaches the store through this.
 pub fn open_store(cli: &Cli, mode: OpenMode) -> Result<Box<dyn Backend>, Failure> {
-    let db = cli.db();
-    if is_database_url(&db) {
-        return Err(Failure::input(format!(
-            "--db {}: this build has no PostgreSQL backend yet",
-            redact(&db)
-        )));
-    }
-    Ok(Box::new(SqliteStore::open(
-        std::path::Path::new(&db),
-        mode,
-    )?))
+    Ok(cairn_store::open(&cli.db(), mode)?)
 }
 
 /// Opens the store for reading; it must exist.
@@ -64,21 +54,12 @@ pub fn open_existing(cli: &Cli) -> Result<Box<dyn Backend>, Failure> {
 
 /// Whether `--db` names a database server rather than a file.
 pub fn is_database_url(db: &str) -> bool {
-    db.starts_with("postgres://") || db.starts_with("postgresql://")
+    cairn_store::is_postgres_url(db)
 }
 
 /// A database address without its password, for messages.
 pub fn redact(db: &str) -> String {
-    match (db.find("://"), db.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &db[scheme + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &db[..scheme + 3], &db[at..]),
-                None => db.to_string(),
-            }
-        }
-        _ => db.to_string(),
-    }
+    cairn_store::postgres::redact(db)
 }
 
 /// Parses a time given on the command line: RFC 3339, or a date read as `how` says (`--at` and
