@@ -4,8 +4,8 @@
 //! other consistent with every acknowledged write. Each server holds its own read model and
 //! follows the store's change feed; the store's write lock decides between them.
 //!
-//! These cases run on a store file shared by two servers on one machine (SQLite, WAL); the
-//! PostgreSQL backend runs the same cases when it is wired to `--db`.
+//! Every case runs twice: on a store file shared by two servers on one machine (SQLite, WAL), and
+//! on a PostgreSQL/PostGIS database (the test cluster of `CAIRN_TEST_PG`).
 #![cfg(unix)]
 
 mod common;
@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::env::Env;
-use common::server::{Server, header, http, request};
+use common::postgres::Database;
+use common::server::{Server, cairn, header, http, request};
 use serde_json::{Value, json};
 
 const ITEM: &str = "/ogc/collections/hazardous-areas/items";
@@ -24,25 +24,84 @@ fn square(lon: f64, lat: f64, d: f64) -> Value {
     json!({"type": "Polygon", "coordinates": [[[lon, lat], [lon + d, lat], [lon + d, lat + d], [lon, lat + d], [lon, lat]]]})
 }
 
+/// Which backend a case runs on.
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
 /// A store with one confirmed public area (10 persistent AP mines) and an officer's token.
-fn world() -> (Env, String) {
-    let env = Env::with_store();
-    env.write(
-        "records.geojson",
-        &json!({"type": "FeatureCollection", "features": [{
-            "type": "Feature", "id": "HA-000001", "geometry": square(36.0, 49.9, 0.01),
-            "properties": {"status": "confirmed", "classification": "public",
-                "organisation": "Operator A",
-                "evidence": {"kind": "direct", "description": "as recorded"},
-                "devices": [{"type": "ap-mine-persistent", "quantity": 10}]}}]}),
-    );
-    env.ok(&["import", &env.p("records.geojson"), "--reason", "migration"]);
-    env.ok(&["user", "add", "Olena", "--role", "officer"]);
-    let officer = env
-        .ok(&["token", "create", "--user", "Olena"])
-        .trim()
-        .to_string();
-    (env, officer)
+struct World {
+    db: String,
+    officer: String,
+    _dir: tempfile::TempDir,
+    _pg: Option<Database>,
+}
+
+impl World {
+    fn new(backend: Backend) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let pg = matches!(backend, Backend::Postgres).then(Database::fresh);
+        let db = match &pg {
+            Some(d) => d.url.clone(),
+            None => dir.path().join("store.db").to_string_lossy().into_owned(),
+        };
+        let records = dir.path().join("records.geojson");
+        std::fs::write(
+            &records,
+            json!({"type": "FeatureCollection", "features": [{
+                "type": "Feature", "id": "HA-000001", "geometry": square(36.0, 49.9, 0.01),
+                "properties": {"status": "confirmed", "classification": "public",
+                    "organisation": "Operator A",
+                    "evidence": {"kind": "direct", "description": "as recorded"},
+                    "devices": [{"type": "ap-mine-persistent", "quantity": 10}]}}]})
+            .to_string(),
+        )
+        .unwrap();
+        let mut w = World {
+            db,
+            officer: String::new(),
+            _dir: dir,
+            _pg: pg,
+        };
+        w.ok(&["init"]);
+        w.ok(&[
+            "import",
+            &records.to_string_lossy(),
+            "--reason",
+            "migration",
+        ]);
+        w.ok(&["user", "add", "Olena", "--role", "officer"]);
+        w.officer = w
+            .ok(&["token", "create", "--user", "Olena"])
+            .trim()
+            .to_string();
+        w
+    }
+
+    /// `cairn` on the world's store; its standard output.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = cairn(std::path::Path::new(&self.db))
+            .args(args)
+            .output()
+            .expect("run cairn");
+        assert!(out.status.success(), "cairn {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn server(&self) -> Server {
+        Server::start(std::path::Path::new(&self.db), None)
+    }
+
+    /// Revisions of HA-000001 in the store.
+    fn revisions(&self) -> usize {
+        serde_json::from_str::<Value>(&self.ok(&["history", "HA-000001", "--json"]))
+            .expect("json")
+            .as_array()
+            .map(Vec::len)
+            .expect("a history")
+    }
 }
 
 /// Polls `f` until it holds or a second has passed since `from`.
@@ -116,11 +175,10 @@ fn increment(addr: &str, token: &str) -> u16 {
     panic!("an editor through {addr} never got its increment in after 200 attempts")
 }
 
-#[test]
-fn a_write_through_either_server_is_answered_by_both_within_a_second() {
-    let (env, officer) = world();
-    let db = env.path("store.db");
-    let servers = [Server::start(&db, None), Server::start(&db, None)];
+fn a_write_through_either_server_is_answered_by_both_within_a_second(backend: Backend) {
+    let w = World::new(backend);
+    let officer = &w.officer;
+    let servers = [w.server(), w.server()];
     for (i, (lon, lat)) in [(36.31, 49.61), (36.41, 49.71)].into_iter().enumerate() {
         let (writer, other) = (&servers[i], &servers[1 - i]);
         let feature = json!({"type": "Feature", "geometry": square(lon, lat, 0.01), "properties": {
@@ -132,7 +190,7 @@ fn a_write_through_either_server_is_answered_by_both_within_a_second() {
             &writer.addr,
             "POST",
             ITEM,
-            Some(&officer),
+            Some(officer),
             &feature.to_string(),
         );
         assert_eq!(status, 201, "POST through server {i}: {body}");
@@ -149,27 +207,31 @@ fn a_write_through_either_server_is_answered_by_both_within_a_second() {
             "the other server warns at the hazard written through server {i} within a second"
         );
     }
-    // Both report the same change number, and that they follow the feed.
+    // Both report the same change number (to a caller with a token), and that they follow.
     let health = |addr: &str| -> Value {
-        let (status, body) = http(addr, "GET", "/health", None, "");
+        let (status, body) = http(addr, "GET", "/health", Some(officer), "");
         assert_eq!(status, 200, "{body}");
         serde_json::from_str(&body).unwrap()
     };
     let t = Instant::now();
     assert!(
-        within_a_second(t, || health(&servers[0].addr)["change"]
-            == health(&servers[1].addr)["change"]),
+        within_a_second(t, || {
+            let (a, b) = (health(&servers[0].addr), health(&servers[1].addr));
+            a["change"].as_i64().is_some() && a["change"] == b["change"]
+        }),
         "both servers reach the same change number: {} and {}",
         health(&servers[0].addr),
         health(&servers[1].addr)
     );
+    for s in &servers {
+        assert_eq!(health(&s.addr)["following"], true, "{}", health(&s.addr));
+    }
 }
 
-#[test]
-fn concurrent_if_match_editors_spread_over_two_servers_lose_no_update() {
-    let (env, officer) = world();
-    let db = env.path("store.db");
-    let servers = Arc::new([Server::start(&db, None), Server::start(&db, None)]);
+fn concurrent_if_match_editors_spread_over_two_servers_lose_no_update(backend: Backend) {
+    let w = World::new(backend);
+    let officer = w.officer.clone();
+    let servers = Arc::new([w.server(), w.server()]);
     const EDITORS: usize = 20;
     let threads: Vec<_> = (0..EDITORS)
         .map(|i| {
@@ -191,20 +253,18 @@ fn concurrent_if_match_editors_spread_over_two_servers_lose_no_update() {
             quantity(&s.addr, &officer).0
         );
     }
-    let history = env.ok_json(&["history", "HA-000001", "--json"]);
     assert_eq!(
-        history.as_array().map(Vec::len),
-        Some(1 + EDITORS),
-        "one revision per acknowledged edit: {history}"
+        w.revisions(),
+        1 + EDITORS,
+        "one revision per acknowledged edit"
     );
 }
 
-#[test]
-fn killing_one_server_mid_write_leaves_the_other_consistent() {
-    let (env, officer) = world();
-    let db = env.path("store.db");
-    let victim = Server::start(&db, None);
-    let survivor = Server::start(&db, None);
+fn killing_one_server_mid_write_leaves_the_other_consistent(backend: Backend) {
+    let w = World::new(backend);
+    let officer = w.officer.clone();
+    let victim = w.server();
+    let survivor = w.server();
     let acknowledged = Arc::new(AtomicUsize::new(0));
     let attempted = Arc::new(AtomicUsize::new(0));
     // Writers hammer the victim until it dies; their failures after the kill are expected.
@@ -272,13 +332,7 @@ fn killing_one_server_mid_write_leaves_the_other_consistent() {
     // The store holds every acknowledged write (and at most the ones attempted: a write
     // committed as the victim died may not have been acknowledged), and the survivor answers
     // exactly what the store holds.
-    let revisions = |env: &Env| {
-        env.ok_json(&["history", "HA-000001", "--json"])
-            .as_array()
-            .map(Vec::len)
-            .expect("a history")
-    };
-    let committed = revisions(&env) as i64 - 1;
+    let committed = w.revisions() as i64 - 1;
     assert!(
         (acknowledged..=attempted).contains(&committed),
         "{committed} edits committed, {acknowledged} acknowledged, {attempted} attempted"
@@ -294,8 +348,22 @@ fn killing_one_server_mid_write_leaves_the_other_consistent() {
     assert_eq!(increment(&survivor.addr, &officer), 200);
     assert_eq!(quantity(&survivor.addr, &officer).0, 10 + committed + 1);
     assert_eq!(
-        revisions(&env) as i64,
+        w.revisions() as i64,
         committed + 2,
         "one revision per committed edit"
     );
 }
+
+/// Each case on each backend.
+macro_rules! on_both {
+    ($($case:ident),*) => {
+        mod sqlite { $( #[test] fn $case() { super::$case(super::Backend::Sqlite) } )* }
+        mod postgres { $( #[test] fn $case() { super::$case(super::Backend::Postgres) } )* }
+    };
+}
+
+on_both!(
+    a_write_through_either_server_is_answered_by_both_within_a_second,
+    concurrent_if_match_editors_spread_over_two_servers_lose_no_update,
+    killing_one_server_mid_write_leaves_the_other_consistent
+);

@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod env;
+pub mod postgres;
 pub mod server;
 
 use std::path::PathBuf;
