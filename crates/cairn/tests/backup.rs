@@ -308,3 +308,44 @@ fn a_migration_writes_only_a_new_store_and_leaves_nothing_half_made() {
     assert!(err.contains("--to"), "{err}");
     assert!(!err.contains("s3cret-pw"), "no password in messages: {err}");
 }
+
+/// An export to a pipe or device is written through it (renaming a file over it would replace
+/// the device: `-o /dev/null` once turned /dev/null into a file); a full export, holding
+/// restricted records, is readable by its owner only, a public one as usual.
+#[test]
+fn exports_write_through_pipes_and_full_exports_are_private() {
+    use std::os::unix::fs::FileTypeExt;
+    let env = world();
+    let fifo = env.path("pipe.geojson");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    env.ok(&["export", "-o", &env.p("pipe.geojson")]);
+    let got: Value = serde_json::from_slice(&reader.join().unwrap()).unwrap();
+    assert_eq!(got["features"].as_array().map(Vec::len), Some(2));
+    assert!(
+        std::fs::metadata(&fifo).unwrap().file_type().is_fifo(),
+        "the pipe is still a pipe"
+    );
+    env.ok(&["export", "-o", &env.p("full.geojson")]);
+    let mode = |name: &str| {
+        std::fs::metadata(env.path(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("full.geojson"), 0o600);
+    env.ok(&["export", "--public", "-o", &env.p("public.geojson")]);
+    assert_ne!(
+        mode("public.geojson") & 0o044,
+        0,
+        "a public export is readable"
+    );
+}

@@ -77,6 +77,25 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
     // The state exported is the store's as of now (or `--as-of`): never the newest write's own
     // time, which a public export would give away for a restricted record behind a zone.
     let data_date = as_of.unwrap_or_else(chrono::Utc::now);
+    // A device or a pipe (`-o /dev/stdout`, `-o /dev/null`) is written to as it is: renaming a
+    // file over it would replace the device itself.
+    let special = std::fs::metadata(&args.output).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    if special {
+        let bar = progress::bar(stats.areas, false, "exporting");
+        let n = write(
+            &*store,
+            format,
+            &args.output,
+            as_of,
+            args.public,
+            &catalogue,
+            data_date,
+            &bar,
+        )?;
+        bar.finish_and_clear();
+        outln!("exported {n} to {}", args.output.display());
+        return Ok(0);
+    }
     // Write beside the target, then rename: a reader never sees half a file.
     let dir = args
         .output
@@ -111,6 +130,12 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
             return Err(e);
         }
     };
+    // A full export holds restricted records: readable by its owner only, like the store.
+    #[cfg(unix)]
+    if !args.public {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600));
+    }
     std::fs::rename(&tmp, &args.output).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         Failure::input(format!("{}: cannot write: {e}", args.output.display()))
