@@ -481,9 +481,15 @@ pub struct Report {
     pub mined_known_devices: u64,
     pub mined_unknown_groups: u64,
     pub warning: Warning,
-    /// Land released per month and method: m² and number of releases.
+    /// Land released per month and method: m² and number of releases. In the public edition,
+    /// only the releases of areas it gives in detail; the others are in `released_withheld`.
     pub released_m2: BTreeMap<(Month, ReleaseMethod), f64>,
     pub released_count: BTreeMap<(Month, ReleaseMethod), u64>,
+    /// Public edition: the releases of areas it withholds, over the whole period and every
+    /// method, when they are at least [`PUBLIC_MIN_GROUP`] with none dominating (m² rounded);
+    /// `released_withheld_suppressed` when there were some but too few to show.
+    pub released_withheld: Option<Withheld>,
+    pub released_withheld_suppressed: bool,
     /// Devices found and destroyed by activities ended in the period, by category.
     pub devices: BTreeMap<(Category, DeviceAction), u64>,
     /// Activities ended in the period, by kind.
@@ -504,6 +510,11 @@ pub struct ReportBuilder<'a> {
     report: Report,
     /// The danger zones the public map shows, by id.
     zones: BTreeSet<String>,
+    /// Public edition: the areas given in detail (shown as they are on the map); a release of
+    /// any other area is counted only in `released_withheld`.
+    detailed: BTreeSet<String>,
+    /// The period's releases: month, method, area and m².
+    releases: Vec<(Month, ReleaseMethod, String, f64)>,
 }
 
 impl<'a> ReportBuilder<'a> {
@@ -527,6 +538,8 @@ impl<'a> ReportBuilder<'a> {
             warning: Warning::default(),
             released_m2: BTreeMap::new(),
             released_count: BTreeMap::new(),
+            released_withheld: None,
+            released_withheld_suppressed: false,
             devices: BTreeMap::new(),
             activities: BTreeMap::new(),
             finds: BTreeMap::new(),
@@ -581,6 +594,7 @@ impl<'a> ReportBuilder<'a> {
         }
         report.warning.areas_marked = marked.len() as u64;
         // Releases, by the day their activity ended.
+        let mut releases = Vec::new();
         for r in input.releases {
             let day = ended
                 .get(r.facts.activity_id.as_str())
@@ -592,6 +606,7 @@ impl<'a> ReportBuilder<'a> {
             let k = (Month::of(day), r.facts.method);
             *report.released_m2.entry(k).or_default() += r.facts.released_m2;
             *report.released_count.entry(k).or_default() += 1;
+            releases.push((k.0, k.1, r.facts.area_id.clone(), r.facts.released_m2));
         }
         for f in input.finds {
             let day = f.facts.recorded_at.date_naive();
@@ -624,12 +639,22 @@ impl<'a> ReportBuilder<'a> {
             input,
             report,
             zones: BTreeSet::new(),
+            detailed: BTreeSet::new(),
+            releases,
         }
     }
 
     /// Counts one current area: open hazards by oblast, marking and the public map, and section
     /// (c) when it holds AP devices.
     pub fn add_area(&mut self, area: &HazardArea) {
+        if self.input.edition == Edition::Public
+            && matches!(
+                public_view(area, self.input.catalogue, self.input.generated_at),
+                Some(PublicView::Detailed { .. })
+            )
+        {
+            self.detailed.insert(area.id.clone());
+        }
         if !area.props.status.is_open_hazard() {
             return;
         }
@@ -773,6 +798,29 @@ impl<'a> ReportBuilder<'a> {
                 total.m2 += w.m2;
             }
             r.mined_total = total;
+            // Land released: by month and method only for areas given in detail; the releases
+            // of withheld areas (one alone in its month would give its exact m²) as one group
+            // over the period, when it may be published, else only said to exist.
+            r.released_m2.values_mut().for_each(|v| *v = 0.0);
+            r.released_count.values_mut().for_each(|v| *v = 0);
+            let mut withheld = Withheld::default();
+            for (m, method, area, m2) in &self.releases {
+                if self.detailed.contains(area) {
+                    *r.released_m2.entry((*m, *method)).or_default() += m2;
+                    *r.released_count.entry((*m, *method)).or_default() += 1;
+                } else {
+                    withheld.add(*m2);
+                }
+            }
+            if withheld.areas > 0 {
+                if withheld.publishable() {
+                    withheld.m2 = (withheld.m2 / PUBLIC_ROUND_M2).round() * PUBLIC_ROUND_M2;
+                    withheld.largest_m2 = 0.0;
+                    r.released_withheld = Some(withheld);
+                } else {
+                    r.released_withheld_suppressed = true;
+                }
+            }
         }
         self.report
     }
@@ -1020,6 +1068,17 @@ pub fn render_csv(r: &Report) -> String {
             &m.to_string(),
             method.as_str(),
             v.to_string(),
+        );
+    }
+    if let Some(w) = &r.released_withheld {
+        row("released_withheld", &whole, "m2", num(w.m2));
+        row("released_withheld", &whole, "releases", w.areas.to_string());
+    } else if r.released_withheld_suppressed {
+        row(
+            "released_withheld",
+            &whole,
+            "note",
+            format!("fewer than {PUBLIC_MIN_GROUP} releases, or one dominating"),
         );
     }
     for (kind, n) in &r.activities {
@@ -1443,6 +1502,19 @@ pub fn render_html(r: &Report) -> String {
         km2(t),
         thousands(t.round() as u64)
     );
+    if let Some(w) = &r.released_withheld {
+        let _ = writeln!(
+            body,
+            "<p class=\"note\">Besides these, {} releases of areas withheld from the public released {} km² in the period (rounded to the hectare; not shown by month or method).</p>",
+            w.areas,
+            km2(w.m2)
+        );
+    } else if r.released_withheld_suppressed {
+        let _ = writeln!(
+            body,
+            "<p class=\"note\">Fewer than {PUBLIC_MIN_GROUP} releases of areas withheld from the public (or one making up most of their area) are not counted here, so that none can be made out.</p>"
+        );
+    }
     // Activities and devices.
     body.push_str("<h2>Work and explosive ordnance found</h2>\n<table class=\"activities\"><thead><tr><th>Activity (ended in the period)</th><th class=\"n\">Number</th></tr></thead><tbody>\n");
     for (k, _) in ActivityKind::ALL {
@@ -1875,6 +1947,61 @@ mod tests {
         assert!(
             csv.contains("casualties_sex,2026-03,female/killed,1\n"),
             "{csv}"
+        );
+    }
+
+    /// A release of a withheld area, alone in its month, would give that area's exact m² in the
+    /// public edition's "land released" by month and method; it is counted only in a group of
+    /// at least `PUBLIC_MIN_GROUP` releases over the period, and the restricted edition keeps it.
+    #[test]
+    fn releases_of_withheld_areas_are_not_shown_by_month_in_the_public_edition() {
+        let c = Catalogue::builtin();
+        let p = Period::new(day("2026-01-01"), day("2026-03-31")).unwrap();
+        let activities = [activity("A1", ActivityKind::Clearance, "2026-03-31")];
+        let secret = area(
+            "HA-000001",
+            Classification::Restricted,
+            rect(36.0, 49.0, 36.01, 49.01),
+            "ap-mine-persistent",
+        );
+        let report = |edition: Edition, releases: &[Release]| {
+            build(
+                ReportInput {
+                    period: p,
+                    edition,
+                    catalogue: &c,
+                    zones: &[],
+                    activities: &activities,
+                    releases,
+                    finds: &[],
+                    accidents: &[],
+                    generated_at: "2026-11-25T10:00:00Z".parse().unwrap(),
+                },
+                std::slice::from_ref(&secret),
+            )
+        };
+        let one = [release("LR-1", "A1", 1234.5)];
+        let public = report(Edition::Public, &one);
+        assert_eq!(public.released_total(ReleaseMethod::Clear), (0.0, 0));
+        assert!(public.released_withheld_suppressed);
+        for text in [render_csv(&public), render_html(&public)] {
+            assert!(
+                !text.contains("1234") && !text.contains("1,234") && !text.contains("1 234"),
+                "{text}"
+            );
+        }
+        let restricted = report(Edition::Restricted, &one);
+        assert_eq!(restricted.released_total(ReleaseMethod::Clear), (1234.5, 1));
+        // Five releases of like size make a group the public edition may show, rounded.
+        let five: Vec<Release> = (1..=5)
+            .map(|i| release(&format!("LR-{i}"), "A1", 20_000.0 + i as f64))
+            .collect();
+        let public = report(Edition::Public, &five);
+        let w = public.released_withheld.expect("a group of five is shown");
+        assert_eq!((w.areas, w.m2), (5, 100_000.0));
+        assert!(
+            render_csv(&public).contains("released_withheld,2026-01-01/2026-03-31,releases,5\n")
+                || render_csv(&public).contains(",releases,5\n")
         );
     }
 
