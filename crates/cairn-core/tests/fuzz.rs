@@ -12,50 +12,14 @@
 
 use cairn_core::report::{PhotoType, sniff_photo, strip_photo_metadata};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
 
 // ---------------------------------------------------------------------------------------------
-// The runner (the same in every crate's tests/fuzz.rs).
+// The runner: one file shared by every crate's fuzz tests.
 
-/// `CAIRN_FUZZ_SCALE`, the factor by which every case count is multiplied (1 when unset).
-fn scale() -> u32 {
-    match std::env::var("CAIRN_FUZZ_SCALE") {
-        Ok(s) => s
-            .trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|n| *n >= 1)
-            .unwrap_or_else(|| panic!("CAIRN_FUZZ_SCALE must be a whole number >= 1, not {s:?}")),
-        Err(_) => 1,
-    }
-}
-
-/// Runs `test` on `cases` × `CAIRN_FUZZ_SCALE` values of `strategy`, then prints the count and
-/// the time taken; fails with the smallest failing input proptest finds.
-fn fuzz<S: Strategy>(
-    name: &str,
-    cases: u32,
-    strategy: S,
-    test: impl Fn(S::Value) -> Result<(), TestCaseError>,
-) where
-    S::Value: std::fmt::Debug,
-{
-    let cases = cases * scale();
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    });
-    let start = std::time::Instant::now();
-    let result = runner.run(&strategy, test);
-    eprintln!(
-        "fuzz {name}: {cases} cases in {:.2} s",
-        start.elapsed().as_secs_f64()
-    );
-    if let Err(e) = result {
-        panic!("{name}: {e}");
-    }
-}
+#[path = "../../../tests-support/fuzz_runner.rs"]
+mod fuzz_runner;
+use fuzz_runner::fuzz;
 
 /// The text planted in metadata; the random picture data holds no 'C', so it cannot make it.
 const MARKER: &[u8] = b"CAIRN-FUZZ-MARKER-GPS";

@@ -15,7 +15,6 @@
 use std::fmt::Debug;
 use std::path::Path;
 use std::process::Command;
-use std::time::Instant;
 
 use cairn_core::{Catalogue, Problem};
 use cairn_formats::csv::{CsvError, read_csv};
@@ -24,51 +23,14 @@ use cairn_formats::gpkg::{Column, ColumnType, GpkgWriter, Value as GValue};
 use cairn_formats::record::{Candidate, build_record};
 use geo_types::{Geometry, LineString, MultiPolygon, Point, Polygon};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------------------------
 // The runner.
 
-/// `CAIRN_FUZZ_SCALE`, the factor by which every case count is multiplied (1 when unset).
-fn scale() -> u32 {
-    match std::env::var("CAIRN_FUZZ_SCALE") {
-        Ok(s) => s
-            .trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|n| *n >= 1)
-            .unwrap_or_else(|| panic!("CAIRN_FUZZ_SCALE must be a whole number >= 1, not {s:?}")),
-        Err(_) => 1,
-    }
-}
-
-/// Runs `test` on `cases` × `CAIRN_FUZZ_SCALE` values of `strategy`, then prints the count and
-/// the time taken; fails with the smallest failing input proptest finds.
-fn fuzz<S: Strategy>(
-    name: &str,
-    cases: u32,
-    strategy: S,
-    test: impl Fn(S::Value) -> Result<(), TestCaseError>,
-) where
-    S::Value: Debug,
-{
-    let cases = cases * scale();
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    });
-    let start = Instant::now();
-    let result = runner.run(&strategy, test);
-    eprintln!(
-        "fuzz {name}: {cases} cases in {:.2} s",
-        start.elapsed().as_secs_f64()
-    );
-    if let Err(e) = result {
-        panic!("{name}: {e}");
-    }
-}
+#[path = "../../../tests-support/fuzz_runner.rs"]
+mod fuzz_runner;
+use fuzz_runner::fuzz;
 
 // ---------------------------------------------------------------------------------------------
 // Valid features.

@@ -10,51 +10,15 @@ mod common;
 
 use common::env::Env;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------------------------
-// The runner (the same in every crate's tests/fuzz.rs).
+// The runner: one file shared by every crate's fuzz tests.
 
-/// `CAIRN_FUZZ_SCALE`, the factor by which every case count is multiplied (1 when unset).
-fn scale() -> u32 {
-    match std::env::var("CAIRN_FUZZ_SCALE") {
-        Ok(s) => s
-            .trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|n| *n >= 1)
-            .unwrap_or_else(|| panic!("CAIRN_FUZZ_SCALE must be a whole number >= 1, not {s:?}")),
-        Err(_) => 1,
-    }
-}
-
-fn fuzz<S: Strategy>(
-    name: &str,
-    cases: u32,
-    strategy: S,
-    test: impl Fn(S::Value) -> Result<(), TestCaseError>,
-) where
-    S::Value: std::fmt::Debug,
-{
-    let cases = cases * scale();
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        // Each case runs the binary; a long shrink would take minutes.
-        max_shrink_iters: 64,
-        ..Config::default()
-    });
-    let start = std::time::Instant::now();
-    let result = runner.run(&strategy, test);
-    eprintln!(
-        "fuzz {name}: {cases} cases in {:.2} s",
-        start.elapsed().as_secs_f64()
-    );
-    if let Err(e) = result {
-        panic!("{name}: {e}");
-    }
-}
+#[path = "../../../tests-support/fuzz_runner.rs"]
+mod fuzz_runner;
+use fuzz_runner::fuzz_shrinking;
 
 // ---------------------------------------------------------------------------------------------
 
@@ -284,27 +248,33 @@ fn geojson_import_with_one_bad_feature_is_refused_whole_naming_it() {
         let n = fs.len();
         (Just(fs), 1..n, bad())
     });
-    fuzz("import-geojson", 96, strategy, |(features, bad_at, m)| {
-        let mut texts = Vec::new();
-        let mut expect = Vec::new();
-        for (i, f) in features.iter().enumerate() {
-            let id = format!("FZ-{i}");
-            if i == bad_at {
-                let (t, e) = mutate(f, &id, "FZ-0", &m);
-                texts.push(t);
-                expect = e;
-            } else {
-                texts.push(f.json(&id).to_string());
+    fuzz_shrinking(
+        "import-geojson",
+        96,
+        64,
+        strategy,
+        |(features, bad_at, m)| {
+            let mut texts = Vec::new();
+            let mut expect = Vec::new();
+            for (i, f) in features.iter().enumerate() {
+                let id = format!("FZ-{i}");
+                if i == bad_at {
+                    let (t, e) = mutate(f, &id, "FZ-0", &m);
+                    texts.push(t);
+                    expect = e;
+                } else {
+                    texts.push(f.json(&id).to_string());
+                }
             }
-        }
-        let doc = format!(
-            "{{\"type\":\"FeatureCollection\",\"features\":[\n{}\n]}}",
-            texts.join(",\n")
-        );
-        std::fs::write(env.path("fuzz.geojson"), doc).unwrap();
-        let place = format!("feature {}", bad_at + 1);
-        check_refused(&env, "fuzz.geojson", &place, &expect, before)
-    });
+            let doc = format!(
+                "{{\"type\":\"FeatureCollection\",\"features\":[\n{}\n]}}",
+                texts.join(",\n")
+            );
+            std::fs::write(env.path("fuzz.geojson"), doc).unwrap();
+            let place = format!("feature {}", bad_at + 1);
+            check_refused(&env, "fuzz.geojson", &place, &expect, before)
+        },
+    );
 }
 
 #[derive(Clone, Debug)]
@@ -354,7 +324,7 @@ fn csv_import_with_one_bad_row_is_refused_whole_naming_it() {
         let n = fs.len();
         (Just(fs), 1..n, bad_row.clone())
     });
-    fuzz("import-csv", 96, strategy, |(features, bad_at, m)| {
+    fuzz_shrinking("import-csv", 96, 64, strategy, |(features, bad_at, m)| {
         let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
         let mut text = String::from("id,wkt,status,classification,radius_m,width_m,name\n");
         let mut expect = vec![];
