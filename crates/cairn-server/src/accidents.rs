@@ -178,7 +178,7 @@ pub async fn add(
                     .map(|p| Problem::new(input_field(&p.field), p.message))
                     .collect::<Vec<_>>(),
             )),
-            ReleaseError::Store(e) => ApiError::internal(e),
+            ReleaseError::Store(e) => ApiError::from(e),
         })?;
     let body = if sees_victims(&caller) {
         accident_feature(&a)
@@ -202,7 +202,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Respo
     let all = state
         .store(move |_, s| s.accidents())
         .await?
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from)?;
     Ok(if sees_victims(&caller) {
         geojson(StatusCode::OK, accidents_collection(&all))
     } else {
@@ -222,7 +222,7 @@ pub async fn get_one(
             move |_, s| s.get_accident(&id)
         })
         .await?
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::from)?
         .ok_or_else(|| ApiError::not_found(format!("id: there is no accident {id}")))?;
     Ok(if sees_victims(&caller) {
         geojson(StatusCode::OK, accident_feature(&a))
@@ -237,7 +237,7 @@ pub async fn zones(State(state): State<AppState>, caller: Caller) -> Result<Resp
     let all = state
         .store(move |_, s| s.zones())
         .await?
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from)?;
     Ok(geojson(
         StatusCode::OK,
         json!({
@@ -266,7 +266,7 @@ pub async fn zone(
             }
         })
         .await?
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from)?;
     let z = z.ok_or_else(|| ApiError::not_found(format!("id: there is no zone {id}")))?;
     let mut v = zone_feature(&z);
     v["revisions"] = revisions_json(&h);

@@ -221,7 +221,7 @@ pub async fn get_audit(
         Err(RunError::Input(m)) => Err(ApiError::conflict(format!(
             "the configured policy cannot be run: {m}"
         ))),
-        Err(RunError::Store(e)) => Err(ApiError::internal(e)),
+        Err(RunError::Store(e)) => Err(ApiError::from(e)),
     }
 }
 
@@ -301,7 +301,7 @@ pub async fn post_audit(
         Ok(a) => Ok(answer(&a, format)),
         Err(RunError::Policy(e)) => Ok(policy_problem(StatusCode::BAD_REQUEST, "Bad policy", &e)),
         Err(RunError::Input(m)) => Err(ApiError::bad_request(m)),
-        Err(RunError::Store(e)) => Err(ApiError::internal(e)),
+        Err(RunError::Store(e)) => Err(ApiError::from(e)),
     }
 }
 

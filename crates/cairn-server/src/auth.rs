@@ -103,7 +103,7 @@ impl FromRequestParts<AppState> for Caller {
         let info = state
             .store(move |_, s| s.find_token(&secret))
             .await?
-            .map_err(ApiError::internal)?
+            .map_err(ApiError::from)?
             .ok_or_else(|| refused(None, "unknown"))?;
         let validity = info.state_at(chrono::Utc::now());
         if validity != "valid" {

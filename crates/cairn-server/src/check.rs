@@ -105,6 +105,7 @@ struct PointReply<'a> {
     accuracy_m: f64,
     at: chrono::DateTime<chrono::Utc>,
     data_date: Option<cairn_core::Timestamp>,
+    data_checked_at: cairn_core::Timestamp,
     inside: Vec<HitReply<'a>>,
     within_accuracy: Vec<HitReply<'a>>,
     nearest: Option<HitReply<'a>>,
@@ -169,6 +170,7 @@ pub async fn point(
         accuracy_m: accuracy,
         at: chrono::Utc::now(),
         data_date: m.date_for(!public),
+        data_checked_at: state.data_checked_at(!public),
         inside: ans
             .inside
             .iter()
@@ -379,6 +381,7 @@ fn route_answer(
         "width_m": width,
         "at_risk_m": round1(ans.at_risk_m),
         "data_date": m.date_for(!public),
+        "data_checked_at": state.data_checked_at(!public),
         "hazards": ans.hazards.iter().map(|h| json!({
             "id": h.id, "status": status(h.status, h.categories),
             "enter_m": round1(h.enter_m), "leave_m": round1(h.leave_m),

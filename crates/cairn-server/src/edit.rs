@@ -302,7 +302,7 @@ pub(crate) fn write(
     target: Target<'_>,
     make: impl FnOnce(Option<&StoredArea>) -> Result<HazardArea, Refusal>,
 ) -> Result<Written, Refusal> {
-    let internal = |e: StoreError| -> Refusal { ApiError::internal(e).into() };
+    let internal = |e: StoreError| -> Refusal { ApiError::from(e).into() };
     let written = state.with_store(|s| -> Result<Written, Refusal> {
         let mut tx = s.begin(meta).map_err(internal)?;
         let (before, client_id) = match &target {
@@ -353,9 +353,7 @@ pub(crate) fn write(
         Ok(Written { stored })
     })?;
     // No write is answered before the read model shows it.
-    state
-        .catch_up()
-        .map_err(|e| Refusal::from(ApiError::internal(e)))?;
+    state.catch_up_after_write();
     Ok(written)
 }
 

@@ -88,6 +88,27 @@ impl ApiError {
     }
 }
 
+/// How long a client is asked to wait before trying a write again while the store is
+/// unreachable.
+pub const UNAVAILABLE_RETRY_S: u32 = 5;
+
+/// A store's failure: 503 with `Retry-After` when the database cannot be reached now (nothing was
+/// written; checks, tiles and items go on from the read model), 500 otherwise.
+impl From<cairn_store::StoreError> for ApiError {
+    fn from(e: cairn_store::StoreError) -> ApiError {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "the store is unreachable");
+            ApiError::unavailable(
+                "the database is unreachable for now, so nothing was written; this server still \
+                 answers checks, tiles and items from its copy of the data (see /health for its age); \
+                 try again shortly",
+            )
+        } else {
+            ApiError::internal(e)
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({
@@ -101,6 +122,10 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, UNAVAILABLE_RETRY_S.into());
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             r.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

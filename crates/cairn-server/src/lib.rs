@@ -46,8 +46,12 @@ pub const BODY_LIMIT: usize = 1 << 20;
 /// The longest a request may take before it is answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// How often the read model asks the store for changes made by other processes.
-pub const FOLLOW_INTERVAL: Duration = Duration::from_millis(100);
+/// The longest the read model waits before asking the store for changes made by other
+/// processes: a store that announces its changes (PostgreSQL's `NOTIFY`) wakes the follower at
+/// once, one that cannot (SQLite) is polled every `cairn_store::POLL_INTERVAL`.
+pub const FOLLOW_INTERVAL: Duration = Duration::from_secs(1);
+/// How long the follower waits before trying again after the store failed (unreachable).
+pub const FOLLOW_RETRY: Duration = Duration::from_millis(500);
 /// Above this many changed records, the read model is rebuilt rather than patched.
 pub const RELOAD_AT: usize = 50_000;
 
@@ -73,6 +77,12 @@ struct Shared {
     model: RwLock<ReadModel>,
     /// The change feed's reader: its own connection and the changeset number the model reached.
     feed: Mutex<Feed>,
+    /// The connection the follower waits on for the store's announcements (`LISTEN`).
+    waiter: Mutex<Box<dyn Backend>>,
+    /// When the model was last confirmed to hold everything the store had (a catch-up that
+    /// worked), in microseconds since 1970: the age of the data a server answers from while it
+    /// cannot reach the store. Atomic, so that every response can state it without a lock.
+    checked_at: std::sync::atomic::AtomicI64,
     /// The device catalogue in force: the store's newest version, followed like the records.
     catalogue: RwLock<Arc<Catalogue>>,
     metrics: ops::Metrics,
@@ -138,6 +148,7 @@ impl AppState {
                 .collect();
         }
         let feed_store = store.reopen(true)?;
+        let waiter = store.reopen(true)?;
         // The feed's number is read before the records: whatever commits while they load is
         // applied again by the first catch-up (applying a revision twice is harmless).
         let seq = feed_store.last_change()?;
@@ -155,6 +166,10 @@ impl AppState {
                     catalogue_version,
                     error: None,
                 }),
+                checked_at: std::sync::atomic::AtomicI64::new(
+                    chrono::Utc::now().timestamp_micros(),
+                ),
+                waiter: Mutex::new(waiter),
                 catalogue: RwLock::new(Arc::new(catalogue)),
                 metrics: ops::Metrics::default(),
                 tiles: Mutex::new(std::collections::HashMap::new()),
@@ -169,20 +184,39 @@ impl AppState {
         Ok(state)
     }
 
-    /// Starts the thread that follows the store's change feed every `FOLLOW_INTERVAL`, so
-    /// writes made by any process (the command line, another server) reach every check, tile
-    /// and item; it ends when the last handle to the state is dropped.
+    /// Starts the thread that follows the store's change feed, so writes made by any process
+    /// (the command line, another server) reach every check, tile and item: it waits for the
+    /// store to announce a change (or `FOLLOW_INTERVAL`), then catches up by number. When the
+    /// store cannot be reached it keeps trying every `FOLLOW_RETRY`, and the model goes on
+    /// answering meanwhile; it ends when the last handle to the state is dropped.
     fn follow(&self) {
         let weak = Arc::downgrade(&self.inner);
         let spawned = std::thread::Builder::new()
             .name("cairn-follow".into())
             .spawn(move || {
+                let mut failing = false;
                 loop {
-                    std::thread::sleep(FOLLOW_INTERVAL);
                     let Some(inner) = weak.upgrade() else { break };
                     let state = AppState { inner };
-                    if let Err(e) = state.catch_up() {
-                        tracing::warn!(error = %e, "following the store's change feed failed; retrying");
+                    let waited = if failing {
+                        std::thread::sleep(FOLLOW_RETRY);
+                        Ok(false)
+                    } else {
+                        state.wait_for_change()
+                    };
+                    match waited.and_then(|_| state.catch_up()) {
+                        Ok(seq) if failing => {
+                            failing = false;
+                            tracing::info!(change = seq, "following the store's change feed again");
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            if !failing {
+                                tracing::warn!(error = %e, "following the store's change feed failed; retrying");
+                            }
+                            state.set_feed_error(&e);
+                            failing = true;
+                        }
                     }
                 }
             });
@@ -200,6 +234,7 @@ impl AppState {
         let result = (|| {
             let upto = feed.store.last_change()?;
             if upto <= feed.seq {
+                self.confirm_current();
                 return Ok(feed.seq);
             }
             let ids = feed.store.changed_areas(feed.seq, upto)?;
@@ -237,6 +272,7 @@ impl AppState {
                 model.seq = upto;
             }
             feed.seq = upto;
+            self.confirm_current();
             self.inner
                 .tiles
                 .lock()
@@ -246,6 +282,53 @@ impl AppState {
         })();
         feed.error = result.as_ref().err().map(|e: &StoreError| e.to_string());
         result
+    }
+
+    /// Waits for the store to announce a change (at most `FOLLOW_INTERVAL`), on a connection of
+    /// its own, so that a request catching up after its write never waits for the follower.
+    fn wait_for_change(&self) -> Result<bool, StoreError> {
+        let waiter = self.inner.waiter.lock().unwrap_or_else(|e| e.into_inner());
+        waiter.wait_for_change(FOLLOW_INTERVAL)
+    }
+
+    fn set_feed_error(&self, e: &StoreError) {
+        let mut feed = self.inner.feed.lock().unwrap_or_else(|e| e.into_inner());
+        feed.error = Some(e.to_string());
+    }
+
+    /// When the model was last confirmed to hold everything in the store.
+    pub fn checked_at(&self) -> cairn_core::Timestamp {
+        let micros = self.inner.checked_at.load(Ordering::Relaxed);
+        chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default()
+    }
+
+    /// `checked_at` as a caller may see it: to the minute for the public, since the exact
+    /// moments of a catch-up follow the store's writes, restricted ones included.
+    pub fn data_checked_at(&self, full: bool) -> cairn_core::Timestamp {
+        let t = self.checked_at();
+        if full {
+            return t;
+        }
+        let minute = t.timestamp() - t.timestamp().rem_euclid(60);
+        chrono::DateTime::from_timestamp(minute, 0).unwrap_or_default()
+    }
+
+    fn confirm_current(&self) {
+        self.inner
+            .checked_at
+            .store(chrono::Utc::now().timestamp_micros(), Ordering::Relaxed);
+    }
+
+    /// After a committed write, brings the model up to it, so that no write is answered before
+    /// this server's checks, tiles and items show it. Should the store become unreachable between
+    /// the commit and the catch-up, the failure is logged and the feed marked failing, not
+    /// answered: the write is durable, a client told otherwise would repeat it, and the follower
+    /// brings the model up as soon as the store is back.
+    pub fn catch_up_after_write(&self) {
+        if let Err(e) = self.catch_up() {
+            // `catch_up` has marked the feed failing.
+            tracing::warn!(error = %e, "a committed write is not yet in this server's model");
+        }
     }
 
     /// The last error of the change feed's reader, if its latest catch-up failed.
@@ -292,6 +375,7 @@ impl AppState {
         *slot = model;
         drop(slot);
         feed.seq = seq;
+        self.confirm_current();
         self.inner
             .tiles
             .lock()

@@ -30,7 +30,7 @@ pub async fn history(
             move |_, s| s.history(&id)
         })
         .await?
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from)?;
     if revisions.is_empty() {
         return Err(ApiError::not_found(format!(
             "id: there is no hazardous area {id}"

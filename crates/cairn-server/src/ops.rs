@@ -55,8 +55,11 @@ pub async fn health(State(state): State<AppState>, caller: Caller) -> impl IntoR
         "status": if feed_error.is_none() { "ok" } else { "degraded" },
         "public_features": m.public.len(),
         "data_date": m.date_for(full),
-        // Whether the latest attempt to follow the store's change feed worked.
+        // Whether the latest attempt to follow the store's change feed worked, and when the data
+        // was last confirmed to be the store's newest (while the store cannot be reached, the
+        // server answers from data this old).
         "following": feed_error.is_none(),
+        "data_checked_at": state.data_checked_at(full),
         "version": env!("CARGO_PKG_VERSION"),
     });
     if full {

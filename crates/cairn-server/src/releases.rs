@@ -75,7 +75,7 @@ fn refusal(e: ReleaseError, path_field: Option<&str>) -> ApiError {
         ReleaseError::NotFound(p) => ApiError::bad_request(p.to_string()),
         ReleaseError::Invalid(ps) => ApiError::bad_request(problems_text(&ps)),
         ReleaseError::Refused(p) => ApiError::conflict(p.to_string()),
-        ReleaseError::Store(e) => ApiError::internal(e),
+        ReleaseError::Store(e) => ApiError::from(e),
     }
 }
 
@@ -222,7 +222,7 @@ pub async fn add_activity(
                 move |_, s| s.get_area(&area_id, None)
             })
             .await?
-            .map_err(ApiError::internal)?
+            .map_err(ApiError::from)?
             .and_then(|a| a.area.props.organisation);
         let foreign_area = area_org.is_some() && area_org.as_deref() != mine;
         if mine.is_none() || mine != Some(facts.organisation.as_str()) || foreign_area {
@@ -259,7 +259,7 @@ pub async fn get_activity(
             move |_, s| s.get_activity(&id)
         })
         .await?
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::from)?
         .ok_or_else(|| ApiError::not_found(format!("no activity {id}")))?;
     Ok(Json(activity_json(&a)))
 }
@@ -303,7 +303,7 @@ pub async fn release(
     let out = state
         .store(move |state, s| {
             let out = s.release_land(&req, &by)?;
-            state.catch_up()?;
+            state.catch_up_after_write();
             Ok(out)
         })
         .await?
@@ -332,7 +332,7 @@ pub async fn get_release(
             }
         })
         .await?
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from)?;
     let r = r.ok_or_else(|| ApiError::not_found(format!("no land release {id}")))?;
     Ok(Json(release_json(&r, &finds)))
 }
@@ -381,7 +381,7 @@ pub async fn add_find(
     let out = state
         .store(move |state, s| {
             let out = s.record_find(&req, &state.catalogue(), &by)?;
-            state.catch_up()?;
+            state.catch_up_after_write();
             Ok(out)
         })
         .await?
@@ -420,7 +420,7 @@ pub async fn area_releases(
             }
         })
         .await?
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from)?;
     let mut by_method = Map::new();
     for (m, name) in ReleaseMethod::ALL {
         let sum: f64 = releases
@@ -475,7 +475,7 @@ pub async fn certificate(
             move |_, s| certificate_page(s, &id)
         })
         .await?
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::from)?
         .ok_or_else(|| ApiError::not_found(format!("no land release {id}")))?;
     Ok((
         [
@@ -561,7 +561,7 @@ pub async fn change_status(
     let area = state
         .store(move |state, s| {
             let area = s.change_status(&id, to, evidence.as_ref(), &reason, &by)?;
-            state.catch_up()?;
+            state.catch_up_after_write();
             Ok(area)
         })
         .await?

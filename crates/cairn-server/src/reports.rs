@@ -83,7 +83,8 @@ impl ReportsConfig {
 
 struct Job {
     report: NewReport,
-    reply: oneshot::Sender<Result<Receipt, String>>,
+    /// The receipt, or why the report was not stored (true: the store is unreachable now).
+    reply: oneshot::Sender<Result<Receipt, (bool, String)>>,
 }
 
 /// The most reports committed in one transaction, and the most photo bytes.
@@ -126,7 +127,7 @@ impl Intake {
                         Err(e) => {
                             tracing::error!(error = %e, reports = reports.len(), "reports could not be stored");
                             for reply in replies {
-                                let _ = reply.send(Err(e.to_string()));
+                                let _ = reply.send(Err((e.is_unavailable(), e.to_string())));
                             }
                         }
                     }
@@ -152,7 +153,12 @@ impl Intake {
             .map_err(|_| down())?;
         match answer.await {
             Ok(Ok(r)) => Ok(r),
-            Ok(Err(e)) => Err(ApiError::internal(format!("storing a report: {e}"))),
+            // Not stored: the reporter is told to try again, never given a receipt.
+            Ok(Err((true, e))) => {
+                tracing::warn!(error = %e, "a report could not be stored: the store is unreachable");
+                Err(down())
+            }
+            Ok(Err((false, e))) => Err(ApiError::internal(format!("storing a report: {e}"))),
             Err(_) => Err(down()),
         }
     }
@@ -544,7 +550,7 @@ pub async fn list(
     let (reports, total) = state
         .store(move |_, s| s.list_reports(filter, limit, offset))
         .await?
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from)?;
     Ok(Json(json!({
         "state": name,
         "total": total,
@@ -568,7 +574,7 @@ pub async fn get_one(
             move |_, s| Ok::<_, cairn_store::StoreError>((s.get_report(&r)?, s.report_photo(&r)?))
         })
         .await?
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from)?;
     let report = report.ok_or_else(|| ApiError::not_found(format!("no report {r}")))?;
     let mut v = report_json(&report);
     if let (Some((_, bytes)), Some(p)) = (photo, v.get_mut("photo").and_then(Value::as_object_mut))
@@ -595,7 +601,7 @@ pub async fn photo(
             move |_, s| s.report_photo(&r)
         })
         .await?
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::from)?
         .ok_or_else(|| {
             ApiError::not_found(format!("report {r} has no photo (or no such report)"))
         })?;
@@ -631,19 +637,18 @@ pub async fn triage(
     let decision = read_decision(&body)?;
     // An opened area is in the read model before the decision is answered (officers see it in
     // items and checks at once): the model catches up with the store's change feed.
-    let (result, caught_up) = state
+    let result = state
         .store({
             let r = r.clone();
             move |state, s| {
                 let result = s.triage_report(&r, &decision, &by);
-                let caught_up = result.is_ok().then(|| state.catch_up());
-                (result, caught_up)
+                if result.is_ok() {
+                    state.catch_up_after_write();
+                }
+                result
             }
         })
         .await?;
-    if let Some(Err(e)) = caught_up {
-        return Err(ApiError::internal(e));
-    }
     match result {
         Ok(_) => {}
         Err(TriageError::NoReport(x)) => return Err(ApiError::not_found(format!("no report {x}"))),
@@ -655,7 +660,7 @@ pub async fn triage(
                 "area_id: there is no hazardous area {a}"
             )));
         }
-        Err(TriageError::Store(e)) => return Err(ApiError::internal(e)),
+        Err(TriageError::Store(e)) => return Err(ApiError::from(e)),
     };
     let report = state
         .store({
@@ -663,7 +668,7 @@ pub async fn triage(
             move |_, s| s.get_report(&r)
         })
         .await?
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::from)?
         .ok_or_else(|| ApiError::internal(format!("report {r} vanished after triage")))?;
     Ok(Json(report_json(&report)))
 }

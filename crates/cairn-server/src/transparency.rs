@@ -89,7 +89,7 @@ pub async fn report(
             })
         })
         .await?
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from)?;
     let cache = match edition {
         Edition::Public => "no-cache",
         Edition::Restricted => "private, no-store",

@@ -141,11 +141,34 @@ pub enum StoreError {
     #[error("store database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("store database error: {0}")]
-    Postgres(#[from] ::postgres::Error),
+    Postgres(::postgres::Error),
+    /// The database cannot be reached now (restarting, down, the network broken): nothing was
+    /// written; the same call may succeed once it is back (`PgStore` connects again by itself).
+    #[error("the database is unreachable ({message})")]
+    Unavailable { message: String },
     #[error("record {id}: stored data is damaged: {message}")]
     Corrupt { id: String, message: String },
     #[error("could not encode record {id}: {message}")]
     Encode { id: String, message: String },
+}
+
+impl From<::postgres::Error> for StoreError {
+    fn from(e: ::postgres::Error) -> StoreError {
+        if postgres::unreachable(&e) {
+            StoreError::Unavailable {
+                message: e.to_string(),
+            }
+        } else {
+            StoreError::Postgres(e)
+        }
+    }
+}
+
+impl StoreError {
+    /// True when the store could not be reached: the request may be tried again later.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable { .. })
+    }
 }
 
 /// Why a write through the one door did not happen: the domain's rules refused it, or the
@@ -200,7 +223,20 @@ pub trait Store {
     /// numbers of `last_change`) wrote, each once, in id order. A reader that applies each one's
     /// current revision has caught up to `upto`; applying a revision twice is harmless.
     fn changed_areas(&self, after: i64, upto: i64) -> Result<Vec<String>, StoreError>;
+
+    /// Waits until a changeset may have been committed since the last call, or `limit` passed:
+    /// what the change feed's follower does between catch-ups. The default polls (waits a tenth
+    /// of a second, or `limit` if shorter); PostgreSQL is woken by `NOTIFY`. Returns true when
+    /// told of a change. Whatever it returns, the follower catches up by number.
+    fn wait_for_change(&self, limit: std::time::Duration) -> Result<bool, StoreError> {
+        std::thread::sleep(limit.min(POLL_INTERVAL));
+        Ok(false)
+    }
 }
+
+/// How often a follower polls a store that cannot announce its changes (SQLite: another process
+/// writes the file).
+pub const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The writing half of a transaction.
 pub trait Writer {

@@ -47,6 +47,11 @@ impl World {
             Some(d) => d.url.clone(),
             None => dir.path().join("store.db").to_string_lossy().into_owned(),
         };
+        World::on(db, dir, pg)
+    }
+
+    /// The world on the store at `db` (a file or a database's URL).
+    fn on(db: String, dir: tempfile::TempDir, pg: Option<Database>) -> World {
         let records = dir.path().join("records.geojson");
         std::fs::write(
             &records,
@@ -351,6 +356,240 @@ fn killing_one_server_mid_write_leaves_the_other_consistent(backend: Backend) {
         w.revisions() as i64,
         committed + 2,
         "one revision per committed edit"
+    );
+}
+
+/// The health a caller with a token is shown by the server at `addr`.
+fn health(addr: &str, token: &str) -> Value {
+    let (status, body) = http(addr, "GET", "/health", Some(token), "");
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// The database restarts (fast shutdown, three seconds down, started again) while two servers
+/// take a mixed load of public place checks, If-Match edits and public reports. Throughout, both
+/// answer checks from their models; writes and reports while it is down are refused with 503 and
+/// `Retry-After`, never acknowledged; afterwards both follow the feed again by themselves, hold
+/// every acknowledged edit and report, and take writes. Runs on a cluster of its own.
+#[test]
+fn the_database_restarting_under_mixed_load_loses_no_acknowledged_write() {
+    use std::sync::Mutex;
+    use std::sync::atomic::AtomicBool;
+    let cluster = common::postgres::Cluster::start();
+    let w = World::on(cluster.url.clone(), tempfile::tempdir().unwrap(), None);
+    let officer = w.officer.clone();
+    let servers = Arc::new([w.server(), w.server()]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let down = Arc::new(AtomicBool::new(false));
+    let acknowledged = Arc::new(AtomicUsize::new(0));
+    let attempted = Arc::new(AtomicUsize::new(0));
+    let refused_while_down = Arc::new(AtomicUsize::new(0));
+    let checks = Arc::new(AtomicUsize::new(0));
+    let reports: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut load = Vec::new();
+    // Checkers: public place checks inside the area, alternating servers; every one answered.
+    for c in 0..2 {
+        let (servers, stop, checks) =
+            (Arc::clone(&servers), Arc::clone(&stop), Arc::clone(&checks));
+        load.push(std::thread::spawn(move || {
+            let mut i = c;
+            while !stop.load(Ordering::SeqCst) {
+                let (status, body) = http(
+                    &servers[i % 2].addr,
+                    "GET",
+                    "/api/check/point?lon=36.005&lat=49.905",
+                    None,
+                    "",
+                );
+                i += 1;
+                // One address's checks are rate-limited: wait, as a client is told to.
+                if status == 429 {
+                    std::thread::sleep(Duration::from_millis(200));
+                    continue;
+                }
+                assert_eq!(status, 200, "{body}");
+                let v: Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(
+                    v["advice"]["danger"], true,
+                    "a check at the hazard warns: {v}"
+                );
+                checks.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }));
+    }
+    // Editors: If-Match increments, each through one server; 503 while the database is down.
+    for e in 0..2 {
+        let (servers, stop, officer) = (Arc::clone(&servers), Arc::clone(&stop), officer.clone());
+        let (acknowledged, attempted, refused, down) = (
+            Arc::clone(&acknowledged),
+            Arc::clone(&attempted),
+            Arc::clone(&refused_while_down),
+            Arc::clone(&down),
+        );
+        load.push(std::thread::spawn(move || {
+            let addr = &servers[e].addr;
+            let auth = format!("Bearer {officer}");
+            while !stop.load(Ordering::SeqCst) {
+                let (status, head, body) = request(addr, "GET", &format!("{ITEM}/HA-000001"), &[("Authorization", &auth)], "");
+                if status == 503 {
+                    assert!(header(&head, "retry-after").is_some(), "a 503 says when to retry: {head}");
+                    if down.load(Ordering::SeqCst) {
+                        refused.fetch_add(1, Ordering::SeqCst);
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                    continue;
+                }
+                assert_eq!(status, 200, "GET through {addr}: {body}");
+                let v: Value = serde_json::from_str(&body).unwrap();
+                let q = v["properties"]["devices"][0]["quantity"].as_i64().unwrap();
+                let tag = header(&head, "etag").unwrap();
+                let patch = json!({"properties": {"devices": [{"type": "ap-mine-persistent", "quantity": q + 1}]}});
+                attempted.fetch_add(1, Ordering::SeqCst);
+                let (status, head, body) = request(
+                    addr,
+                    "PATCH",
+                    &format!("{ITEM}/HA-000001"),
+                    &[("Authorization", &auth), ("If-Match", &tag), ("Content-Type", "application/merge-patch+json")],
+                    &patch.to_string(),
+                );
+                match status {
+                    200 => {
+                        acknowledged.fetch_add(1, Ordering::SeqCst);
+                    }
+                    412 => {}
+                    503 => {
+                        assert!(header(&head, "retry-after").is_some(), "a 503 says when to retry: {head}");
+                        if down.load(Ordering::SeqCst) {
+                            refused.fetch_add(1, Ordering::SeqCst);
+                        }
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    other => panic!("PATCH through {addr}: {other} {body}"),
+                }
+            }
+        }));
+    }
+    // A reporter: public reports, alternating servers; the references of those answered 201.
+    {
+        let (servers, stop, reports) = (
+            Arc::clone(&servers),
+            Arc::clone(&stop),
+            Arc::clone(&reports),
+        );
+        load.push(std::thread::spawn(move || {
+            let mut i = 0usize;
+            while !stop.load(Ordering::SeqCst) {
+                let body = json!({"lon": 36.2 + i as f64 * 1e-4, "lat": 49.8, "accuracy_m": 8,
+                    "category": "mine", "description": format!("restart report {i}: an object by the path")});
+                let (status, head, answer) = request(&servers[i % 2].addr, "POST", "/api/reports",
+                    &[("Content-Type", "application/json")], &body.to_string());
+                match status {
+                    201 => {
+                        let v: Value = serde_json::from_str(&answer).unwrap();
+                        reports.lock().unwrap().push(v["reference"].as_str().unwrap().to_string());
+                    }
+                    503 => assert!(header(&head, "retry-after").is_some(), "a 503 says when to retry: {head}"),
+                    // The public report limit of one address: wait as told.
+                    429 => {}
+                    other => panic!("POST /api/reports: {other} {answer}"),
+                }
+                i += 1;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let before = acknowledged.load(Ordering::SeqCst);
+    assert!(before > 0, "edits were acknowledged before the restart");
+    down.store(true, Ordering::SeqCst);
+    cluster.stop();
+    std::thread::sleep(Duration::from_secs(3));
+    // While the database is down both servers answer, and say they are not following.
+    let checks_down = checks.load(Ordering::SeqCst);
+    for s in servers.iter() {
+        let (status, body) = http(&s.addr, "GET", "/health", None, "");
+        assert_eq!(status, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            v["following"], false,
+            "{} while the database is down: {v}",
+            s.addr
+        );
+        assert!(v["data_checked_at"].is_string(), "{v}");
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        checks.load(Ordering::SeqCst) > checks_down,
+        "checks are answered while the database is down"
+    );
+    down.store(false, Ordering::SeqCst);
+    cluster.resume();
+    // Both follow again by themselves, and writes are acknowledged again.
+    let t = Instant::now();
+    let resumed = acknowledged.load(Ordering::SeqCst);
+    while t.elapsed() < Duration::from_secs(60)
+        && !(servers
+            .iter()
+            .all(|s| health(&s.addr, &officer)["following"] == true)
+            && acknowledged.load(Ordering::SeqCst) >= resumed + 4)
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    stop.store(true, Ordering::SeqCst);
+    for l in load {
+        l.join().expect("a load thread");
+    }
+    assert!(
+        refused_while_down.load(Ordering::SeqCst) > 0,
+        "the editors' requests were refused with 503 while the database was down"
+    );
+    for s in servers.iter() {
+        let h = health(&s.addr, &officer);
+        assert_eq!(h["following"], true, "{} follows again: {h}", s.addr);
+    }
+    assert!(
+        acknowledged.load(Ordering::SeqCst) >= resumed + 4,
+        "writes are acknowledged again after the restart ({} before, {} at the end)",
+        resumed,
+        acknowledged.load(Ordering::SeqCst)
+    );
+    let mut servers =
+        Arc::try_unwrap(servers).unwrap_or_else(|_| panic!("the servers are still shared"));
+    for s in servers.iter_mut() {
+        assert!(s.running(), "no server exits when its database restarts");
+    }
+    // Every acknowledged edit is in the store, and each server answers exactly it.
+    let (acknowledged, attempted) = (
+        acknowledged.load(Ordering::SeqCst) as i64,
+        attempted.load(Ordering::SeqCst) as i64,
+    );
+    let committed = w.revisions() as i64 - 1;
+    assert!(
+        (acknowledged..=attempted).contains(&committed),
+        "{committed} edits committed, {acknowledged} acknowledged, {attempted} attempted"
+    );
+    for s in servers.iter() {
+        let t = Instant::now();
+        assert!(
+            within_a_second(t, || quantity(&s.addr, &officer).0 == 10 + committed),
+            "{} answers the store's {} devices: {}",
+            s.addr,
+            10 + committed,
+            quantity(&s.addr, &officer).0
+        );
+    }
+    // Every report answered 201 is stored.
+    let reports = reports.lock().unwrap().clone();
+    assert!(!reports.is_empty(), "reports were answered");
+    for r in &reports {
+        let shown = w.ok(&["reports", "show", r, "--json"]);
+        assert!(shown.contains(r.as_str()), "report {r} is stored: {shown}");
+    }
+    println!(
+        "{committed} edits committed ({acknowledged} acknowledged of {attempted}), {} reports stored, {} checks answered",
+        reports.len(),
+        checks.load(Ordering::SeqCst)
     );
 }
 

@@ -34,6 +34,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use cairn_core::{HazardArea, Timestamp};
 use geo_types::Geometry;
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, NoTls, Row, Statement, Transaction};
 
@@ -55,6 +56,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/002_users.sql")),
     (3, include_str!("migrations/003_reports.sql")),
     (4, include_str!("migrations/004_catalogue.sql")),
+    (5, include_str!("migrations/005_notify.sql")),
 ];
 
 /// The advisory lock every changeset-writing transaction holds (`pg_advisory_xact_lock`).
@@ -76,6 +78,16 @@ pub struct PgStore {
     /// The write path's statements, prepared once per connection (a statement given as text is
     /// parsed again on every call: one more round trip for each of a write's few statements).
     statements: HashMap<&'static str, Statement>,
+    /// How to connect again after the database restarted or the connection broke.
+    config: postgres::Config,
+    /// The session's settings, run on every new connection.
+    session: String,
+    /// Bumped on every new connection: `statements` and `listening` belong to one connection.
+    generation: Cell<u64>,
+    /// The generation of the connection `statements` were prepared on.
+    statements_generation: u64,
+    /// The generation of the connection that runs `LISTEN` for the change feed, if any.
+    listening: Cell<Option<u64>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -122,33 +134,96 @@ impl PgStore {
             }
             _ => url,
         };
-        let config: postgres::Config = url
+        let mut config: postgres::Config = url
             .parse()
             .map_err(|e| open_err(format!("not a PostgreSQL URL: {e}")))?;
-        let mut client = config
-            .connect(NoTls)
-            .map_err(|e| open_err(format!("cannot connect: {e}")))?;
+        // A database that cannot be reached must fail a call in seconds, not hang the server's
+        // connection (and every request waiting for it) for the operating system's minutes:
+        // unless the URL says otherwise, give up connecting after 5 s, and probe an idle
+        // connection after 30 s so that a vanished peer is noticed.
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(std::time::Duration::from_secs(5));
+        }
+        if config.get_keepalives_idle() == std::time::Duration::from_secs(2 * 60 * 60) {
+            config.keepalives_idle(std::time::Duration::from_secs(30));
+        }
         let mut session = String::from(
             "SET synchronous_commit = on; SET application_name = 'cairn'; SET client_min_messages = warning;",
         );
         if mode == OpenMode::ReadOnly {
             session.push_str(" SET default_transaction_read_only = on;");
         }
-        client
-            .batch_execute(&session)
-            .map_err(|e| open_err(e.to_string()))?;
+        let client = connect(&config, &session).map_err(|e| open_err(e.to_string()))?;
         let store = PgStore {
             client: RefCell::new(client),
             shown: shown.clone(),
             url: url.to_string(),
             visiting: Cell::new(0),
             statements: HashMap::new(),
+            config,
+            session,
+            generation: Cell::new(0),
+            statements_generation: 0,
+            listening: Cell::new(None),
         };
         store.migrate(mode).map_err(|e| match e {
             StoreError::Postgres(e) => open_err(e.to_string()),
             other => other,
         })?;
         Ok(store)
+    }
+
+    /// Connects again if the connection is closed (the database restarted, the network broke):
+    /// every call starts here, so a store outlives its database's restarts. A connection that
+    /// cannot be made is `StoreError::Unavailable`; nothing is retried inside a transaction (a
+    /// transaction cut by a broken connection failed, and its caller was told).
+    fn revive(&self) -> Result<(), StoreError> {
+        let mut client = self
+            .client
+            .try_borrow_mut()
+            .map_err(|_| busy(&self.shown))?;
+        if !client.is_closed() {
+            return Ok(());
+        }
+        let fresh = connect(&self.config, &self.session).map_err(|e| StoreError::Unavailable {
+            message: format!("{}: {e}", self.shown),
+        })?;
+        *client = fresh;
+        self.generation.set(self.generation.get() + 1);
+        Ok(())
+    }
+
+    /// The connection for a write, connected again if it was closed; the statements prepared on
+    /// a closed connection are forgotten.
+    fn client_mut(&mut self) -> Result<&mut Client, StoreError> {
+        self.revive()?;
+        if self.statements_generation != self.generation.get() {
+            self.statements.clear();
+            self.statements_generation = self.generation.get();
+        }
+        Ok(self.client.get_mut())
+    }
+
+    /// Waits until the database announces a changeset (`NOTIFY cairn_changes`, sent by a trigger
+    /// when a changeset row commits) or `limit` passes. The first call on a connection runs
+    /// `LISTEN`; a notification that came while no one waited is taken at once.
+    pub fn wait_for_notification(&self, limit: std::time::Duration) -> Result<bool, StoreError> {
+        self.revive()?;
+        let generation = self.generation.get();
+        let mut client = self
+            .client
+            .try_borrow_mut()
+            .map_err(|_| busy(&self.shown))?;
+        if self.listening.get() != Some(generation) {
+            client.batch_execute("LISTEN cairn_changes")?;
+            self.listening.set(Some(generation));
+        }
+        let mut notifications = client.notifications();
+        // Whatever is pending first, without waiting; then wait.
+        if notifications.iter().count()? > 0 {
+            return Ok(true);
+        }
+        Ok(notifications.timeout_iter(limit).next()?.is_some())
     }
 
     /// The URL without its password, for messages.
@@ -229,6 +304,7 @@ impl PgStore {
 
     /// Starts an atomic change attributed to `meta`, holding the writer lock until it ends.
     pub fn begin(&mut self, meta: ChangeMeta) -> Result<PgTx<'_>, StoreError> {
+        self.client_mut()?;
         let mut tx = self.client.get_mut().transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITER_LOCK])?;
         let statements = &mut self.statements;
@@ -257,10 +333,11 @@ impl PgStore {
         &self,
         f: impl FnOnce(&mut Client) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut c = self.client.try_borrow_mut().map_err(|_| StoreError::Open {
-            path: self.shown.clone(),
-            message: "the connection is busy (a store call from inside another's callback)".into(),
-        })?;
+        self.revive()?;
+        let mut c = self
+            .client
+            .try_borrow_mut()
+            .map_err(|_| busy(&self.shown))?;
         f(&mut c)
     }
 
@@ -319,6 +396,37 @@ impl PgStore {
             &[&t],
         )?
         .get(0))
+    }
+}
+
+/// Opens a connection with the session's settings.
+fn connect(config: &postgres::Config, session: &str) -> Result<Client, postgres::Error> {
+    let mut client = config.connect(NoTls)?;
+    client.batch_execute(session)?;
+    Ok(client)
+}
+
+fn busy(shown: &str) -> StoreError {
+    StoreError::Open {
+        path: shown.to_string(),
+        message: "the connection is busy (a store call from inside another's callback)".into(),
+    }
+}
+
+/// True when `e` says the database cannot be reached now rather than that a statement failed:
+/// the connection closed or broke, or the server is shutting down, starting or refusing
+/// connections (SQLSTATE classes 08 and 57P).
+pub(crate) fn unreachable(e: &postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    match e.code() {
+        Some(code) => {
+            let c = code.code();
+            c.starts_with("08") || c.starts_with("57P")
+        }
+        // No SQLSTATE: the client's own failure (an I/O error on the socket, a timeout).
+        None => std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()),
     }
 }
 
@@ -602,6 +710,10 @@ impl Store for PgStore {
             let ids: BTreeSet<String> = rows.iter().map(|r| r.get(0)).collect();
             Ok(ids.into_iter().collect())
         })
+    }
+
+    fn wait_for_change(&self, limit: std::time::Duration) -> Result<bool, StoreError> {
+        self.wait_for_notification(limit)
     }
 }
 

@@ -136,7 +136,7 @@ fn decision(
 
 impl crate::ReportStore for PgStore {
     fn add_reports(&mut self, batch: &[NewReport]) -> Result<Vec<Receipt>, StoreError> {
-        let mut tx = self.client.get_mut().transaction()?;
+        let mut tx = self.client_mut()?.transaction()?;
         let insert = tx.prepare(
             "INSERT INTO reports (reference, received_at, lon, lat, accuracy_m, category, description, seen_at, photo_type, photo) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (reference) DO NOTHING",

@@ -131,7 +131,7 @@ fn insert_token(
 impl PgStore {
     /// A transaction holding the writer lock, for the writes of this file.
     fn locked(&mut self) -> Result<Transaction<'_>, StoreError> {
-        let mut tx = self.client.get_mut().transaction()?;
+        let mut tx = self.client_mut()?.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITER_LOCK])?;
         Ok(tx)
     }
@@ -302,7 +302,7 @@ impl crate::TokenStore for PgStore {
     }
 
     fn revoke_token(&mut self, id: i64) -> Result<bool, StoreError> {
-        let tx = self.client.get_mut();
+        let tx = self.client_mut()?;
         Ok(tx.execute(
             "UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
             &[&now(), &id],

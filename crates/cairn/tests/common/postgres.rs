@@ -58,3 +58,56 @@ impl Drop for Database {
         }
     }
 }
+
+/// A throwaway PostgreSQL cluster of the test's own (`scripts/pg-cluster`), for a test that stops
+/// and restarts its database, which the shared cluster of `CAIRN_TEST_PG` must never be. Stopped
+/// when dropped.
+pub struct Cluster {
+    pub url: String,
+    dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    fn script(command: &str, dir: &std::path::Path) {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/pg-cluster");
+        let out = std::process::Command::new(script)
+            .args([command, &dir.to_string_lossy()])
+            .output()
+            .expect("run scripts/pg-cluster");
+        assert!(
+            out.status.success(),
+            "scripts/pg-cluster {command}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Starts a new cluster (installing PostgreSQL when missing, as `scripts/test` does).
+    pub fn start() -> Cluster {
+        let dir = tempfile::tempdir().expect("a directory for the cluster");
+        Cluster::script("start", dir.path());
+        let url = std::fs::read_to_string(dir.path().join("url"))
+            .expect("the cluster's URL")
+            .trim()
+            .to_string();
+        Cluster { url, dir }
+    }
+
+    /// Stops the database server (fast shutdown: its connections are cut).
+    pub fn stop(&self) {
+        Cluster::script("stop", self.dir.path());
+    }
+
+    /// Starts it again on the same port.
+    pub fn resume(&self) {
+        Cluster::script("resume", self.dir.path());
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/pg-cluster");
+        let _ = std::process::Command::new(script)
+            .args(["stop", &self.dir.path().to_string_lossy()])
+            .output();
+    }
+}
