@@ -153,7 +153,8 @@ impl PgStore {
         if mode == OpenMode::ReadOnly {
             session.push_str(" SET default_transaction_read_only = on;");
         }
-        let client = connect(&config, &session).map_err(|e| open_err(e.to_string()))?;
+        let client =
+            connect(&config, &session).map_err(|e| open_err(format!("cannot connect: {e}")))?;
         let store = PgStore {
             client: RefCell::new(client),
             shown: shown.clone(),
