@@ -62,6 +62,9 @@ struct Feed {
     /// The newest catalogue version the service has taken.
     catalogue_version: i64,
     error: Option<String>,
+    /// With a read replica (`store` is the replica): a connection to the primary, from which a
+    /// writer's catch-up reads its own write.
+    primary: Option<Box<dyn Backend>>,
 }
 
 /// The number of the store's newest device catalogue version.
@@ -83,6 +86,8 @@ struct Shared {
     /// worked), in microseconds since 1970: the age of the data a server answers from while it
     /// cannot reach the store. Atomic, so that every response can state it without a lock.
     checked_at: std::sync::atomic::AtomicI64,
+    /// Whether the model follows a read replica (fixed at start; read without a lock).
+    replica: bool,
     /// The device catalogue in force: the store's newest version, followed like the records.
     catalogue: RwLock<Arc<Catalogue>>,
     metrics: ops::Metrics,
@@ -138,6 +143,22 @@ impl AppState {
         store: Box<dyn Backend>,
         catalogue: Catalogue,
         reports: reports::ReportsConfig,
+        limits: limits::Limits,
+    ) -> Result<AppState, StoreError> {
+        AppState::with_replica(store, None, catalogue, reports, limits)
+    }
+
+    /// As `with_limits`; with `replica` (a streaming replica of `store`'s database, `cairn serve
+    /// --read-db`), the read model is loaded from the replica and follows the change feed there,
+    /// while writes, reports and token lookups go to `store`, the primary, and a writer's own
+    /// write is read back from the primary (read-your-writes). The follower is still woken by
+    /// the primary's announcements, and polls the replica every `cairn_store::POLL_INTERVAL`
+    /// meanwhile, since a replica applies a change a moment after the primary announced it.
+    pub fn with_replica(
+        store: Box<dyn Backend>,
+        replica: Option<Box<dyn Backend>>,
+        catalogue: Catalogue,
+        reports: reports::ReportsConfig,
         mut limits: limits::Limits,
     ) -> Result<AppState, StoreError> {
         // The older `reports.trust_forwarded_for`: a reverse proxy on this host.
@@ -147,12 +168,17 @@ impl AppState {
                 .filter_map(|n| ratelimit::Net::parse(n).ok())
                 .collect();
         }
-        let feed_store = store.reopen(true)?;
+        let (feed_store, primary) = match &replica {
+            Some(r) => (r.reopen(true)?, Some(store.reopen(true)?)),
+            None => (store.reopen(true)?, None),
+        };
         let waiter = store.reopen(true)?;
+        let follows_replica = primary.is_some();
         // The feed's number is read before the records: whatever commits while they load is
         // applied again by the first catch-up (applying a revision twice is harmless).
         let seq = feed_store.last_change()?;
-        let mut model = ReadModel::load(&*store, &catalogue)?;
+        let mut model = ReadModel::load(replica.as_deref().unwrap_or(&*store), &catalogue)?;
+        drop(replica);
         model.seq = seq;
         let catalogue_version = newest_catalogue(&*feed_store)?;
         let intake_store = store.reopen(false)?;
@@ -165,11 +191,13 @@ impl AppState {
                     seq,
                     catalogue_version,
                     error: None,
+                    primary,
                 }),
                 checked_at: std::sync::atomic::AtomicI64::new(
                     chrono::Utc::now().timestamp_micros(),
                 ),
                 waiter: Mutex::new(waiter),
+                replica: follows_replica,
                 catalogue: RwLock::new(Arc::new(catalogue)),
                 metrics: ops::Metrics::default(),
                 tiles: Mutex::new(std::collections::HashMap::new()),
@@ -230,19 +258,31 @@ impl AppState {
     /// than `RELOAD_AT` records (a big import), the model is rebuilt. Serialised: one catch-up
     /// at a time, so the model only moves forward. Returns the number reached.
     pub fn catch_up(&self) -> Result<i64, StoreError> {
-        let mut feed = self.inner.feed.lock().unwrap_or_else(|e| e.into_inner());
+        self.catch_up_from(false)
+    }
+
+    /// `catch_up`, reading the changes from the primary database when the model follows a read
+    /// replica and `primary` is asked (a writer reading its own write: the replica may not have
+    /// it yet), else from the feed's own connection.
+    fn catch_up_from(&self, primary: bool) -> Result<i64, StoreError> {
+        let mut guard = self.inner.feed.lock().unwrap_or_else(|e| e.into_inner());
+        let feed = &mut *guard;
+        let source: &dyn Backend = match (&feed.primary, primary) {
+            (Some(p), true) => &**p,
+            _ => &*feed.store,
+        };
         let result = (|| {
-            let upto = feed.store.last_change()?;
+            let upto = source.last_change()?;
             if upto <= feed.seq {
                 self.confirm_current();
                 return Ok(feed.seq);
             }
-            let ids = feed.store.changed_areas(feed.seq, upto)?;
+            let ids = source.changed_areas(feed.seq, upto)?;
             // A new catalogue version can change every record's categories: take it, and rebuild.
-            let version = newest_catalogue(&*feed.store)?;
+            let version = newest_catalogue(source)?;
             let new_catalogue = version != feed.catalogue_version;
             if new_catalogue {
-                let c = feed.store.catalogue(None)?.catalogue;
+                let c = source.catalogue(None)?.catalogue;
                 *self
                     .inner
                     .catalogue
@@ -252,7 +292,7 @@ impl AppState {
             }
             let catalogue = self.catalogue();
             if new_catalogue || ids.len() > RELOAD_AT {
-                let mut model = ReadModel::load(&*feed.store, &catalogue)?;
+                let mut model = ReadModel::load(source, &catalogue)?;
                 model.seq = upto;
                 let mut slot = self.inner.model.write().unwrap_or_else(|e| e.into_inner());
                 // What the public sees unchanged keeps its date (model.rs).
@@ -261,7 +301,7 @@ impl AppState {
             } else {
                 let mut fresh = Vec::with_capacity(ids.len());
                 for id in &ids {
-                    if let Some(s) = feed.store.get_area(id, None)? {
+                    if let Some(s) = source.get_area(id, None)? {
                         fresh.push(s);
                     }
                 }
@@ -287,8 +327,18 @@ impl AppState {
     /// Waits for the store to announce a change (at most `FOLLOW_INTERVAL`), on a connection of
     /// its own, so that a request catching up after its write never waits for the follower.
     fn wait_for_change(&self) -> Result<bool, StoreError> {
+        let limit = if self.follows_replica() {
+            cairn_store::POLL_INTERVAL
+        } else {
+            FOLLOW_INTERVAL
+        };
         let waiter = self.inner.waiter.lock().unwrap_or_else(|e| e.into_inner());
-        waiter.wait_for_change(FOLLOW_INTERVAL)
+        waiter.wait_for_change(limit)
+    }
+
+    /// True when the model follows a read replica (`cairn serve --read-db`).
+    pub fn follows_replica(&self) -> bool {
+        self.inner.replica
     }
 
     fn set_feed_error(&self, e: &StoreError) {
@@ -325,7 +375,7 @@ impl AppState {
     /// answered: the write is durable, a client told otherwise would repeat it, and the follower
     /// brings the model up as soon as the store is back.
     pub fn catch_up_after_write(&self) {
-        if let Err(e) = self.catch_up() {
+        if let Err(e) = self.catch_up_from(true) {
             // `catch_up` has marked the feed failing.
             tracing::warn!(error = %e, "a committed write is not yet in this server's model");
         }

@@ -68,6 +68,8 @@ pub async fn health(State(state): State<AppState>, caller: Caller) -> impl IntoR
         body["areas"] = json!(m.areas.len());
         body["change"] = json!(m.seq);
         body["public_data_date"] = json!(m.public_date);
+        // Whether the model follows a read replica (`--read-db`) rather than the primary.
+        body["read_replica"] = json!(state.follows_replica());
         if let Some(e) = feed_error {
             body["feed_error"] = json!(e);
         }

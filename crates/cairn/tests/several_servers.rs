@@ -593,6 +593,120 @@ fn the_database_restarting_under_mixed_load_loses_no_acknowledged_write() {
     );
 }
 
+/// The newest changeset number of the database at `url`.
+fn last_changeset(url: &str) -> i64 {
+    let mut c = ::postgres::Client::connect(url, ::postgres::NoTls).expect("connect");
+    c.query_one("SELECT coalesce(max(id), 0) FROM changesets", &[])
+        .expect("read changesets")
+        .get(0)
+}
+
+/// A public place check's verdict at a point: whether it warns.
+fn warns(addr: &str, lon: f64, lat: f64) -> bool {
+    check(addr, lon, lat)["advice"]["danger"] == true
+}
+
+/// A server with `--read-db` on a streaming replica: its model comes from the replica (a change
+/// the replica has not replayed is not shown), a write through the server is read back from the
+/// primary before it is answered (read-your-writes, with the replica's replay paused), and once
+/// the replica replays again the server follows it within a second.
+#[test]
+fn a_server_on_a_read_replica_follows_it_and_reads_its_own_writes_from_the_primary() {
+    let primary = common::postgres::Cluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let w = World::on(primary.url.clone(), dir, None);
+    let replica = primary.replica();
+    let t = Instant::now();
+    while last_changeset(&replica.url) < last_changeset(&primary.url) {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the replica never caught up"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let server = Server::start_with(
+        std::path::Path::new(&w.db),
+        None,
+        &["--read-db", &replica.url],
+    );
+    let h = health(&server.addr, &w.officer);
+    assert_eq!(h["read_replica"], true, "{h}");
+    assert_eq!(h["following"], true, "{h}");
+    assert!(
+        warns(&server.addr, 36.005, 49.905),
+        "the imported area warns"
+    );
+
+    // The replica stops replaying: a write on the primary (by the command line) is not shown.
+    let mut r = ::postgres::Client::connect(&replica.url, ::postgres::NoTls).unwrap();
+    r.batch_execute("SELECT pg_wal_replay_pause()").unwrap();
+    let import = |lon: f64, lat: f64| {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(
+            file.path(),
+            json!({"type": "FeatureCollection", "features": [{"type": "Feature",
+                "geometry": square(lon, lat, 0.01),
+                "properties": {"status": "confirmed", "classification": "public",
+                    "organisation": "Operator A",
+                    "evidence": {"kind": "direct", "description": "mines seen"},
+                    "devices": [{"type": "ap-mine-persistent", "quantity": 2}]}}]})
+            .to_string(),
+        )
+        .unwrap();
+        w.ok(&[
+            "import",
+            &file.path().to_string_lossy(),
+            "--reason",
+            "survey",
+        ]);
+    };
+    import(36.5, 49.5);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        !warns(&server.addr, 36.505, 49.505),
+        "the model reads the replica, which has not replayed the write"
+    );
+
+    // A write through the server is answered only once the server shows it, read from the
+    // primary (the replica is still paused); the earlier write comes with it.
+    let feature = json!({"type": "Feature", "geometry": square(36.7, 49.7, 0.01), "properties": {
+        "status": "confirmed", "classification": "public", "organisation": "Operator A",
+        "evidence": {"kind": "direct", "description": "mines seen by a clearance team"},
+        "devices": [{"type": "ap-mine-persistent", "quantity": 3}]}});
+    let (status, body) = http(
+        &server.addr,
+        "POST",
+        ITEM,
+        Some(&w.officer),
+        &feature.to_string(),
+    );
+    assert_eq!(status, 201, "{body}");
+    assert!(
+        warns(&server.addr, 36.705, 49.705),
+        "the writer reads its own write"
+    );
+    assert!(
+        warns(&server.addr, 36.505, 49.505),
+        "and every change before it"
+    );
+
+    // The replica replays again: a new write on the primary reaches the server within a second.
+    r.batch_execute("SELECT pg_wal_replay_resume()").unwrap();
+    import(36.9, 49.3);
+    let t = Instant::now();
+    assert!(
+        within_a_second(t, || warns(&server.addr, 36.905, 49.305)),
+        "the server follows the replica again"
+    );
+    let t = Instant::now();
+    assert!(
+        within_a_second(t, || health(&server.addr, &w.officer)["change"]
+            == json!(last_changeset(&primary.url))),
+        "the server reaches the primary's change number: {}",
+        health(&server.addr, &w.officer)
+    );
+}
+
 /// Each case on each backend.
 macro_rules! on_both {
     ($($case:ident),*) => {

@@ -50,6 +50,11 @@ pub struct Args {
     /// $CAIRN_POLICY or `policy` in the config file, relative to that file).
     #[arg(long, env = "CAIRN_POLICY")]
     pub policy: Option<PathBuf>,
+    /// A streaming replica of the `--db` database (a PostgreSQL URL; also $CAIRN_READ_DB): the
+    /// read model starts from it and follows the change feed there, so the primary serves only
+    /// writes; a write through this server is read back from the primary before it is answered.
+    #[arg(long, env = "CAIRN_READ_DB", value_name = "URL")]
+    pub read_db: Option<String>,
 }
 
 /// The settings file, as written.
@@ -452,6 +457,7 @@ pub fn serve_store(
         reports,
         cairn_server::limits::Limits::default(),
         policy,
+        None,
     )
 }
 
@@ -464,6 +470,7 @@ pub fn serve_store_with(
     reports: cairn_server::reports::ReportsConfig,
     mut limits: cairn_server::limits::Limits,
     policy: Option<cairn_audit::run::LoadedPolicy>,
+    replica: Option<Box<dyn cairn_store::Backend>>,
 ) -> CmdResult {
     init_logs(log);
     fit_connections(&mut limits);
@@ -482,7 +489,7 @@ pub fn serve_store_with(
             eprintln!("cairn: warning: the audit policy does not fit the store yet: {e}");
         }
     }
-    let state = AppState::with_limits(store, catalogue, reports, limits)?;
+    let state = AppState::with_replica(store, replica, catalogue, reports, limits)?;
     state.set_policy(policy);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -499,6 +506,23 @@ pub fn serve_store_with(
 pub fn run(cli: &Cli, args: &Args) -> CmdResult {
     let config = Config::resolve(args)?;
     let store = super::open_existing(cli)?;
+    let replica = match &args.read_db {
+        None => None,
+        Some(url) => {
+            if !(super::is_database_url(url) && super::is_database_url(&cli.db())) {
+                return Err(Failure::input(format!(
+                    "--read-db {}: a read replica needs PostgreSQL for both --db and --read-db \
+                     (postgres://…); a SQLite store is read by every server from its file",
+                    super::redact(url)
+                )));
+            }
+            Some(
+                cairn_store::open(url, cairn_store::sqlite::OpenMode::ReadOnly).map_err(|e| {
+                    Failure::input(format!("--read-db {}: {e}", super::redact(url)))
+                })?,
+            )
+        }
+    };
     // The catalogue in force in the store at start; a new version takes effect on restart.
     let catalogue = store.catalogue(None)?.catalogue;
     serve_store_with(
@@ -509,6 +533,7 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
         config.reports,
         config.limits,
         config.policy,
+        replica,
     )
 }
 

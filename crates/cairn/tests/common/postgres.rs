@@ -92,6 +92,30 @@ impl Cluster {
         Cluster { url, dir }
     }
 
+    /// A streaming replica (hot standby) of this cluster, started (`scripts/pg-cluster replica`).
+    pub fn replica(&self) -> Cluster {
+        let dir = tempfile::tempdir().expect("a directory for the replica");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/pg-cluster");
+        let out = std::process::Command::new(script)
+            .args([
+                "replica",
+                &self.dir.path().to_string_lossy(),
+                &dir.path().to_string_lossy(),
+            ])
+            .output()
+            .expect("run scripts/pg-cluster");
+        assert!(
+            out.status.success(),
+            "scripts/pg-cluster replica: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let url = std::fs::read_to_string(dir.path().join("url"))
+            .expect("the replica's URL")
+            .trim()
+            .to_string();
+        Cluster { url, dir }
+    }
+
     /// Stops the database server (fast shutdown: its connections are cut).
     pub fn stop(&self) {
         Cluster::script("stop", self.dir.path());
