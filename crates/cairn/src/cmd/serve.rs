@@ -450,27 +450,34 @@ pub fn serve_store(
     policy: Option<cairn_audit::run::LoadedPolicy>,
 ) -> CmdResult {
     serve_store_with(
-        store,
+        Stores {
+            store,
+            replica: None,
+        },
         catalogue,
         addr,
         log,
         reports,
         cairn_server::limits::Limits::default(),
         policy,
-        None,
     )
+}
+
+/// The stores a service runs on: the store, and optionally a read replica of its database.
+pub struct Stores {
+    pub store: Box<dyn cairn_store::Backend>,
+    pub replica: Option<Box<dyn cairn_store::Backend>>,
 }
 
 /// Runs the service on an open store with these limits until interrupted.
 pub fn serve_store_with(
-    store: Box<dyn cairn_store::Backend>,
+    Stores { store, replica }: Stores,
     catalogue: cairn_core::Catalogue,
     addr: &str,
     log: &str,
     reports: cairn_server::reports::ReportsConfig,
     mut limits: cairn_server::limits::Limits,
     policy: Option<cairn_audit::run::LoadedPolicy>,
-    replica: Option<Box<dyn cairn_store::Backend>>,
 ) -> CmdResult {
     init_logs(log);
     fit_connections(&mut limits);
@@ -526,14 +533,13 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
     // The catalogue in force in the store at start; a new version takes effect on restart.
     let catalogue = store.catalogue(None)?.catalogue;
     serve_store_with(
-        store,
+        Stores { store, replica },
         catalogue,
         &config.addr,
         &config.log,
         config.reports,
         config.limits,
         config.policy,
-        replica,
     )
 }
 
