@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::postgres::Database;
 use serde_json::Value;
 
 /// Areas in the demo store of the GDAL and OWSLib tests: about 2,400 public features, many
@@ -59,16 +60,38 @@ fn cairn(dir: &Path, args: &[&str]) -> String {
 
 /// A store with the demo data set, its public and full GeoJSON exports, and an officer's token.
 struct Store {
-    db: PathBuf,
+    /// The store's file path or database URL, for `--db`.
+    db: String,
     public: Vec<Value>,
     full: Vec<Value>,
     token: String,
+    _pg: Option<Database>,
+}
+
+/// Which backend a test's store is on: the GDAL, OWSLib and editing tests run on each.
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// A new store's `--db` in `dir` (a file named `name`, or a fresh PostgreSQL database), and
+    /// the database's guard.
+    fn new_store(self, dir: &Path, name: &str) -> (String, Option<Database>) {
+        match self {
+            Backend::Sqlite => (dir.join(name).to_string_lossy().into_owned(), None),
+            Backend::Postgres => {
+                let d = Database::fresh();
+                (d.url.clone(), Some(d))
+            }
+        }
+    }
 }
 
 impl Store {
-    fn demo(dir: &Path, areas: &str) -> Store {
-        let db = dir.join("demo.db");
-        let d = db.to_string_lossy().into_owned();
+    fn demo(dir: &Path, areas: &str, on: Backend) -> Store {
+        let (d, pg) = on.new_store(dir, "demo.db");
         cairn(dir, &["--db", &d, "demo", "--areas", areas, "--no-serve"]);
         cairn(
             dir,
@@ -87,8 +110,9 @@ impl Store {
         Store {
             public: features_of(&dir.join("public.geojson")),
             full: features_of(&dir.join("full.geojson")),
-            db,
+            db: d,
             token,
+            _pg: pg,
         }
     }
 }
@@ -560,13 +584,12 @@ fn helpers_passed(outcomes: &[Result<(), String>], server: &Server) {
 
 /// GDAL lists and summarises the layer with the right count and copies every feature, paging
 /// with `next` links; with a token it copies every record; an unknown token is refused.
-#[test]
-fn gdal_reads_and_copies_every_feature() {
+fn gdal_reads_and_copies_every_feature(on: Backend) {
     let started = Instant::now();
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path();
-    let store = Store::demo(dir, AREAS);
-    let db = store.db.to_string_lossy().into_owned();
+    let store = Store::demo(dir, AREAS, on);
+    let db = store.db.clone();
     let server = Server::start(dir, &["--db", &db, "serve", "--addr", "127.0.0.1:0"]);
     let ogc = format!("OAPIF:{}", server.ogc());
     let auth = format!("Authorization: Bearer {}", store.token);
@@ -733,14 +756,13 @@ fn gdal_reads_and_copies_every_feature() {
 
 /// OWSLib reads the landing page, collections, conformance and API document, pages through every
 /// feature, and gets what it asks for from a bbox and a CQL2 filter (see owslib_client.py).
-#[test]
-fn owslib_pages_filters_and_reads_the_api() {
+fn owslib_pages_filters_and_reads_the_api(on: Backend) {
     let started = Instant::now();
     let py = python();
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path();
-    let store = Store::demo(dir, AREAS);
-    let db = store.db.to_string_lossy().into_owned();
+    let store = Store::demo(dir, AREAS, on);
+    let db = store.db.clone();
     let server = Server::start(dir, &["--db", &db, "serve", "--addr", "127.0.0.1:0"]);
     let out = helper(
         &py,
@@ -977,14 +999,14 @@ fn methods_not_allowed_are_answered_with_a_problem() {
 /// GET with ETag, PATCH and PUT with If-Match, DELETE; refusals 401, 403, 412, 428), then GDAL
 /// reading back what was written: the kept feature for a token holder and for the public, the
 /// closed one only for the token holder; `cairn history` names the users who wrote.
-#[test]
-fn editing_over_http_and_gdal_reads_back_the_writes() {
+fn editing_over_http_and_gdal_reads_back_the_writes(on: Backend) {
     let started = Instant::now();
     let py = python();
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path();
+    let (edit_db, _pg) = on.new_store(dir, "edit.db");
     let db = |args: &[&str]| {
-        let mut a = vec!["--db", "edit.db"];
+        let mut a = vec!["--db", edit_db.as_str()];
         a.extend_from_slice(args);
         cairn(dir, &a)
     };
@@ -1018,7 +1040,7 @@ fn editing_over_http_and_gdal_reads_back_the_writes() {
         token("Team B"),
         token("Petro"),
     );
-    let server = Server::start(dir, &["--db", "edit.db", "serve", "--addr", "127.0.0.1:0"]);
+    let server = Server::start(dir, &["--db", &edit_db, "serve", "--addr", "127.0.0.1:0"]);
     let base = format!("http://{}", server.addr);
     let out = helper(
         &py,
@@ -1099,3 +1121,18 @@ fn editing_over_http_and_gdal_reads_back_the_writes() {
     );
     println!("editing test: {:.1} s", started.elapsed().as_secs_f64());
 }
+
+/// The real clients' cases on each backend: SQLite, and PostgreSQL/PostGIS (the test cluster of
+/// `CAIRN_TEST_PG`).
+macro_rules! on_both {
+    ($($case:ident),*) => {
+        mod sqlite { $( #[test] fn $case() { super::$case(super::Backend::Sqlite) } )* }
+        mod postgres { $( #[test] fn $case() { super::$case(super::Backend::Postgres) } )* }
+    };
+}
+
+on_both!(
+    gdal_reads_and_copies_every_feature,
+    owslib_pages_filters_and_reads_the_api,
+    editing_over_http_and_gdal_reads_back_the_writes
+);

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use common::browser::{
     Server, browser_dir, ensure_playwright, require_chromium, run_node, start_cairn, target_dir,
 };
+use common::postgres::Database;
 use serde_json::Value;
 
 /// How many areas the demo store holds.
@@ -31,10 +32,10 @@ const START_TIMEOUT: Duration = Duration::from_secs(180);
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(420);
 
 /// Starts `cairn demo` on a free loopback port and waits until it serves.
-fn start_demo(dir: &Path) -> Server {
+fn start_demo(dir: &Path, db: &str) -> Server {
     start_cairn(
         dir,
-        &dir.join("demo.db"),
+        db,
         &["demo", "--areas", AREAS, "--addr", "127.0.0.1:0"],
         START_TIMEOUT,
     )
@@ -149,6 +150,17 @@ fn place_inside_a_hazard(addr: &str) -> (f64, f64) {
 
 #[test]
 fn the_public_map_works_offline_in_a_phone_and_a_desktop_browser() {
+    the_public_map_works_offline_on(None);
+}
+
+/// The same with the demo on PostgreSQL/PostGIS (the test cluster of `CAIRN_TEST_PG`); its
+/// screenshots go to `test-artifacts/postgres/`.
+#[test]
+fn the_public_map_works_offline_in_a_phone_and_a_desktop_browser_on_postgresql() {
+    the_public_map_works_offline_on(Some(Database::fresh()));
+}
+
+fn the_public_map_works_offline_on(pg: Option<Database>) {
     require_chromium();
     let started = Instant::now();
     let browser_dir = browser_dir();
@@ -156,7 +168,11 @@ fn the_public_map_works_offline_in_a_phone_and_a_desktop_browser() {
     let npm_done = started.elapsed();
 
     let tmp = tempfile::tempdir().expect("a temporary directory");
-    let demo = start_demo(tmp.path());
+    let db = match &pg {
+        Some(d) => d.url.clone(),
+        None => tmp.path().join("demo.db").to_string_lossy().into_owned(),
+    };
+    let demo = start_demo(tmp.path(), &db);
     let serving = started.elapsed();
     let url = format!("http://{}/", demo.addr);
 
@@ -169,7 +185,10 @@ fn the_public_map_works_offline_in_a_phone_and_a_desktop_browser() {
     );
 
     let (lon, lat) = place_inside_a_hazard(&demo.addr);
-    let out = target_dir().join("test-artifacts");
+    let out = match &pg {
+        Some(_) => target_dir().join("test-artifacts").join("postgres"),
+        None => target_dir().join("test-artifacts"),
+    };
     std::fs::create_dir_all(&out).expect("create the test-artifacts folder");
 
     let (ok, text) = run_node(
@@ -205,7 +224,7 @@ fn the_public_map_works_offline_in_a_phone_and_a_desktop_browser() {
     let shown = Command::new(env!("CARGO_BIN_EXE_cairn"))
         .env_remove("CAIRN_DB")
         .arg("--db")
-        .arg(tmp.path().join("demo.db"))
+        .arg(&db)
         .args(["reports", "show", reference, "--json"])
         .output()
         .expect("run cairn reports show");
@@ -243,7 +262,7 @@ fn the_public_map_works_offline_in_a_phone_and_a_desktop_browser() {
     let made = Command::new(env!("CARGO_BIN_EXE_cairn"))
         .env_remove("CAIRN_DB")
         .arg("--db")
-        .arg(tmp.path().join("demo.db"))
+        .arg(&db)
         .args([
             "token",
             "create",
@@ -288,7 +307,7 @@ fn the_public_map_works_offline_in_a_phone_and_a_desktop_browser() {
     let history = Command::new(env!("CARGO_BIN_EXE_cairn"))
         .env_remove("CAIRN_DB")
         .arg("--db")
-        .arg(tmp.path().join("demo.db"))
+        .arg(&db)
         .args(["history", area, "--json"])
         .output()
         .expect("run cairn history");

@@ -9,13 +9,12 @@ use cairn_core::residual::estimate_area;
 use cairn_core::{Catalogue, HazardArea, Status, WireEnum};
 use cairn_formats::geojson::{FeatureCollectionWriter, write_area};
 use cairn_store::sqlite::OpenMode;
-use cairn_store::{ChangeMeta, SqliteStore, Writer};
+use cairn_store::{ChangeMeta, SqliteStore};
 use cairn_synth::{Synth, default_until};
 
 use crate::Cli;
 use crate::fail::{CmdResult, Failure};
 use crate::progress;
-use cairn_store::prelude::*;
 
 /// Arguments of `cairn synth`: `--areas N -o FILE` writes areas to a file; `cairn synth
 /// history` writes a period of work into the store.
@@ -262,32 +261,50 @@ fn write_areas(args: &Args, areas: u64, out: &std::path::Path) -> CmdResult {
 
 /// Runs `cairn demo`: a fresh store with the demo data set, and its summary.
 pub fn demo(cli: &Cli, args: &DemoArgs) -> CmdResult {
-    if let Some(db) = cli.db.as_deref().filter(|d| super::is_database_url(d)) {
-        return Err(Failure::input(format!(
-            "--db {}: the demo builds a fresh SQLite file; name a file path",
-            super::redact(db)
-        )));
-    }
-    let path = cli
-        .db
-        .clone()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("cairn-demo.db"));
-    if cli.db.is_some() && path.exists() {
-        return Err(Failure::input(format!(
-            "{}: the demo builds a fresh store and will not touch an existing file; name a new path or remove it",
-            path.display()
-        )));
-    }
-    for suffix in ["", "-wal", "-shm"] {
-        let p = PathBuf::from(format!("{}{suffix}", path.display()));
-        if p.exists() {
-            std::fs::remove_file(&p)
-                .map_err(|e| Failure::internal(format!("{}: cannot remove: {e}", p.display())))?;
+    let on_database = cli.db.as_deref().filter(|d| super::is_database_url(d));
+    let path = match on_database {
+        // On PostgreSQL the demo fills a database without a Cairn store, or with an empty one.
+        Some(_) => PathBuf::from("."),
+        None => cli
+            .db
+            .clone()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("cairn-demo.db")),
+    };
+    if on_database.is_none() {
+        if cli.db.is_some() && path.exists() {
+            return Err(Failure::input(format!(
+                "{}: the demo builds a fresh store and will not touch an existing file; name a new path or remove it",
+                path.display()
+            )));
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let p = PathBuf::from(format!("{}{suffix}", path.display()));
+            if p.exists() {
+                std::fs::remove_file(&p).map_err(|e| {
+                    Failure::internal(format!("{}: cannot remove: {e}", p.display()))
+                })?;
+            }
         }
     }
-    let catalogue = cli.catalogue()?;
-    let mut store = SqliteStore::open(&path, OpenMode::Create)?;
+    let shown = match on_database {
+        Some(url) => super::redact(url),
+        None => path.display().to_string(),
+    };
+    let mut store: Box<dyn cairn_store::Backend> = match on_database {
+        Some(url) => {
+            let store = cairn_store::open(url, OpenMode::Create)?;
+            if store.stats()?.revisions != 0 {
+                return Err(Failure::input(format!(
+                    "--db {shown}: the demo builds a fresh store and will not touch one that holds records; name an empty database"
+                )));
+            }
+            store
+        }
+        None => Box::new(SqliteStore::open(&path, OpenMode::Create)?),
+    };
+    // The catalogue a new store holds (the shipped one, version 1).
+    let catalogue = store.catalogue(None)?.catalogue;
     let synth = Synth::new(2026, default_until());
     let areas = generate(&synth, 0, args.areas);
     let mut tx = store.begin(ChangeMeta {
@@ -319,20 +336,16 @@ pub fn demo(cli: &Cli, args: &DemoArgs) -> CmdResult {
         .map_err(|e| Failure::internal(format!("the demo's zones: {e}")))?;
     let to = chrono::Utc::now().date_naive();
     let from = to - chrono::Duration::days(364);
-    let h = run_history(&mut store, &catalogue, 2026, from, to, "cairn demo")?;
-    print_summary(&store, &catalogue)?;
+    let h = run_history(&mut *store, &catalogue, 2026, from, to, "cairn demo")?;
+    print_summary(&*store, &catalogue)?;
     print_history(&h, from, to);
     outln!();
-    outln!(
-        "Demo store: {}. Try: cairn --db {} show HA-000001",
-        path.display(),
-        path.display()
-    );
+    outln!("Demo store: {shown}. Try: cairn --db {shown} show HA-000001");
     if args.no_serve {
         return Ok(0);
     }
     super::serve::serve_store(
-        Box::new(store),
+        store,
         catalogue,
         &args.addr,
         "info",

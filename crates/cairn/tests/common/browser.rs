@@ -128,7 +128,12 @@ impl Drop for Server {
 
 /// Runs `cairn --db DB ARGS…` (a command that serves, on `--addr 127.0.0.1:0`) with its log in
 /// `dir/cairn.log`, and waits up to `timeout` for its "Cairn is serving on http://ADDR/" line.
-pub fn start_cairn(dir: &Path, db: &Path, args: &[&str], timeout: Duration) -> Server {
+pub fn start_cairn(
+    dir: &Path,
+    db: impl AsRef<std::ffi::OsStr>,
+    args: &[&str],
+    timeout: Duration,
+) -> Server {
     use std::io::{BufRead, BufReader};
     let log = File::create(dir.join("cairn.log")).expect("create the server log");
     let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
