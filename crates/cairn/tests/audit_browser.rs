@@ -143,7 +143,7 @@ fn start_serve(env: &Env) -> Server {
     let policy = env.p("policy.toml");
     start_cairn(
         &env.path(""),
-        &env.path("store.db"),
+        env.path("store.db"),
         &["serve", "--addr", "127.0.0.1:0", "--policy", &policy],
         START_TIMEOUT,
     )
