@@ -84,6 +84,33 @@ fn refused(token_id: Option<i64>, reason: &str) -> ApiError {
     ApiError::unauthorized(REFUSED_TOKEN)
 }
 
+/// The token an `Authorization` header carries: `Bearer TOKEN`, or HTTP Basic with the token as
+/// the password (what QGIS's and GDAL's Basic authentication send; the user name is not used).
+/// The scheme is case-insensitive (RFC 9110).
+pub fn credentials(header: &str) -> Result<String, ApiError> {
+    use base64::Engine as _;
+    let malformed = || {
+        ApiError::unauthorized(
+            "the Authorization header must be \"Bearer TOKEN\" or HTTP Basic with the token as the password",
+        )
+    };
+    let (scheme, rest) = header.trim().split_once(' ').ok_or_else(malformed)?;
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(rest.to_string());
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(rest)
+            .map_err(|_| ApiError::unauthorized("the Basic credentials are not base64"))?;
+        let text = String::from_utf8(decoded)
+            .map_err(|_| ApiError::unauthorized("the Basic credentials are not UTF-8 text"))?;
+        let (_user, password) = text.split_once(':').ok_or_else(malformed)?;
+        return Ok(password.to_string());
+    }
+    Err(malformed())
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -94,12 +121,7 @@ impl FromRequestParts<AppState> for Caller {
         let text = value
             .to_str()
             .map_err(|_| ApiError::unauthorized("the Authorization header is not text"))?;
-        let Some(secret) = text.strip_prefix("Bearer ").map(str::trim) else {
-            return Err(ApiError::unauthorized(
-                "the Authorization header must be \"Bearer TOKEN\"",
-            ));
-        };
-        let secret = secret.to_string();
+        let secret = credentials(text)?;
         let info = state
             .store(move |_, s| s.find_token(&secret))
             .await?

@@ -127,8 +127,13 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, UNAVAILABLE_RETRY_S.into());
         }
         if self.status == StatusCode::UNAUTHORIZED {
-            r.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            // Only Bearer is challenged: a Basic challenge would make a browser that fetched
+            // with a stale token open its own login box; QGIS and GDAL send Basic credentials
+            // (the token as the password) without being asked.
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"Cairn\""),
+            );
         }
         r
     }

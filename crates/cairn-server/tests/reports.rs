@@ -558,7 +558,10 @@ async fn only_officers_and_admins_triage_and_only_they_and_auditors_read() {
     for u in &reads {
         let r = get(&t, u, None).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{u}");
-        assert_eq!(r.headers[header::WWW_AUTHENTICATE], "Bearer");
+        assert_eq!(
+            r.headers[header::WWW_AUTHENTICATE],
+            "Bearer realm=\"Cairn\""
+        );
         assert!(!r.body.contains("rusty"));
     }
     let r = get(&t, &format!("/api/reports/{reference}/photo"), None).await;

@@ -566,7 +566,7 @@ async fn tokens_give_roles_and_bad_tokens_are_refused() {
             (s, ct.as_str()),
             (StatusCode::UNAUTHORIZED, "application/problem+json")
         );
-        assert_eq!(h[header::WWW_AUTHENTICATE], "Bearer");
+        assert_eq!(h[header::WWW_AUTHENTICATE], "Bearer realm=\"Cairn\"");
     }
     let (s, _, q) = get_json(
         &t,
@@ -576,6 +576,73 @@ async fn tokens_give_roles_and_bad_tokens_are_refused() {
     .await;
     assert_eq!(s, StatusCode::OK);
     assert!(q["properties"]["classification"].is_object());
+}
+
+/// An items request with this `Authorization` header: its status and how many features it shows.
+async fn items_with(t: &T, authorization: &str) -> (StatusCode, u64) {
+    let req = Request::builder()
+        .uri("/ogc/collections/hazardous-areas/items")
+        .header(header::HOST, "cairn.test")
+        .header(header::AUTHORIZATION, authorization)
+        .body(Body::empty())
+        .unwrap();
+    let r = router(t.state.clone()).oneshot(req).await.unwrap();
+    let status = r.status();
+    let bytes = r.into_body().collect().await.unwrap().to_bytes();
+    let v: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    (status, v["numberMatched"].as_u64().unwrap_or(0))
+}
+
+/// QGIS and GDAL log in with HTTP Basic, the token as the password (any user name); the scheme
+/// is case-insensitive; a wrong password is the same 401 as a wrong bearer token.
+#[tokio::test]
+async fn basic_credentials_with_the_token_as_password_log_in() {
+    use base64::Engine as _;
+    let t = setup();
+    let basic = |user: &str, password: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        )
+    };
+    let (s, public) = items_with(&t, "bearer ").await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "an empty bearer token is refused"
+    );
+    let (s, officer) = items_with(&t, &format!("Bearer {}", t.officer)).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, _, anonymous) = get_json(&t, "/ogc/collections/hazardous-areas/items", None).await;
+    assert!(
+        officer > anonymous["numberMatched"].as_u64().unwrap(),
+        "the officer sees restricted records the public does not ({officer})"
+    );
+    assert_eq!(public, 0);
+    for header in [
+        basic("olena", &t.officer),
+        basic("", &t.officer),
+        basic("olena", &t.officer).replace("Basic", "BASIC"),
+        format!("bEaReR {}", t.officer),
+    ] {
+        assert_eq!(
+            items_with(&t, &header).await,
+            (StatusCode::OK, officer),
+            "{header} gives the officer's view"
+        );
+    }
+    for header in [
+        basic("olena", "cairn_not_a_token"),
+        basic("olena", &t.revoked),
+        "Basic not-base64!".to_string(),
+        format!("Token {}", t.officer),
+    ] {
+        assert_eq!(
+            items_with(&t, &header).await.0,
+            StatusCode::UNAUTHORIZED,
+            "{header} is refused"
+        );
+    }
 }
 
 #[tokio::test]
