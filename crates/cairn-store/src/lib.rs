@@ -146,6 +146,9 @@ pub enum StoreError {
     Corrupt { id: String, message: String },
     #[error("could not encode record {id}: {message}")]
     Encode { id: String, message: String },
+    /// A restored store's rows, read back, are not the rows its source gave (`dump::Dump`).
+    #[error("{target}: {message}")]
+    Mismatch { target: String, message: String },
 }
 
 /// Why a write through the one door did not happen: the domain's rules refused it, or the
