@@ -63,21 +63,21 @@ impl Named {
 /// An open store of either backend.
 enum Opened {
     Sqlite(SqliteStore),
-    Pg(PgStore),
+    Pg(Box<PgStore>),
 }
 
 impl Opened {
     fn open(named: &Named, mode: OpenMode) -> Result<Opened, StoreError> {
         Ok(match named {
             Named::File(p) => Opened::Sqlite(SqliteStore::open(p, mode)?),
-            Named::Url(u) => Opened::Pg(PgStore::open(u, mode)?),
+            Named::Url(u) => Opened::Pg(Box::new(PgStore::open(u, mode)?)),
         })
     }
 
     fn dump(&self) -> &dyn Dump {
         match self {
             Opened::Sqlite(s) => s,
-            Opened::Pg(s) => s,
+            Opened::Pg(s) => &**s,
         }
     }
 
