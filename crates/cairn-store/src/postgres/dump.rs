@@ -412,7 +412,7 @@ fn held(tx: &mut Transaction<'_>) -> Result<Option<String>, StoreError> {
         .enumerate()
         .filter_map(|(i, n)| {
             let k: i64 = r.get(i);
-            (k > 0).then(|| format!("{k} {n}"))
+            (k > 0).then(|| format!("{n}: {k}"))
         })
         .collect();
     Ok((!found.is_empty()).then(|| found.join(", ")))
