@@ -85,25 +85,72 @@ pub struct Digest {
 impl Digest {
     /// The digest of `store`'s whole dump.
     pub fn of(store: &dyn Dump) -> Result<Digest, StoreError> {
-        let mut d = Digester {
-            counts: Vec::new(),
-            hasher: Sha256::new(),
-        };
+        let mut d = Digester::new();
         store.dump(&mut d)?;
-        Ok(Digest {
-            counts: d.counts,
-            sha256: format!("{:x}", d.hasher.finalize()),
+        Ok(d.finish())
+    }
+
+    /// Why `self` (what a restore wrote, read back) is not `want` (what the source gave), in a
+    /// sentence naming the tables whose counts differ; `None` when they are equal.
+    pub fn mismatch(&self, want: &Digest) -> Option<String> {
+        if self == want {
+            return None;
+        }
+        let differ: Vec<String> = want
+            .counts
+            .iter()
+            .filter(|w| !self.counts.contains(w))
+            .map(|(t, n)| {
+                let got = self
+                    .counts
+                    .iter()
+                    .find(|(g, _)| g == t)
+                    .map_or(0, |(_, g)| *g);
+                format!("{t}: {got} rows where the source has {n}")
+            })
+            .collect();
+        Some(if differ.is_empty() {
+            format!(
+                "the rows read back differ from the source's (sha256 {} against {})",
+                self.sha256, want.sha256
+            )
+        } else {
+            format!(
+                "the rows read back differ from the source's ({})",
+                differ.join(", ")
+            )
         })
     }
 }
 
 /// Feeds a dump into a `Digest`.
-struct Digester {
+pub struct Digester {
     counts: Vec<(String, u64)>,
     hasher: Sha256,
 }
 
+impl Default for Digester {
+    fn default() -> Digester {
+        Digester::new()
+    }
+}
+
 impl Digester {
+    pub fn new() -> Digester {
+        Digester {
+            counts: Vec::new(),
+            hasher: Sha256::new(),
+        }
+    }
+
+    /// The digest of everything fed so far.
+    pub fn finish(self) -> Digest {
+        Digest {
+            counts: self.counts,
+            sha256: format!("{:x}", self.hasher.finalize()),
+        }
+    }
+
     fn hash(&mut self, bytes: &[u8]) {
         self.hasher.update((bytes.len() as u64).to_le_bytes());
         self.hasher.update(bytes);
@@ -151,6 +198,25 @@ impl DumpSink for Digester {
     }
 }
 
+/// Passes a dump on to `sink` and digests it on the way: the digest of exactly the rows a
+/// restore wrote, from the source's one consistent moment.
+pub struct Tee<'a> {
+    pub sink: &'a mut dyn DumpSink,
+    pub digester: Digester,
+}
+
+impl DumpSink for Tee<'_> {
+    fn table(&mut self, name: &str, columns: &[String]) -> Result<(), StoreError> {
+        self.digester.table(name, columns)?;
+        self.sink.table(name, columns)
+    }
+
+    fn row(&mut self, cells: &[Cell]) -> Result<(), StoreError> {
+        self.digester.row(cells)?;
+        self.sink.row(cells)
+    }
+}
+
 /// A store that can be dumped whole and restored into an empty store of any backend.
 pub trait Dump {
     /// Writes every table of `TABLES`, in that order, to `sink`, from one consistent moment.
@@ -158,6 +224,19 @@ pub trait Dump {
 
     /// Replaces the content of this store, which must hold nothing yet but what creating it
     /// wrote, with `source`'s whole dump, streamed row by row, in one transaction: all of it or
-    /// nothing.
-    fn restore_from(&mut self, source: &dyn Dump) -> Result<(), StoreError>;
+    /// nothing. Before it commits, the transaction dumps what it wrote and compares that with
+    /// the digest of the rows it read from `source` (`Tee`): a difference rolls everything back.
+    /// Returns the digest, which a later `Digest::of` this store must equal.
+    fn restore_from(&mut self, source: &dyn Dump) -> Result<Digest, StoreError>;
+}
+
+/// The error of a restore whose rows, read back inside its transaction, are not the source's.
+pub(crate) fn verify(wrote: &Digest, read_back: &Digest, target: &str) -> Result<(), StoreError> {
+    match read_back.mismatch(wrote) {
+        None => Ok(()),
+        Some(why) => Err(StoreError::Mismatch {
+            target: target.to_string(),
+            message: format!("{why}; nothing was written"),
+        }),
+    }
 }

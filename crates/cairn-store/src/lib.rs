@@ -150,6 +150,9 @@ pub enum StoreError {
     Corrupt { id: String, message: String },
     #[error("could not encode record {id}: {message}")]
     Encode { id: String, message: String },
+    /// A restored store's rows, read back, are not the rows its source gave (`dump::Dump`).
+    #[error("{target}: {message}")]
+    Mismatch { target: String, message: String },
 }
 
 impl From<::postgres::Error> for StoreError {

@@ -26,8 +26,11 @@
 
 mod audit;
 mod catalogue;
+mod dump;
 mod reports;
 mod users;
+
+pub use dump::restore_into;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap};

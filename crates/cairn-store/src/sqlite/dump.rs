@@ -1,12 +1,13 @@
 //! `Dump` for SQLite: the logical tables are the physical ones, read in one read transaction
 //! (one consistent moment) and restored in one write transaction with the append-only triggers
-//! lifted for its duration only (the seeded rows of a new store are replaced) and put back.
+//! lifted for its duration only (the seeded rows of a new store are replaced) and put back,
+//! verified by dumping the transaction's own rows before it commits.
 
 use rusqlite::types::{Value, ValueRef};
 
 use super::SqliteStore;
 use crate::StoreError;
-use crate::dump::{Cell, Dump, DumpSink, TABLES};
+use crate::dump::{Cell, Digest, Digester, Dump, DumpSink, TABLES, Tee, verify};
 
 fn cell(v: ValueRef<'_>) -> Cell {
     match v {
@@ -64,43 +65,45 @@ impl DumpSink for Inserter<'_> {
     }
 }
 
+/// Writes every table of `TABLES` from `conn` to `sink`: the caller holds the transaction that
+/// makes it one moment.
+fn dump_on(conn: &rusqlite::Connection, sink: &mut dyn DumpSink) -> Result<(), StoreError> {
+    for table in TABLES {
+        // Rows in the order of their values, column by column: the same order from any
+        // backend (each table's first columns are its key).
+        let width = conn
+            .prepare(&format!("SELECT * FROM \"{table}\" LIMIT 0"))?
+            .column_count();
+        let order: Vec<String> = (1..=width).map(|i| i.to_string()).collect();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT * FROM \"{table}\" ORDER BY {}",
+            order.join(", ")
+        ))?;
+        let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
+        sink.table(table, &columns)?;
+        let mut rows = stmt.query([])?;
+        let mut cells = Vec::with_capacity(columns.len());
+        while let Some(r) = rows.next()? {
+            cells.clear();
+            for i in 0..columns.len() {
+                cells.push(cell(r.get_ref(i)?));
+            }
+            sink.row(&cells)?;
+        }
+    }
+    Ok(())
+}
+
 impl Dump for SqliteStore {
     fn dump(&self, sink: &mut dyn DumpSink) -> Result<(), StoreError> {
         // One read transaction: every table from the same moment, whatever commits meanwhile.
         self.conn.execute_batch("BEGIN")?;
-        let result = (|| {
-            for table in TABLES {
-                // Rows in the order of their values, column by column: the same order from any
-                // backend (each table's first columns are its key).
-                let width = self
-                    .conn
-                    .prepare(&format!("SELECT * FROM \"{table}\" LIMIT 0"))?
-                    .column_count();
-                let order: Vec<String> = (1..=width).map(|i| i.to_string()).collect();
-                let mut stmt = self.conn.prepare(&format!(
-                    "SELECT * FROM \"{table}\" ORDER BY {}",
-                    order.join(", ")
-                ))?;
-                let columns: Vec<String> =
-                    stmt.column_names().iter().map(|c| c.to_string()).collect();
-                sink.table(table, &columns)?;
-                let mut rows = stmt.query([])?;
-                let mut cells = Vec::with_capacity(columns.len());
-                while let Some(r) = rows.next()? {
-                    cells.clear();
-                    for i in 0..columns.len() {
-                        cells.push(cell(r.get_ref(i)?));
-                    }
-                    sink.row(&cells)?;
-                }
-            }
-            Ok(())
-        })();
+        let result = dump_on(&self.conn, sink);
         self.conn.execute_batch("COMMIT")?;
         result
     }
 
-    fn restore_from(&mut self, source: &dyn Dump) -> Result<(), StoreError> {
+    fn restore_from(&mut self, source: &dyn Dump) -> Result<Digest, StoreError> {
         let tx = self.conn.transaction()?;
         let held: i64 = tx.query_row(
             "SELECT (SELECT count(*) FROM revisions) + (SELECT count(*) FROM reports) \
@@ -129,17 +132,25 @@ impl Dump for SqliteStore {
         for table in TABLES.iter().rev() {
             tx.execute_batch(&format!("DELETE FROM \"{table}\""))?;
         }
-        {
+        let wrote = {
             let mut inserter = Inserter {
                 tx: &tx,
                 sql: String::new(),
             };
-            source.dump(&mut inserter)?;
-        }
+            let mut tee = Tee {
+                sink: &mut inserter,
+                digester: Digester::new(),
+            };
+            source.dump(&mut tee)?;
+            tee.digester.finish()
+        };
         for (_, sql) in &triggers {
             tx.execute_batch(sql)?;
         }
+        let mut read_back = Digester::new();
+        dump_on(&tx, &mut read_back)?;
+        verify(&wrote, &read_back.finish(), &self.path)?;
         tx.commit()?;
-        Ok(())
+        Ok(wrote)
     }
 }
