@@ -8,6 +8,7 @@ pub mod accidents;
 pub mod audit;
 pub mod auth;
 pub mod check;
+pub mod conventions;
 pub mod cql2;
 pub mod edit;
 pub mod error;
@@ -537,7 +538,7 @@ pub fn router(state: AppState) -> Router {
     let report_body = state.reports_config().body_limit();
     let guard =
         |class: Class| middleware::from_fn_with_state((state.clone(), class), limits::guard);
-    Router::new()
+    let router = Router::new()
         .route("/ogc", get(ogc::landing))
         .route("/ogc/", get(ogc::landing))
         .route("/ogc/conformance", get(ogc::conformance))
@@ -610,8 +611,17 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             limits::deadlines,
         ))
-        .layer(middleware::from_fn_with_state(state.clone(), count))
-        .with_state(state)
+        .layer(middleware::from_fn(conventions::caller_cache))
+        .layer(conventions::compression())
+        .layer(middleware::from_fn_with_state(state.clone(), count));
+    let cors = match conventions::cors(&state.inner.guards.limits.cors_origins) {
+        Ok(cors) => cors,
+        Err(e) => {
+            tracing::error!(error = %e, "network.cors_origins is not valid; no origin is allowed");
+            None
+        }
+    };
+    conventions::with_cors(router.with_state(state), cors)
 }
 
 /// Activities, land release, post-release finds and handover certificates (`releases.rs`).

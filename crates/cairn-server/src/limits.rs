@@ -55,6 +55,9 @@ pub struct Limits {
     pub token_factor: u32,
     /// Peers whose `Forwarded` / `X-Forwarded-For` headers name the client.
     pub trusted_proxies: Vec<Net>,
+    /// The origins a browser may call the API from (`conventions::cors`): `*` for any (the
+    /// default), none for same-origin only.
+    pub cors_origins: Vec<String>,
 }
 
 /// Public requests of one kind in progress at once; more are answered 503.
@@ -121,6 +124,7 @@ impl Default for Limits {
             rates: Some(Rates::default()),
             token_factor: 20,
             trusted_proxies: Vec::new(),
+            cors_origins: vec!["*".to_string()],
         }
     }
 }

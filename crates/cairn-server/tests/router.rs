@@ -949,3 +949,186 @@ async fn tiles_and_tilejson() {
         assert!(body.contains(needle), "{uri}: {body}");
     }
 }
+
+/// A request with these headers: status and headers, and the body's bytes as sent.
+async fn raw(
+    t: &T,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::HOST, "cairn.test");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let r = router(t.state.clone())
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = r.status();
+    let h = r.headers().clone();
+    (
+        status,
+        h,
+        r.into_body().collect().await.unwrap().to_bytes().to_vec(),
+    )
+}
+
+fn vary_has(h: &axum::http::HeaderMap, name: &str) -> bool {
+    h.get_all(header::VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|v| v.trim().eq_ignore_ascii_case(name))
+}
+
+/// A shared cache can never give the public an officer's tile: every answer varies on
+/// `Authorization`, and an answer to a request with credentials is never `public`.
+#[tokio::test]
+async fn answers_that_depend_on_the_caller_are_never_public_in_a_shared_cache() {
+    let t = setup();
+    let (x, y) = tile_of(36.515, 49.905, 14);
+    let tile = format!("/tiles/14/{x}/{y}.mvt");
+    let bearer = format!("Bearer {}", t.officer);
+    for uri in [
+        tile.as_str(),
+        "/tiles.json",
+        "/ogc/collections/hazardous-areas/items",
+        "/api/check/point?lon=36.515&lat=49.905",
+    ] {
+        let (s, public, _) = raw(&t, "GET", uri, &[]).await;
+        assert_eq!(s, StatusCode::OK, "{uri}");
+        assert!(
+            vary_has(&public, "authorization"),
+            "{uri}: the public's answer varies on Authorization: {public:?}"
+        );
+        let (s, officer, _) = raw(&t, "GET", uri, &[("authorization", &bearer)]).await;
+        assert_eq!(s, StatusCode::OK, "{uri}");
+        assert!(vary_has(&officer, "authorization"), "{uri}: {officer:?}");
+        if let Some(cc) = officer.get(header::CACHE_CONTROL) {
+            let cc = cc.to_str().unwrap().to_ascii_lowercase();
+            assert!(
+                !cc.contains("public") && !cc.contains("s-maxage"),
+                "{uri}: an officer's answer is cacheable by a shared cache: {cc}"
+            );
+        }
+    }
+    // The tile keeps its own freshness for the public, and becomes private for the officer.
+    let (_, public, _) = raw(&t, "GET", &tile, &[]).await;
+    assert_eq!(public[header::CACHE_CONTROL], "public, max-age=60");
+    let (_, officer, _) = raw(&t, "GET", &tile, &[("authorization", &bearer)]).await;
+    assert_eq!(officer[header::CACHE_CONTROL], "private, max-age=60");
+}
+
+/// A web map on another origin may read the API (CORS, every origin by default, never with
+/// credentials mode), and a preflight for an edit is answered.
+#[tokio::test]
+async fn another_origin_may_use_the_api_without_credentials_mode() {
+    let t = setup();
+    let origin = ("origin", "https://map.example.org");
+    let (s, h, _) = raw(
+        &t,
+        "GET",
+        "/ogc/collections/hazardous-areas/items",
+        &[origin],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(h[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+    assert!(!h.contains_key(header::ACCESS_CONTROL_ALLOW_CREDENTIALS));
+    let (s, h, _) = raw(
+        &t,
+        "OPTIONS",
+        "/ogc/collections/hazardous-areas/items/HA-000001",
+        &[
+            origin,
+            ("access-control-request-method", "PATCH"),
+            (
+                "access-control-request-headers",
+                "authorization, if-match, content-type",
+            ),
+        ],
+    )
+    .await;
+    assert!(s.is_success(), "{s}");
+    let methods = h[header::ACCESS_CONTROL_ALLOW_METHODS].to_str().unwrap();
+    assert!(methods.contains("PATCH"), "{methods}");
+    let allowed = h[header::ACCESS_CONTROL_ALLOW_HEADERS]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    for name in ["authorization", "if-match", "content-type"] {
+        assert!(allowed.contains(name), "{name} in {allowed}");
+    }
+    assert!(!h.contains_key(header::ACCESS_CONTROL_ALLOW_CREDENTIALS));
+}
+
+/// Pages of items are sent gzip- or br-compressed when the client accepts it, and decompress
+/// to exactly the uncompressed answer; a small place check is sent as it is.
+#[tokio::test]
+async fn large_answers_are_compressed_when_the_client_accepts_it() {
+    use std::io::Read as _;
+    let t = setup();
+    let uri = "/ogc/collections/hazardous-areas/items?limit=100";
+    let (_, plain_h, plain) = raw(
+        &t,
+        "GET",
+        uri,
+        &[("authorization", &format!("Bearer {}", t.officer))],
+    )
+    .await;
+    assert!(!plain_h.contains_key(header::CONTENT_ENCODING));
+    assert!(
+        plain.len() > conventions_threshold(),
+        "the page is large enough to compress: {} bytes",
+        plain.len()
+    );
+    let (_, h, gz) = raw(
+        &t,
+        "GET",
+        uri,
+        &[
+            ("authorization", &format!("Bearer {}", t.officer)),
+            ("accept-encoding", "gzip"),
+        ],
+    )
+    .await;
+    assert_eq!(h[header::CONTENT_ENCODING], "gzip");
+    assert!(vary_has(&h, "accept-encoding"));
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut unzipped)
+        .unwrap();
+    // The same page (but for its `timeStamp`, the moment it was answered).
+    let page = |b: &[u8]| {
+        let mut v: Value = serde_json::from_slice(b).expect("a JSON page");
+        v.as_object_mut().unwrap().remove("timeStamp");
+        v
+    };
+    assert!(
+        page(&unzipped) == page(&plain),
+        "gzip gives back the same page"
+    );
+    assert!(gz.len() < plain.len());
+    let (_, h, _) = raw(&t, "GET", uri, &[("accept-encoding", "br")]).await;
+    assert_eq!(h[header::CONTENT_ENCODING], "br");
+    let (_, h, small) = raw(
+        &t,
+        "GET",
+        "/api/check/point?lon=30&lat=50",
+        &[("accept-encoding", "gzip, br")],
+    )
+    .await;
+    assert!(small.len() < conventions_threshold());
+    assert!(
+        !h.contains_key(header::CONTENT_ENCODING),
+        "a small answer is sent as it is"
+    );
+}
+
+fn conventions_threshold() -> usize {
+    cairn_server::conventions::COMPRESS_ABOVE as usize
+}

@@ -18,7 +18,7 @@ pub struct Args {
     /// `[limits]` (the timeouts and pool below, `shutdown_grace`, `compute_budget`), `[caps]`
     /// (`route_checks`, `transparency`, `items`, `reports`), `[rate_limits]` (`enabled`,
     /// `token_factor`, and `[rate_limits.checks|tiles|items]` with `burst`, `per_minute`) and
-    /// `[network]` (`trusted_proxies`). README, "Limits", gives every default.
+    /// `[network]` (`trusted_proxies`, `cors_origins`). README, "Limits", gives every default.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Seconds a request's head may take to arrive, counted from the connection's opening or the
@@ -121,6 +121,8 @@ struct RawRate {
 #[serde(deny_unknown_fields)]
 struct RawNetwork {
     trusted_proxies: Option<Vec<String>>,
+    /// Origins a browser may call the API from: ["*"] (the default) for any, [] for none.
+    cors_origins: Option<Vec<String>>,
 }
 
 /// The `[reports]` table of the settings file.
@@ -389,6 +391,11 @@ fn limits_config(
         }
     }
     l.rates = (rates.enabled != Some(false)).then_some(r);
+    if let Some(origins) = network.cors_origins {
+        cairn_server::conventions::cors(&origins)
+            .map_err(|e| Failure::input(format!("{file}: network.cors_origins: {e}")))?;
+        l.cors_origins = origins;
+    }
     let from_file = network.trusted_proxies.unwrap_or_default();
     for (n, flag) in args
         .trusted_proxies
