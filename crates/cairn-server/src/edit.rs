@@ -23,7 +23,7 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cairn_core::command::Command;
 use cairn_core::report::{MAX_REASON_CHARS, check_text};
@@ -68,22 +68,42 @@ fn may_write(role: Role) -> bool {
     matches!(role, Role::Field | Role::Officer | Role::Admin)
 }
 
-fn allow(methods: &'static str) -> Response {
-    (
-        StatusCode::NO_CONTENT,
+/// The media types a POST or PUT of a feature is read as.
+pub const FEATURE_MEDIA: &[&str] = &["application/geo+json", "application/json"];
+/// The media types a PATCH is read as (a JSON merge patch).
+pub const PATCH_MEDIA: &[&str] = &[
+    "application/merge-patch+json",
+    "application/json",
+    "application/geo+json",
+];
+
+/// OPTIONS, as OGC API – Features Part 4 expects: 200 with `Allow`, and `Accept-Post` /
+/// `Accept-Patch` (RFC 5789) naming the media types when the caller may write.
+fn allow(methods: &'static str, post: bool, patch: bool) -> Response {
+    let mut r = (
+        StatusCode::OK,
         [(header::ALLOW, HeaderValue::from_static(methods))],
     )
-        .into_response()
+        .into_response();
+    let h = r.headers_mut();
+    if post && let Ok(v) = HeaderValue::from_str(&FEATURE_MEDIA.join(", ")) {
+        h.insert(HeaderName::from_static("accept-post"), v);
+    }
+    if patch && let Ok(v) = HeaderValue::from_str(&PATCH_MEDIA.join(", ")) {
+        h.insert(HeaderName::from_static("accept-patch"), v);
+    }
+    r
 }
 
 /// `OPTIONS /ogc/collections/{id}/items`.
 pub async fn items_options(caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     check_collection(&id)?;
-    Ok(allow(if may_write(caller.role) {
-        ITEMS_ALLOW_WRITE
-    } else {
-        ALLOW_READ
-    }))
+    let write = may_write(caller.role);
+    Ok(allow(
+        if write { ITEMS_ALLOW_WRITE } else { ALLOW_READ },
+        write,
+        false,
+    ))
 }
 
 /// `OPTIONS /ogc/collections/{id}/items/{featureId}`: the same answer whether or not the feature
@@ -93,11 +113,12 @@ pub async fn item_options(
     Path((id, _fid)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     check_collection(&id)?;
-    Ok(allow(if may_write(caller.role) {
-        ITEM_ALLOW_WRITE
-    } else {
-        ALLOW_READ
-    }))
+    let write = may_write(caller.role);
+    Ok(allow(
+        if write { ITEM_ALLOW_WRITE } else { ALLOW_READ },
+        false,
+        write,
+    ))
 }
 
 /// The first refusal every write shares: who the caller is.
@@ -193,15 +214,7 @@ fn body_json(
         .and_then(|v| v.split(';').next())
         .map(|m| m.trim().to_ascii_lowercase())
         .unwrap_or_default();
-    let accepted: &[&str] = if patch {
-        &[
-            "application/merge-patch+json",
-            "application/json",
-            "application/geo+json",
-        ]
-    } else {
-        &["application/geo+json", "application/json"]
-    };
+    let accepted: &[&str] = if patch { PATCH_MEDIA } else { FEATURE_MEDIA };
     if !accepted.contains(&media.as_str()) {
         return Err(ApiError {
             status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
