@@ -226,8 +226,79 @@ fn body_json(
             ),
         });
     }
-    serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("body is not valid JSON: {e}")))
+    let mut v: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("body is not valid JSON: {e}")))?;
+    match content_crs(headers)? {
+        BodyCrs::Crs84 => {}
+        BodyCrs::Epsg4326 => {
+            if let Some(g) = v.get_mut("geometry") {
+                swap_axes(g);
+            }
+        }
+    }
+    Ok(v)
+}
+
+/// The coordinate reference systems a body's geometry is read in (OGC API – Features Part 2's
+/// `Content-Crs`).
+enum BodyCrs {
+    /// Longitude, latitude (WGS 84): GeoJSON's own, and the default.
+    Crs84,
+    /// EPSG:4326, WGS 84 in its registered axis order: latitude, longitude. Read by swapping.
+    Epsg4326,
+}
+
+/// The `Content-Crs` of a write. Anything else than CRS84 or EPSG:4326 is refused rather than
+/// read in the wrong place: a feature in EPSG:25832 stored as degrees would be far from the
+/// hazard it records.
+fn content_crs(headers: &HeaderMap) -> Result<BodyCrs, ApiError> {
+    let Some(v) = headers.get("content-crs") else {
+        return Ok(BodyCrs::Crs84);
+    };
+    let text = v
+        .to_str()
+        .map_err(|_| ApiError::bad_request("header Content-Crs is not text"))?;
+    let uri = text
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim();
+    let normalised = uri.trim_end_matches('/').to_ascii_lowercase();
+    let normalised = normalised
+        .strip_prefix("https://")
+        .or_else(|| normalised.strip_prefix("http://"))
+        .unwrap_or(&normalised);
+    match normalised {
+        "www.opengis.net/def/crs/ogc/1.3/crs84" | "www.opengis.net/def/crs/ogc/0/crs84" => {
+            Ok(BodyCrs::Crs84)
+        }
+        "www.opengis.net/def/crs/epsg/0/4326" => Ok(BodyCrs::Epsg4326),
+        _ => Err(ApiError::bad_request(format!(
+            "header Content-Crs {text:?} is not a coordinate reference system this service reads: \
+             send the geometry in <http://www.opengis.net/def/crs/OGC/1.3/CRS84> (longitude, latitude; \
+             the default) or <http://www.opengis.net/def/crs/EPSG/0/4326> (latitude, longitude), \
+             transformed before sending"
+        ))),
+    }
+}
+
+/// Swaps the first two numbers of every position in a GeoJSON geometry (lat, lon → lon, lat).
+fn swap_axes(g: &mut Value) {
+    fn positions(c: &mut Value) {
+        if let Some(a) = c.as_array_mut() {
+            if a.len() >= 2 && a.iter().all(Value::is_number) {
+                a.swap(0, 1);
+            } else {
+                a.iter_mut().for_each(positions);
+            }
+        }
+    }
+    if let Some(c) = g.get_mut("coordinates") {
+        positions(c);
+    }
+    if let Some(gs) = g.get_mut("geometries").and_then(Value::as_array_mut) {
+        gs.iter_mut().for_each(swap_axes);
+    }
 }
 
 /// 422 with every problem: `detail` lists them as sentences, `problems` as field and message.

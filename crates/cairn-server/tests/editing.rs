@@ -1389,3 +1389,87 @@ async fn the_read_model_follows_every_write_in_place_zones_included() {
     .await;
     assert_eq!(new.body["inside"][0]["id"], "HA-PUB");
 }
+
+/// A feature sent in EPSG:4326 (latitude first) is stored where it is on the ground; one in a
+/// system the service does not read (EPSG:25832, metres) is refused naming `Content-Crs`, and
+/// nothing is stored, rather than stored as if its metres were degrees.
+#[tokio::test]
+async fn content_crs_is_read_or_refused_never_ignored() {
+    let t = setup();
+    let officer = t.token("officer");
+    let lonlat = new_feature(ORG_A, "public", 36.7);
+    let mut latlon = lonlat.clone();
+    for p in latlon["geometry"]["coordinates"][0].as_array_mut().unwrap() {
+        p.as_array_mut().unwrap().swap(0, 1);
+    }
+    let r = send(
+        &t.state,
+        "POST",
+        ITEMS,
+        officer,
+        &[(
+            "content-crs",
+            "<http://www.opengis.net/def/crs/EPSG/0/4326>",
+        )],
+        geojson(&latlon),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.headers[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let (_, stored) = read(&t, &id).await;
+    assert_eq!(
+        stored["geometry"]["coordinates"], lonlat["geometry"]["coordinates"],
+        "stored in longitude, latitude"
+    );
+    let before = t.digest();
+    let mut metres = lonlat.clone();
+    metres["geometry"]["coordinates"] = json!([[
+        [500000.0, 5540000.0],
+        [501000.0, 5540000.0],
+        [501000.0, 5541000.0],
+        [500000.0, 5541000.0],
+        [500000.0, 5540000.0]
+    ]]);
+    for crs in [
+        "<http://www.opengis.net/def/crs/EPSG/0/25832>",
+        "http://www.opengis.net/def/crs/EPSG/0/3857",
+        "EPSG:25832",
+    ] {
+        let r = send(
+            &t.state,
+            "POST",
+            ITEMS,
+            officer,
+            &[("content-crs", crs)],
+            geojson(&metres),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{crs}: {}", r.body);
+        assert!(
+            r.body["detail"].as_str().unwrap().contains("Content-Crs"),
+            "{crs}: {}",
+            r.body
+        );
+    }
+    assert_eq!(t.digest(), before, "a refused Content-Crs stored nothing");
+    // CRS84 named explicitly is the default.
+    let r = send(
+        &t.state,
+        "POST",
+        ITEMS,
+        officer,
+        &[(
+            "content-crs",
+            "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>",
+        )],
+        geojson(&new_feature(ORG_A, "public", 36.8)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+}
