@@ -313,10 +313,10 @@ fn parse_count(
         None => Ok(default),
         Some(s) => match s.trim().parse::<usize>() {
             Ok(n) if n <= max && (name != "limit" || n >= 1) => Ok(n),
-            // A page larger than the most served is a cost limit (`limits.rs`).
-            Ok(n) if name == "limit" && n > max => Err(crate::limits::over_cost(format!(
-                "parameter limit: a page may hold at most {max} features, not {n} (cost limit); follow the next links"
-            ))),
+            // A page larger than the most served is served at the most, with next links: OGC API
+            // – Features Part 1 (/req/core/fc-limit-response-1) wants it capped, not refused, and
+            // the cap bounds the page's cost all the same (`limits.rs`).
+            Ok(n) if name == "limit" && n > max => Ok(max),
             _ => Err(ApiError::bad_request(format!(
                 "parameter {name} must be a whole number from {} to {max}, not {s:?}",
                 if name == "limit" { 1 } else { 0 }

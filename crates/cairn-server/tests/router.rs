@@ -379,14 +379,6 @@ async fn every_error_is_a_problem_naming_the_parameter() {
         ),
         (
             "GET",
-            "/ogc/collections/hazardous-areas/items?limit=100001",
-            None,
-            // A page above the most served is over a cost limit (issue 18).
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "limit",
-        ),
-        (
-            "GET",
             "/ogc/collections/hazardous-areas/items?limit=ten",
             None,
             StatusCode::BAD_REQUEST,
@@ -1131,4 +1123,35 @@ async fn large_answers_are_compressed_when_the_client_accepts_it() {
 
 fn conventions_threshold() -> usize {
     cairn_server::conventions::COMPRESS_ABOVE as usize
+}
+
+/// A `limit` above the most served is served at the most, not refused (OGC API – Features
+/// Part 1, /req/core/fc-limit-response-1), and the page's links carry the limit used.
+#[tokio::test]
+async fn a_limit_above_the_most_served_is_capped() {
+    let t = setup();
+    let (s, _, page) = get_json(
+        &t,
+        "/ogc/collections/hazardous-areas/items?limit=100001",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let (_, _, all) = get_json(
+        &t,
+        "/ogc/collections/hazardous-areas/items?limit=10000",
+        None,
+    )
+    .await;
+    assert_eq!(page["numberReturned"], all["numberReturned"]);
+    let own = page["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "self")
+        .unwrap();
+    assert!(
+        own["href"].as_str().unwrap().contains("limit=10000"),
+        "{own}"
+    );
 }
