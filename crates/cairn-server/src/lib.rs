@@ -92,7 +92,7 @@ struct Shared {
     /// The device catalogue in force: the store's newest version, followed like the records.
     catalogue: RwLock<Arc<Catalogue>>,
     metrics: ops::Metrics,
-    tiles: Mutex<std::collections::HashMap<TileKey, axum::body::Bytes>>,
+    tiles: Mutex<std::collections::HashMap<TileKey, vt::Drawn>>,
     reports: reports::ReportsConfig,
     report_limiter: Option<ratelimit::RateLimiter>,
     intake: reports::Intake,
@@ -436,7 +436,7 @@ impl AppState {
     }
 
     /// A cached tile.
-    pub fn tile_cache_get(&self, key: &TileKey) -> Option<axum::body::Bytes> {
+    pub fn tile_cache_get(&self, key: &TileKey) -> Option<vt::Drawn> {
         self.inner
             .tiles
             .lock()
@@ -446,7 +446,7 @@ impl AppState {
     }
 
     /// Caches a tile; the cache is emptied when full.
-    pub fn tile_cache_put(&self, key: TileKey, tile: axum::body::Bytes) {
+    pub fn tile_cache_put(&self, key: TileKey, tile: vt::Drawn) {
         let mut c = self.inner.tiles.lock().unwrap_or_else(|e| e.into_inner());
         if c.len() >= vt::CACHE_TILES {
             c.clear();

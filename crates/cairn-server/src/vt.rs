@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cairn_core::WireEnum;
 use cairn_index::{Filter, Hazard};
@@ -47,6 +47,7 @@ fn rank_label(r: u8) -> &'static str {
 pub async fn tile(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     Path((z, x, file)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let bad = |name: &str, v: &str| {
@@ -80,16 +81,48 @@ pub async fn tile(
     let public = !caller.role.sees_restricted();
     state.metrics().tiles.fetch_add(1, Ordering::Relaxed);
     let key = (public, zi, xi, yi);
-    if let Some(b) = state.tile_cache_get(&key) {
-        return Ok(mvt(b));
+    let last_modified = state.model().date_for(!public);
+    if let Some(d) = state.tile_cache_get(&key) {
+        return Ok(mvt(d, &headers, last_modified));
     }
     // Drawn on the light compute pool (`limits.rs`): a dense tile is CPU work.
     let bytes = state
         .compute_light("a tile", move |state| draw(state, public, zi, xi, yi))
         .await?;
-    let bytes = Bytes::from(bytes);
-    state.tile_cache_put(key, bytes.clone());
-    Ok(mvt(bytes))
+    let drawn = Drawn::new(Bytes::from(bytes));
+    state.tile_cache_put(key, drawn.clone());
+    Ok(mvt(drawn, &headers, last_modified))
+}
+
+/// A drawn tile and its entity tag: a hash of its bytes, so that the tag changes exactly when
+/// the tile does, whatever changed it (a write, a new catalogue, a zone redrawn).
+#[derive(Clone, Debug)]
+pub struct Drawn {
+    pub bytes: Bytes,
+    pub etag: String,
+}
+
+impl Drawn {
+    pub fn new(bytes: Bytes) -> Drawn {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut h);
+        Drawn {
+            etag: format!("\"t{:016x}-{}\"", h.finish(), bytes.len()),
+            bytes,
+        }
+    }
+}
+
+/// True when `If-None-Match` lists `etag` (or `*`).
+pub(crate) fn none_match(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == etag || t == "*")
 }
 
 /// Draws one tile for an audience.
@@ -157,15 +190,37 @@ fn draw(state: &AppState, public: bool, zi: u8, xi: u32, yi: u32) -> Vec<u8> {
     }
 }
 
-fn mvt(b: Bytes) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/vnd.mapbox-vector-tile"),
-            (header::CACHE_CONTROL, "public, max-age=60"),
-        ],
-        b,
-    )
-        .into_response()
+/// A tile's answer: 304 when the client holds it already (`If-None-Match`), else the tile, with
+/// its ETag and the date of the data its audience sees as `Last-Modified`.
+fn mvt(d: Drawn, headers: &HeaderMap, last_modified: Option<cairn_core::Timestamp>) -> Response {
+    let mut r = if none_match(headers, &d.etag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, "application/vnd.mapbox-vector-tile")],
+            d.bytes,
+        )
+            .into_response()
+    };
+    let h = r.headers_mut();
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&d.etag) {
+        h.insert(header::ETAG, v);
+    }
+    if let Some(t) = last_modified
+        && let Ok(v) = HeaderValue::from_str(&http_date(t))
+    {
+        h.insert(header::LAST_MODIFIED, v);
+    }
+    r
+}
+
+/// An HTTP date (RFC 9110 IMF-fixdate).
+pub(crate) fn http_date(t: cairn_core::Timestamp) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
 /// `GET /tiles.json`: TileJSON 3.0.
@@ -204,9 +259,20 @@ pub async fn tilejson(
     if let Some(d) = m.date_for(caller.role.sees_restricted()) {
         doc["description"] = json!(format!("Hazardous areas as recorded at {}", d.to_rfc3339()));
     }
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        doc.to_string(),
-    )
-        .into_response()
+    let body = doc.to_string();
+    let drawn = Drawn::new(Bytes::from(body));
+    let mut r = if none_match(&headers, &drawn.etag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "application/json")], drawn.bytes).into_response()
+    };
+    if let Ok(v) = HeaderValue::from_str(&drawn.etag) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    if let Some(t) = m.date_for(caller.role.sees_restricted())
+        && let Ok(v) = HeaderValue::from_str(&http_date(t))
+    {
+        r.headers_mut().insert(header::LAST_MODIFIED, v);
+    }
+    r
 }

@@ -1155,3 +1155,39 @@ async fn a_limit_above_the_most_served_is_capped() {
         "{own}"
     );
 }
+
+/// Tiles and TileJSON carry an ETag and Last-Modified; a client that holds the tile gets 304,
+/// and the officer's tile of a restricted area has another tag than the public's.
+#[tokio::test]
+async fn tiles_and_tilejson_are_revalidated_with_etags() {
+    let t = setup();
+    let (x, y) = tile_of(36.515, 49.905, 14);
+    let tile = format!("/tiles/14/{x}/{y}.mvt");
+    let bearer = format!("Bearer {}", t.officer);
+    for uri in [tile.as_str(), "/tiles.json"] {
+        let (s, h, body) = raw(&t, "GET", uri, &[]).await;
+        assert_eq!(s, StatusCode::OK, "{uri}");
+        assert!(!body.is_empty());
+        let etag = h[header::ETAG].to_str().unwrap().to_string();
+        assert!(h.contains_key(header::LAST_MODIFIED), "{uri}: {h:?}");
+        let (s, h2, body) = raw(&t, "GET", uri, &[("if-none-match", &etag)]).await;
+        assert_eq!(s, StatusCode::NOT_MODIFIED, "{uri}");
+        assert!(body.is_empty(), "{uri}: a 304 has no body");
+        assert_eq!(h2[header::ETAG], etag.as_str());
+        let (s, _, _) = raw(&t, "GET", uri, &[("if-none-match", "\"t0-0\"")]).await;
+        assert_eq!(s, StatusCode::OK, "{uri}: another tag gets the tile");
+        let (s, officer, _) = raw(
+            &t,
+            "GET",
+            uri,
+            &[("authorization", &bearer), ("if-none-match", &etag)],
+        )
+        .await;
+        assert_eq!(
+            s,
+            StatusCode::OK,
+            "{uri}: the officer's view is another representation"
+        );
+        assert_ne!(officer[header::ETAG], etag.as_str(), "{uri}");
+    }
+}
