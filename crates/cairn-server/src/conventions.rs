@@ -37,7 +37,21 @@ pub async fn caller_cache(req: Request, next: Next) -> Response {
     let credentials = req.headers().contains_key(header::AUTHORIZATION);
     let mut r = next.run(req).await;
     let h = r.headers_mut();
-    h.append(header::VARY, HeaderValue::from_static("Authorization"));
+    // One Vary line listing every field: caches before nginx 1.23 read only one of several.
+    let mut vary: Vec<String> = h
+        .get_all(header::VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect();
+    if !vary.iter().any(|v| v.eq_ignore_ascii_case("authorization")) {
+        vary.push("Authorization".into());
+    }
+    if let Ok(v) = HeaderValue::from_str(&vary.join(", ")) {
+        h.insert(header::VARY, v);
+    }
     if credentials && let Some(cc) = h.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()) {
         let directives: Vec<String> = cc
             .split(',')

@@ -611,7 +611,6 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             limits::deadlines,
         ))
-        .layer(middleware::from_fn(conventions::caller_cache))
         .layer(conventions::compression())
         .layer(middleware::from_fn_with_state(state.clone(), count));
     let cors = match conventions::cors(&state.inner.guards.limits.cors_origins) {
@@ -621,7 +620,9 @@ pub fn router(state: AppState) -> Router {
             None
         }
     };
+    // Outermost, so that it sees every header the layers inside added (CORS's `Vary` too).
     conventions::with_cors(router.with_state(state), cors)
+        .layer(middleware::from_fn(conventions::caller_cache))
 }
 
 /// Activities, land release, post-release finds and handover certificates (`releases.rs`).
