@@ -349,6 +349,40 @@ pub enum FilterError {
     },
 }
 
+/// `property = value` for a queryable given as a query parameter (Part 3's
+/// queryables-query-parameters): `value` is read as the queryable's type (a number, `true` or
+/// `false`, an RFC 3339 time or a date); the error is one sentence naming what was expected.
+pub fn equals(property: &str, kind: QueryableType, value: &str) -> Result<Expr, String> {
+    let literal = match kind {
+        QueryableType::String => Literal::String(value.to_string()),
+        QueryableType::Number => match value.trim().parse::<f64>() {
+            Ok(n) if n.is_finite() => Literal::Number(n),
+            _ => return Err(format!("{value:?} is not a number")),
+        },
+        QueryableType::Boolean => match value.trim() {
+            "true" => Literal::Boolean(true),
+            "false" => Literal::Boolean(false),
+            _ => return Err(format!("{value:?} is not true or false")),
+        },
+        QueryableType::Timestamp => {
+            if let Some(d) = parse_date(value.trim()) {
+                Literal::Date(d)
+            } else if let Ok(t) = DateTime::parse_from_rfc3339(value.trim()) {
+                Literal::Timestamp(t.with_timezone(&Utc))
+            } else {
+                return Err(format!(
+                    "{value:?} is not an RFC 3339 time (2026-10-01T00:00:00Z) or a date (2026-10-01)"
+                ));
+            }
+        }
+    };
+    Ok(Expr::Compare {
+        property: property.to_string(),
+        op: CompareOp::Eq,
+        value: literal,
+    })
+}
+
 /// Parses CQL2 text; every property named must be one of `queryables` (name, type) and literals must fit the property's type (e.g. status = 5 is an error when status is a String).
 pub fn parse(text: &str, queryables: &[(&str, QueryableType)]) -> Result<Expr, FilterError> {
     let length = text.chars().count();

@@ -359,11 +359,6 @@ pub async fn items(
 ) -> Result<Response, ApiError> {
     check_collection(&id)?;
     let Query(q) = q?;
-    if let Some(k) = q.other.keys().next() {
-        return Err(ApiError::bad_request(format!(
-            "parameter {k:?} is not known; use limit, offset, bbox, datetime, filter, filter-lang"
-        )));
-    }
     if q.f
         .as_deref()
         .is_some_and(|f| f != "json" && f != "geojson")
@@ -394,12 +389,32 @@ pub async fn items(
         .into_iter()
         .map(|(n, t, _, _)| (n, t))
         .collect();
-    let filter = match q.filter.as_deref() {
-        Some(f) => Some(
+    let mut filters = Vec::new();
+    if let Some(f) = q.filter.as_deref() {
+        filters.push(
             cql2::parse(f, &qs)
                 .map_err(|e| ApiError::bad_request(format!("parameter filter: {e}")))?,
-        ),
-        None => None,
+        );
+    }
+    // Queryables as query parameters (Part 3, queryables-query-parameters): `status=confirmed`
+    // is `status = 'confirmed'`, ANDed with the filter.
+    for (k, v) in &q.other {
+        let Some((_, kind)) = qs.iter().find(|(n, _)| n == k) else {
+            let names: Vec<&str> = qs.iter().map(|(n, _)| *n).collect();
+            return Err(ApiError::bad_request(format!(
+                "parameter {k:?} is not known; use limit, offset, bbox, datetime, filter, filter-lang, or a queryable ({})",
+                names.join(", ")
+            )));
+        };
+        filters.push(
+            cql2::equals(k, *kind, v)
+                .map_err(|e| ApiError::bad_request(format!("parameter {k}: {e}")))?,
+        );
+    }
+    let filter = match filters.len() {
+        0 => None,
+        1 => filters.pop(),
+        _ => Some(cql2::Expr::And(filters)),
     };
     state.metrics().items.fetch_add(1, Ordering::Relaxed);
     let b = base_url(&headers);
@@ -521,6 +536,7 @@ fn items_page(
             params.push((k.into(), v.clone()));
         }
     }
+    params.extend(q.other.iter().map(|(k, v)| (k.clone(), v.clone())));
     let url = |off: usize| {
         let mut p = params.clone();
         p.push(("limit".into(), limit.to_string()));

@@ -83,6 +83,13 @@ pub fn document(base: &str) -> Value {
                     p("datetime", "An RFC 3339 instant or interval (a/b, ../b, a/..) on reported_at", json!({"type": "string", "minLength": 1}), false),
                     p("filter", "A basic CQL2 text filter over the queryables", json!({"type": "string"}), false),
                     p("filter-lang", "cql2-text", json!({"type": "string", "enum": ["cql2-text"]}), false),
+                    p("status", "Queryable as a parameter: status equals this (ANDed with filter)", json!({"type": "string"}), false),
+                    p("name", "Queryable as a parameter: name equals this", json!({"type": "string"}), false),
+                    p("marking", "Queryable as a parameter: marking equals this", json!({"type": "string"}), false),
+                    p("organisation", "Queryable as a parameter: organisation equals this", json!({"type": "string"}), false),
+                    p("reported_at", "Queryable as a parameter: reported_at equals this RFC 3339 time or date", json!({"type": "string"}), false),
+                    p("kind", "Queryable as a parameter, without a token: hazardous-area or danger-zone", json!({"type": "string"}), false),
+                    p("classification", "Queryable as a parameter, with a token: public or restricted", json!({"type": "string"}), false),
                 ],
                 "responses": {"200": {"description": "Features", "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}}}, "400": problem(), "404": problem(), "422": problem(), "429": problem(), "503": problem()}}},
             "/ogc/collections/{collectionId}/items/{featureId}": {"get": {

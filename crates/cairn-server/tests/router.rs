@@ -1191,3 +1191,61 @@ async fn tiles_and_tilejson_are_revalidated_with_etags() {
         assert_ne!(officer[header::ETAG], etag.as_str(), "{uri}");
     }
 }
+
+/// Queryables as query parameters (declared in conformance, so implemented): `status=confirmed`
+/// selects what the filter `status = 'confirmed'` selects, ANDs with a filter, is carried in the
+/// paging links, and an unknown parameter or a value of the wrong type is refused naming it.
+#[tokio::test]
+async fn queryables_are_query_parameters() {
+    let t = setup();
+    let items = "/ogc/collections/hazardous-areas/items";
+    let ids = |v: &Value| -> Vec<String> {
+        v["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (s, _, by_param) = get_json(&t, &format!("{items}?status=confirmed&limit=2"), None).await;
+    assert_eq!(s, StatusCode::OK, "{by_param}");
+    let (_, _, by_filter) = get_json(
+        &t,
+        &format!("{items}?filter=status%20%3D%20%27confirmed%27&limit=2"),
+        None,
+    )
+    .await;
+    assert_eq!(ids(&by_param), ids(&by_filter));
+    assert_eq!(by_param["numberMatched"], by_filter["numberMatched"]);
+    assert!(by_param["numberMatched"].as_u64().unwrap() >= 1);
+    let next = by_param["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "next");
+    if let Some(next) = next {
+        assert!(
+            next["href"].as_str().unwrap().contains("status=confirmed"),
+            "{next}"
+        );
+    }
+    let (_, _, both) = get_json(
+        &t,
+        &format!("{items}?status=confirmed&filter=status%20%3D%20%27suspected%27"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        both["numberMatched"], 0,
+        "the parameter is ANDed with the filter"
+    );
+    let (s, _, e) = get_json(&t, &format!("{items}?colour=red"), None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(e["detail"].as_str().unwrap().contains("colour"), "{e}");
+    let (s, _, e) = get_json(&t, &format!("{items}?reported_at=yesterday"), None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(e["detail"].as_str().unwrap().contains("reported_at"), "{e}");
+    // The public may not filter on what it is not shown.
+    let (s, _, _) = get_json(&t, &format!("{items}?classification=restricted"), None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}
