@@ -1,4 +1,5 @@
-//! CQL2 text filters for OGC API – Features Part 3, limited to the Basic CQL2 conformance class.
+//! CQL2 text filters for OGC API – Features Part 3: Basic CQL2 and the advanced comparison
+//! operators (`LIKE`, `BETWEEN`, `IN`).
 //!
 //! The `filter` query parameter with `filter-lang=cql2-text` is parsed by [`parse`] against the
 //! collection's declared queryables and evaluated per feature by [`eval`]. The supported language is
@@ -8,13 +9,17 @@
 //! - `AND`, `OR` and `NOT` with the precedence `NOT` > `AND` > `OR`, and parentheses;
 //! - the comparisons `=`, `<>`, `<`, `>`, `<=` and `>=` between a property and a literal, in either
 //!   order, and `IS NULL` and `IS NOT NULL`;
+//! - (advanced comparison operators) `property [NOT] LIKE 'pattern'` on strings (`%` any run of
+//!   characters, `_` one, `\` escapes), `property [NOT] BETWEEN low AND high` and
+//!   `property [NOT] IN (a, b, …)`, read as the comparisons they stand for (`>= AND <=`,
+//!   `= OR =`), so their three-valued logic is the comparisons';
 //! - the literals `'text'` (a quote inside is written `''`), numbers (integer, decimal,
 //!   exponent, signed), `TRUE` and `FALSE`, `TIMESTAMP('2026-10-01T00:00:00Z')` and
 //!   `DATE('2026-10-01')`, and the stand-alone predicates `TRUE` and `FALSE`.
 //!
 //! Keywords are case-insensitive; property names are case-sensitive and may be double-quoted
 //! (`"status"`), which is needed for names that are keywords or contain characters such as `-`.
-//! Everything else in CQL2 (`LIKE`, `BETWEEN`, `IN`, functions such as `S_INTERSECTS` or `CASEI`,
+//! Everything else in CQL2 (functions such as `S_INTERSECTS` or `CASEI`,
 //! arithmetic, arrays, comparisons between two properties) is refused with
 //! [`FilterError::Unsupported`] or a similarly specific error.
 //!
@@ -50,8 +55,9 @@ use serde_json::Value;
 pub const FILTER_LANG: &str = "cql2-text";
 
 /// The CQL2 conformance classes this module implements, for the `/conformance` document.
-pub const CONFORMANCE_CLASSES: [&str; 2] = [
+pub const CONFORMANCE_CLASSES: [&str; 3] = [
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
     "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
 ];
 
@@ -83,6 +89,17 @@ pub enum Expr {
         op: CompareOp,
         /// The literal, of a type that fits the queryable.
         value: Literal,
+    },
+    /// `property LIKE 'pattern'` (`%` any run of characters, `_` one character, `\` takes the
+    /// next character as it is), or `NOT LIKE` when `negated`. `BETWEEN` and `IN` are parsed into
+    /// comparisons joined by `AND` and `OR`.
+    Like {
+        /// The queryable's name (a string).
+        property: String,
+        /// The pattern as written.
+        pattern: String,
+        /// Whether this is `NOT LIKE`.
+        negated: bool,
     },
     /// `property IS NULL`, or `property IS NOT NULL` when `negated`.
     IsNull {
@@ -277,7 +294,7 @@ pub enum FilterError {
     },
     /// A CQL2 construct beyond Basic CQL2.
     #[error(
-        "{token} at character offset {position} is not supported: {feature} is outside Basic CQL2, which is all this server implements (=, <>, <, >, <=, >=, IS [NOT] NULL, AND, OR, NOT)"
+        "{token} at character offset {position} is not supported: {feature} is outside what this server implements (=, <>, <, >, <=, >=, [NOT] LIKE, [NOT] BETWEEN, [NOT] IN, IS [NOT] NULL, AND, OR, NOT)"
     )]
     Unsupported {
         /// Where the token starts.
@@ -578,6 +595,15 @@ impl fmt::Display for Expr {
             Expr::IsNull { property, negated } => {
                 write_property(f, property)?;
                 f.write_str(if *negated { " IS NOT NULL" } else { " IS NULL" })
+            }
+            Expr::Like {
+                property,
+                pattern,
+                negated,
+            } => {
+                write_property(f, property)?;
+                f.write_str(if *negated { " NOT LIKE " } else { " LIKE " })?;
+                write!(f, "{}", Literal::String(pattern.clone()))
             }
         }
     }
@@ -1066,6 +1092,9 @@ impl Parser<'_, '_> {
                         }),
                     };
                 }
+                if let Some(expr) = self.advanced(&name, kind)? {
+                    return Ok(expr);
+                }
                 if self.peek_keyword("IS") {
                     self.next += 1;
                     let negated = self.peek_keyword("NOT");
@@ -1128,6 +1157,139 @@ impl Parser<'_, '_> {
                         position: second, ..
                     } => Err(FilterError::NoProperty { position: second }),
                 }
+            }
+        }
+    }
+
+    /// After a property: `[NOT] LIKE 'pattern'`, `[NOT] BETWEEN a AND b` or `[NOT] IN (a, …)`
+    /// (the advanced comparison operators of CQL2), if one follows; `None` if none does.
+    fn advanced(&mut self, name: &str, kind: QueryableType) -> Result<Option<Expr>, FilterError> {
+        let predicate = |t: Option<&Token>| {
+            t.is_some_and(|t| t.is_keyword("LIKE") || t.is_keyword("BETWEEN") || t.is_keyword("IN"))
+        };
+        let negated = self.peek_keyword("NOT") && predicate(self.tokens.get(self.next + 1));
+        if !negated && !predicate(self.peek()) {
+            return Ok(None);
+        }
+        if negated {
+            self.next += 1;
+        }
+        let keyword = self
+            .advance()
+            .map(|t| (t.text.to_ascii_uppercase(), t.position));
+        let Some((keyword, keyword_position)) = keyword else {
+            return Err(self.unexpected(self.next, "LIKE, BETWEEN or IN"));
+        };
+        let wrap = |e: Expr| if negated { Expr::Not(Box::new(e)) } else { e };
+        let literal =
+            |parser: &mut Self, expected: &str| -> Result<(Literal, usize, String), FilterError> {
+                match parser.parse_operand(expected)? {
+                    Operand::Literal {
+                        value,
+                        position,
+                        text,
+                    } => Ok((value, position, text)),
+                    Operand::Property {
+                        name: right,
+                        position,
+                        ..
+                    } => Err(FilterError::PropertyComparison {
+                        position,
+                        left: name.to_string(),
+                        right,
+                    }),
+                }
+            };
+        match keyword.as_str() {
+            "LIKE" => {
+                let (value, position, text) = literal(self, "a pattern string")?;
+                let Literal::String(pattern) = value else {
+                    return Err(FilterError::TypeMismatch {
+                        position,
+                        property: name.to_string(),
+                        literal: shorten(&text),
+                        found: value.describe(),
+                        expected: QueryableType::String,
+                    });
+                };
+                if kind != QueryableType::String {
+                    return Err(FilterError::TypeMismatch {
+                        position,
+                        property: name.to_string(),
+                        literal: shorten(&text),
+                        found: "a pattern string",
+                        expected: kind,
+                    });
+                }
+                Ok(Some(Expr::Like {
+                    property: name.to_string(),
+                    pattern,
+                    negated,
+                }))
+            }
+            "BETWEEN" => {
+                let (low, low_at, low_text) = literal(self, "the lower bound")?;
+                if !self.peek_keyword("AND") {
+                    return Err(self.unexpected(self.next, "AND between the bounds"));
+                }
+                self.next += 1;
+                let (high, high_at, high_text) = literal(self, "the upper bound")?;
+                let from = comparison(
+                    name.to_string(),
+                    kind,
+                    CompareOp::Ge,
+                    keyword_position,
+                    low,
+                    low_at,
+                    low_text,
+                )?;
+                let to = comparison(
+                    name.to_string(),
+                    kind,
+                    CompareOp::Le,
+                    keyword_position,
+                    high,
+                    high_at,
+                    high_text,
+                )?;
+                Ok(Some(wrap(Expr::And(vec![from, to]))))
+            }
+            _ => {
+                let open = self.next;
+                match self.advance() {
+                    Some(t) if t.tok == Tok::LParen => {}
+                    _ => return Err(self.unexpected(open, "'(' and the list of values")),
+                }
+                let mut each = Vec::new();
+                loop {
+                    let (value, at, text) = literal(self, "a value of the list")?;
+                    each.push(comparison(
+                        name.to_string(),
+                        kind,
+                        CompareOp::Eq,
+                        keyword_position,
+                        value,
+                        at,
+                        text,
+                    )?);
+                    if each.len() > MAX_TOKENS {
+                        return Err(FilterError::TooManyTokens {
+                            position: at,
+                            limit: MAX_TOKENS,
+                        });
+                    }
+                    match self.advance() {
+                        Some(t) if t.tok == Tok::Punct && t.text == "," => continue,
+                        Some(t) if t.tok == Tok::RParen => break,
+                        _ => return Err(self.unexpected(self.next.saturating_sub(1), "',' or ')'")),
+                    }
+                }
+                let any = if each.len() == 1 {
+                    each.remove(0)
+                } else {
+                    Expr::Or(each)
+                };
+                Ok(Some(wrap(any)))
             }
         }
     }
@@ -1344,9 +1506,6 @@ fn number(text: &str, position: usize, negative: bool) -> Result<Operand, Filter
 /// The CQL2 construct named by `token` when it starts a predicate beyond Basic CQL2.
 fn unsupported_predicate(token: &Token) -> Option<&'static str> {
     match &token.tok {
-        Tok::Word(w) if w.eq_ignore_ascii_case("LIKE") => Some("the LIKE predicate"),
-        Tok::Word(w) if w.eq_ignore_ascii_case("BETWEEN") => Some("the BETWEEN predicate"),
-        Tok::Word(w) if w.eq_ignore_ascii_case("IN") => Some("the IN predicate"),
         Tok::Word(w) if w.eq_ignore_ascii_case("DIV") => Some("arithmetic"),
         Tok::Punct if matches!(token.text.as_str(), "+" | "-" | "*" | "/" | "%" | "^") => {
             Some("arithmetic")
@@ -1354,6 +1513,57 @@ fn unsupported_predicate(token: &Token) -> Option<&'static str> {
         Tok::Punct if token.text == "[" => Some("an array"),
         _ => None,
     }
+}
+
+/// Whether `text` matches a CQL2 `LIKE` pattern: `%` any run of characters (none included), `_`
+/// exactly one, `\` the next character as it is; case-sensitive, by Unicode characters. The
+/// classic two-pointer match with backtracking to the last `%`: linear in practice, at worst
+/// the product of the two lengths (both bounded by the filter's and the record's size).
+fn like(text: &str, pattern: &str) -> bool {
+    #[derive(Clone, Copy, PartialEq)]
+    enum P {
+        Any,
+        One,
+        Char(char),
+    }
+    let mut p = Vec::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        p.push(match c {
+            '%' => P::Any,
+            '_' => P::One,
+            '\\' => P::Char(chars.next().unwrap_or('\\')),
+            c => P::Char(c),
+        });
+    }
+    let t: Vec<char> = text.chars().collect();
+    let (mut ti, mut pi) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some(P::Any) => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            Some(P::One) => {
+                ti += 1;
+                pi += 1;
+            }
+            Some(P::Char(c)) if *c == t[ti] => {
+                ti += 1;
+                pi += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    pi = sp + 1;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|x| *x == P::Any)
 }
 
 /// Parses a date written exactly as `YYYY-MM-DD`.
@@ -1414,6 +1624,14 @@ fn truth(expr: &Expr, get: &dyn Fn(&str) -> Option<Value>) -> Option<bool> {
             let null = matches!(get(property), None | Some(Value::Null));
             Some(null != *negated)
         }
+        Expr::Like {
+            property,
+            pattern,
+            negated,
+        } => match get(property)? {
+            Value::String(v) => Some(like(&v, pattern) != *negated),
+            _ => None,
+        },
         Expr::Compare {
             property,
             op,
@@ -1488,6 +1706,44 @@ mod tests {
                 );
                 assert!(!message.contains('\n'), "{message:?} is not one line");
             }
+        }
+    }
+
+    #[test]
+    fn advanced_comparison_operators() {
+        let f = json!({"status": "cleared_100%", "depth": 5, "name": "Field 0.6 km SW"});
+        for (text, expected) in [
+            ("status LIKE 'clear%'", true),
+            ("status LIKE 'clear'", false),
+            ("status LIKE '%100\\%'", true),
+            ("status LIKE '%100_'", true),
+            ("status LIKE 'cleared_100%'", true),
+            ("status LIKE '_leared%'", true),
+            ("status LIKE '__eared%'", true),
+            ("status LIKE '%'", true),
+            ("status LIKE ''", false),
+            ("status NOT LIKE 'sus%'", true),
+            ("name LIKE '%km%SW'", true),
+            ("name LIKE '%km%NW'", false),
+            ("depth BETWEEN 1 AND 5", true),
+            ("depth BETWEEN 6 AND 9", false),
+            ("depth NOT BETWEEN 6 AND 9", true),
+            ("depth IN (1, 5, 7)", true),
+            ("depth IN (1, 7)", false),
+            ("depth NOT IN (1, 7)", true),
+            ("status IN ('cleared_100%')", true),
+            ("status in ('a', 'b') or depth between 4 and 6", true),
+        ] {
+            check(text, f.clone(), expected);
+        }
+        // Unknown stays unknown: an absent property selects nothing, NOT or not.
+        for text in [
+            "status LIKE '%'",
+            "status NOT LIKE '%'",
+            "depth NOT BETWEEN 1 AND 2",
+            "depth NOT IN (1)",
+        ] {
+            check(text, json!({}), false);
         }
     }
 
@@ -1942,24 +2198,25 @@ mod tests {
                 "ends at character offset 13, where NULL was expected",
             ),
             (
-                "status LIKE 'a%'",
-                "'LIKE' at character offset 7 is not supported: the LIKE predicate",
+                "depth LIKE 'a%'",
+                "'a%' at character offset 11 is a pattern string, but the property 'depth' is",
             ),
             (
-                "status NOT LIKE 'a%'",
-                "'LIKE' at character offset 11 is not supported",
+                "status LIKE 5",
+                "the literal 5 at character offset 12 is a number",
             ),
             (
-                "depth BETWEEN 1 AND 2",
-                "'BETWEEN' at character offset 6 is not supported: the BETWEEN predicate",
+                "depth BETWEEN 1 2",
+                "unexpected '2' at character offset 16, where AND between the bounds was expected",
             ),
             (
-                "status IN ('a', 'b')",
-                "'IN' at character offset 7 is not supported: the IN predicate",
+                "status IN 'a'",
+                "where '(' and the list of values was expected",
             ),
+            ("status not in ('a' 'b')", "where ',' or ')' was expected"),
             (
-                "status not in ('a')",
-                "'in' at character offset 11 is not supported",
+                "status IN ('a', 5)",
+                "the literal 5 at character offset 16 is a number",
             ),
             (
                 "S_INTERSECTS(geometry, POINT(1 2))",
@@ -1995,7 +2252,7 @@ mod tests {
             ),
             (
                 "status = 'a' LIKE 'b'",
-                "'LIKE' at character offset 13 is not supported",
+                "unexpected 'LIKE' at character offset 13",
             ),
             (
                 "depth = 1e999",

@@ -93,19 +93,34 @@ fn comparison() -> impl Strategy<Value = Expr> {
                 CompareOp::Ge,
             ]
         };
-        prop_oneof![
-            (prop::sample::select(ops), literal(kind)).prop_map(move |(op, value)| {
-                Expr::Compare {
+        let mut kinds: Vec<BoxedStrategy<Expr>> = vec![
+            (prop::sample::select(ops), literal(kind))
+                .prop_map(move |(op, value)| Expr::Compare {
                     property: name.to_string(),
                     op,
                     value,
-                }
-            }),
-            any::<bool>().prop_map(move |negated| Expr::IsNull {
-                property: name.to_string(),
-                negated,
-            }),
-        ]
+                })
+                .boxed(),
+            any::<bool>()
+                .prop_map(move |negated| Expr::IsNull {
+                    property: name.to_string(),
+                    negated,
+                })
+                .boxed(),
+        ];
+        // LIKE applies to strings only (the parser refuses it on other kinds).
+        if kind == QueryableType::String {
+            kinds.push(
+                ("[a-z%_'\\\\]{0,5}", any::<bool>())
+                    .prop_map(move |(pattern, negated)| Expr::Like {
+                        property: name.to_string(),
+                        pattern,
+                        negated,
+                    })
+                    .boxed(),
+            );
+        }
+        proptest::strategy::Union::new(kinds)
     })
 }
 
