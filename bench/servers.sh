@@ -17,7 +17,9 @@
 #
 # Usage: bench/servers.sh [N] [ROUNDS]   (defaults 1000000 and 200; files under bench/out/;
 # bench/servers.sh 20000 50 checks the script in a few minutes). Prints Markdown for
-# BENCHMARKS.md.
+# BENCHMARKS.md. In two goes: ONLY_IMPORT=1 stops after part 1 and keeps the cluster running
+# (bench/out/servers-pg) with the imported stores; REUSE=1 then skips part 1, printing the saved
+# import table, and runs parts 2-4 on those stores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000000}
@@ -44,20 +46,27 @@ PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  [ -d "$CLUSTER/data" ] && scripts/pg-cluster stop "$CLUSTER" 2>/dev/null || true
+  if [ "${ONLY_IMPORT:-}" != 1 ] && [ -d "$CLUSTER/data" ]; then
+    scripts/pg-cluster stop "$CLUSTER" 2>/dev/null || true
+  fi
 }
 trap cleanup EXIT
-if [ -d "$CLUSTER/data" ]; then
-  scripts/pg-cluster stop "$CLUSTER" 2>/dev/null || true
+IMPORT_MD="$OUT/servers-$N-import.md"
+SQLITE_DB="$OUT/servers-$N.db"
+if [ "${REUSE:-}" = 1 ]; then
+  [ -f "$CLUSTER/url" ] && [ -f "$IMPORT_MD" ] && [ -f "$SQLITE_DB" ] ||
+    fail "REUSE=1 needs a run with ONLY_IMPORT=1 first (bench/out/servers-pg, $IMPORT_MD, $SQLITE_DB)"
+  psql -qtA "$(cat "$CLUSTER/url")" -c 'select 1' >/dev/null 2>&1 || scripts/pg-cluster resume "$CLUSTER"
+  ADMIN=$(cat "$CLUSTER/url")
+else
+  if [ -d "$CLUSTER/data" ]; then
+    scripts/pg-cluster stop "$CLUSTER" 2>/dev/null || true
+  fi
   rm -rf "$CLUSTER"
+  ADMIN=$(scripts/pg-cluster start "$CLUSTER")
 fi
-ADMIN=$(scripts/pg-cluster start "$CLUSTER")
 BASE=${ADMIN%/*}
 db() { psql -qtA -v ON_ERROR_STOP=1 "$BASE/$1" -c "$2"; }
-for d in cairn_pg ogr copy; do
-  db cairn "CREATE DATABASE $d" >/dev/null
-  db "$d" "CREATE EXTENSION postgis" >/dev/null
-done
 secs() { echo "$(date +%s.%N) - $1" | bc; }
 
 echo "### Several servers on PostgreSQL/PostGIS (bench/servers.sh $N $ROUNDS)"
@@ -66,15 +75,22 @@ dirty=
 [ -z "$(git status --porcelain --untracked-files=no)" ] || dirty=", with uncommitted changes"
 echo "Command: \`bench/servers.sh $N $ROUNDS\` ($(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD)$dirty)."
 echo "Machine: $(nproc) cores ($(lscpu 2>/dev/null | sed -n 's/^Model name: *//p')), $(free -g | awk '/Mem:/{print $2}') GiB, Linux $(uname -r); load before: $(cut -d' ' -f1-3 /proc/loadavg)."
-echo "Database: $(psql -qtA "$ADMIN" -c 'select version()' | cut -d, -f1), PostGIS $(psql -qtA "$BASE/ogr" -c 'select postgis_lib_version()'), default settings, same machine."
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "Database: $(psql -qtA "$ADMIN" -c 'select version()' | cut -d, -f1), PostGIS $(psql -qtA "$ADMIN" -c "select default_version from pg_available_extensions where name = 'postgis'"), default settings, same machine."
 echo
 
 # 1. Import.
+if [ "${REUSE:-}" = 1 ]; then
+  cat "$IMPORT_MD"
+else
+for d in cairn_pg ogr copy; do
+  db cairn "CREATE DATABASE $d" >/dev/null
+  db "$d" "CREATE EXTENSION postgis" >/dev/null
+done
 t0=$(date +%s.%N)
 "$BIN" --db "$BASE/cairn_pg" init >/dev/null
 "$BIN" --db "$BASE/cairn_pg" import "$SRC" --author bench/servers.sh >/dev/null || fail "cairn import into PostgreSQL failed"
 CAIRN_PG_S=$(secs "$t0")
-SQLITE_DB="$OUT/servers-$N.db"
 rm -f "$SQLITE_DB" "$SQLITE_DB-wal" "$SQLITE_DB-shm"
 t0=$(date +%s.%N)
 "$BIN" --db "$SQLITE_DB" import "$SRC" --author bench/servers.sh >/dev/null || fail "cairn import into SQLite failed"
@@ -96,7 +112,8 @@ db copy "CREATE INDEX ON areas USING gist (geom)"
 GIST_S=$(secs "$t0")
 rm -f "$CSV"
 rows() { psql -qtA "$BASE/$1" -c "$2"; }
-echo "Import of $N areas ($(du -h "$SRC" | cut -f1) of GeoJSON):"
+{
+echo "Import of $N areas ($(du -h "$SRC" | cut -f1) of GeoJSON; load before: $LOAD_BEFORE):"
 echo
 echo "| what | time | rows |"
 echo "| --- | --- | --- |"
@@ -105,9 +122,12 @@ echo "| \`ogr2ogr -f PostgreSQL\` (COPY, GiST index) | $(printf %.1f "$OGR_S") s
 echo "| \`COPY\` of the data as CSV, then a GiST index | $(printf %.1f "$COPY_S") s + $(printf %.1f "$GIST_S") s (the conversion to CSV before it: $(printf %.1f "$CONVERT_S") s) | $(rows copy 'select count(*) from areas') |"
 echo "| \`cairn import\` into SQLite, for scale | $(printf %.1f "$CAIRN_SQLITE_S") s | — |"
 echo
+} | tee "$IMPORT_MD"
+fi
+[ "${ONLY_IMPORT:-}" = 1 ] && exit 0
 
 # 2. Start and memory.
-"$BIN" --db "$BASE/cairn_pg" user add Bench --role officer >/dev/null
+"$BIN" --db "$BASE/cairn_pg" user add Bench --role officer >/dev/null 2>&1 || true  # made by an earlier REUSE run
 TOKEN=$("$BIN" --db "$BASE/cairn_pg" token create --user Bench 2>/dev/null)
 CONFIG="$OUT/servers.toml"
 printf '[rate_limits]\nenabled = false\n[reports]\nrate_limit = false\n' >"$CONFIG"
