@@ -38,16 +38,12 @@ echo "load before: $(uptime)"
 # Query places: half near towns where the synthetic hazards cluster, half anywhere in the data's
 # box; tiles: a z6-z14 mix (more tiles at the zooms people read a map at) near towns.
 python3 - <<'PY'
-import random, csv, math
+import random, math, sys
+sys.path.insert(0, "bench")
+from points import towns as load_towns, write_points  # bench/points.py
 random.seed(7)
-towns = [r for r in csv.DictReader(open("crates/cairn-synth/data/settlements-ua.csv")) if r["admin1"] in ("05", "07", "14", "26", "08")]
-with open("bench/out/points.txt", "w") as f:
-    for i in range(100000):
-        if i % 2:
-            t = random.choice(towns)
-            f.write(f"{float(t['lon']) + random.uniform(-0.05, 0.05):.6f} {float(t['lat']) + random.uniform(-0.05, 0.05):.6f}\n")
-        else:
-            f.write(f"{random.uniform(22.2, 40.2):.6f} {random.uniform(44.4, 52.3):.6f}\n")
+towns = load_towns()
+write_points(towns)
 def tile(lon, lat, z):
     n = 2 ** z
     return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)

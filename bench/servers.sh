@@ -169,18 +169,7 @@ python3 bench/servers/across.py --a "http://$ADDR_a" --b "http://$ADDR_b" --toke
 echo
 
 # 4. Checks per second through one and two servers.
-python3 - <<'PY'
-import random, csv
-random.seed(7)
-towns = [r for r in csv.DictReader(open("crates/cairn-synth/data/settlements-ua.csv")) if r["admin1"] in ("05", "07", "14", "26", "08")]
-with open("bench/out/points.txt", "w") as f:
-    for i in range(100000):
-        if i % 2:
-            t = random.choice(towns)
-            f.write(f"{float(t['lon']) + random.uniform(-0.05, 0.05):.6f} {float(t['lat']) + random.uniform(-0.05, 0.05):.6f}\n")
-        else:
-            f.write(f"{random.uniform(22.2, 40.2):.6f} {random.uniform(44.4, 52.3):.6f}\n")
-PY
+python3 bench/points.py || fail "bench/points.py failed"
 rate() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
 p99() { sed -n 's/^ *99% *\([0-9.]*[a-z]*\).*/\1/p' "$1"; }
 wrk -t2 -c16 -d"$DURATION" --latency -s bench/wrk/points.lua "http://$ADDR_a" >"$OUT/servers-wrk-one.txt"

@@ -32,6 +32,18 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 /// bytes costs more than it saves.
 pub const COMPRESS_ABOVE: u16 = 1024;
 
+/// True when the client's `If-None-Match` names `etag` (weak or strong) or is `*`: the one
+/// reading of it for items, tiles, TileJSON and the map's files.
+pub fn none_match(headers: &axum::http::HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == etag || t == "*")
+}
+
 /// The caching rule above, as a middleware.
 pub async fn caller_cache(req: Request, next: Next) -> Response {
     let credentials = req.headers().contains_key(header::AUTHORIZATION);

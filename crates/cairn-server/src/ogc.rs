@@ -634,11 +634,7 @@ pub async fn item(
             let etag = public_etag(&body);
             (body, etag)
         };
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
-    {
+    if crate::conventions::none_match(&headers, &etag) {
         let mut r = StatusCode::NOT_MODIFIED.into_response();
         if let Ok(v) = HeaderValue::from_str(&etag) {
             r.headers_mut().insert(header::ETAG, v);

@@ -114,17 +114,6 @@ impl Drawn {
     }
 }
 
-/// True when `If-None-Match` lists `etag` (or `*`).
-pub(crate) fn none_match(headers: &HeaderMap, etag: &str) -> bool {
-    headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().trim_start_matches("W/"))
-        .any(|t| t == etag || t == "*")
-}
-
 /// Draws one tile for an audience.
 fn draw(state: &AppState, public: bool, zi: u8, xi: u32, yi: u32) -> Vec<u8> {
     if zi < tiles::DETAIL_MIN_ZOOM {
@@ -193,7 +182,7 @@ fn draw(state: &AppState, public: bool, zi: u8, xi: u32, yi: u32) -> Vec<u8> {
 /// A tile's answer: 304 when the client holds it already (`If-None-Match`), else the tile, with
 /// its ETag and the date of the data its audience sees as `Last-Modified`.
 fn mvt(d: Drawn, headers: &HeaderMap, last_modified: Option<cairn_core::Timestamp>) -> Response {
-    let mut r = if none_match(headers, &d.etag) {
+    let mut r = if crate::conventions::none_match(headers, &d.etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         (
@@ -261,7 +250,7 @@ pub async fn tilejson(
     }
     let body = doc.to_string();
     let drawn = Drawn::new(Bytes::from(body));
-    let mut r = if none_match(&headers, &drawn.etag) {
+    let mut r = if crate::conventions::none_match(&headers, &drawn.etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         ([(header::CONTENT_TYPE, "application/json")], drawn.bytes).into_response()

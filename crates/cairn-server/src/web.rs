@@ -164,16 +164,8 @@ fn etag(body: &[u8]) -> HeaderValue {
 
 /// True when the client's `If-None-Match` names this ETag (or `*`).
 fn fresh(headers: &HeaderMap, tag: &HeaderValue) -> bool {
-    let Some(tag) = tag.to_str().ok() else {
-        return false;
-    };
-    headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().trim_start_matches("W/"))
-        .any(|t| t == tag || t == "*")
+    tag.to_str()
+        .is_ok_and(|tag| crate::conventions::none_match(headers, tag))
 }
 
 /// Answers with `body`, or 304 when the client already holds it.
