@@ -151,30 +151,52 @@ fn quantity(addr: &str, token: &str) -> (i64, String) {
     (q, header(&head, "etag").expect("an ETag"))
 }
 
-/// One editor's increment of the device count (an addition to the hazard, allowed to an
-/// officer's edit) through `addr`: read, PATCH with `If-Match`, and on 412 read again and
-/// retry. Returns the status of the last attempt (200 when the increment was acknowledged).
-fn increment(addr: &str, token: &str) -> u16 {
+/// One try at an editor's increment of HA-000001's device count through `addr` (an addition to
+/// the hazard, allowed to an officer's edit): read the item, then PATCH with `If-Match`.
+enum Attempt {
+    /// The read was answered with this status and head, not 200: nothing was sent.
+    Unread(u16, String),
+    /// The PATCH was sent and answered with this status, head and body.
+    Sent(u16, String, String),
+}
+
+fn attempt(addr: &str, token: &str) -> Attempt {
     let auth = format!("Bearer {token}");
+    let item = format!("{ITEM}/HA-000001");
+    let (status, head, body) = request(addr, "GET", &item, &[("Authorization", &auth)], "");
+    if status != 200 {
+        return Attempt::Unread(status, head);
+    }
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let q = v["properties"]["devices"][0]["quantity"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("a quantity in {v}"));
+    let tag = header(&head, "etag").expect("an ETag");
+    let patch =
+        json!({"properties": {"devices": [{"type": "ap-mine-persistent", "quantity": q + 1}]}});
+    let (status, head, body) = request(
+        addr,
+        "PATCH",
+        &item,
+        &[
+            ("Authorization", &auth),
+            ("If-Match", &tag),
+            ("Content-Type", "application/merge-patch+json"),
+        ],
+        &patch.to_string(),
+    );
+    Attempt::Sent(status, head, body)
+}
+
+/// An editor's increment through `addr`, tried again on 412 until it is in. Returns the status
+/// of the last attempt (200 when the increment was acknowledged).
+fn increment(addr: &str, token: &str) -> u16 {
     for _ in 0..200 {
-        let (q, tag) = quantity(addr, token);
-        let patch =
-            json!({"properties": {"devices": [{"type": "ap-mine-persistent", "quantity": q + 1}]}});
-        let (status, _, body) = request(
-            addr,
-            "PATCH",
-            &format!("{ITEM}/HA-000001"),
-            &[
-                ("Authorization", &auth),
-                ("If-Match", &tag),
-                ("Content-Type", "application/merge-patch+json"),
-            ],
-            &patch.to_string(),
-        );
-        match status {
-            412 => continue,
-            200 => return 200,
-            other => panic!("PATCH through {addr}: {other} {body}"),
+        match attempt(addr, token) {
+            Attempt::Sent(412, ..) => continue,
+            Attempt::Sent(200, ..) => return 200,
+            Attempt::Sent(other, _, body) => panic!("PATCH through {addr}: {other} {body}"),
+            Attempt::Unread(status, head) => panic!("GET through {addr}: {status} {head}"),
         }
     }
     panic!("an editor through {addr} never got its increment in after 200 attempts")
@@ -279,40 +301,19 @@ fn killing_one_server_mid_write_leaves_the_other_consistent(backend: Backend) {
             let (acknowledged, attempted) = (Arc::clone(&acknowledged), Arc::clone(&attempted));
             std::thread::spawn(move || {
                 loop {
-                    let auth = format!("Bearer {officer}");
-                    let (status, head, body) = request(
-                        &addr,
-                        "GET",
-                        &format!("{ITEM}/HA-000001"),
-                        &[("Authorization", &auth)],
-                        "",
-                    );
-                    if status != 200 {
-                        return;
-                    }
-                    let v: Value = serde_json::from_str(&body).unwrap();
-                    let q = v["properties"]["devices"][0]["quantity"].as_i64().unwrap();
-                    let tag = header(&head, "etag").unwrap();
-                    let patch = json!({"properties": {"devices": [{"type": "ap-mine-persistent", "quantity": q + 1}]}});
                     attempted.fetch_add(1, Ordering::SeqCst);
-                    let (status, _, _) = request(
-                        &addr,
-                        "PATCH",
-                        &format!("{ITEM}/HA-000001"),
-                        &[
-                            ("Authorization", &auth),
-                            ("If-Match", &tag),
-                            ("Content-Type", "application/merge-patch+json"),
-                        ],
-                        &patch.to_string(),
-                    );
-                    match status {
-                        200 => {
+                    match attempt(&addr, &officer) {
+                        Attempt::Sent(200, ..) => {
                             acknowledged.fetch_add(1, Ordering::SeqCst);
                         }
-                        412 => {}
+                        Attempt::Sent(412, ..) => {}
+                        // Nothing was sent: not an attempt.
+                        Attempt::Unread(..) => {
+                            attempted.fetch_sub(1, Ordering::SeqCst);
+                            return;
+                        }
                         // The server died under this request.
-                        _ => return,
+                        Attempt::Sent(..) => return,
                     }
                 }
             })
@@ -429,44 +430,31 @@ fn the_database_restarting_under_mixed_load_loses_no_acknowledged_write() {
         );
         load.push(std::thread::spawn(move || {
             let addr = &servers[e].addr;
-            let auth = format!("Bearer {officer}");
             while !stop.load(Ordering::SeqCst) {
-                let (status, head, body) = request(addr, "GET", &format!("{ITEM}/HA-000001"), &[("Authorization", &auth)], "");
-                if status == 503 {
-                    assert!(header(&head, "retry-after").is_some(), "a 503 says when to retry: {head}");
-                    if down.load(Ordering::SeqCst) {
-                        refused.fetch_add(1, Ordering::SeqCst);
-                    }
-                    std::thread::sleep(Duration::from_millis(50));
-                    continue;
-                }
-                assert_eq!(status, 200, "GET through {addr}: {body}");
-                let v: Value = serde_json::from_str(&body).unwrap();
-                let q = v["properties"]["devices"][0]["quantity"].as_i64().unwrap();
-                let tag = header(&head, "etag").unwrap();
-                let patch = json!({"properties": {"devices": [{"type": "ap-mine-persistent", "quantity": q + 1}]}});
                 attempted.fetch_add(1, Ordering::SeqCst);
-                let (status, head, body) = request(
-                    addr,
-                    "PATCH",
-                    &format!("{ITEM}/HA-000001"),
-                    &[("Authorization", &auth), ("If-Match", &tag), ("Content-Type", "application/merge-patch+json")],
-                    &patch.to_string(),
-                );
-                match status {
-                    200 => {
+                let head = match attempt(addr, &officer) {
+                    Attempt::Sent(200, ..) => {
                         acknowledged.fetch_add(1, Ordering::SeqCst);
+                        continue;
                     }
-                    412 => {}
-                    503 => {
-                        assert!(header(&head, "retry-after").is_some(), "a 503 says when to retry: {head}");
-                        if down.load(Ordering::SeqCst) {
-                            refused.fetch_add(1, Ordering::SeqCst);
-                        }
-                        std::thread::sleep(Duration::from_millis(50));
+                    Attempt::Sent(412, ..) => continue,
+                    Attempt::Sent(503, head, _) => head,
+                    Attempt::Unread(503, head) => {
+                        // Nothing was sent: not an attempt.
+                        attempted.fetch_sub(1, Ordering::SeqCst);
+                        head
                     }
-                    other => panic!("PATCH through {addr}: {other} {body}"),
+                    Attempt::Sent(other, _, body) => panic!("PATCH through {addr}: {other} {body}"),
+                    Attempt::Unread(other, head) => panic!("GET through {addr}: {other} {head}"),
+                };
+                assert!(
+                    header(&head, "retry-after").is_some(),
+                    "a 503 says when to retry: {head}"
+                );
+                if down.load(Ordering::SeqCst) {
+                    refused.fetch_add(1, Ordering::SeqCst);
                 }
+                std::thread::sleep(Duration::from_millis(50));
             }
         }));
     }
