@@ -2,7 +2,7 @@
 //! interleaved inserts, edits, status changes and removals, compared with a fresh rebuild.
 
 use cairn_core::{Catalogue, Shape, Status};
-use cairn_index::{Filter, Hazard, Index, geodesy};
+use cairn_index::{Filter, Hazard, Index, ShapeRef, geodesy};
 use geo_types::{Coord, LineString, Point, polygon};
 use proptest::prelude::*;
 
@@ -11,9 +11,9 @@ fn square(id: &str, x: f64, y: f64, side_deg: f64, status: Status) -> Hazard {
         id: id.into(),
         status,
         categories: 1,
-        shape: Shape::Polygon(polygon![
+        shape: ShapeRef::from(Shape::Polygon(polygon![
             (x: x, y: y), (x: x + side_deg, y: y), (x: x + side_deg, y: y + side_deg), (x: x, y: y + side_deg), (x: x, y: y)
-        ]),
+        ])),
     }
 }
 
@@ -27,10 +27,10 @@ fn point_inside_on_edge_near_and_nearest() {
             id: "S".into(),
             status: Status::Confirmed,
             categories: 8,
-            shape: Shape::Spot {
+            shape: ShapeRef::from(Shape::Spot {
                 at: Point::new(36.05, 49.05),
                 radius_m: 100.0,
-            },
+            }),
         },
     ]);
     let f = Filter::default();
@@ -212,10 +212,10 @@ fn arb_hazard() -> impl Strategy<Value = Hazard> {
                     id: format!("H{id}").into(),
                     status,
                     categories: 1,
-                    shape: Shape::Spot {
+                    shape: ShapeRef::from(Shape::Spot {
                         at: Point::new(x, y),
                         radius_m: side * 10_000.0,
-                    },
+                    }),
                 }
             } else {
                 square(&format!("H{id}"), x, y, side, status)
