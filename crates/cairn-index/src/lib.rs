@@ -436,7 +436,14 @@ impl Index {
         // Unchanged (a generalised zone shown for several records, written again for one of
         // them): nothing to do, and taking a large zone out of the grid and back costs tens of
         // milliseconds.
-        if self.get(&h.id) == Some(&h) {
+        if let Some(&slot) = self.by_id.get(&*h.id)
+            && let Some(s) = self.slots[slot as usize].as_mut()
+            && s.hazard == h
+        {
+            // The same values, but the new entry's shape and id may be other copies: take them,
+            // so that the index never keeps a replaced record (and its geometry) alive. The grid
+            // holds slot numbers and its own words, no references.
+            s.hazard = h;
             return;
         }
         self.remove(&h.id);

@@ -294,3 +294,27 @@ fn synth_hazards_all_load_and_each_contains_its_own_vertex() {
         );
     }
 }
+
+#[test]
+fn an_unchanged_upsert_takes_the_new_copy_of_the_shape() {
+    let first = square("HA-1", 36.0, 49.0, 0.01, Status::Confirmed);
+    let mut idx = Index::build(vec![first.clone()]);
+    let again = Hazard {
+        shape: ShapeRef::from((*first.shape).clone()),
+        ..first.clone()
+    };
+    assert!(!ShapeRef::same_copy(&first.shape, &again.shape));
+    idx.upsert(again.clone());
+    let held = idx.get("HA-1").expect("still held");
+    // The index holds the new copy: the old one (in the server, a replaced record) may go.
+    assert!(ShapeRef::same_copy(&held.shape, &again.shape));
+    let a = idx.check_point(
+        Coord {
+            x: 36.005,
+            y: 49.005,
+        },
+        0.0,
+        &Filter::default(),
+    );
+    assert_eq!(a.inside.len(), 1);
+}

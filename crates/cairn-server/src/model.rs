@@ -121,6 +121,17 @@ impl PublicFeature {
         self.seen.date()
     }
 
+    /// This feature with the date `earlier` was shown with (the two the same but for their
+    /// dates, `same_as`). The shape stays this one's: keeping `earlier` whole would keep the
+    /// record it was made from, a copy of the geometry, alive beside the current one.
+    pub fn dated_as(&self, earlier: &PublicFeature) -> PublicFeature {
+        debug_assert!(self.same_as(earlier));
+        PublicFeature {
+            seen: earlier.seen.clone(),
+            ..self.clone()
+        }
+    }
+
     /// True when the public sees the same in both, their dates aside.
     pub fn same_as(&self, other: &PublicFeature) -> bool {
         self.id == other.id
@@ -301,7 +312,7 @@ impl ReadModel {
         let mut changed = self.public.len() != old.public.len();
         for (id, f) in self.public.iter_mut() {
             match old.public.get(id) {
-                Some(o) if o.same_as(f) => *f = o.clone(),
+                Some(o) if o.same_as(f) => *f = Arc::new(f.dated_as(o)),
                 _ => changed = true,
             }
         }
@@ -392,7 +403,8 @@ impl ReadModel {
             match (b, self.public.get(&t)) {
                 // Seen the same by the public: it keeps what it was shown with, date included.
                 (Some(b), Some(a)) if b.same_as(a) => {
-                    self.public.insert(t, b);
+                    let kept = Arc::new(a.dated_as(&b));
+                    self.public.insert(t, kept);
                 }
                 (None, None) => {}
                 _ => changed = true,
@@ -446,7 +458,7 @@ fn resident_mib() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
         .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map_or(0, |pages| pages * 4096 >> 20)
+        .map_or(0, |pages| (pages * 4096) >> 20)
 }
 
 /// The public index's entry for a public feature: its id and shape shared with it.
@@ -547,5 +559,120 @@ fn public_feature(
                 status_label: "danger-zone",
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_core::HazardArea;
+    use cairn_core::area::{AreaProperties, Classification, DeviceGroup};
+    use cairn_store::{Op, Revision};
+    use geo_types::polygon;
+    use std::sync::Weak;
+
+    /// A public confirmed area at revision `rev`, recorded `rev` seconds after a fixed moment,
+    /// with `quantity` devices (a field the public does not see).
+    fn record(rev: i64, quantity: u64) -> StoredArea {
+        StoredArea {
+            area: HazardArea {
+                id: "HA-1".into(),
+                shape: Shape::Polygon(polygon![
+                    (x: 36.0, y: 49.0), (x: 36.01, y: 49.0), (x: 36.01, y: 49.01), (x: 36.0, y: 49.0)
+                ]),
+                props: AreaProperties {
+                    name: Some("Field by the road".into()),
+                    status: Status::Confirmed,
+                    classification: Classification::Public,
+                    evidence: None,
+                    devices: vec![DeviceGroup {
+                        device_type: "ap-mine-nonpersistent-15d".into(),
+                        quantity: Some(quantity),
+                        emplaced_from: None,
+                        emplaced_to: None,
+                        how_known: None,
+                    }],
+                    reference_points: vec![],
+                    marking: None,
+                    organisation: None,
+                    reported_at: None,
+                    emplacement: None,
+                    extra: Default::default(),
+                },
+            },
+            revision: Revision {
+                rev,
+                seq: rev,
+                op: if rev == 1 { Op::Create } else { Op::Update },
+                changeset: rev,
+                recorded_at: chrono::DateTime::from_timestamp(1_800_000_000 + rev, 0)
+                    .expect("a valid time"),
+                author: "test".into(),
+                reason: "test".into(),
+                source: None,
+                command: None,
+            },
+        }
+    }
+
+    fn model_of(s: StoredArea) -> ReadModel {
+        let mut areas = BTreeMap::new();
+        areas.insert(Arc::from(s.area.id.as_str()), Arc::new(Record(s)));
+        ReadModel::from_areas(areas, &Catalogue::builtin(), None)
+    }
+
+    fn held(m: &ReadModel) -> Weak<Record> {
+        Arc::downgrade(&m.areas["HA-1"])
+    }
+
+    #[test]
+    fn a_record_its_indexes_and_its_public_feature_share_one_shape() {
+        let m = model_of(record(1, 40));
+        let r = &m.areas["HA-1"];
+        let mine = shape_of(r);
+        let f = &m.public["HA-1"];
+        assert!(ShapeRef::same_copy(&f.shape, &mine));
+        for idx in [&m.index, &m.public_index] {
+            let h = idx.get("HA-1").expect("indexed");
+            assert!(ShapeRef::same_copy(&h.shape, &mine));
+            // One id too, the model's key.
+            assert!(Arc::ptr_eq(
+                &h.id,
+                m.areas.keys().next().expect("one record")
+            ));
+        }
+        // The properties made on request are the wire's: no device count, no type.
+        let p = f.props();
+        assert_eq!(p["kind"], "hazardous-area");
+        assert_eq!(p["name"], "Field by the road");
+        assert!(!p.contains_key("id") && !p.contains_key("devices"));
+        assert_eq!(f.name(), Some("Field by the road"));
+    }
+
+    #[test]
+    fn a_hidden_change_keeps_the_public_date_and_lets_the_old_record_go() {
+        let mut m = model_of(record(1, 40));
+        let shown = m.public["HA-1"].data_date();
+        let old = held(&m);
+        m.apply(record(2, 41), &Catalogue::builtin());
+        let f = &m.public["HA-1"];
+        // The public sees nothing new: the date it was shown with stays.
+        assert_eq!(f.data_date(), shown);
+        // The feature now refers to the current record's shape, and nothing keeps the replaced
+        // record (a second copy of its geometry) alive.
+        assert!(ShapeRef::same_copy(&f.shape, &shape_of(&m.areas["HA-1"])));
+        assert!(old.upgrade().is_none());
+    }
+
+    #[test]
+    fn a_rebuild_keeps_dates_without_keeping_the_old_model_alive() {
+        let before = model_of(record(1, 40));
+        let shown = before.public["HA-1"].data_date();
+        let old = held(&before);
+        let mut after = model_of(record(1, 40));
+        after.keep_dates(&before);
+        drop(before);
+        assert_eq!(after.public["HA-1"].data_date(), shown);
+        assert!(old.upgrade().is_none());
     }
 }
