@@ -141,7 +141,7 @@ fn main() {
         );
         cands += c.len();
         for h in &c {
-            verts += match &h.shape {
+            verts += match &*h.shape {
                 cairn_core::Shape::Polygon(p) => {
                     p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>()
                 }

@@ -434,7 +434,7 @@ fn rings(shape: &Shape) -> impl Iterator<Item = &LineString<f64>> + Clone {
 
 /// Half a track's width in degrees of latitude and longitude, surely covering it.
 fn track_margin(s: &Source<'_>) -> (f64, f64) {
-    match &s.hazard.shape {
+    match &*s.hazard.shape {
         Shape::Linear { width_m, .. } => geodesy::degrees_covering(
             width_m / 2.0,
             s.bbox.max().y.abs().max(s.bbox.min().y.abs()),
@@ -497,7 +497,7 @@ pub fn edge_stats(s: &Source<'_>) -> EdgeStats {
         w += ((hi_x - lo_x) * TX).min(1.0);
         h += ((hi_y - lo_y) * TY).min(1.0);
     };
-    match &s.hazard.shape {
+    match &*s.hazard.shape {
         Shape::Polygon(_) | Shape::MultiPolygon(_) => {
             for ring in rings(&s.hazard.shape) {
                 for e in ring.0.windows(2) {
@@ -624,7 +624,7 @@ fn emit(ix: i64, iy: i64, level: u32, s: &Source<'_>, sc: &mut TileScratch) {
     if c0 > c1 || r0 > r1 {
         return;
     }
-    match &h.shape {
+    match &*h.shape {
         Shape::Spot { at, radius_m } => {
             for gy in r0..=r1 {
                 for gx in c0..=c1 {

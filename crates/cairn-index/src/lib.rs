@@ -8,6 +8,7 @@ pub mod grid;
 mod names;
 pub mod prepared;
 pub mod route;
+pub mod shared;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use geodesy::LocalPlane;
 use grid::{Grid, Source};
 use names::Names;
 use prepared::Prepared;
+pub use shared::{HoldsShape, ShapeRef};
 
 /// Farthest a "nearest hazard" is looked for, in metres.
 pub const NEAREST_LIMIT_M: f64 = 50_000.0;
@@ -36,12 +38,24 @@ pub struct Hazard {
     pub status: Status,
     /// Bit set of device categories (`1 << Category as u8`).
     pub categories: u8,
-    pub shape: Shape,
+    /// The shape, shared with whatever else holds it (the record, a public feature).
+    pub shape: ShapeRef,
 }
 
 impl Hazard {
-    /// The index's view of a record.
+    /// The index's view of a record, with a copy of its shape of its own.
     pub fn from_area(a: &HazardArea, catalogue: &Catalogue) -> Hazard {
+        Hazard::with_shape(a, ShapeRef::from(a.shape.clone()), catalogue)
+    }
+
+    /// The index's view of a record whose shape `shape` refers to (held once, elsewhere).
+    pub fn with_shape(a: &HazardArea, shape: ShapeRef, catalogue: &Catalogue) -> Hazard {
+        Hazard::shared(Arc::from(a.id.as_str()), a, shape, catalogue)
+    }
+
+    /// As `with_shape`, with the id too held elsewhere (`id` must be the record's).
+    pub fn shared(id: Arc<str>, a: &HazardArea, shape: ShapeRef, catalogue: &Catalogue) -> Hazard {
+        debug_assert!(*shape == a.shape && *id == *a.id);
         let categories = a
             .props
             .devices
@@ -49,10 +63,10 @@ impl Hazard {
             .map(|g| category_bit(catalogue.get(&g.device_type).map(|t| t.category)))
             .fold(0, |x, b| x | b);
         Hazard {
-            id: Arc::from(a.id.as_str()),
+            id,
             status: a.props.status,
             categories,
-            shape: a.shape.clone(),
+            shape,
         }
     }
 }
@@ -207,7 +221,8 @@ pub struct Index {
     /// Each slot's id, held densely for answers.
     names: Names,
     free: Vec<u32>,
-    by_id: HashMap<String, u32>,
+    /// Slot by id; the keys share the hazards' own ids.
+    by_id: HashMap<Arc<str>, u32>,
     squash: f64,
     /// The point-location grid over every hazard but the very largest; none in an index built
     /// for a few queries (`build_without_grid`), which asks the tree instead.
@@ -354,7 +369,7 @@ impl Index {
                 idx.names.clear(other);
                 idx.free.push(other);
             }
-            idx.by_id.insert(h.id.to_string(), slot);
+            idx.by_id.insert(h.id.clone(), slot);
             idx.names.set(slot, &h.id);
             let prepared = prepare(&h, r);
             idx.slots.push(Some(Slot {
@@ -421,7 +436,14 @@ impl Index {
         // Unchanged (a generalised zone shown for several records, written again for one of
         // them): nothing to do, and taking a large zone out of the grid and back costs tens of
         // milliseconds.
-        if self.get(&h.id) == Some(&h) {
+        if let Some(&slot) = self.by_id.get(&*h.id)
+            && let Some(s) = self.slots[slot as usize].as_mut()
+            && s.hazard == h
+        {
+            // The same values, but the new entry's shape and id may be other copies: take them,
+            // so that the index never keeps a replaced record (and its geometry) alive. The grid
+            // holds slot numbers and its own words, no references.
+            s.hazard = h;
             return;
         }
         self.remove(&h.id);
@@ -433,7 +455,7 @@ impl Index {
                 (self.slots.len() - 1) as u32
             }
         };
-        self.by_id.insert(h.id.to_string(), slot);
+        self.by_id.insert(h.id.clone(), slot);
         self.names.set(slot, &h.id);
         self.tree.insert(self.entry(r, slot));
         let prepared = prepare(&h, r);
@@ -799,7 +821,7 @@ fn place(
     if !filter.admits(h) {
         return None;
     }
-    let is_polygon = matches!(h.shape, Shape::Polygon(_) | Shape::MultiPolygon(_));
+    let is_polygon = matches!(*h.shape, Shape::Polygon(_) | Shape::MultiPolygon(_));
     let (in_polygon, c) = if is_polygon && r.intersects(&q) {
         // Containment, and the distance when within the accuracy radius, reading only the
         // prepared edges near q.

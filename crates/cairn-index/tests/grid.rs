@@ -7,7 +7,7 @@
 
 use cairn_core::{Catalogue, Shape, Status};
 use cairn_index::distance::{closest, contains};
-use cairn_index::{Filter, Hazard, Index, geodesy};
+use cairn_index::{Filter, Hazard, Index, ShapeRef, geodesy};
 use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon, Rect};
 
 /// SplitMix64, so the test needs no extra dependency and always sees the same places.
@@ -57,7 +57,7 @@ fn brute(
         {
             continue;
         }
-        let polygon = matches!(h.shape, Shape::Polygon(_) | Shape::MultiPolygon(_));
+        let polygon = matches!(*h.shape, Shape::Polygon(_) | Shape::MultiPolygon(_));
         if polygon {
             if contains(&h.shape, q) {
                 inside.push(h.id.to_string());
@@ -198,10 +198,10 @@ fn on_the_lines() -> Vec<Hazard> {
         id: id.into(),
         status: Status::Confirmed,
         categories: 1,
-        shape: Shape::Polygon(Polygon::new(
+        shape: ShapeRef::from(Shape::Polygon(Polygon::new(
             ring(&outer),
             holes.iter().map(|h| ring(h)).collect(),
-        )),
+        ))),
     };
     vec![
         poly(
@@ -243,7 +243,7 @@ fn on_the_lines() -> Vec<Hazard> {
             id: "L-multi".into(),
             status: Status::Suspected,
             categories: 2,
-            shape: Shape::MultiPolygon(MultiPolygon(vec![
+            shape: ShapeRef::from(Shape::MultiPolygon(MultiPolygon(vec![
                 Polygon::new(
                     ring(&[
                         (gx(0.0), gy(100.0)),
@@ -262,7 +262,7 @@ fn on_the_lines() -> Vec<Hazard> {
                     ]),
                     vec![],
                 ),
-            ])),
+            ]))),
         },
         // A sliver along a tile border, one leaf high.
         poly(
@@ -279,23 +279,23 @@ fn on_the_lines() -> Vec<Hazard> {
             id: "L-spot".into(),
             status: Status::Confirmed,
             categories: 8,
-            shape: Shape::Spot {
+            shape: ShapeRef::from(Shape::Spot {
                 at: Point::new(gx(64.0), gy(128.0)),
                 radius_m: 30.0,
-            },
+            }),
         },
         Hazard {
             id: "L-track".into(),
             status: Status::Reduced,
             categories: 1,
-            shape: Shape::Linear {
+            shape: ShapeRef::from(Shape::Linear {
                 line: LineString::from(vec![
                     (gx(70.0), gy(100.0)),
                     (gx(130.0), gy(100.0)),
                     (gx(130.0), gy(160.0)),
                 ]),
                 width_m: 12.0,
-            },
+            }),
         },
     ]
 }
@@ -326,7 +326,7 @@ fn places(hazards: &[Hazard], rng: &mut Rng, n: usize) -> Vec<Coord<f64>> {
                 }
             }
             _ => {
-                let pts: Vec<Coord<f64>> = match &h.shape {
+                let pts: Vec<Coord<f64>> = match &*h.shape {
                     Shape::Polygon(p) => p
                         .exterior()
                         .0
@@ -429,7 +429,7 @@ fn grid_kept_current_agrees_with_a_brute_force_scan() {
             0..=2 => {
                 let (dx, dy) = ((rng.unit() - 0.5) * 0.0025, (rng.unit() - 0.5) * 0.0018);
                 let mut h = hazards[i].clone();
-                h.shape = shift(&h.shape, dx, dy);
+                h.shape = shift(&h.shape, dx, dy).into();
                 h.status = [Status::Suspected, Status::Confirmed, Status::Cleared][rng.below(3)];
                 idx.upsert(h.clone());
                 hazards[i] = h;
@@ -444,7 +444,7 @@ fn grid_kept_current_agrees_with_a_brute_force_scan() {
                     continue;
                 }
                 h.id = format!("{}-copy-{i}", h.id).into();
-                h.shape = shift(&h.shape, 1.0 / 4096.0, 1.0 / 8192.0);
+                h.shape = shift(&h.shape, 1.0 / 4096.0, 1.0 / 8192.0).into();
                 idx.upsert(h.clone());
                 hazards.push(h);
             }
@@ -501,7 +501,8 @@ fn of_two_hazards_with_one_id_at_build_the_later_stays() {
             &h.shape,
             (rng.unit() - 0.5) * 0.05,
             (rng.unit() - 0.5) * 0.036,
-        );
+        )
+        .into();
         copy.status = if h.status == Status::Confirmed {
             Status::Suspected
         } else {

@@ -2,7 +2,7 @@
 //! interleaved inserts, edits, status changes and removals, compared with a fresh rebuild.
 
 use cairn_core::{Catalogue, Shape, Status};
-use cairn_index::{Filter, Hazard, Index, geodesy};
+use cairn_index::{Filter, Hazard, Index, ShapeRef, geodesy};
 use geo_types::{Coord, LineString, Point, polygon};
 use proptest::prelude::*;
 
@@ -11,9 +11,9 @@ fn square(id: &str, x: f64, y: f64, side_deg: f64, status: Status) -> Hazard {
         id: id.into(),
         status,
         categories: 1,
-        shape: Shape::Polygon(polygon![
+        shape: ShapeRef::from(Shape::Polygon(polygon![
             (x: x, y: y), (x: x + side_deg, y: y), (x: x + side_deg, y: y + side_deg), (x: x, y: y + side_deg), (x: x, y: y)
-        ]),
+        ])),
     }
 }
 
@@ -27,10 +27,10 @@ fn point_inside_on_edge_near_and_nearest() {
             id: "S".into(),
             status: Status::Confirmed,
             categories: 8,
-            shape: Shape::Spot {
+            shape: ShapeRef::from(Shape::Spot {
                 at: Point::new(36.05, 49.05),
                 radius_m: 100.0,
-            },
+            }),
         },
     ]);
     let f = Filter::default();
@@ -212,10 +212,10 @@ fn arb_hazard() -> impl Strategy<Value = Hazard> {
                     id: format!("H{id}").into(),
                     status,
                     categories: 1,
-                    shape: Shape::Spot {
+                    shape: ShapeRef::from(Shape::Spot {
                         at: Point::new(x, y),
                         radius_m: side * 10_000.0,
-                    },
+                    }),
                 }
             } else {
                 square(&format!("H{id}"), x, y, side, status)
@@ -293,4 +293,28 @@ fn synth_hazards_all_load_and_each_contains_its_own_vertex() {
             a.id
         );
     }
+}
+
+#[test]
+fn an_unchanged_upsert_takes_the_new_copy_of_the_shape() {
+    let first = square("HA-1", 36.0, 49.0, 0.01, Status::Confirmed);
+    let mut idx = Index::build(vec![first.clone()]);
+    let again = Hazard {
+        shape: ShapeRef::from((*first.shape).clone()),
+        ..first.clone()
+    };
+    assert!(!ShapeRef::same_copy(&first.shape, &again.shape));
+    idx.upsert(again.clone());
+    let held = idx.get("HA-1").expect("still held");
+    // The index holds the new copy: the old one (in the server, a replaced record) may go.
+    assert!(ShapeRef::same_copy(&held.shape, &again.shape));
+    let a = idx.check_point(
+        Coord {
+            x: 36.005,
+            y: 49.005,
+        },
+        0.0,
+        &Filter::default(),
+    );
+    assert_eq!(a.inside.len(), 1);
 }

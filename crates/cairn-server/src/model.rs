@@ -10,12 +10,13 @@
 //! `data_date`, the newest write of any record, only callers with a token see.
 
 use std::collections::BTreeMap;
+use std::ops::Deref;
 use std::sync::Arc;
 
 use cairn_core::WireEnum;
-use cairn_core::public::{PublicView, public_view};
+use cairn_core::public::{DangerZone, PublicDetail, PublicView, public_view};
 use cairn_core::{Catalogue, Shape, Status, Timestamp};
-use cairn_index::{Hazard, Index};
+use cairn_index::{Hazard, HoldsShape, Index, ShapeRef};
 use cairn_store::{Store, StoreError, StoredArea};
 
 use crate::pyramid::Pyramid;
@@ -23,38 +24,142 @@ use crate::vt::rank;
 use geo_types::Rect;
 use serde_json::{Map, Value};
 
+/// A record as the model holds it. Its shape is the one copy the indexes and its public feature
+/// refer to (`ShapeRef`).
+#[derive(Debug)]
+pub struct Record(pub StoredArea);
+
+impl Deref for Record {
+    type Target = StoredArea;
+    fn deref(&self) -> &StoredArea {
+        &self.0
+    }
+}
+
+impl HoldsShape for Record {
+    fn shape(&self) -> &Shape {
+        &self.0.area.shape
+    }
+}
+
+/// A reference to a record's own shape.
+fn shape_of(r: &Arc<Record>) -> ShapeRef {
+    ShapeRef::new(r.clone())
+}
+
 /// A feature as the public may see it.
 #[derive(Clone, Debug)]
 pub struct PublicFeature {
-    pub id: String,
-    pub shape: Shape,
-    /// The public properties, ready for the wire.
-    pub props: Map<String, Value>,
+    pub id: Arc<str>,
+    /// A public record's own shape (shared with it), or a danger zone's polygon.
+    pub shape: ShapeRef,
+    /// What `public_view` gave, besides the shape: kept as it is (a few hundred bytes) and turned
+    /// into wire properties when asked (`props`), rather than held as a map of JSON values.
+    seen: Seen,
     /// `reported`, `suspected`, `confirmed`, `reduced`, or `danger-zone` for a generalised
     /// restricted area.
     pub status_label: &'static str,
 }
 
+/// The public fields of a public feature, as `public_view` decided them.
+#[derive(Clone, Debug, PartialEq)]
+enum Seen {
+    Area(Box<PublicDetail>),
+    /// The zone's own fields (its polygon is the feature's shape).
+    Zone(Box<DangerZone>),
+}
+
+impl Seen {
+    fn date(&self) -> Timestamp {
+        match self {
+            Seen::Area(d) => d.data_date,
+            Seen::Zone(z) => z.data_date,
+        }
+    }
+}
+
 impl PublicFeature {
+    /// The public properties, ready for the wire.
+    pub fn props(&self) -> Map<String, Value> {
+        match &self.seen {
+            Seen::Area(detail) => {
+                let mut props = match serde_json::to_value(detail) {
+                    Ok(Value::Object(m)) => m,
+                    _ => Map::new(),
+                };
+                props.remove("id");
+                props.insert("kind".into(), Value::from("hazardous-area"));
+                if let Some(r) = self.shape.radius_m() {
+                    props.insert("radius_m".into(), Value::from(r));
+                }
+                if let Some(w) = self.shape.width_m() {
+                    props.insert("width_m".into(), Value::from(w));
+                }
+                props
+            }
+            Seen::Zone(z) => {
+                let mut props = match serde_json::to_value(z) {
+                    Ok(Value::Object(m)) => m,
+                    _ => Map::new(),
+                };
+                props.insert("kind".into(), Value::from("danger-zone"));
+                props
+            }
+        }
+    }
+
+    /// The public name of a public record (a zone has none).
+    pub fn name(&self) -> Option<&str> {
+        match &self.seen {
+            Seen::Area(d) => d.name.as_deref(),
+            Seen::Zone(_) => None,
+        }
+    }
+
+    /// When the public began to see it as it is (its `data_date`).
+    pub fn data_date(&self) -> Timestamp {
+        self.seen.date()
+    }
+
+    /// This feature with the date `earlier` was shown with (the two the same but for their
+    /// dates, `same_as`). The shape stays this one's: keeping `earlier` whole would keep the
+    /// record it was made from, a copy of the geometry, alive beside the current one.
+    pub fn dated_as(&self, earlier: &PublicFeature) -> PublicFeature {
+        debug_assert!(self.same_as(earlier));
+        PublicFeature {
+            seen: earlier.seen.clone(),
+            ..self.clone()
+        }
+    }
+
     /// True when the public sees the same in both, their dates aside.
     pub fn same_as(&self, other: &PublicFeature) -> bool {
         self.id == other.id
-            && self.shape == other.shape
             && self.status_label == other.status_label
-            && self.props.len() == other.props.len()
-            && self
-                .props
-                .iter()
-                .all(|(k, v)| k == "data_date" || other.props.get(k) == Some(v))
+            && self.shape == other.shape
+            && match (&self.seen, &other.seen) {
+                (Seen::Area(a), Seen::Area(b)) => {
+                    let mut a = a.clone();
+                    a.data_date = b.data_date;
+                    a == *b
+                }
+                (Seen::Zone(a), Seen::Zone(b)) => {
+                    let mut a = a.clone();
+                    a.data_date = b.data_date;
+                    a == *b
+                }
+                _ => false,
+            }
     }
 }
 
 /// Everything the service answers from, for one moment of the store.
 #[derive(Debug, Default)]
 pub struct ReadModel {
-    pub areas: BTreeMap<String, Arc<StoredArea>>,
+    /// Every current record by id (the keys share the index entries' ids).
+    pub areas: BTreeMap<Arc<str>, Arc<Record>>,
     pub index: Index,
-    pub public: BTreeMap<String, Arc<PublicFeature>>,
+    pub public: BTreeMap<Arc<str>, Arc<PublicFeature>>,
     pub public_index: Index,
     /// Covering cells of the low zooms' tiles, for callers who see everything and for the public.
     pub cells: Pyramid,
@@ -91,18 +196,32 @@ impl ReadModel {
         store: &S,
         catalogue: &Catalogue,
     ) -> Result<ReadModel, StoreError> {
+        let started = std::time::Instant::now();
         let mut areas = BTreeMap::new();
         store.for_each_area(None, &mut |s| {
-            areas.insert(s.area.id.clone(), Arc::new(s));
+            areas.insert(Arc::from(s.area.id.as_str()), Arc::new(Record(s)));
             Ok(())
         })?;
         let data_date = store.stats()?.last_recorded_at;
-        Ok(ReadModel::from_areas(areas, catalogue, data_date))
+        let read = started.elapsed();
+        let read_rss = resident_mib();
+        let model = ReadModel::from_areas(areas, catalogue, data_date);
+        tracing::info!(
+            areas = model.areas.len(),
+            public = model.public.len(),
+            read_ms = read.as_millis() as u64,
+            read_rss_mib = read_rss,
+            build_ms = (started.elapsed() - read).as_millis() as u64,
+            rss_mib = resident_mib(),
+            grid_mib = model.public_index.grid_census().0 >> 20,
+            "read model built"
+        );
+        Ok(model)
     }
 
-    /// Builds the model from records already read.
+    /// Builds the model from records already read (keyed by their ids).
     pub fn from_areas(
-        areas: BTreeMap<String, Arc<StoredArea>>,
+        areas: BTreeMap<Arc<str>, Arc<Record>>,
         catalogue: &Catalogue,
         data_date: Option<Timestamp>,
     ) -> ReadModel {
@@ -111,23 +230,55 @@ impl ReadModel {
         let date = chrono::Utc::now();
         let mut extent = None;
         let mut public_extent = None;
-        let mut public: BTreeMap<String, Arc<PublicFeature>> = BTreeMap::new();
+        let mut public: BTreeMap<Arc<str>, Arc<PublicFeature>> = BTreeMap::new();
         let mut hazards = Vec::with_capacity(areas.len());
-        for s in areas.values() {
-            hazards.push(Hazard::from_area(&s.area, catalogue));
-            extent = union(extent, s.area.shape.covering_bbox());
-            if let Some(f) = public_feature(s, catalogue, date) {
+        for (id, r) in &areas {
+            hazards.push(Hazard::shared(id.clone(), &r.area, shape_of(r), catalogue));
+            extent = union(extent, r.area.shape.covering_bbox());
+            if let Some(f) = public_feature(id, r, catalogue, date) {
                 public_extent = union(public_extent, f.shape.covering_bbox());
                 public.insert(f.id.clone(), Arc::new(f));
             }
         }
         // The public's place checks, the busiest question, read the point-location grid; those of
         // field teams, officers, auditors and admins the tree alone (tens of microseconds each),
-        // which spares the service a second grid's memory and start-up time.
-        let public_index = Index::build(public.values().map(|f| public_hazard(f)));
-        let index = Index::build_without_grid(hazards);
-        let cells = pyramid_of(&index, |h| h.status.as_str());
-        let public_cells = pyramid_of(&public_index, hazard_label);
+        // which spares the service a second grid's memory and start-up time. The two indexes and
+        // their cell pyramids are built side by side.
+        let derived = date.signed_duration_since(chrono::Utc::now()).abs();
+        let derived_rss = resident_mib();
+        tracing::info!(
+            derive_ms = derived.num_milliseconds(),
+            rss_mib = derived_rss,
+            "hazards and public features derived"
+        );
+        let (public_index, index) = std::thread::scope(|scope| {
+            let full = scope.spawn(move || {
+                let t = std::time::Instant::now();
+                let index = Index::build_without_grid(hazards);
+                tracing::info!(
+                    index_ms = t.elapsed().as_millis() as u64,
+                    rss_mib = resident_mib(),
+                    "full index built"
+                );
+                index
+            });
+            let t = std::time::Instant::now();
+            let public_index = Index::build(public.values().map(|f| public_hazard(f)));
+            tracing::info!(
+                index_ms = t.elapsed().as_millis() as u64,
+                rss_mib = resident_mib(),
+                "public index built"
+            );
+            let full = full.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (public_index, full)
+        });
+        let t = std::time::Instant::now();
+        let (cells, public_cells) = pyramids(&areas, &public);
+        tracing::info!(
+            pyramids_ms = t.elapsed().as_millis() as u64,
+            rss_mib = resident_mib(),
+            "covering cells built"
+        );
         ReadModel {
             index,
             cells,
@@ -161,7 +312,7 @@ impl ReadModel {
         let mut changed = self.public.len() != old.public.len();
         for (id, f) in self.public.iter_mut() {
             match old.public.get(id) {
-                Some(o) if o.same_as(f) => *f = o.clone(),
+                Some(o) if o.same_as(f) => *f = Arc::new(f.dated_as(o)),
                 _ => changed = true,
             }
         }
@@ -178,29 +329,33 @@ impl ReadModel {
     /// Extents only grow: an extent a little too large is harmless, one too small is not.
     pub fn apply(&mut self, s: StoredArea, catalogue: &Catalogue) {
         let date = s.revision.recorded_at;
-        let id = s.area.id.clone();
         let open = cairn_index::Filter::default();
         if self
             .areas
-            .get(&id)
+            .get(s.area.id.as_str())
             .is_some_and(|old| old.revision.rev == s.revision.rev)
         {
             // Already applied (the feed may hand a revision over twice).
             return;
         }
+        let id: Arc<str> = match self.areas.get_key_value(s.area.id.as_str()) {
+            Some((k, _)) => k.clone(),
+            None => Arc::from(s.area.id.as_str()),
+        };
+        let s = Arc::new(Record(s));
         // What the public saw under the ids this write may touch, to tell afterwards whether
         // anything the public sees changed (only then do dates move).
-        let mut touched: Vec<String> = Vec::with_capacity(2);
-        for f in [self.areas.get(&id).map(|o| &**o), Some(&s)]
+        let mut touched: Vec<Arc<str>> = Vec::with_capacity(2);
+        for f in [self.areas.get(&id), Some(&s)]
             .into_iter()
             .flatten()
-            .filter_map(|x| public_feature(x, catalogue, date))
+            .filter_map(|x| public_feature(&id, x, catalogue, date))
         {
             if !touched.contains(&f.id) {
                 touched.push(f.id);
             }
         }
-        let before: Vec<(String, Option<Arc<PublicFeature>>)> = touched
+        let before: Vec<(Arc<str>, Option<Arc<PublicFeature>>)> = touched
             .into_iter()
             .map(|t| {
                 let b = self.public.get(&t).cloned();
@@ -208,11 +363,11 @@ impl ReadModel {
             })
             .collect();
         if let Some(old) = self.areas.get(&id).cloned() {
-            let h = Hazard::from_area(&old.area, catalogue);
+            let h = Hazard::shared(id.clone(), &old.area, shape_of(&old), catalogue);
             if open.admits(&h) {
                 self.cells.remove(&h.shape, rank(h.status.as_str()));
             }
-            if let Some(f) = public_feature(&old, catalogue, date) {
+            if let Some(f) = public_feature(&id, &old, catalogue, date) {
                 let shared =
                     f.status_label == "danger-zone" && self.zone_used_by_other(&f, &id, catalogue);
                 if !shared {
@@ -224,13 +379,13 @@ impl ReadModel {
                 }
             }
         }
-        let h = Hazard::from_area(&s.area, catalogue);
+        let h = Hazard::shared(id.clone(), &s.area, shape_of(&s), catalogue);
         if open.admits(&h) {
             self.cells.add(&h.shape, rank(h.status.as_str()));
         }
         self.index.upsert(h);
         self.extent = union(self.extent, s.area.shape.covering_bbox());
-        if let Some(f) = public_feature(&s, catalogue, date) {
+        if let Some(f) = public_feature(&id, &s, catalogue, date) {
             self.public_extent = union(self.public_extent, f.shape.covering_bbox());
             // A zone already shown (for another record) is replaced, not counted twice.
             if let Some(shown) = self.public.get(&f.id) {
@@ -241,14 +396,15 @@ impl ReadModel {
             self.public_index.upsert(public_hazard(&f));
             self.public.insert(f.id.clone(), Arc::new(f));
         }
-        self.areas.insert(id, Arc::new(s));
+        self.areas.insert(id, s);
         self.data_date = Some(self.data_date.map_or(date, |d| d.max(date)));
         let mut changed = false;
         for (t, b) in before {
             match (b, self.public.get(&t)) {
                 // Seen the same by the public: it keeps what it was shown with, date included.
                 (Some(b), Some(a)) if b.same_as(a) => {
-                    self.public.insert(t, b);
+                    let kept = Arc::new(a.dated_as(&b));
+                    self.public.insert(t, kept);
                 }
                 (None, None) => {}
                 _ => changed = true,
@@ -285,7 +441,7 @@ impl ReadModel {
             .any(|other| {
                 matches!(
                     public_view(&other.area, catalogue, Timestamp::default()),
-                    Some(PublicView::Zone(z)) if z.id() == zone.id
+                    Some(PublicView::Zone(z)) if z.id() == *zone.id
                 )
             })
     }
@@ -297,10 +453,18 @@ impl ReadModel {
 /// public features (a string-compared tree walk, a sixth of a place check's time on 1M areas).
 const ZONE_MARK: u8 = 1 << 7;
 
-/// The public index's entry for a public feature.
+/// The process's resident set in MiB, for the start-up log (0 where /proc is not).
+fn resident_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| (pages * 4096) >> 20)
+}
+
+/// The public index's entry for a public feature: its id and shape shared with it.
 fn public_hazard(f: &PublicFeature) -> Hazard {
     Hazard {
-        id: f.id.as_str().into(),
+        id: f.id.clone(),
         // The public index only holds open hazards; zones count as confirmed for filtering.
         status: match f.status_label {
             "reported" => Status::Reported,
@@ -317,11 +481,6 @@ fn public_hazard(f: &PublicFeature) -> Hazard {
     }
 }
 
-/// The wire status label of a public index entry: what `public_feature` put in `status_label`.
-fn hazard_label(h: &Hazard) -> &'static str {
-    public_label(h.status, h.categories)
-}
-
 /// The wire status label of a public index entry of this status and these categories (as a hit
 /// of the public index carries them), without looking the entry up.
 pub fn public_label(status: Status, categories: u8) -> &'static str {
@@ -336,54 +495,184 @@ pub fn public_label(status: Status, categories: u8) -> &'static str {
     }
 }
 
-/// The low zooms' covering cells of an index's open hazards, ranked by their labels as tiles
-/// rank them.
-fn pyramid_of(index: &Index, label: impl Fn(&Hazard) -> &'static str) -> Pyramid {
-    let filter = cairn_index::Filter::default();
-    let ranked: Vec<(&Shape, u8)> = index
-        .iter()
-        .filter(|h| filter.admits(h))
-        .map(|h| (&h.shape, rank(label(h))))
-        .collect();
-    Pyramid::build(&ranked)
+/// The low zooms' covering cells of the open records (for callers who see everything) and of the
+/// public features, ranked by their labels as tiles rank them, as `Pyramid::add` would count them
+/// one by one: a public record's shape, the same for both audiences, is rasterised once for both.
+fn pyramids(
+    areas: &BTreeMap<Arc<str>, Arc<Record>>,
+    public: &BTreeMap<Arc<str>, Arc<PublicFeature>>,
+) -> (Pyramid, Pyramid) {
+    let open = cairn_index::Filter::default();
+    let mut ranked: Vec<(&Shape, u8, u8)> = Vec::with_capacity(areas.len() + public.len() / 8);
+    for (id, r) in areas {
+        if !open.admits_parts(r.area.props.status, 0) {
+            continue;
+        }
+        let rank_all = rank(r.area.props.status.as_str());
+        let shown = public.get(id).filter(|f| {
+            matches!(f.seen, Seen::Area(_)) && ShapeRef::same_copy(&f.shape, &shape_of(r))
+        });
+        match shown {
+            Some(f) => {
+                debug_assert_eq!(rank(f.status_label), rank_all);
+                ranked.push((&r.area.shape, rank_all, 0b11));
+            }
+            None => ranked.push((&r.area.shape, rank_all, 0b01)),
+        }
+    }
+    for f in public.values() {
+        if matches!(f.seen, Seen::Zone(_)) {
+            ranked.push((&f.shape, rank(f.status_label), 0b10));
+        }
+    }
+    Pyramid::build_pair(&ranked)
 }
 
-/// The public feature for a stored area, if the public is to see it at all.
-fn public_feature(s: &StoredArea, catalogue: &Catalogue, date: Timestamp) -> Option<PublicFeature> {
-    match public_view(&s.area, catalogue, date)? {
+/// The public feature for a record (whose id is `id`), if the public is to see it at all. A public
+/// record's feature shares the record's shape and id.
+fn public_feature(
+    id: &Arc<str>,
+    r: &Arc<Record>,
+    catalogue: &Catalogue,
+    date: Timestamp,
+) -> Option<PublicFeature> {
+    match public_view(&r.area, catalogue, date)? {
         PublicView::Detailed { shape, detail } => {
-            let mut props = match serde_json::to_value(&detail) {
-                Ok(Value::Object(m)) => m,
-                _ => Map::new(),
-            };
-            props.remove("id");
-            props.insert("kind".into(), Value::from("hazardous-area"));
-            if let Some(r) = shape.radius_m() {
-                props.insert("radius_m".into(), Value::from(r));
-            }
-            if let Some(w) = shape.width_m() {
-                props.insert("width_m".into(), Value::from(w));
-            }
+            debug_assert!(shape == r.area.shape && *detail.id == **id);
             Some(PublicFeature {
-                id: detail.id.clone(),
+                id: id.clone(),
                 status_label: public_label(detail.status, 0),
-                shape,
-                props,
+                shape: shape_of(r),
+                seen: Seen::Area(Box::new(detail)),
             })
         }
-        PublicView::Zone(z) => {
-            let mut props = match serde_json::to_value(&z) {
-                Ok(Value::Object(m)) => m,
-                _ => Map::new(),
-            };
-            props.insert("kind".into(), Value::from("danger-zone"));
-            let id = z.id();
+        PublicView::Zone(mut z) => {
+            let zone_id = z.id();
+            let polygon = std::mem::replace(
+                &mut z.polygon,
+                geo_types::Polygon::new(geo_types::LineString(Vec::new()), Vec::new()),
+            );
             Some(PublicFeature {
-                id,
-                shape: Shape::Polygon(z.polygon),
-                props,
+                id: Arc::from(zone_id),
+                shape: ShapeRef::from(Shape::Polygon(polygon)),
+                seen: Seen::Zone(Box::new(z)),
                 status_label: "danger-zone",
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_core::HazardArea;
+    use cairn_core::area::{AreaProperties, Classification, DeviceGroup};
+    use cairn_store::{Op, Revision};
+    use geo_types::polygon;
+    use std::sync::Weak;
+
+    /// A public confirmed area at revision `rev`, recorded `rev` seconds after a fixed moment,
+    /// with `quantity` devices (a field the public does not see).
+    fn record(rev: i64, quantity: u64) -> StoredArea {
+        StoredArea {
+            area: HazardArea {
+                id: "HA-1".into(),
+                shape: Shape::Polygon(polygon![
+                    (x: 36.0, y: 49.0), (x: 36.01, y: 49.0), (x: 36.01, y: 49.01), (x: 36.0, y: 49.0)
+                ]),
+                props: AreaProperties {
+                    name: Some("Field by the road".into()),
+                    status: Status::Confirmed,
+                    classification: Classification::Public,
+                    evidence: None,
+                    devices: vec![DeviceGroup {
+                        device_type: "ap-mine-nonpersistent-15d".into(),
+                        quantity: Some(quantity),
+                        emplaced_from: None,
+                        emplaced_to: None,
+                        how_known: None,
+                    }],
+                    reference_points: vec![],
+                    marking: None,
+                    organisation: None,
+                    reported_at: None,
+                    emplacement: None,
+                    extra: Default::default(),
+                },
+            },
+            revision: Revision {
+                rev,
+                seq: rev,
+                op: if rev == 1 { Op::Create } else { Op::Update },
+                changeset: rev,
+                recorded_at: chrono::DateTime::from_timestamp(1_800_000_000 + rev, 0)
+                    .expect("a valid time"),
+                author: "test".into(),
+                reason: "test".into(),
+                source: None,
+                command: None,
+            },
+        }
+    }
+
+    fn model_of(s: StoredArea) -> ReadModel {
+        let mut areas = BTreeMap::new();
+        areas.insert(Arc::from(s.area.id.as_str()), Arc::new(Record(s)));
+        ReadModel::from_areas(areas, &Catalogue::builtin(), None)
+    }
+
+    fn held(m: &ReadModel) -> Weak<Record> {
+        Arc::downgrade(&m.areas["HA-1"])
+    }
+
+    #[test]
+    fn a_record_its_indexes_and_its_public_feature_share_one_shape() {
+        let m = model_of(record(1, 40));
+        let r = &m.areas["HA-1"];
+        let mine = shape_of(r);
+        let f = &m.public["HA-1"];
+        assert!(ShapeRef::same_copy(&f.shape, &mine));
+        for idx in [&m.index, &m.public_index] {
+            let h = idx.get("HA-1").expect("indexed");
+            assert!(ShapeRef::same_copy(&h.shape, &mine));
+            // One id too, the model's key.
+            assert!(Arc::ptr_eq(
+                &h.id,
+                m.areas.keys().next().expect("one record")
+            ));
+        }
+        // The properties made on request are the wire's: no device count, no type.
+        let p = f.props();
+        assert_eq!(p["kind"], "hazardous-area");
+        assert_eq!(p["name"], "Field by the road");
+        assert!(!p.contains_key("id") && !p.contains_key("devices"));
+        assert_eq!(f.name(), Some("Field by the road"));
+    }
+
+    #[test]
+    fn a_hidden_change_keeps_the_public_date_and_lets_the_old_record_go() {
+        let mut m = model_of(record(1, 40));
+        let shown = m.public["HA-1"].data_date();
+        let old = held(&m);
+        m.apply(record(2, 41), &Catalogue::builtin());
+        let f = &m.public["HA-1"];
+        // The public sees nothing new: the date it was shown with stays.
+        assert_eq!(f.data_date(), shown);
+        // The feature now refers to the current record's shape, and nothing keeps the replaced
+        // record (a second copy of its geometry) alive.
+        assert!(ShapeRef::same_copy(&f.shape, &shape_of(&m.areas["HA-1"])));
+        assert!(old.upgrade().is_none());
+    }
+
+    #[test]
+    fn a_rebuild_keeps_dates_without_keeping_the_old_model_alive() {
+        let before = model_of(record(1, 40));
+        let shown = before.public["HA-1"].data_date();
+        let old = held(&before);
+        let mut after = model_of(record(1, 40));
+        after.keep_dates(&before);
+        drop(before);
+        assert_eq!(after.public["HA-1"].data_date(), shown);
+        assert!(old.upgrade().is_none());
     }
 }

@@ -458,8 +458,8 @@ fn items_page(
                 .collect();
             Box::new(boxed.iter().copied())
         }
-        None if full => Box::new(m.areas.keys().map(String::as_str)),
-        None => Box::new(m.public.keys().map(String::as_str)),
+        None if full => Box::new(m.areas.keys().map(|k| &**k)),
+        None => Box::new(m.public.keys().map(|k| &**k)),
     };
     let mut matched = 0usize;
     let mut page: Vec<Value> = Vec::new();
@@ -469,7 +469,7 @@ fn items_page(
         if full {
             m.areas.get(cid).map(|s| area_properties(&s.area))
         } else {
-            m.public.get(cid).map(|f| f.props.clone())
+            m.public.get(cid).map(|f| f.props())
         }
     };
     for cid in candidates {
@@ -478,7 +478,7 @@ fn items_page(
             (s.area.id.as_str(), &s.area.shape)
         } else {
             let Some(f) = m.public.get(cid) else { continue };
-            (f.id.as_str(), &f.shape)
+            (&*f.id, &*f.shape)
         };
         if let Some(b) = bbox
             && !bbox_hits(shape, b)
@@ -609,7 +609,7 @@ pub async fn item(
     let m = state.model();
     let (body, etag) =
         if caller.role.sees_restricted() {
-            let s = m.areas.get(&fid).ok_or_else(|| {
+            let s = m.areas.get(fid.as_str()).ok_or_else(|| {
                 ApiError::not_found(format!("no feature {fid:?} in {COLLECTION}"))
             })?;
             (
@@ -621,13 +621,13 @@ pub async fn item(
                 format!("\"r{}\"", s.revision.rev),
             )
         } else {
-            let f = m.public.get(&fid).ok_or_else(|| {
+            let f = m.public.get(fid.as_str()).ok_or_else(|| {
                 ApiError::not_found(format!("no feature {fid:?} in {COLLECTION}"))
             })?;
             let body = feature_json(&Item {
                 id: &f.id,
                 shape: &f.shape,
-                props: f.props.clone(),
+                props: f.props(),
             });
             // The public's ETag comes from what the public sees alone, so it changes only when
             // that does (a revision number would count the restricted record's edits).

@@ -97,54 +97,85 @@ fn cells_of(shape: &Shape, fine: &mut Vec<(u32, u32)>, out: &mut [Vec<u64>]) {
 }
 
 /// Every (code, rank) a run of hazards contributes at each level, each hazard counted once per
-/// cell.
-fn contributions<'a>(hazards: impl Iterator<Item = (&'a Shape, u8)>) -> Vec<Vec<(u64, u8)>> {
+/// cell, for each of two pyramids: a hazard goes into the first when bit 1 of its mask is set, the
+/// second when bit 2 is (a shape shown to both audiences is rasterised once).
+fn contributions<'a>(
+    hazards: impl Iterator<Item = (&'a Shape, u8, u8)>,
+) -> [Vec<Vec<(u64, u8)>>; 2] {
     let levels = usize::from(DETAIL_MIN_ZOOM);
-    let mut out: Vec<Vec<(u64, u8)>> = vec![Vec::new(); levels];
+    let mut out: [Vec<Vec<(u64, u8)>>; 2] = [vec![Vec::new(); levels], vec![Vec::new(); levels]];
     let mut fine = Vec::new();
     let mut one: Vec<Vec<u64>> = vec![Vec::new(); levels];
-    for (shape, rank) in hazards {
+    for (shape, rank, mask) in hazards {
         one.iter_mut().for_each(Vec::clear);
         cells_of(shape, &mut fine, &mut one);
-        for (o, l) in out.iter_mut().zip(&one) {
-            o.extend(l.iter().map(|&c| (c, rank)));
+        for (k, o) in out.iter_mut().enumerate() {
+            if mask & (1 << k) != 0 {
+                for (o, l) in o.iter_mut().zip(&one) {
+                    o.extend(l.iter().map(|&c| (c, rank)));
+                }
+            }
         }
     }
     out
 }
 
+/// A pyramid from the contributions of its hazards (in any order).
+fn counted(parts: Vec<Vec<Vec<(u64, u8)>>>) -> Pyramid {
+    let mut parts = parts.into_iter();
+    let Some(mut first) = parts.next() else {
+        return Pyramid::default();
+    };
+    for p in parts {
+        for (v, w) in first.iter_mut().zip(p) {
+            v.extend(w);
+        }
+    }
+    let levels = first
+        .into_iter()
+        .map(|mut v| {
+            v.sort_unstable_by_key(|&(c, _)| c);
+            let mut cells: Vec<(u64, Counts)> = Vec::new();
+            for &(code, rank) in v.iter() {
+                let r = usize::from(rank).min(MAX_RANK);
+                match cells.last_mut() {
+                    Some(last) if last.0 == code => last.1[r] += 1,
+                    _ => {
+                        let mut c = Counts::default();
+                        c[r] = 1;
+                        cells.push((code, c));
+                    }
+                }
+            }
+            cells.into_iter().collect()
+        })
+        .collect();
+    Pyramid { levels }
+}
+
 impl Pyramid {
     /// Rasterises the hazards (each with its severity rank, 0 to 3) on two threads.
     pub fn build(hazards: &[(&Shape, u8)]) -> Pyramid {
+        let with_mask: Vec<(&Shape, u8, u8)> = hazards.iter().map(|&(s, r)| (s, r, 1)).collect();
+        Pyramid::build_pair(&with_mask).0
+    }
+
+    /// Two pyramids at once, rasterising each shape once on two threads: each hazard (shape,
+    /// severity rank 0 to 3, mask) counts in the first pyramid when bit 1 of its mask is set and in
+    /// the second when bit 2 is.
+    pub fn build_pair(hazards: &[(&Shape, u8, u8)]) -> (Pyramid, Pyramid) {
         let half = hazards.len() / 2;
         let (a, b) = hazards.split_at(half);
-        let (mut ca, cb) = std::thread::scope(|s| {
+        let ([a1, a2], [b1, b2]) = std::thread::scope(|s| {
             let h = s.spawn(|| contributions(b.iter().copied()));
             let ca = contributions(a.iter().copied());
             (ca, h.join().expect("a pyramid thread panicked"))
         });
-        let levels = ca
-            .iter_mut()
-            .zip(cb)
-            .map(|(v, w)| {
-                v.extend(w);
-                v.sort_unstable_by_key(|&(c, _)| c);
-                let mut cells: Vec<(u64, Counts)> = Vec::new();
-                for &(code, rank) in v.iter() {
-                    let r = usize::from(rank).min(MAX_RANK);
-                    match cells.last_mut() {
-                        Some(last) if last.0 == code => last.1[r] += 1,
-                        _ => {
-                            let mut c = Counts::default();
-                            c[r] = 1;
-                            cells.push((code, c));
-                        }
-                    }
-                }
-                cells.into_iter().collect()
-            })
-            .collect();
-        Pyramid { levels }
+        std::thread::scope(|s| {
+            let h = s.spawn(|| counted(vec![a2, b2]));
+            let first = counted(vec![a1, b1]);
+            (first, h.join().expect("a pyramid thread panicked"))
+        })
     }
 
     /// Counts a hazard in (after a write).

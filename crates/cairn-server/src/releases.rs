@@ -405,7 +405,7 @@ pub async fn area_releases(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     allow(&caller, READERS, "reading land releases")?;
-    let area = state.model().areas.get(&id).cloned();
+    let area = state.model().areas.get(id.as_str()).cloned();
     let area = area.ok_or_else(|| ApiError::not_found(format!("no hazardous area {id}")))?;
     let (releases, finds, activities) = state
         .store({

@@ -135,7 +135,7 @@ fn draw(state: &AppState, public: bool, zi: u8, xi: u32, yi: u32) -> Vec<u8> {
             }
         };
         if tiles::aggregates(zi, hits.len()) {
-            let shapes: Vec<_> = hits.iter().map(|h| (&h.shape, rank(label(h)))).collect();
+            let shapes: Vec<_> = hits.iter().map(|h| (&*h.shape, rank(label(h)))).collect();
             let cells = tiles::aggregate(zi, xi, yi, &shapes);
             tiles::encode_cells(LAYER, &cells, |r| TileValue::String(rank_label(r).into()))
         } else {
@@ -159,7 +159,7 @@ fn draw(state: &AppState, public: bool, zi: u8, xi: u32, yi: u32) -> Vec<u8> {
                         ),
                     ));
                     if let Some(f) = m.public.get(&*h.id).filter(|_| public) {
-                        if let Some(n) = f.props.get("name").and_then(|v| v.as_str()) {
+                        if let Some(n) = f.name() {
                             props.push(("name", TileValue::String(n.into())));
                         }
                     } else if let Some(s) = m.areas.get(&*h.id).filter(|_| !public)

@@ -15,7 +15,7 @@ pub fn assert_model_is_current(state: &AppState) {
     let revs = |m: &cairn_server::ReadModel| -> Vec<(String, i64)> {
         m.areas
             .iter()
-            .map(|(k, v)| (k.clone(), v.revision.rev))
+            .map(|(k, v)| (k.to_string(), v.revision.rev))
             .collect()
     };
     assert_eq!(revs(&m), revs(&fresh));
@@ -31,7 +31,7 @@ pub fn assert_model_is_current(state: &AppState) {
             p.remove("data_date");
             p
         };
-        assert_eq!(strip(&g.props), strip(&f.props), "{k}");
+        assert_eq!(strip(&g.props()), strip(&f.props()), "{k}");
     }
     assert_eq!(m.index.len(), fresh.index.len());
     assert_eq!(m.public_index.len(), fresh.public_index.len());
