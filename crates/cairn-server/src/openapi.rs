@@ -77,7 +77,7 @@ pub fn document(base: &str) -> Value {
                 "summary": "Features", "operationId": "items",
                 "parameters": [
                     collection_id,
-                    p("limit", "Features per page", json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}), false),
+                    p("limit", &format!("Features per page; a larger limit than {MAX_LIMIT} is served as {MAX_LIMIT} (the next links go on)"), json!({"type": "integer", "minimum": 1, "default": DEFAULT_LIMIT}), false),
                     p("offset", "Features to skip", json!({"type": "integer", "minimum": 0, "default": 0}), false),
                     p("bbox", "minLon,minLat,maxLon,maxLat (CRS84)", json!({"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}}), false),
                     p("datetime", "An RFC 3339 instant or interval (a/b, ../b, a/..) on reported_at", json!({"type": "string", "minLength": 1}), false),
