@@ -26,6 +26,8 @@
 mod areas;
 #[path = "conformance/catalogue.rs"]
 mod catalogue;
+#[path = "conformance/dump.rs"]
+mod dump;
 #[path = "conformance/records.rs"]
 mod records;
 #[path = "conformance/release.rs"]
