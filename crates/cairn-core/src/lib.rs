@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod certificate;
 pub mod command;
 pub mod diff;
+pub mod footprint;
 pub mod hilbert;
 pub mod public;
 pub mod release;

@@ -5,7 +5,7 @@
 //! (`area_m2`: an exact equal-area integral over the authalic latitude), never in square degrees.
 
 use chrono::NaiveDate;
-use geo::{BooleanOps, Buffer, Orient, orient::Direction};
+use geo::{BooleanOps, Orient, orient::Direction};
 use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon};
 use serde::{Deserialize, Serialize};
 
@@ -25,9 +25,6 @@ pub const FIND_RADIUS_M: f64 = 50.0;
 /// How far outside the released land (in metres) a find may be placed and still be taken as on
 /// it: the GPS accuracy of a hand-held receiver in the field.
 pub const FIND_SLACK_M: f64 = 25.0;
-
-/// Vertices of the circle that stands for a spot hazard when it is released.
-const CIRCLE_SEGMENTS: usize = 64;
 
 // ---------------------------------------------------------------------------------------------
 // Activities.
@@ -411,50 +408,10 @@ fn ring_m2(ring: &LineString<f64>) -> f64 {
     -A * A * qp / 2.0 * sum
 }
 
-/// A shape as polygons: a spot becomes a circle and a line a corridor, both drawn on a local
-/// plane in metres (good to about 0.2 % within 10 km).
+/// A shape as polygons: a spot becomes a circle and a line a corridor, both drawn outward
+/// (`footprint`: they contain every point the hazard reaches).
 pub fn shape_polygons(shape: &Shape) -> MultiPolygon<f64> {
-    match shape {
-        Shape::Polygon(p) => MultiPolygon(vec![p.clone()]),
-        Shape::MultiPolygon(m) => m.clone(),
-        Shape::Spot { at, radius_m } => {
-            let plane = Plane::at(at.0);
-            let ring: Vec<Coord<f64>> = (0..=CIRCLE_SEGMENTS)
-                .map(|i| {
-                    let a = (i % CIRCLE_SEGMENTS) as f64 / CIRCLE_SEGMENTS as f64
-                        * std::f64::consts::TAU;
-                    // The polygon's edges stay outside the circle: vertices on a slightly larger one.
-                    let r = radius_m / (std::f64::consts::PI / CIRCLE_SEGMENTS as f64).cos();
-                    plane.unproject(Coord {
-                        x: r * a.cos(),
-                        y: r * a.sin(),
-                    })
-                })
-                .collect();
-            MultiPolygon(vec![Polygon::new(LineString(ring), vec![])])
-        }
-        Shape::Linear { line, width_m } => {
-            let Some(first) = line.0.first() else {
-                return MultiPolygon(vec![]);
-            };
-            let plane = Plane::at(*first);
-            let projected = LineString(line.0.iter().map(|c| plane.project(*c)).collect());
-            let corridor = projected.buffer(width_m / 2.0);
-            MultiPolygon(
-                corridor
-                    .0
-                    .into_iter()
-                    .map(|p| {
-                        let (ext, ints) = p.into_inner();
-                        let un = |l: LineString<f64>| {
-                            LineString(l.0.into_iter().map(|c| plane.unproject(c)).collect())
-                        };
-                        Polygon::new(un(ext), ints.into_iter().map(un).collect())
-                    })
-                    .collect(),
-            )
-        }
-    }
+    crate::footprint::footprint(shape)
 }
 
 /// Drops parts smaller than [`SLIVER_M2`] and fills holes smaller than it; right-hand rule.

@@ -10,7 +10,6 @@ use std::str::FromStr;
 
 use cairn_core::{HazardArea, Problem, WireEnum};
 use serde_json::{Map, Value};
-use wkt::Wkt;
 
 use crate::geojson::ReadFeature;
 use crate::props::read_properties;
@@ -156,7 +155,7 @@ pub fn read_csv<R: Read, E>(
         let raw = match geom_col {
             Some(g) => {
                 let text = record.get(g).unwrap_or("").trim();
-                read_wkt(text, &mut problems)
+                crate::record::read_wkt(text, "geometry", &mut problems)
             }
             None => {
                 let lon = record.get(lon_col.unwrap_or(0)).unwrap_or("").trim();
@@ -192,41 +191,6 @@ fn number(x: f64) -> Value {
     serde_json::Number::from_f64(x)
         .map(Value::Number)
         .unwrap_or(Value::Null)
-}
-
-fn read_wkt(text: &str, problems: &mut Vec<Problem>) -> Option<RawGeometry> {
-    if text.is_empty() {
-        problems.push(Problem::new("geometry", "the WKT column is empty"));
-        return None;
-    }
-    let w = match Wkt::<f64>::from_str(text) {
-        Ok(w) => w,
-        Err(e) => {
-            problems.push(Problem::new("geometry", format!("not valid WKT: {e}")));
-            return None;
-        }
-    };
-    let ring = |l: &wkt::types::LineString<f64>| -> Vec<[f64; 2]> {
-        l.coords().iter().map(|c| [c.x, c.y]).collect()
-    };
-    let poly = |p: &wkt::types::Polygon<f64>| -> Vec<Vec<[f64; 2]>> {
-        p.rings().iter().map(ring).collect()
-    };
-    Some(match &w {
-        Wkt::Point(p) => match p.coord() {
-            Some(c) => RawGeometry::Point([c.x, c.y]),
-            None => {
-                problems.push(Problem::new("geometry", "POINT EMPTY is an empty geometry"));
-                return None;
-            }
-        },
-        Wkt::LineString(l) => RawGeometry::LineString(ring(l)),
-        Wkt::Polygon(p) => RawGeometry::Polygon(poly(p)),
-        Wkt::MultiPolygon(m) => RawGeometry::MultiPolygon(m.polygons().iter().map(poly).collect()),
-        Wkt::MultiPoint(_) => RawGeometry::Other("MultiPoint".into()),
-        Wkt::MultiLineString(_) => RawGeometry::Other("MultiLineString".into()),
-        Wkt::GeometryCollection(_) => RawGeometry::Other("GeometryCollection".into()),
-    })
 }
 
 /// The CSV columns written by `write_csv_area`, in order.

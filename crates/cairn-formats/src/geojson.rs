@@ -516,6 +516,36 @@ pub fn area_properties(area: &HazardArea) -> Map<String, Value> {
     map
 }
 
+/// The centre of a spot or the centre line of a corridor as WKT, published beside its outline
+/// (`footprint_properties`); none for a polygon.
+pub fn centre_wkt(shape: &cairn_core::Shape) -> Option<String> {
+    use wkt::ToWkt;
+    match shape {
+        cairn_core::Shape::Spot { .. } | cairn_core::Shape::Linear { .. } => {
+            Some(shape.geometry().wkt_string())
+        }
+        _ => None,
+    }
+}
+
+/// The properties published with a hazard's footprint (`cairn_core::footprint`, the geometry GIS
+/// clients get): those of `area_properties` and, for a spot or corridor, `centre_wkt`. Read back,
+/// the three give the spot or corridor again (`record::build_record`).
+pub fn footprint_properties(area: &HazardArea) -> Map<String, Value> {
+    let mut map = area_properties(area);
+    if let Some(c) = centre_wkt(&area.shape) {
+        map.insert("centre_wkt".into(), Value::from(c));
+    }
+    map
+}
+
+/// A shape's footprint as a GeoJSON MultiPolygon value.
+pub fn footprint_value(shape: &cairn_core::Shape) -> Value {
+    geometry_value(&Geometry::MultiPolygon(cairn_core::footprint::footprint(
+        shape,
+    )))
+}
+
 /// Writes a hazardous area as a feature.
 pub fn write_area<W: Write>(
     w: &mut FeatureCollectionWriter<W>,

@@ -34,6 +34,32 @@ pub enum ColumnType {
     Integer,
     /// A 64-bit float, declared `REAL` (GDAL reads it as `Real`).
     Real,
+    /// A moment, declared `DATETIME` and given as text in the GeoPackage form
+    /// `YYYY-MM-DDTHH:MM:SS.SSSZ` ([`datetime`]); GDAL reads it as `DateTime`.
+    DateTime,
+}
+
+/// The geometry type a feature table declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GeometryType {
+    /// `GEOMETRY`: any type, mixed.
+    Any,
+    /// `MULTIPOLYGON`: every feature a MultiPolygon (GDAL and QGIS type the layer so).
+    MultiPolygon,
+}
+
+impl GeometryType {
+    fn sql(self) -> &'static str {
+        match self {
+            GeometryType::Any => "GEOMETRY",
+            GeometryType::MultiPolygon => "MULTIPOLYGON",
+        }
+    }
+}
+
+/// A moment as a GeoPackage DATETIME value (UTC, milliseconds).
+pub fn datetime(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 /// An attribute column of the feature table.
@@ -165,6 +191,7 @@ pub struct GpkgWriter {
     extent: Option<Envelope>,
     count: u64,
     blob: Vec<u8>,
+    geometry_type: GeometryType,
 }
 
 impl GpkgWriter {
@@ -179,6 +206,18 @@ impl GpkgWriter {
         path: &Path,
         table: &str,
         description: &str,
+        columns: &[Column],
+    ) -> Result<Self, GpkgError> {
+        Self::create_typed(path, table, description, GeometryType::Any, columns)
+    }
+
+    /// As [`GpkgWriter::create`], with the geometry column declared `geometry_type`; `add` then
+    /// refuses a geometry of another type.
+    pub fn create_typed(
+        path: &Path,
+        table: &str,
+        description: &str,
+        geometry_type: GeometryType,
         columns: &[Column],
     ) -> Result<Self, GpkgError> {
         validate_names(path, table, columns)?;
@@ -223,7 +262,7 @@ impl GpkgWriter {
         )
         .map_err(sqlite)?;
         conn.execute_batch("BEGIN EXCLUSIVE").map_err(sqlite)?;
-        create_schema(&conn, table, description, columns).map_err(sqlite)?;
+        create_schema(&conn, table, description, geometry_type, columns).map_err(sqlite)?;
 
         let insert_sql = format!(
             "INSERT INTO {} ({}) VALUES ({})",
@@ -251,6 +290,7 @@ impl GpkgWriter {
             extent: None,
             count: 0,
             blob: Vec::with_capacity(1024),
+            geometry_type,
         })
     }
 
@@ -279,6 +319,7 @@ impl GpkgWriter {
                     | (ColumnType::Text, Value::Text(_))
                     | (ColumnType::Integer, Value::Integer(_))
                     | (ColumnType::Real, Value::Real(_) | Value::Integer(_))
+                    | (ColumnType::DateTime, Value::Text(_))
             );
             if !fits {
                 return Err(GpkgError::TypeMismatch {
@@ -291,6 +332,15 @@ impl GpkgWriter {
             }
         }
 
+        if self.geometry_type == GeometryType::MultiPolygon
+            && !matches!(geometry, Geometry::MultiPolygon(_))
+        {
+            return Err(GpkgError::InvalidGeometry {
+                path: self.path.clone(),
+                feature,
+                reason: "this layer holds MultiPolygons only".into(),
+            });
+        }
         let envelope = encode_geometry(geometry, &mut self.blob).map_err(|reason| {
             GpkgError::InvalidGeometry {
                 path: self.path.clone(),
@@ -576,6 +626,7 @@ fn create_schema(
     conn: &Connection,
     table: &str,
     description: &str,
+    geometry_type: GeometryType,
     columns: &[Column],
 ) -> rusqlite::Result<()> {
     conn.pragma_update(None, "application_id", APPLICATION_ID)?;
@@ -613,16 +664,18 @@ fn create_schema(
     ])?;
 
     let mut ddl = format!(
-        "CREATE TABLE {} ({} INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, {} GEOMETRY",
+        "CREATE TABLE {} ({} INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, {} {}",
         quote_ident(table),
         quote_ident(FID_COLUMN),
         quote_ident(GEOM_COLUMN),
+        geometry_type.sql(),
     );
     for column in columns {
         let ty = match column.ty {
             ColumnType::Text => "TEXT",
             ColumnType::Integer => "INTEGER",
             ColumnType::Real => "REAL",
+            ColumnType::DateTime => "DATETIME",
         };
         ddl.push_str(&format!(", {} {ty}", quote_ident(&column.name)));
     }
@@ -636,8 +689,8 @@ fn create_schema(
     )?;
     conn.execute(
         "INSERT INTO gpkg_geometry_columns (table_name, column_name, geometry_type_name, srs_id, z, m)
-         VALUES (?1, ?2, 'GEOMETRY', ?3, 0, 0)",
-        rusqlite::params![table, GEOM_COLUMN, SRS_ID],
+         VALUES (?1, ?2, ?3, ?4, 0, 0)",
+        rusqlite::params![table, GEOM_COLUMN, geometry_type.sql(), SRS_ID],
     )?;
     conn.execute_batch(&format!(
         "CREATE VIRTUAL TABLE {} USING rtree(id, minx, maxx, miny, maxy)",

@@ -3,6 +3,8 @@
 //! `cairn correct --patch`. One reading for every door, so a patch means the same everywhere.
 
 use cairn_core::{HazardArea, Problem};
+use std::str::FromStr;
+
 use serde_json::{Map, Value, json};
 
 use crate::geojson::{area_properties, geometry_value, read_feature, read_geometry};
@@ -115,6 +117,18 @@ pub fn apply_patch(
     }
     if let Some(g) = p.get("geometry") {
         merged["geometry"] = g.clone();
+    } else if let Some(centre) = p
+        .get("properties")
+        .and_then(|q| q.get("centre_wkt"))
+        .and_then(Value::as_str)
+        .and_then(|t| wkt::Wkt::<f64>::from_str(t).ok())
+        .and_then(|w| geo_types::Geometry::try_from(w).ok())
+    {
+        // A new centre without a new outline moves the spot or corridor: its outline follows.
+        merged["geometry"] = geometry_value(&centre);
+        if let Some(Value::Object(props)) = merged.get_mut("properties") {
+            props.remove("centre_wkt");
+        }
     }
     let f = read_feature(1, &merged);
     let c: Candidate = build_record(f.id, f.geometry, f.props, f.problems, catalogue, now)?;

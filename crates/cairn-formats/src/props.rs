@@ -23,6 +23,7 @@ pub const KNOWN: &[&str] = &[
     "emplacement",
     "radius_m",
     "width_m",
+    "centre_wkt",
 ];
 
 /// Properties as read, with the shape's radius and width, which GeoJSON carries as properties.
@@ -31,6 +32,9 @@ pub struct ReadProps {
     pub props: AreaProperties,
     pub radius_m: Option<f64>,
     pub width_m: Option<f64>,
+    /// The centre point or line of a spot or corridor published by its outline (`centre_wkt`,
+    /// as `footprint_properties` writes it), checked.
+    pub centre: Option<geo_types::Geometry<f64>>,
 }
 
 /// Reads properties; returns `None` when any problem was found (all are pushed to `problems`).
@@ -142,6 +146,31 @@ pub fn read_properties(map: &Map<String, Value>, problems: &mut Vec<Problem>) ->
     };
     let radius_m = opt_number(map.get("radius_m"), &f("radius_m"), problems);
     let width_m = opt_number(map.get("width_m"), &f("width_m"), problems);
+    let centre = match map.get("centre_wkt") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => {
+            let field = f("centre_wkt");
+            crate::record::read_wkt(text, &field, problems).and_then(|raw| match raw {
+                crate::record::RawGeometry::Point(_) | crate::record::RawGeometry::LineString(_) => {
+                    crate::record::build_geometry(&raw, &field, problems)
+                }
+                _ => {
+                    problems.push(Problem::new(
+                        &field,
+                        "must be the WKT of a POINT (a spot's centre) or a LINESTRING (a corridor's centre line)",
+                    ));
+                    None
+                }
+            })
+        }
+        Some(other) => {
+            problems.push(Problem::new(
+                f("centre_wkt"),
+                format!("must be WKT text, not {}", kind_of(other)),
+            ));
+            None
+        }
+    };
     let extra: BTreeMap<String, Value> = map
         .iter()
         .filter(|(k, _)| !KNOWN.contains(&k.as_str()) && k.as_str() != "id")
@@ -166,6 +195,7 @@ pub fn read_properties(map: &Map<String, Value>, problems: &mut Vec<Problem>) ->
         },
         radius_m,
         width_m,
+        centre,
     })
 }
 

@@ -28,7 +28,7 @@ use axum::response::{IntoResponse, Response};
 use cairn_core::command::Command;
 use cairn_core::report::{MAX_REASON_CHARS, check_text};
 use cairn_core::{HazardArea, Problem, Status};
-use cairn_formats::geojson::{area_properties, geometry_value, read_feature};
+use cairn_formats::geojson::{footprint_properties, footprint_value, read_feature};
 use cairn_formats::record::{Candidate, build_record};
 use cairn_store::{ChangeMeta, StoreError, StoredArea, WriteError};
 use serde_json::{Map, Value, json};
@@ -338,8 +338,8 @@ fn feature(b: &str, s: &StoredArea) -> Value {
     json!({
         "type": "Feature",
         "id": id,
-        "geometry": geometry_value(&s.area.shape.geometry()),
-        "properties": area_properties(&s.area),
+        "geometry": footprint_value(&s.area.shape),
+        "properties": footprint_properties(&s.area),
         "links": [
             link(format!("{b}/ogc/collections/{COLLECTION}/items/{}", encode(id)), "self", GEOJSON, "This feature"),
             link(format!("{b}/ogc/collections/{COLLECTION}"), "collection", JSON, "The collection"),

@@ -95,6 +95,9 @@ impl PublicFeature {
                 if let Some(w) = self.shape.width_m() {
                     props.insert("width_m".into(), Value::from(w));
                 }
+                if let Some(c) = cairn_formats::geojson::centre_wkt(&self.shape) {
+                    props.insert("centre_wkt".into(), Value::from(c));
+                }
                 props
             }
             Seen::Zone(z) => {

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State, rejection::QueryRejection};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cairn_core::{Shape, Timestamp};
-use cairn_formats::geojson::{area_properties, geometry_value};
+use cairn_formats::geojson::{footprint_properties, footprint_value};
 use geo::Intersects;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -150,6 +150,10 @@ fn collection_json(b: &str, m: &ReadModel, full: bool) -> Value {
             link(format!("{b}/ogc/collections/{COLLECTION}"), "self", JSON, "This collection"),
             link(format!("{b}/ogc/collections/{COLLECTION}/items"), "items", GEOJSON, "The features"),
             link(format!("{b}/ogc/collections/{COLLECTION}/queryables"), "http://www.opengis.net/def/rel/ogc/1.0/queryables", "application/schema+json", "Queryables"),
+            link(format!("{b}/ogc/collections/{COLLECTION}/schema"), "http://www.opengis.net/def/rel/ogc/1.0/schema", "application/schema+json", "The features' schema"),
+            // GDAL types the layer's fields from this link (as `describedBy`), not from the first
+            // page, where a field no feature of it carries would be missing.
+            link(format!("{b}/ogc/collections/{COLLECTION}/schema"), "describedBy", "application/schema+json", "The features' schema"),
         ]
     })
 }
@@ -222,6 +226,82 @@ pub async fn queryables_doc(
             "title": "Hazardous areas",
             "properties": props,
             "additionalProperties": false,
+        })
+        .to_string(),
+        "application/schema+json",
+    ))
+}
+
+/// The properties a feature of the collection may carry, with their JSON Schema, for callers who
+/// see everything (`full`) or for the public: every feature is a MultiPolygon, its footprint.
+fn returnables(full: bool) -> Vec<(&'static str, Value)> {
+    let text = || json!({"type": "string"});
+    let time = || json!({"type": "string", "format": "date-time"});
+    let number = || json!({"type": "number"});
+    let mut p = vec![
+        ("name", text()),
+        ("status", text()),
+        ("marking", text()),
+        ("organisation", text()),
+        ("reported_at", time()),
+        ("radius_m", number()),
+        ("width_m", number()),
+        (
+            "centre_wkt",
+            json!({"type": "string", "description": "the centre point of a spot or the centre line of a corridor, as WKT (longitude latitude); the geometry is its outline"}),
+        ),
+    ];
+    if full {
+        p.extend([
+            ("classification", text()),
+            ("evidence", json!({"type": "object"})),
+            ("devices", json!({"type": "array"})),
+            ("reference_points", json!({"type": "array"})),
+            ("emplacement", json!({"type": "object"})),
+        ]);
+    } else {
+        p.extend([
+            ("kind", text()),
+            ("evidence", text()),
+            (
+                "device_categories",
+                json!({"type": "array", "items": {"type": "string"}}),
+            ),
+            ("danger", json!({"type": "boolean"})),
+            ("danger_en", text()),
+            ("danger_uk", text()),
+            ("data_date", time()),
+        ]);
+    }
+    p
+}
+
+/// `GET /ogc/collections/{id}/schema`: the features' schema (OGC API – Features Part 5), a
+/// GeoJSON feature whose geometry is a MultiPolygon and whose properties are `returnables`.
+pub async fn schema_doc(
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    check_collection(&id)?;
+    let b = base_url(&headers);
+    let props: Map<String, Value> = returnables(caller.role.sees_restricted())
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    Ok(typed(
+        json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": format!("{b}/ogc/collections/{COLLECTION}/schema"),
+            "title": "Hazardous areas",
+            "type": "object",
+            "required": ["type", "geometry", "properties"],
+            "properties": {
+                "type": {"type": "string", "enum": ["Feature"]},
+                "id": {"type": "string"},
+                "geometry": {"format": "geometry-multipolygon", "x-ogc-role": "primary-geometry"},
+                "properties": {"type": "object", "properties": props},
+            },
         })
         .to_string(),
         "application/schema+json",
@@ -333,8 +413,11 @@ struct Item<'a> {
     props: Map<String, Value>,
 }
 
+/// A feature as GIS clients get it: the hazard's footprint as its geometry (a MultiPolygon for
+/// every record, spots and corridors drawn outward), so that a client testing a box or drawing the
+/// layer against the geometry itself sees all the ground the hazard reaches.
 fn feature_json(i: &Item<'_>) -> Value {
-    json!({ "type": "Feature", "id": i.id, "geometry": geometry_value(&i.shape.geometry()), "properties": i.props })
+    json!({ "type": "Feature", "id": i.id, "geometry": footprint_value(i.shape), "properties": i.props })
 }
 
 fn bbox_hits(shape: &Shape, b: (f64, f64, f64, f64)) -> bool {
@@ -345,8 +428,11 @@ fn bbox_hits(shape: &Shape, b: (f64, f64, f64, f64)) -> bool {
     match shape {
         Shape::Polygon(p) => p.intersects(&rect),
         Shape::MultiPolygon(m) => m.intersects(&rect),
-        // Spots and tracks: their covering box stands for their extent in metres.
-        _ => shape.covering_bbox().is_some_and(|r| r.intersects(&rect)),
+        // Spots and corridors: their outline as published (`feature_json`).
+        _ => {
+            shape.covering_bbox().is_some_and(|r| r.intersects(&rect))
+                && cairn_core::footprint::footprint(shape).intersects(&rect)
+        }
     }
 }
 
@@ -467,7 +553,7 @@ fn items_page(
     let needs_props = filter.is_some() || datetime.is_some();
     let props_of = |cid: &str| -> Option<Map<String, Value>> {
         if full {
-            m.areas.get(cid).map(|s| area_properties(&s.area))
+            m.areas.get(cid).map(|s| footprint_properties(&s.area))
         } else {
             m.public.get(cid).map(|f| f.props())
         }
@@ -616,7 +702,7 @@ pub async fn item(
                 feature_json(&Item {
                     id: &s.area.id,
                     shape: &s.area.shape,
-                    props: area_properties(&s.area),
+                    props: footprint_properties(&s.area),
                 }),
                 format!("\"r{}\"", s.revision.rev),
             )

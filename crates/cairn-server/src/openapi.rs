@@ -73,6 +73,7 @@ pub fn document(base: &str) -> Value {
             "/ogc/collections": {"get": {"summary": "Collections", "operationId": "collections", "responses": {"200": json_ok("Collections", json!({"type": "object", "required": ["collections", "links"]}))}}},
             "/ogc/collections/{collectionId}": {"get": {"summary": "One collection", "operationId": "collection", "parameters": [collection_id], "responses": {"200": json_ok("Collection", json!({"type": "object", "required": ["id", "links"]})), "404": problem()}}},
             "/ogc/collections/{collectionId}/queryables": {"get": {"summary": "Queryables", "operationId": "queryables", "parameters": [collection_id], "responses": {"200": {"description": "JSON Schema of the queryables", "content": {"application/schema+json": {"schema": {"type": "object"}}}}, "404": problem()}}},
+            "/ogc/collections/{collectionId}/schema": {"get": {"summary": "The features' schema: a MultiPolygon (each hazard's footprint) and every property a feature may carry, as the caller sees them", "operationId": "schema", "parameters": [collection_id], "responses": {"200": {"description": "JSON Schema of a feature", "content": {"application/schema+json": {"schema": {"type": "object"}}}}, "404": problem()}}},
             "/ogc/collections/{collectionId}/items": {"get": {
                 "summary": "Features", "operationId": "items",
                 "parameters": [
@@ -160,7 +161,7 @@ fn add_writes(doc: &mut Value) {
         .collect();
     doc["components"]["schemas"]["FeatureInput"] = json!({
         "type": "object", "required": ["type", "geometry", "properties"],
-        "description": "A hazardous area as GeoJSON (see interfaces.md): Polygon or MultiPolygon, a Point with properties.radius_m, or a LineString with properties.width_m; WGS 84.",
+        "description": "A hazardous area as GeoJSON (see interfaces.md): Polygon or MultiPolygon, a Point with properties.radius_m, or a LineString with properties.width_m; or, as the service publishes a spot or corridor, its outline (MultiPolygon) with properties.centre_wkt and radius_m or width_m, the outline then being the one drawn from them; WGS 84.",
         "properties": {
             "type": {"type": "string", "enum": ["Feature"]},
             "id": {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 64}, {"type": "integer"}], "nullable": true, "description": "Left out or null: assigned by the server (POST) or taken from the path (PUT)"},

@@ -1424,8 +1424,8 @@ async fn content_crs_is_read_or_refused_never_ignored() {
         .to_string();
     let (_, stored) = read(&t, &id).await;
     assert_eq!(
-        stored["geometry"]["coordinates"], lonlat["geometry"]["coordinates"],
-        "stored in longitude, latitude"
+        stored["geometry"]["coordinates"][0], lonlat["geometry"]["coordinates"],
+        "stored in longitude, latitude (published as a multipolygon of one part)"
     );
     let before = t.digest();
     let mut metres = lonlat.clone();
@@ -1472,4 +1472,125 @@ async fn content_crs_is_read_or_refused_never_ignored() {
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+}
+
+/// A spot comes to GIS clients as its outline with `centre_wkt` and `radius_m` beside it. Sent back
+/// as it came, it changes nothing; a different outline under the same centre is refused (it is
+/// drawn from them); a patched centre or radius moves or resizes it, and its outline follows.
+#[tokio::test]
+async fn a_spot_published_as_its_outline_comes_back_unchanged_and_moves_by_its_centre() {
+    let t = setup();
+    let officer = t.token("officer");
+    let spot = json!({
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [36.5, 49.95]},
+        "properties": {"name": "Shell crater", "status": "confirmed", "classification": "public",
+                       "organisation": ORG_A, "radius_m": 62.8,
+                       "evidence": {"kind": "direct", "description": "UXO seen"}}
+    });
+    let r = send(&t.state, "POST", ITEMS, officer, &[], geojson(&spot)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let (etag, mut f) = read(&t, &id).await;
+    assert_eq!(f["geometry"]["type"], "MultiPolygon");
+    assert_eq!(f["properties"]["centre_wkt"], "POINT(36.5 49.95)");
+    assert_eq!(f["properties"]["radius_m"], 62.8);
+    f.as_object_mut().unwrap().remove("links");
+
+    // Sent back as it came: nothing is written.
+    let before = t.digest();
+    let same = send(
+        &t.state,
+        "PUT",
+        &format!("{ITEMS}/{id}"),
+        officer,
+        &[("if-match", &etag)],
+        geojson(&f),
+    )
+    .await;
+    assert_eq!(same.status, StatusCode::OK, "{}", same.body);
+    assert_eq!(same.headers[header::ETAG].to_str().unwrap(), etag);
+    assert_eq!(t.digest(), before);
+
+    // Another outline under the same centre: refused, naming the geometry; nothing changes.
+    let mut redrawn = f.clone();
+    redrawn["geometry"]["coordinates"][0][0]
+        .as_array_mut()
+        .unwrap()
+        .remove(1);
+    let bad = send(
+        &t.state,
+        "PUT",
+        &format!("{ITEMS}/{id}"),
+        officer,
+        &[("if-match", &etag)],
+        geojson(&redrawn),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert_eq!(bad.body["problems"][0]["field"], "geometry", "{}", bad.body);
+    assert_eq!(t.digest(), before);
+
+    // A new radius resizes it and its outline follows.
+    let grown = send(
+        &t.state,
+        "PATCH",
+        &format!("{ITEMS}/{id}"),
+        officer,
+        &[("if-match", &etag)],
+        Some((
+            "application/merge-patch+json",
+            json!({"properties": {"radius_m": 125.6}})
+                .to_string()
+                .into_bytes(),
+        )),
+    )
+    .await;
+    assert_eq!(grown.status, StatusCode::OK, "{}", grown.body);
+    let (etag2, f2) = read(&t, &id).await;
+    assert_eq!(f2["properties"]["centre_wkt"], "POINT(36.5 49.95)");
+    let ring = |f: &Value| {
+        f["geometry"]["coordinates"][0][0]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let east = |f: &Value| {
+        ring(f)
+            .iter()
+            .map(|c| c[0].as_f64().unwrap())
+            .fold(f64::MIN, f64::max)
+            - 36.5
+    };
+    assert!(
+        (east(&f2) / east(&f) - 2.0).abs() < 0.01,
+        "{} {}",
+        east(&f2),
+        east(&f)
+    );
+
+    // A new centre moves it, which leaves ground it covered: the one door's rule refuses that as
+    // an edit (an officer's correction with a reason may), exactly as for a redrawn polygon.
+    let before = t.digest();
+    let moved = send(
+        &t.state,
+        "PATCH",
+        &format!("{ITEMS}/{id}"),
+        officer,
+        &[("if-match", &etag2)],
+        Some((
+            "application/merge-patch+json",
+            json!({"properties": {"centre_wkt": "POINT(36.6 49.96)"}})
+                .to_string()
+                .into_bytes(),
+        )),
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::CONFLICT, "{}", moved.body);
+    assert_eq!(
+        moved.body["rule"], "weakening-needs-correction",
+        "{}",
+        moved.body
+    );
+    assert_eq!(t.digest(), before);
 }

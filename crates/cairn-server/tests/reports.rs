@@ -645,7 +645,9 @@ async fn triage_opens_links_and_dismisses_and_a_decision_is_final() {
     let f = item.json();
     assert_eq!(f["properties"]["status"], "reported");
     assert_eq!(f["properties"]["classification"], "restricted");
-    assert_eq!(f["geometry"]["coordinates"], json!([36.3, 49.9935]));
+    // A spot, published as its outline with its centre beside it.
+    assert_eq!(f["geometry"]["type"], "MultiPolygon");
+    assert_eq!(f["properties"]["centre_wkt"], "POINT(36.3 49.9935)");
     assert_eq!(f["properties"]["radius_m"], 50.0);
     assert!(
         f["properties"]["evidence"]["description"]

@@ -145,6 +145,22 @@ pub(crate) fn write_area(
         (Command::Migrate, Some(_)) => Command::Edit,
         (c, _) => c,
     };
+    // The same ground sent in another form (a polygon as a multipolygon of one part, as GIS
+    // clients get every hazard) keeps the stored form: such a write changes nothing.
+    let kept;
+    let area = match &before {
+        Some(b)
+            if b.area.shape != area.shape
+                && cairn_core::footprint::same_ground(&b.area.shape, &area.shape) =>
+        {
+            kept = HazardArea {
+                shape: b.area.shape.clone(),
+                ..area.clone()
+            };
+            &kept
+        }
+        _ => area,
+    };
     cairn_core::command::check(command, actor, before.as_ref().map(|b| &b.area), area)?;
     Ok(w.put_by(Some(command.as_str()), area, before.is_none())?)
 }

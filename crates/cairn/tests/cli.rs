@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 struct Env {
     dir: tempfile::TempDir,
@@ -205,6 +205,9 @@ fn geopackage_export_is_read_by_gdal_feature_for_feature() {
     );
     let text = String::from_utf8_lossy(&info.stdout);
     assert!(text.contains("Feature Count: 800"), "{text}");
+    // One geometry type for the layer, and real dates.
+    assert!(text.contains("Geometry: Multi Polygon"), "{text}");
+    assert!(text.contains("reported_at: DateTime"), "{text}");
     assert!(!String::from_utf8_lossy(&info.stderr).contains("ERROR"));
     gdal(
         "ogr2ogr",
@@ -220,15 +223,44 @@ fn geopackage_export_is_read_by_gdal_feature_for_feature() {
     }
     for o in &ours {
         let t = by_id[o["id"].as_str().unwrap()];
-        assert!(
-            coords_close(
-                &o["geometry"]["coordinates"],
-                &t["geometry"]["coordinates"],
-                1e-9
-            ),
-            "{}",
-            o["id"]
-        );
+        // Every hazard is its footprint: a polygon as a multipolygon of one part, a spot or a
+        // corridor as its outline with its centre as WKT beside it.
+        assert_eq!(t["geometry"]["type"], "MultiPolygon", "{}", o["id"]);
+        let ours = &o["geometry"]["coordinates"];
+        let same = match o["geometry"]["type"].as_str().unwrap() {
+            "Polygon" => coords_close(&json!([ours]), &t["geometry"]["coordinates"], 1e-9),
+            "MultiPolygon" => coords_close(ours, &t["geometry"]["coordinates"], 1e-9),
+            _ => {
+                let centre = t["properties"]["centre_wkt"].as_str().unwrap_or_default();
+                let numbers: Vec<f64> = centre
+                    .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
+                    .filter_map(|x| x.parse().ok())
+                    .collect();
+                fn flatten(v: &Value, out: &mut Vec<f64>) {
+                    match v {
+                        Value::Array(a) => a.iter().for_each(|x| flatten(x, out)),
+                        Value::Number(n) => out.push(n.as_f64().unwrap()),
+                        _ => {}
+                    }
+                }
+                let mut flat = Vec::new();
+                flatten(ours, &mut flat);
+                numbers.len() == flat.len()
+                    && numbers
+                        .iter()
+                        .zip(&flat)
+                        .all(|(a, b)| (a - b).abs() <= 1e-9)
+            }
+        };
+        assert!(same, "{}: {} vs {}", o["id"], o["geometry"], t["geometry"]);
+        // GDAL reads the DATETIME column as the moment exported.
+        if let Some(r) = o["properties"]["reported_at"].as_str() {
+            let ours = chrono::DateTime::parse_from_rfc3339(r).unwrap();
+            let theirs = t["properties"]["reported_at"].as_str().unwrap_or_default();
+            let theirs = chrono::DateTime::parse_from_rfc3339(theirs)
+                .unwrap_or_else(|e| panic!("{}: reported_at {theirs:?}: {e}", o["id"]));
+            assert_eq!(ours, theirs, "{}", o["id"]);
+        }
         for k in [
             "status",
             "classification",

@@ -656,6 +656,67 @@ fn gdal_reads_and_copies_every_feature(on: Backend) {
         ),
     );
 
+    // One geometry type for the layer, and fields typed from the collection's schema (not guessed
+    // from a first page that may lack them).
+    for (what, summary) in [("public", &info), ("with a token", &info_full)] {
+        c.expect(
+            summary.contains("Geometry: Multi Polygon"),
+            format!("ogrinfo types the layer ({what}) as Multi Polygon:\n{summary}"),
+        );
+        for field in [
+            "radius_m: Real",
+            "width_m: Real",
+            "centre_wkt: String",
+            "reported_at: DateTime",
+        ] {
+            c.expect(
+                summary.contains(field),
+                format!("ogrinfo's layer ({what}) has the field {field}:\n{summary}"),
+            );
+        }
+    }
+
+    // A box well inside a spot's radius but away from its centre: GDAL tests the box against the
+    // geometry it got, so the spot must come as its outline to be kept.
+    let spot = store
+        .public
+        .iter()
+        .find(|f| {
+            f["geometry"]["type"] == "Point" && f["properties"]["radius_m"].as_f64() > Some(30.0)
+        })
+        .expect("a public spot hazard in the demo");
+    let (lon, lat, r) = (
+        spot["geometry"]["coordinates"][0].as_f64().unwrap(),
+        spot["geometry"]["coordinates"][1].as_f64().unwrap(),
+        spot["properties"]["radius_m"].as_f64().unwrap(),
+    );
+    let m_lat = 1.0 / 111_320.0;
+    let m_lon = m_lat / lat.to_radians().cos();
+    let bbox = [
+        lon + 0.6 * r * m_lon,
+        lat - 0.1 * r * m_lat,
+        lon + 0.7 * r * m_lon,
+        lat + 0.1 * r * m_lat,
+    ]
+    .map(|x| format!("{x:.9}"));
+    let near = gdal_ok(
+        dir,
+        "ogrinfo",
+        &[
+            "-ro", "-q", "-spat", &bbox[0], &bbox[1], &bbox[2], &bbox[3], &ogc, COLLECTION,
+        ],
+        &server,
+    );
+    let spot_id = spot["id"].as_str().unwrap_or_default();
+    c.expect(
+        near.contains(&format!("id (String) = {spot_id}")) && near.contains("MULTIPOLYGON"),
+        format!(
+            "`ogrinfo -spat` with a box {:.0}–{:.0} m east of spot {spot_id} (radius {r} m) keeps it:\n{near}",
+            0.6 * r,
+            0.7 * r
+        ),
+    );
+
     // A copy with GDAL's own page size (10): GDAL follows the next links to the end.
     gdal_ok(
         dir,

@@ -112,11 +112,8 @@ fn place_inside_a_hazard(addr: &str) -> (f64, f64) {
     for f in features {
         let g = &f["geometry"];
         let points: Vec<(f64, f64)> = match g["type"].as_str() {
-            Some("Point") => vec![(
-                g["coordinates"][0].as_f64().unwrap_or_default(),
-                g["coordinates"][1].as_f64().unwrap_or_default(),
-            )],
-            Some("Polygon") => g["coordinates"][0]
+            // Every hazard comes as its footprint: its outline's first ring.
+            Some("MultiPolygon") => g["coordinates"][0][0]
                 .as_array()
                 .map(|ring| {
                     ring.iter()

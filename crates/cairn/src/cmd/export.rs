@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use cairn_core::public::{PublicView, public_view};
 use cairn_core::{Catalogue, HazardArea, Timestamp, WireEnum};
 use cairn_formats::geojson::{FeatureCollectionWriter, write_area};
-use cairn_formats::gpkg::{Column, ColumnType, GpkgWriter, Value as GValue};
+use cairn_formats::gpkg::{Column, ColumnType, GeometryType, GpkgWriter, Value as GValue};
 use cairn_store::StoreError;
 use serde_json::{Map, Value};
 
@@ -190,12 +190,18 @@ fn write(
             Box::new(CsvSink(w))
         }
         Format::Gpkg => {
+            // The footprint is the geometry (a MultiPolygon for every record: GDAL and QGIS
+            // test and draw the ground a spot or corridor reaches), its centre a column of WKT.
             let cols: Vec<Column> = if public { PUBLIC_COLUMNS } else { FULL_COLUMNS }
                 .iter()
                 .filter(|(n, _)| *n != "wkt")
-                .map(|(n, t)| Column::new(*n, *t))
+                .map(|(n, t)| match *n {
+                    "reported_at" | "data_date" => Column::new(*n, ColumnType::DateTime),
+                    _ => Column::new(*n, *t),
+                })
+                .chain(std::iter::once(Column::new("centre_wkt", ColumnType::Text)))
                 .collect();
-            let w = GpkgWriter::create(
+            let w = GpkgWriter::create_typed(
                 path,
                 "hazardous_areas",
                 if public {
@@ -203,6 +209,7 @@ fn write(
                 } else {
                     "Hazardous areas (Cairn)"
                 },
+                GeometryType::MultiPolygon,
                 &cols,
             )
             .map_err(|e| out_err(e.to_string()))?;
@@ -412,9 +419,8 @@ impl Sink for GpkgSink {
                 .as_ref()
                 .map(|e| serde_json::to_string(e).unwrap_or_default())
         });
-        let reported = p
-            .reported_at
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+        let reported = p.reported_at.map(cairn_formats::gpkg::datetime);
+        let centre = cairn_formats::geojson::centre_wkt(&a.shape);
         fn text(s: Option<&str>) -> GValue<'_> {
             s.map(GValue::Text).unwrap_or(GValue::Null)
         }
@@ -436,11 +442,14 @@ impl Sink for GpkgSink {
             real(a.shape.width_m()),
             text(emplacement.as_deref()),
             text(extra.as_deref()),
+            text(centre.as_deref()),
         ];
+        let footprint =
+            geo_types::Geometry::MultiPolygon(cairn_core::footprint::footprint(&a.shape));
         self.w
             .as_mut()
             .ok_or("writer closed")?
-            .add(&a.shape.geometry(), &values)
+            .add(&footprint, &values)
             .map(|_| ())
             .map_err(|e| e.to_string())
     }
@@ -451,14 +460,27 @@ impl Sink for GpkgSink {
         props: &Map<String, Value>,
     ) -> Result<(), String> {
         let id_owned = _id.map(str::to_string);
+        // The footprint as the geometry, the centre of a spot or corridor as a column.
+        let radius = props.get("radius_m").and_then(Value::as_f64);
+        let width = props.get("width_m").and_then(Value::as_f64);
+        let shape = cairn_core::Shape::from_parts(g.clone(), radius, width)
+            .map_err(|_| format!("feature {_id:?}: not a hazard's shape"))?;
+        let centre = cairn_formats::geojson::centre_wkt(&shape);
+        let g = &geo_types::Geometry::MultiPolygon(cairn_core::footprint::footprint(&shape));
         let cells: Vec<(String, Option<Value>)> = self
             .cols
             .iter()
             .map(|c| {
-                let v = if c.name == "id" {
-                    id_owned.clone().map(Value::from)
-                } else {
-                    props.get(&c.name).cloned()
+                let v = match c.name.as_str() {
+                    "id" => id_owned.clone().map(Value::from),
+                    "centre_wkt" => centre.clone().map(Value::from),
+                    // DATETIME columns take the GeoPackage form of the moment.
+                    _ if c.ty == ColumnType::DateTime => props
+                        .get(&c.name)
+                        .and_then(Value::as_str)
+                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                        .map(|t| Value::from(cairn_formats::gpkg::datetime(t.to_utc()))),
+                    _ => props.get(&c.name).cloned(),
                 };
                 (c.name.clone(), v)
             })

@@ -61,7 +61,8 @@ try {
   const prep = await page.evaluate(async (tok) => {
     const h = { Authorization: `Bearer ${tok}` };
     const items = await (await fetch('/ogc/collections/hazardous-areas/items?limit=1000', { headers: h })).json();
-    const f = items.features.find((x) => x.properties.status === 'suspected' && x.geometry.type === 'Polygon');
+    // A drawn outline (every hazard comes as a MultiPolygon; a spot or corridor carries centre_wkt).
+    const f = items.features.find((x) => x.properties.status === 'suspected' && !x.properties.centre_wkt);
     if (!f) return { error: 'no suspected polygon in the demo data' };
     const r = await fetch('/api/activities', {
       method: 'POST',
