@@ -139,7 +139,7 @@ fn collection_json(b: &str, m: &ReadModel, full: bool) -> Value {
     json!({
         "id": COLLECTION,
         "title": "Hazardous areas",
-        "description": if full { "Every current hazardous area with its recorded fields." } else { "Open hazards the public must be warned of; restricted records appear only as generalised danger zones." },
+        "description": if full { "Every current hazardous area with its recorded fields. Each feature is the ground the hazard covers (a MultiPolygon; a spot or corridor with centre_wkt and radius_m or width_m). datetime selects by reported_at, when the hazard was reported; a record without it is not selected." } else { "Open hazards the public must be warned of; restricted records appear only as generalised danger zones. Each feature is the ground the hazard covers (a MultiPolygon; a spot or corridor with centre_wkt and radius_m or width_m). datetime selects by reported_at, when the hazard was reported; danger zones have no time of their own and are not selected by datetime." },
         "itemType": "feature",
         "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
         "extent": {
@@ -348,40 +348,42 @@ fn parse_bbox(s: &str) -> Result<(f64, f64, f64, f64), ApiError> {
     Ok((v[0], v[1], v[2], v[3]))
 }
 
-fn parse_instant(s: &str) -> Result<Option<Timestamp>, ApiError> {
+/// One end of a `datetime` interval: an RFC 3339 time, or a date alone read as `how` says (the
+/// whole day: its first moment for a start, its last for an end), also as GDAL 3.6 sends a date
+/// (`2026-01-01T`, the time left empty).
+fn parse_instant(s: &str, how: cairn_core::time::Cautious) -> Result<Option<Timestamp>, ApiError> {
     if s.is_empty() || s == ".." {
         return Ok(None);
     }
-    // OGC API – Features asks for RFC 3339 instants here: a date alone is refused.
-    cairn_core::time::parse_instant(s, cairn_core::time::Cautious::Exact)
+    let date = s.strip_suffix('T').filter(|d| d.len() == 10).unwrap_or(s);
+    cairn_core::time::parse_instant(date, how)
         .map(Some)
         .map_err(|_| {
             ApiError::bad_request(format!(
-                "parameter datetime: {s:?} is not an RFC 3339 time or \"..\""
+                "parameter datetime: {s:?} is not an RFC 3339 time, a date (YYYY-MM-DD) or \"..\""
             ))
         })
 }
 
 fn parse_datetime(s: &str) -> Result<(Option<Timestamp>, Option<Timestamp>), ApiError> {
-    match s.split_once('/') {
-        Some((a, b)) => {
-            let (a, b) = (parse_instant(a)?, parse_instant(b)?);
-            if let (Some(x), Some(y)) = (a, b)
-                && x > y
-            {
-                return Err(ApiError::bad_request(
-                    "parameter datetime: the interval's start is after its end",
-                ));
-            }
-            Ok((a, b))
-        }
+    use cairn_core::time::Cautious::{Earliest, Latest};
+    let (a, b) = match s.split_once('/') {
+        Some((a, b)) => (parse_instant(a, Earliest)?, parse_instant(b, Latest)?),
         None => {
-            let t = parse_instant(s)?.ok_or_else(|| {
+            let from = parse_instant(s, Earliest)?.ok_or_else(|| {
                 ApiError::bad_request("parameter datetime: \"..\" needs an interval")
             })?;
-            Ok((Some(t), Some(t)))
+            (Some(from), parse_instant(s, Latest)?)
         }
+    };
+    if let (Some(x), Some(y)) = (a, b)
+        && x > y
+    {
+        return Err(ApiError::bad_request(
+            "parameter datetime: the interval's start is after its end",
+        ));
     }
+    Ok((a, b))
 }
 
 fn parse_count(
@@ -579,18 +581,11 @@ fn items_page(
                     .get("reported_at")
                     .and_then(Value::as_str)
                     .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-                    .map(|t| t.with_timezone(&chrono::Utc))
-                    // A danger zone has no date of its own but the moment it was shown as it is.
-                    .or_else(|| {
-                        if p.get("kind").and_then(Value::as_str) == Some("danger-zone") {
-                            p.get("data_date")
-                                .and_then(Value::as_str)
-                                .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-                                .map(|t| t.with_timezone(&chrono::Utc))
-                        } else {
-                            None
-                        }
-                    });
+                    .map(|t| t.with_timezone(&chrono::Utc));
+                // A feature's time is its record's own, `reported_at`. A feature without one is not
+                // selected (Part 1, /req/core/fc-time-response): a danger zone has no time of its
+                // own the public may know (its records' would tell restricted dates), and the
+                // moment it was shown would match any recent interval.
                 if !t.is_some_and(|t| from.is_none_or(|f| t >= f) && to.is_none_or(|e| t <= e)) {
                     continue;
                 }

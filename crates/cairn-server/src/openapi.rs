@@ -81,7 +81,7 @@ pub fn document(base: &str) -> Value {
                     p("limit", &format!("Features per page; a larger limit than {MAX_LIMIT} is served as {MAX_LIMIT} (the next links go on)"), json!({"type": "integer", "minimum": 1, "default": DEFAULT_LIMIT}), false),
                     p("offset", "Features to skip", json!({"type": "integer", "minimum": 0, "default": 0}), false),
                     p("bbox", "minLon,minLat,maxLon,maxLat (CRS84)", json!({"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}}), false),
-                    p("datetime", "An RFC 3339 instant or interval (a/b, ../b, a/..) on reported_at", json!({"type": "string", "minLength": 1}), false),
+                    p("datetime", "An RFC 3339 instant or interval (a/b, ../b, a/..) on each record's reported_at (when it was reported); a feature without one, such as a danger zone, is not selected", json!({"type": "string", "minLength": 1}), false),
                     p("filter", "A CQL2 text filter over the queryables (Basic CQL2 and LIKE, BETWEEN, IN)", json!({"type": "string"}), false),
                     p("filter-lang", "cql2-text", json!({"type": "string", "enum": ["cql2-text"]}), false),
                     p("status", "Queryable as a parameter: status equals this (ANDed with filter)", json!({"type": "string"}), false),

@@ -303,7 +303,50 @@ async fn items_page_with_next_links_and_counts() {
         None,
     )
     .await;
-    assert_eq!(d["numberMatched"], 1, "only the zone, dated by the data");
+    assert_eq!(
+        d["numberMatched"], 0,
+        "every record was reported on 2026-10-05; a zone has no time of its own"
+    );
+    // `datetime` is each record's reported_at: the records reported then, and no danger zone
+    // (whose only date, the moment it was shown, would match any recent interval).
+    let (_, _, d) = get_json(
+        &t,
+        "/ogc/collections/hazardous-areas/items?datetime=2026-10-05T00:00:00Z&limit=100",
+        None,
+    )
+    .await;
+    let kinds: Vec<&str> = d["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        !kinds.is_empty() && kinds.iter().all(|k| *k == "hazardous-area"),
+        "{kinds:?}"
+    );
+    assert_eq!(
+        d["numberMatched"].as_u64(),
+        Some(kinds.len() as u64),
+        "every public record reported on that day"
+    );
+    // A date alone is the whole day (its first moment as a start, its last as an end), also in
+    // the form GDAL 3.6 sends (`2026-10-05T`).
+    for q in [
+        "2026-10-05",
+        "2026-10-05T/..",
+        "../2026-10-05",
+        "2026-10-05/2026-10-05T",
+    ] {
+        let (s, _, e) = get_json(
+            &t,
+            &format!("/ogc/collections/hazardous-areas/items?datetime={q}"),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{q}: {e}");
+        assert_eq!(e["numberMatched"], d["numberMatched"], "{q}");
+    }
 }
 
 #[tokio::test]

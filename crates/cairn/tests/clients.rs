@@ -717,6 +717,39 @@ fn gdal_reads_and_copies_every_feature(on: Backend) {
         ),
     );
 
+    // A date filter in GDAL's SQL goes to the server as `datetime` (a date as `2025-06-01T`):
+    // each record's reported_at, and no danger zone (which has no time of its own).
+    let since = "2025-06-01";
+    let expected = store
+        .public
+        .iter()
+        .filter(|f| {
+            f["properties"]["reported_at"]
+                .as_str()
+                .is_some_and(|t| t > "2025-06-01T00:00:00Z")
+        })
+        .count() as u64;
+    let dated = gdal_ok(
+        dir,
+        "ogrinfo",
+        &[
+            "-ro",
+            "-so",
+            "-where",
+            &format!("reported_at > '{since}'"),
+            &ogc,
+            COLLECTION,
+        ],
+        &server,
+    );
+    c.expect(
+        expected > 0 && ogr_feature_count(&dated) == Some(expected),
+        format!(
+            "`ogrinfo -where \"reported_at > '{since}'\"` counts {:?}; the public export holds {expected} reported since",
+            ogr_feature_count(&dated)
+        ),
+    );
+
     // A copy with GDAL's own page size (10): GDAL follows the next links to the end.
     gdal_ok(
         dir,
