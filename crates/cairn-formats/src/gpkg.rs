@@ -1,4 +1,5 @@
-//! GeoPackage 1.3 writer: one feature table with a geometry column, readable by GDAL and QGIS.
+//! GeoPackage 1.3 writer: feature tables with a geometry column, readable by GDAL and QGIS (a
+//! second and later table with [`GpkgWriter::add_layer`] once the first is finished).
 //!
 //! The writer produces a fresh GeoPackage file holding exactly one feature table in EPSG:4326
 //! with a `GEOMETRY` column named `geom`, an integer primary key named `fid`, the caller's
@@ -46,6 +47,8 @@ pub enum GeometryType {
     Any,
     /// `MULTIPOLYGON`: every feature a MultiPolygon (GDAL and QGIS type the layer so).
     MultiPolygon,
+    /// `POINT`: every feature a Point.
+    Point,
 }
 
 impl GeometryType {
@@ -53,6 +56,16 @@ impl GeometryType {
         match self {
             GeometryType::Any => "GEOMETRY",
             GeometryType::MultiPolygon => "MULTIPOLYGON",
+            GeometryType::Point => "POINT",
+        }
+    }
+
+    /// True when `g` is of this type.
+    fn admits(self, g: &Geometry<f64>) -> bool {
+        match self {
+            GeometryType::Any => true,
+            GeometryType::MultiPolygon => matches!(g, Geometry::MultiPolygon(_)),
+            GeometryType::Point => matches!(g, Geometry::Point(_)),
         }
     }
 }
@@ -236,6 +249,30 @@ impl GpkgWriter {
                 }
             });
         }
+        Self::open_layer(path, table, description, geometry_type, columns, true)
+    }
+
+    /// Adds another feature table to a GeoPackage this writer made and finished; written and
+    /// finished as the first.
+    pub fn add_layer(
+        path: &Path,
+        table: &str,
+        description: &str,
+        geometry_type: GeometryType,
+        columns: &[Column],
+    ) -> Result<Self, GpkgError> {
+        validate_names(path, table, columns)?;
+        Self::open_layer(path, table, description, geometry_type, columns, false)
+    }
+
+    fn open_layer(
+        path: &Path,
+        table: &str,
+        description: &str,
+        geometry_type: GeometryType,
+        columns: &[Column],
+        new_file: bool,
+    ) -> Result<Self, GpkgError> {
         let sqlite = |source| GpkgError::Sqlite {
             path: path.to_path_buf(),
             source,
@@ -262,7 +299,10 @@ impl GpkgWriter {
         )
         .map_err(sqlite)?;
         conn.execute_batch("BEGIN EXCLUSIVE").map_err(sqlite)?;
-        create_schema(&conn, table, description, geometry_type, columns).map_err(sqlite)?;
+        if new_file {
+            create_core(&conn).map_err(sqlite)?;
+        }
+        create_layer(&conn, table, description, geometry_type, columns).map_err(sqlite)?;
 
         let insert_sql = format!(
             "INSERT INTO {} ({}) VALUES ({})",
@@ -332,13 +372,11 @@ impl GpkgWriter {
             }
         }
 
-        if self.geometry_type == GeometryType::MultiPolygon
-            && !matches!(geometry, Geometry::MultiPolygon(_))
-        {
+        if !self.geometry_type.admits(geometry) {
             return Err(GpkgError::InvalidGeometry {
                 path: self.path.clone(),
                 feature,
-                reason: "this layer holds MultiPolygons only".into(),
+                reason: format!("this layer holds {} only", self.geometry_type.sql()),
             });
         }
         let envelope = encode_geometry(geometry, &mut self.blob).map_err(|reason| {
@@ -621,14 +659,8 @@ fn validate_names(path: &Path, table: &str, columns: &[Column]) -> Result<(), Gp
     Ok(())
 }
 
-/// Creates the GeoPackage tables, the feature table and its empty R-tree, and registers them.
-fn create_schema(
-    conn: &Connection,
-    table: &str,
-    description: &str,
-    geometry_type: GeometryType,
-    columns: &[Column],
-) -> rusqlite::Result<()> {
+/// Creates the GeoPackage tables and the spatial reference systems.
+fn create_core(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "application_id", APPLICATION_ID)?;
     conn.pragma_update(None, "user_version", USER_VERSION)?;
     conn.execute_batch(CORE_SCHEMA)?;
@@ -663,6 +695,17 @@ fn create_schema(
         "longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid",
     ])?;
 
+    Ok(())
+}
+
+/// Creates a feature table and its empty R-tree, and registers them.
+fn create_layer(
+    conn: &Connection,
+    table: &str,
+    description: &str,
+    geometry_type: GeometryType,
+    columns: &[Column],
+) -> rusqlite::Result<()> {
     let mut ddl = format!(
         "CREATE TABLE {} ({} INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, {} {}",
         quote_ident(table),

@@ -12,6 +12,8 @@ pub mod conventions;
 pub mod cql2;
 pub mod edit;
 pub mod error;
+pub mod export;
+mod export_layers;
 pub mod limits;
 pub mod model;
 pub mod officer;
@@ -548,6 +550,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ogc/collections/{id}", get(ogc::collection))
         .route("/ogc/collections/{id}/queryables", get(ogc::queryables_doc))
         .route("/ogc/collections/{id}/schema", get(ogc::schema_doc))
+        .route("/api/export", get(export::download))
         .route(
             "/ogc/collections/{id}/items",
             get(ogc::items)

@@ -205,13 +205,29 @@ fn geopackage_export_is_read_by_gdal_feature_for_feature() {
     );
     let text = String::from_utf8_lossy(&info.stdout);
     assert!(text.contains("Feature Count: 800"), "{text}");
+    // A layer for each kind of record, empty when there is none.
+    for layer in [
+        "Layer name: activities",
+        "Layer name: releases",
+        "Layer name: post_release_finds",
+        "Layer name: accidents",
+        "Layer name: zones",
+    ] {
+        assert!(text.contains(layer), "{layer}: {text}");
+    }
     // One geometry type for the layer, and real dates.
     assert!(text.contains("Geometry: Multi Polygon"), "{text}");
     assert!(text.contains("reported_at: DateTime"), "{text}");
     assert!(!String::from_utf8_lossy(&info.stderr).contains("ERROR"));
     gdal(
         "ogr2ogr",
-        &["-f", "GeoJSON", "gdal.geojson", "areas.gpkg"],
+        &[
+            "-f",
+            "GeoJSON",
+            "gdal.geojson",
+            "areas.gpkg",
+            "hazardous_areas",
+        ],
         e.dir.path(),
     );
     let ours = features(&e.json("synth.geojson"));

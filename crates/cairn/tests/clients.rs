@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use base64::Engine;
 use common::postgres::Database;
 use serde_json::Value;
 
@@ -848,6 +849,155 @@ fn gdal_reads_and_copies_every_feature(on: Backend) {
     c.finish(&server.log_tail());
 }
 
+/// `GET /api/export`: the public gets the public GeoPackage (one MultiPolygon layer), an officer
+/// (HTTP Basic, as QGIS sends it) a layer per kind of record; GDAL opens both, and a `-where` with
+/// IN and a date comparison selects the same features from the API (through GDAL's OAPIF driver)
+/// as from the downloaded GeoPackage.
+fn exports_over_http_open_in_gdal_and_filter_as_the_api_does(on: Backend) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
+    let store = Store::demo(dir, AREAS, on);
+    let server = Server::start(dir, &["--db", &store.db, "serve", "--addr", "127.0.0.1:0"]);
+    let ogc = format!("OAPIF:{}", server.ogc());
+    let mut c = Checks::default();
+
+    let public = http(&server.addr, "GET", "/api/export", &[], Body::None);
+    c.expect(
+        public.status == 200
+            && public.header("content-type") == Some("application/geopackage+sqlite3"),
+        format!(
+            "the public download is a GeoPackage: {} {:?}",
+            public.status,
+            public.header("content-type")
+        ),
+    );
+    std::fs::write(dir.join("public.gpkg"), &public.body).expect("write");
+    let layers = gdal_ok(dir, "ogrinfo", &["-ro", "-q", "public.gpkg"], &server);
+    c.expect(
+        layers.trim() == "1: hazardous_areas (Multi Polygon)",
+        format!("the public GeoPackage has the one layer of hazards:\n{layers}"),
+    );
+    let info = gdal_ok(
+        dir,
+        "ogrinfo",
+        &["-ro", "-so", "public.gpkg", "hazardous_areas"],
+        &server,
+    );
+    c.expect(
+        ogr_feature_count(&info) == Some(store.public.len() as u64),
+        format!(
+            "the public GeoPackage holds the public export's {} features: {:?}",
+            store.public.len(),
+            ogr_feature_count(&info)
+        ),
+    );
+
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("olena:{}", store.token))
+    );
+    let full = http(
+        &server.addr,
+        "GET",
+        "/api/export",
+        &[("Authorization", &basic)],
+        Body::None,
+    );
+    c.expect(
+        full.status == 200 && full.header("cache-control") == Some("no-store"),
+        format!(
+            "an officer's download is never stored by a cache: {} {:?}",
+            full.status,
+            full.header("cache-control")
+        ),
+    );
+    std::fs::write(dir.join("full.gpkg"), &full.body).expect("write");
+    let layers = gdal_ok(dir, "ogrinfo", &["-ro", "-q", "full.gpkg"], &server);
+    for layer in [
+        "hazardous_areas (Multi Polygon)",
+        "activities (Multi Polygon)",
+        "releases (Multi Polygon)",
+        "post_release_finds (Point)",
+        "accidents (Point)",
+        "zones (Multi Polygon)",
+    ] {
+        c.expect(
+            layers.contains(layer),
+            format!("the officer's GeoPackage has the layer {layer}:\n{layers}"),
+        );
+    }
+    for (layer, field) in [
+        ("releases", "released_at: DateTime"),
+        ("accidents", "killed: Integer64"),
+        ("hazardous_areas", "reported_at: DateTime"),
+    ] {
+        let info = gdal_ok(dir, "ogrinfo", &["-ro", "-so", "full.gpkg", layer], &server);
+        c.expect(
+            info.contains(field) && ogr_feature_count(&info).is_some_and(|n| n > 0),
+            format!("the layer {layer} has features and the field {field}:\n{info}"),
+        );
+    }
+    let info = gdal_ok(
+        dir,
+        "ogrinfo",
+        &["-ro", "-so", "full.gpkg", "hazardous_areas"],
+        &server,
+    );
+    c.expect(
+        ogr_feature_count(&info) == Some(store.full.len() as u64),
+        format!(
+            "the officer's GeoPackage holds every record ({})",
+            store.full.len()
+        ),
+    );
+
+    // The same filter through the API and on the download selects the same hazards.
+    let filter = "status IN ('suspected','confirmed') AND reported_at > '2025-06-01'";
+    let ids = |args: &[&str]| -> BTreeSet<String> {
+        gdal_ok(dir, "ogrinfo", args, &server)
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("id (String) = "))
+            .map(str::to_string)
+            .collect()
+    };
+    let from_api = ids(&["-ro", "-q", "-where", filter, &ogc, COLLECTION]);
+    let from_file = ids(&[
+        "-ro",
+        "-q",
+        "-where",
+        filter,
+        "public.gpkg",
+        "hazardous_areas",
+    ]);
+    c.expect(
+        !from_api.is_empty() && from_api == from_file,
+        format!(
+            "`-where \"{filter}\"` selects {} features from the API and {} from the GeoPackage; differences: {:?}",
+            from_api.len(),
+            from_file.len(),
+            from_api.symmetric_difference(&from_file).take(5).collect::<Vec<_>>()
+        ),
+    );
+
+    // Asking for what the caller may not have is refused, naming the parameter.
+    let r = http(
+        &server.addr,
+        "GET",
+        "/api/export?view=full",
+        &[],
+        Body::None,
+    );
+    c.expect(
+        r.status == 403 && r.text().contains("view"),
+        format!(
+            "the public asking for the full export: {} {}",
+            r.status,
+            r.text()
+        ),
+    );
+    c.finish(&server.log_tail());
+}
+
 /// OWSLib reads the landing page, collections, conformance and API document, pages through every
 /// feature, and gets what it asks for from a bbox and a CQL2 filter (see owslib_client.py).
 fn owslib_pages_filters_and_reads_the_api(on: Backend) {
@@ -1228,5 +1378,6 @@ macro_rules! on_both {
 on_both!(
     gdal_reads_and_copies_every_feature,
     owslib_pages_filters_and_reads_the_api,
-    editing_over_http_and_gdal_reads_back_the_writes
+    editing_over_http_and_gdal_reads_back_the_writes,
+    exports_over_http_open_in_gdal_and_filter_as_the_api_does
 );
