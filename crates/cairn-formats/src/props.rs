@@ -39,6 +39,29 @@ pub struct ReadProps {
 
 /// Reads properties; returns `None` when any problem was found (all are pushed to `problems`).
 pub fn read_properties(map: &Map<String, Value>, problems: &mut Vec<Problem>) -> Option<ReadProps> {
+    // Tabular formats (a Shapefile, a spreadsheet, CSV through GDAL) hold a nested field as its
+    // JSON text: read as the value it writes.
+    let nested = ["evidence", "devices", "reference_points", "emplacement"];
+    let unpacked;
+    let map = if nested.iter().any(|k| {
+        map.get(*k)
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.trim_start().starts_with(['[', '{']))
+    }) {
+        let mut m = map.clone();
+        for k in nested {
+            if let Some(Value::String(t)) = m.get(k)
+                && let Ok(v @ (Value::Array(_) | Value::Object(_))) =
+                    serde_json::from_str::<Value>(t)
+            {
+                m.insert(k.to_string(), v);
+            }
+        }
+        unpacked = m;
+        &unpacked
+    } else {
+        map
+    };
     let before = problems.len();
     let f = |k: &str| format!("properties.{k}");
     let name = opt_string(map.get("name"), &f("name"), problems);

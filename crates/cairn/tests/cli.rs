@@ -934,3 +934,166 @@ fn a_reader_stopping_early_ends_output_quietly_and_a_full_disk_is_reported() {
         );
     }
 }
+
+/// The geometry of each feature by id, from a GeoJSON file of the temp dir.
+fn geometries(e: &Env, name: &str) -> std::collections::BTreeMap<String, Value> {
+    features(&e.json(name))
+        .into_iter()
+        .map(|f| (f["id"].as_str().unwrap().to_string(), f["geometry"].clone()))
+        .collect()
+}
+
+/// National data in other formats and coordinate systems, read through GDAL: a GeoPackage in
+/// SK-42 / Gauss–Krüger zone 7 (its own CRS), a Shapefile in UTM zone 36N, and a CSV of WKT in
+/// UTM with `--crs`. Each was written by PROJ (through ogr2ogr) from WGS 84 coordinates; imported,
+/// every vertex lands within a millionth of a degree of where it was.
+#[test]
+fn imports_through_gdal_land_in_the_right_places() {
+    let e = Env::new();
+    e.ok(&[
+        "synth",
+        "--areas",
+        "120",
+        "--seed",
+        "11",
+        "-o",
+        "synth.geojson",
+    ]);
+    let original = geometries(&e, "synth.geojson");
+    let check = |name: &str, from: &str, expect: &dyn Fn(&Value) -> bool| {
+        let store = format!("{name}.db");
+        let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .current_dir(e.dir.path())
+            .env("CAIRN_AUTHOR", "test author")
+            .args(["--db", &store, "import"])
+            .args(from.split(' '))
+            .output()
+            .expect("run cairn");
+        assert!(
+            out.status.success(),
+            "import {from}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .current_dir(e.dir.path())
+            .args(["--db", &store, "export", "-o", &format!("{name}.geojson")])
+            .output()
+            .expect("export");
+        let back = geometries(&e, &format!("{name}.geojson"));
+        let want: Vec<(&String, &Value)> = original.iter().filter(|(_, g)| expect(g)).collect();
+        assert_eq!(back.len(), want.len(), "{name}: every feature imported");
+        for (id, g) in want {
+            assert!(
+                coords_close(&g["coordinates"], &back[id]["coordinates"], 1e-6),
+                "{name}: {id} moved: {g} vs {}",
+                back[id]
+            );
+        }
+    };
+    // Every record, spots and corridors included, in SK-42 (the file names its CRS).
+    gdal(
+        "ogr2ogr",
+        &[
+            "-f",
+            "GPKG",
+            "sk42.gpkg",
+            "synth.geojson",
+            "-t_srs",
+            "EPSG:28407",
+            "-nln",
+            "areas",
+        ],
+        e.dir.path(),
+    );
+    check("sk42", "sk42.gpkg", &|_| true);
+    // A Shapefile holds one geometry type: the polygons, in UTM 36N (`classification` comes back
+    // as `classifica`, ten characters: unknown, kept beside the fields, and the record restricted).
+    gdal(
+        "ogr2ogr",
+        &[
+            "-f",
+            "ESRI Shapefile",
+            "utm.shp",
+            "synth.geojson",
+            "-t_srs",
+            "EPSG:32636",
+            "-where",
+            "OGR_GEOMETRY='POLYGON'",
+            // Its text fields stop at 254 characters, too short for a list of devices as JSON.
+            "-select",
+            "id,name,status,classification",
+        ],
+        e.dir.path(),
+    );
+    check("utm", "utm.shp", &|g| g["type"] == "Polygon");
+    // WKT in UTM metres in a CSV, whose CRS only the user knows.
+    gdal(
+        "ogr2ogr",
+        &[
+            "-f",
+            "CSV",
+            "utm.csv",
+            "synth.geojson",
+            "-t_srs",
+            "EPSG:32636",
+            "-lco",
+            "GEOMETRY=AS_WKT",
+        ],
+        e.dir.path(),
+    );
+    check("utm-csv", "utm.csv --crs EPSG:32636", &|_| true);
+}
+
+/// A file with several layers and no `--layer`, or one GDAL cannot read, imports nothing and says
+/// why, naming the file (and the layers to choose from).
+#[test]
+fn a_gdal_file_that_cannot_be_imported_is_refused_by_name() {
+    let e = Env::new();
+    e.ok(&[
+        "synth",
+        "--areas",
+        "20",
+        "--seed",
+        "2",
+        "-o",
+        "synth.geojson",
+    ]);
+    gdal(
+        "ogr2ogr",
+        &["-f", "GPKG", "two.gpkg", "synth.geojson", "-nln", "north"],
+        e.dir.path(),
+    );
+    gdal(
+        "ogr2ogr",
+        &[
+            "-f",
+            "GPKG",
+            "-update",
+            "two.gpkg",
+            "synth.geojson",
+            "-nln",
+            "south",
+        ],
+        e.dir.path(),
+    );
+    let out = e.run(&["import", "two.gpkg"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("two.gpkg")
+            && err.contains("north")
+            && err.contains("south")
+            && err.contains("--layer"),
+        "{err}"
+    );
+    assert!(
+        !e.path("store.db").exists(),
+        "a refused import leaves no store behind"
+    );
+    e.ok(&["import", "two.gpkg", "--layer", "south"]);
+    std::fs::write(e.path("broken.shp"), b"this is not a shapefile").unwrap();
+    let out = e.run(&["import", "broken.shp"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("broken.shp") && err.contains("GDAL"), "{err}");
+}

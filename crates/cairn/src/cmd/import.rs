@@ -19,7 +19,8 @@ use crate::progress;
 /// Arguments of `cairn import`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The file: a GeoJSON FeatureCollection (.geojson, .json) or CSV (.csv).
+    /// The file: a GeoJSON FeatureCollection (.geojson, .json), CSV (.csv), or any vector format
+    /// GDAL reads (Shapefile, GeoPackage, File Geodatabase, KML, XLSX…; needs gdal-bin).
     pub file: PathBuf,
     /// Store the valid features and write the rejected ones beside the input.
     #[arg(long)]
@@ -30,9 +31,17 @@ pub struct Args {
     /// Why (default: "import of FILE").
     #[arg(long)]
     pub reason: Option<String>,
-    /// The file's format when its name does not tell.
-    #[arg(long, value_parser = ["geojson", "csv"])]
+    /// The file's format when its name does not tell (gdal: through GDAL).
+    #[arg(long, value_parser = ["geojson", "csv", "gdal"])]
     pub format: Option<String>,
+    /// The coordinate reference system of the file's coordinates (EPSG:32636 for UTM zone 36N,
+    /// EPSG:28407 for SK-42 Gauss–Krüger zone 7, any PROJ definition), where the file does not
+    /// name it or names it wrongly; read through GDAL and transformed to WGS 84.
+    #[arg(long)]
+    pub crs: Option<String>,
+    /// The layer to import from a file with several (GeoPackage, File Geodatabase, KML).
+    #[arg(long)]
+    pub layer: Option<String>,
 }
 
 /// Most problems printed; the rest are counted.
@@ -49,12 +58,44 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
     let path = &args.file;
     let name = path.display().to_string();
     let catalogue = cli.catalogue()?;
-    let format = detect_format(path, args.format.as_deref())?;
-    let file = File::open(path).map_err(|e| Failure::input(format!("{name}: cannot open: {e}")))?;
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let format = match detect_format(path, args.format.as_deref())? {
+        // Coordinates in another CRS are transformed by GDAL, whatever the format.
+        _ if args.crs.is_some() => Format::Gdal,
+        f => f,
+    };
+    let (source, len): (Box<dyn Read + Send>, u64) = if format == Format::Gdal {
+        let layer = match &args.layer {
+            Some(l) => l.clone(),
+            None => {
+                let all = super::gdal_source::layers(path)?;
+                match &all[..] {
+                    [one] => one.clone(),
+                    [] => {
+                        return Err(Failure::input(format!(
+                            "{name}: GDAL finds no layer in it; nothing was imported"
+                        )));
+                    }
+                    many => {
+                        return Err(Failure::input(format!(
+                            "{name}: it has {} layers ({}); name one with --layer; nothing was imported",
+                            many.len(),
+                            many.join(", ")
+                        )));
+                    }
+                }
+            }
+        };
+        let source = super::gdal_source::open(path, &layer, args.crs.as_deref())?;
+        (Box::new(source), 0)
+    } else {
+        let file =
+            File::open(path).map_err(|e| Failure::input(format!("{name}: cannot open: {e}")))?;
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        (Box::new(file), len)
+    };
     let db = cli.db_file();
     let created = db.as_ref().is_some_and(|db| !db.exists());
-    let result = import_into(cli, args, format, file, len, &name, catalogue);
+    let result = import_into(cli, args, format, source, len, &name, catalogue);
     let empty = |db: &Path| {
         SqliteStore::open(db, OpenMode::ReadOnly)
             .and_then(|s| s.stats())
@@ -76,7 +117,7 @@ fn import_into(
     cli: &Cli,
     args: &Args,
     format: Format,
-    file: File,
+    file: Box<dyn Read + Send>,
     len: u64,
     name: &str,
     catalogue: cairn_core::Catalogue,
@@ -272,8 +313,8 @@ fn label(format: Format, number: u64, id: Option<&str>) -> String {
     match (format, id) {
         (Format::Csv, Some(id)) => format!("row on line {number} (id {id})"),
         (Format::Csv, None) => format!("row on line {number}"),
-        (Format::GeoJson, Some(id)) => format!("feature {number} (id {id})"),
-        (Format::GeoJson, None) => format!("feature {number}"),
+        (Format::GeoJson | Format::Gdal, Some(id)) => format!("feature {number} (id {id})"),
+        (Format::GeoJson | Format::Gdal, None) => format!("feature {number}"),
     }
 }
 
@@ -337,14 +378,13 @@ fn parse_file<R: Read>(
         send.send(full).map_err(|_| Stopped)
     };
     let count = match format {
-        Format::GeoJson => {
-            geojson::read_feature_collection(reader, &mut on_feature).map_err(|e| match e {
+        Format::GeoJson | Format::Gdal => geojson::read_feature_collection(reader, &mut on_feature)
+            .map_err(|e| match e {
                 ReadError::Callback(Stopped) => {
                     Failure::internal(format!("{name}: import stopped"))
                 }
                 other => Failure::input(format!("{name}: {other}; nothing was imported")),
-            })?
-        }
+            })?,
         Format::Csv => cairn_formats::csv::read_csv(
             reader,
             &mut |h: &[String]| csv_header = h.to_vec(),
@@ -368,14 +408,25 @@ fn parse_file<R: Read>(
 enum Format {
     GeoJson,
     Csv,
+    /// Any format GDAL reads, as GeoJSON from `ogr2ogr` (`gdal_source.rs`).
+    Gdal,
 }
 
 fn detect_format(path: &Path, given: Option<&str>) -> Result<Format, Failure> {
     let name = path.display();
     match given {
         Some("csv") => return Ok(Format::Csv),
+        Some("gdal") => return Ok(Format::Gdal),
         Some(_) => return Ok(Format::GeoJson),
         None => {}
+    }
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if path.is_dir() || super::gdal_source::EXTENSIONS.contains(&ext.as_str()) {
+        return Ok(Format::Gdal);
     }
     let mut head = [0u8; 8192];
     let n = File::open(path)
@@ -401,11 +452,6 @@ fn detect_format(path: &Path, given: Option<&str>) -> Result<Format, Failure> {
             e.valid_up_to() + 1
         )));
     }
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
     match ext.as_str() {
         "csv" => Ok(Format::Csv),
         "geojson" | "json" => Ok(Format::GeoJson),
@@ -439,7 +485,7 @@ fn write_rejects(
         .unwrap_or_default();
     let dir = input.parent().unwrap_or(Path::new("."));
     match format {
-        Format::GeoJson => {
+        Format::GeoJson | Format::Gdal => {
             let out = dir.join(format!("{stem}.rejects.geojson"));
             let mut w = BufWriter::new(File::create(&out)?);
             w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;

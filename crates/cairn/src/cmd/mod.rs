@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod check;
 pub mod correct;
 pub mod export;
+mod gdal_source;
 pub mod import;
 pub mod migrate;
 pub mod release;
