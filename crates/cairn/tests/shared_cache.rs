@@ -13,19 +13,13 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::server::{Server, cairn, header, request_bytes};
+use common::server::{Server, cairn_ok as ok, header, request_bytes};
 use serde_json::json;
 
 const NGINX: &str = "/usr/sbin/nginx";
 
 fn square(lon: f64, lat: f64, d: f64) -> serde_json::Value {
     json!({"type": "Polygon", "coordinates": [[[lon, lat], [lon + d, lat], [lon + d, lat + d], [lon, lat + d], [lon, lat]]]})
-}
-
-fn ok(db: &Path, args: &[&str]) -> String {
-    let out = cairn(db).args(args).output().expect("run cairn");
-    assert!(out.status.success(), "cairn {args:?}: {out:?}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The tile at zoom `z` holding a point.

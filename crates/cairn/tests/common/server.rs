@@ -20,6 +20,17 @@ pub fn cairn(db: &Path) -> Command {
     c
 }
 
+/// Runs `cairn --db DB ARGS`, asserts success, and gives its standard output.
+pub fn cairn_ok(db: &Path, args: &[&str]) -> String {
+    let out = cairn(db).args(args).output().expect("run cairn");
+    assert!(
+        out.status.success(),
+        "cairn {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// A running `cairn serve` on a free loopback port.
 pub struct Server {
     pub child: Child,
