@@ -331,6 +331,8 @@ const map = new maplibregl.Map({
   style: mapStyle,
   bounds: UKRAINE_BOUNDS,
   fitBoundsOptions: { padding: 10 },
+  // The position in the address (#at=zoom/lat/lon), so that a link shows the same place.
+  hash: 'at',
   attributionControl: false,
   maxZoom: 18,
   minZoom: 3,
@@ -418,7 +420,8 @@ map.on('load', async () => {
     } });
 
   syncPadding();
-  map.fitBounds(UKRAINE_BOUNDS, { padding: 12, animate: false });
+  // The whole country, unless the address names a place (a shared link).
+  if (!/[#&]at=/.test(location.hash)) map.fitBounds(UKRAINE_BOUNDS, { padding: 12, animate: false });
 
   const info = await infoPromise;
   const interval = info?.extent?.temporal?.interval?.[0];

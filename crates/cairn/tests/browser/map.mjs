@@ -358,6 +358,17 @@ try {
   await shot(dpage, desk, 'desktop-route', { minHazard: 500 });
   await dpage.click('button[data-lang="en"]');
   check((await dpage.textContent('#advice')).includes('DANGER'), 'desktop: switching to English re-renders the route answer');
+  // The position is in the address, and a link with it opens the same place.
+  await centreOn(dpage, 15);
+  const hash = await dpage.evaluate(() => location.hash);
+  check(/^#at=15\/[0-9.]+\/[0-9.]+/.test(hash), `desktop: the address holds the map's position (${hash})`);
+  const shared = await desk.newPage();
+  await shared.goto(new URL(hash, base).href, { waitUntil: 'load' });
+  await waitReady(shared, 'desktop (shared link)');
+  const at = await shared.evaluate(() => { const c = window.cairn.map.getCenter(); return [c.lng, c.lat, window.cairn.map.getZoom()]; });
+  check(Math.abs(at[0] - lon) < 1e-3 && Math.abs(at[1] - lat) < 1e-3 && Math.abs(at[2] - 15) < 0.01,
+    `desktop: a shared link opens the same place (${at.map((v) => v.toFixed(4)).join(', ')})`);
+  await shared.close();
   check(dw.problems.length === 0, `desktop: no console errors, failed requests or HTTP errors${dw.problems.length ? `:\n  ${dw.problems.join('\n  ')}` : ''}`);
   await desk.close();
 } catch (e) {
