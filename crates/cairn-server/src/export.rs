@@ -439,14 +439,19 @@ impl Sink for GpkgSink {
 // ---------------------------------------------------------------------------------------------
 // Over HTTP.
 
-/// One export at a time per server: an export of a country's data reads every record.
+/// One export at a time per server: an export of a country's data reads every record. Others
+/// wait their turn, up to `MAX_WAITING` of them and `MAX_WAIT` each; beyond, 503.
 static EXPORTING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+static WAITING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+const MAX_WAITING: usize = 8;
+const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
-/// How long a client is asked to wait while another export is being made.
-const BUSY_RETRY_S: u32 = 10;
+/// How long a client is asked to wait when too many exports are waiting.
+const BUSY_RETRY_S: u32 = 30;
 
 /// Query of `GET /api/export`.
 #[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DownloadQuery {
     format: Option<String>,
     view: Option<String>,
@@ -504,10 +509,24 @@ pub async fn download(
                 .map_err(|e| ApiError::bad_request(format!("parameter as_of: {e}")))?,
         ),
     };
-    let Ok(permit) = EXPORTING.try_acquire() else {
+    let permit = {
+        use std::sync::atomic::Ordering::SeqCst;
+        let queued = WAITING.fetch_add(1, SeqCst);
+        let permit = if queued < MAX_WAITING {
+            tokio::time::timeout(MAX_WAIT, EXPORTING.acquire())
+                .await
+                .ok()
+                .and_then(Result::ok)
+        } else {
+            None
+        };
+        WAITING.fetch_sub(1, SeqCst);
+        permit
+    };
+    let Some(permit) = permit else {
         use axum::response::IntoResponse;
         let mut r =
-            ApiError::unavailable("another export is being made on this server; try again shortly")
+            ApiError::unavailable("too many exports are waiting on this server; try again shortly")
                 .into_response();
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(BUSY_RETRY_S));

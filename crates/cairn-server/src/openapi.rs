@@ -97,6 +97,20 @@ pub fn document(base: &str) -> Value {
                 "summary": "One feature", "operationId": "item",
                 "parameters": [collection_id, {"name": "featureId", "in": "path", "required": true, "schema": {"type": "string"}}],
                 "responses": {"200": {"description": "Feature", "headers": {"ETag": {"schema": {"type": "string"}}}, "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/Feature"}}}}, "304": {"description": "Not modified"}, "404": problem(), "429": problem()}}},
+            "/api/export": {"get": {
+                "summary": "The hazardous areas as a file: everything for officers, auditors and admins (a GeoPackage with a layer per kind of record), the public view for everyone else",
+                "operationId": "export",
+                "parameters": [
+                    p("format", "gpkg (the default), geojson (each hazard as its footprint) or csv", json!({"type": "string", "enum": ["gpkg", "geojson", "csv"]}), false),
+                    p("view", "public for the public view; full (the default for officers, auditors and admins) for everything", json!({"type": "string", "enum": ["full", "public"]}), false),
+                    p("as_of", "A past state: an RFC 3339 time or a date (its first moment); for officers, auditors and admins only", json!({"type": "string", "minLength": 1}), false),
+                ],
+                "responses": {
+                    "200": {"description": "The export, as an attachment", "content": {
+                        "application/geopackage+sqlite3": {"schema": {"type": "string", "format": "binary"}},
+                        "application/geo+json": {"schema": {"type": "object"}},
+                        "text/csv": {"schema": {"type": "string"}}}},
+                    "400": problem(), "401": problem(), "403": problem(), "429": problem(), "503": problem()}}},
             "/api/check/point": {"get": {
                 "summary": "Is this place dangerous, and how far is the nearest danger?", "operationId": "checkPoint",
                 "parameters": [
