@@ -849,7 +849,8 @@ fn gdal_reads_and_copies_every_feature(on: Backend) {
 }
 
 /// OWSLib reads the landing page, collections, conformance and API document, pages through every
-/// feature, and gets what it asks for from a bbox and a CQL2 filter (see owslib_client.py).
+/// feature, and gets what it asks for from a bbox, a CQL2 filter, the spatial functions in CQL2
+/// text and JSON (checked against shapely) and sortby across pages (see owslib_client.py).
 fn owslib_pages_filters_and_reads_the_api(on: Backend) {
     let started = Instant::now();
     let py = python();
