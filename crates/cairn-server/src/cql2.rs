@@ -67,7 +67,7 @@ use std::cmp::Ordering;
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, SecondsFormat, Utc};
-use geo::{BoundingRect, Intersects, Relate};
+use geo::{BoundingRect, Intersects, Relate, Validation};
 use geo_types::{
     Coord, Geometry, GeometryCollection, LineString, MultiLineString, MultiPoint, MultiPolygon,
     Point, Polygon, Rect,
@@ -219,21 +219,35 @@ impl SpatialOp {
         }
     }
 
-    /// Whether the function holds between `a` and `b`, in that order. Boxes that do not meet
-    /// settle it without the intersection matrix.
-    fn holds(self, a: &Geometry<f64>, a_box: Option<Rect<f64>>, b: &Geometry<f64>) -> bool {
+    /// Whether the function holds between `a` and `b`, in that order (`None`: unknown). Boxes
+    /// that do not meet settle it without the intersection matrix.
+    fn holds(
+        self,
+        a: &Geometry<f64>,
+        a_box: Option<Rect<f64>>,
+        b: &Geometry<f64>,
+    ) -> Option<bool> {
         let (Some(a_box), Some(b_box)) = (a_box, b.bounding_rect()) else {
             // An empty geometry has no point in common with anything.
-            return self == SpatialOp::Disjoint;
+            return Some(self == SpatialOp::Disjoint);
         };
         if !a_box.intersects(&b_box) {
-            return self == SpatialOp::Disjoint;
+            return Some(self == SpatialOp::Disjoint);
         }
-        if self == SpatialOp::Intersects {
-            return a.intersects(b);
-        }
-        let m = a.relate(b);
-        match self {
+        // Literals are validated when parsed and footprints are valid polygons; should geo still
+        // panic on some input, the answer is unknown rather than a failed request.
+        let relate = || {
+            if self == SpatialOp::Intersects {
+                return Ok(a.intersects(b));
+            }
+            Err(a.relate(b))
+        };
+        let m = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(relate)) {
+            Ok(Ok(intersects)) => return Some(intersects),
+            Ok(Err(m)) => m,
+            Err(_) => return None,
+        };
+        Some(match self {
             SpatialOp::Intersects => m.is_intersects(),
             SpatialOp::Equals => m.is_equal_topo(),
             SpatialOp::Disjoint => m.is_disjoint(),
@@ -242,7 +256,7 @@ impl SpatialOp {
             SpatialOp::Overlaps => m.is_overlaps(),
             SpatialOp::Crosses => m.is_crosses(),
             SpatialOp::Contains => m.is_contains(),
-        }
+        })
     }
 }
 
@@ -559,7 +573,7 @@ pub enum FilterError {
         /// The literal's tag, such as `POLYGON`.
         tag: String,
         /// What is wrong with it.
-        reason: &'static str,
+        reason: String,
     },
 }
 
@@ -981,6 +995,13 @@ const RESERVED: [&str; 20] = [
     "BBOX",
     "EMPTY",
 ];
+
+/// Checks a geometry literal with geo's validation (rings that cross themselves or each other,
+/// holes outside their polygon, lines of one distinct point), which the intersection matrix
+/// needs: refused up front rather than evaluated wrongly.
+fn valid(g: &Geometry<f64>) -> Result<(), String> {
+    g.check_validation().map_err(|e| e.to_string())
+}
 
 /// The tags of CQL2's geometry literals (`spatialInstance`).
 const GEOMETRY_TAGS: [&str; 8] = [
@@ -1818,6 +1839,13 @@ impl Parser<'_, '_> {
         match &token.tok {
             Tok::Word(w) if GEOMETRY_TAGS.iter().any(|t| t.eq_ignore_ascii_case(w)) => {
                 let geometry = self.geometry_literal(false)?;
+                if let Err(reason) = valid(&geometry) {
+                    return Err(FilterError::InvalidGeometry {
+                        position,
+                        tag: w.to_ascii_uppercase(),
+                        reason,
+                    });
+                }
                 Ok(GeometryArgument::Literal(geometry, position))
             }
             Tok::Word(_) if call => Err(FilterError::Unsupported {
@@ -1975,10 +2003,10 @@ impl Parser<'_, '_> {
                 break;
             }
         }
-        let invalid = |reason| FilterError::InvalidGeometry {
+        let invalid = |reason: &str| FilterError::InvalidGeometry {
             position,
             tag: tag.to_string(),
-            reason,
+            reason: reason.to_string(),
         };
         if points.len() < least {
             return Err(invalid(if ring {
@@ -2027,7 +2055,7 @@ impl Parser<'_, '_> {
                 return Err(FilterError::InvalidGeometry {
                     position,
                     tag: "BBOX".into(),
-                    reason: "a box has four numbers (west, south, east, north) or six (with the lowest and highest elevation after south and north)",
+                    reason: "a box has four numbers (west, south, east, north) or six (with the lowest and highest elevation after south and north)".to_string(),
                 });
             }
         };
@@ -2035,7 +2063,7 @@ impl Parser<'_, '_> {
             return Err(FilterError::InvalidGeometry {
                 position,
                 tag: "BBOX".into(),
-                reason: "a box needs west <= east and south <= north (boxes across the antimeridian are not supported)",
+                reason: "a box needs west <= east and south <= north (boxes across the antimeridian are not supported)".to_string(),
             });
         }
         Ok(Geometry::Rect(Rect::new(
@@ -2365,7 +2393,7 @@ fn truth(expr: &Expr, feature: &dyn Feature) -> Option<bool> {
                 return Some(*op == SpatialOp::Disjoint);
             }
             let own = feature.geometry(property)?;
-            Some(op.holds(own, own.bounding_rect(), geometry))
+            op.holds(own, own.bounding_rect(), geometry)
         }
         Expr::Like {
             property,
@@ -2911,7 +2939,11 @@ impl JsonParser<'_, '_> {
         if let Some(op) = v.get("op").and_then(Value::as_str) {
             return Err(json_err(at, unsupported_json_op(op)));
         }
-        Ok(Err(json_geometry(v, at, false)?))
+        let geometry = json_geometry(v, at, false)?;
+        valid(&geometry).map_err(|reason| {
+            json_err(at, format!("the geometry is not valid: {reason}"))
+        })?;
+        Ok(Err(geometry))
     }
 }
 
@@ -4341,6 +4373,14 @@ mod tests {
                 "property 'colour' at character offset 13 is not a queryable",
             ),
             (
+                "S_INTERSECTS(geometry, POLYGON((0 0, 1 1, 1 0, 0 1, 0 0)))",
+                "the POLYGON at character offset 23 is not a valid geometry: exterior ring has a self-intersection",
+            ),
+            (
+                "S_INTERSECTS(geometry, LINESTRING(1 1, 1 1))",
+                "the LINESTRING at character offset 23 is not a valid geometry",
+            ),
+            (
                 "geometry = 'POINT(1 2)'",
                 "the property 'geometry' is a geometry (test it with a spatial function",
             ),
@@ -4502,6 +4542,10 @@ mod tests {
                 "a bbox needs west <= east and south <= north",
             ),
             (
+                r#"{"op": "s_intersects", "args": [{"property": "geometry"}, {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}]}"#,
+                "the geometry is not valid: exterior ring has a self-intersection (at JSON Pointer /args/1)",
+            ),
+            (
                 r#"{"op": "in", "args": [{"property": "status"}, []]}"#,
                 "must be a non-empty array of literals",
             ),
@@ -4646,37 +4690,65 @@ mod tests {
         }
     }
 
-    fn random_line(rng: &mut Rng, ring: bool) -> LineString<f64> {
-        if ring && rng.below(8) == 0 {
-            return LineString(Vec::new());
-        }
-        let n = if ring { 3 } else { 2 } + rng.below(3);
-        let mut points: Vec<Coord<f64>> = (0..n).map(|_| random_coord(rng)).collect();
-        if ring {
-            points.push(points[0]);
-        }
+    /// A line whose first two points differ (geo's validation wants two distinct points).
+    fn random_line(rng: &mut Rng) -> LineString<f64> {
+        let a = random_coord(rng);
+        let mut points = vec![a, Coord { x: a.x + 1.0, y: a.y - 0.5 }];
+        points.extend((0..rng.below(3)).map(|_| random_coord(rng)));
         LineString(points)
     }
 
+    /// A valid polygon: a box, perhaps with a hole inside it, an EMPTY hole, or empty.
     fn random_polygon(rng: &mut Rng) -> Polygon<f64> {
-        let holes = (0..rng.below(2)).map(|_| random_line(rng, true)).collect();
-        Polygon::new(random_line(rng, true), holes)
+        if rng.below(10) == 0 {
+            return Polygon::new(LineString(Vec::new()), vec![]);
+        }
+        let a = random_coord(rng);
+        let (w, h) = (*rng.pick(&[1.0, 2.5, 0.125]), *rng.pick(&[1.0, 3.0, 0.25]));
+        let rect = |x0: f64, y0: f64, x1: f64, y1: f64| {
+            Rect::new(Coord { x: x0, y: y0 }, Coord { x: x1, y: y1 })
+                .to_polygon()
+                .exterior()
+                .clone()
+        };
+        let holes = match rng.below(3) {
+            0 => vec![rect(
+                a.x + w * 0.25,
+                a.y + h * 0.25,
+                a.x + w * 0.75,
+                a.y + h * 0.75,
+            )],
+            1 => vec![LineString(Vec::new())],
+            _ => vec![],
+        };
+        Polygon::new(rect(a.x, a.y, a.x + w, a.y + h), holes)
     }
 
     fn random_geometry(rng: &mut Rng, member: bool) -> Geometry<f64> {
         match rng.below(if member { 6 } else { 8 }) {
             0 => Geometry::Point(Point(random_coord(rng))),
-            1 => Geometry::LineString(random_line(rng, false)),
+            1 => Geometry::LineString(random_line(rng)),
             2 => Geometry::Polygon(random_polygon(rng)),
             3 => Geometry::MultiPoint(MultiPoint(
                 (0..1 + rng.below(3)).map(|_| Point(random_coord(rng))).collect(),
             )),
             4 => Geometry::MultiLineString(MultiLineString(
-                (0..1 + rng.below(3)).map(|_| random_line(rng, false)).collect(),
+                (0..1 + rng.below(3)).map(|_| random_line(rng)).collect(),
             )),
-            5 => Geometry::MultiPolygon(MultiPolygon(
-                (0..1 + rng.below(2)).map(|_| random_polygon(rng)).collect(),
-            )),
+            5 => {
+                // Apart, as a valid multipolygon's parts are.
+                let mut parts = vec![random_polygon(rng)];
+                if rng.below(2) == 0 {
+                    let mut far = random_polygon(rng);
+                    far.exterior_mut(|e| e.0.iter_mut().for_each(|c| c.x += 1000.0));
+                    far.interiors_mut(|h| {
+                        h.iter_mut()
+                            .for_each(|r| r.0.iter_mut().for_each(|c| c.x += 1000.0))
+                    });
+                    parts.push(far);
+                }
+                Geometry::MultiPolygon(MultiPolygon(parts))
+            }
             6 => Geometry::GeometryCollection(GeometryCollection(
                 (0..1 + rng.below(3)).map(|_| random_geometry(rng, true)).collect(),
             )),
