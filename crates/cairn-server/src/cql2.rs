@@ -221,12 +221,7 @@ impl SpatialOp {
 
     /// Whether the function holds between `a` and `b`, in that order (`None`: unknown). Boxes
     /// that do not meet settle it without the intersection matrix.
-    fn holds(
-        self,
-        a: &Geometry<f64>,
-        a_box: Option<Rect<f64>>,
-        b: &Geometry<f64>,
-    ) -> Option<bool> {
+    fn holds(self, a: &Geometry<f64>, a_box: Option<Rect<f64>>, b: &Geometry<f64>) -> Option<bool> {
         let (Some(a_box), Some(b_box)) = (a_box, b.bounding_rect()) else {
             // An empty geometry has no point in common with anything.
             return Some(self == SpatialOp::Disjoint);
@@ -1989,7 +1984,12 @@ impl Parser<'_, '_> {
     }
 
     /// `(x y, x y, …)` with at least `least` points, closed when `ring`; `EMPTY` for a ring.
-    fn line(&mut self, tag: &str, least: usize, ring: bool) -> Result<LineString<f64>, FilterError> {
+    fn line(
+        &mut self,
+        tag: &str,
+        least: usize,
+        ring: bool,
+    ) -> Result<LineString<f64>, FilterError> {
         let position = self.peek().map_or(self.end, |t| t.position);
         if ring && self.peek_keyword("EMPTY") {
             self.next += 1;
@@ -2505,7 +2505,11 @@ fn known_queryables(queryables: &[(&str, QueryableType)]) -> String {
     if queryables.is_empty() {
         return "which has none".to_string();
     }
-    let names: Vec<&str> = queryables.iter().take(MAX_LISTED).map(|(n, _)| *n).collect();
+    let names: Vec<&str> = queryables
+        .iter()
+        .take(MAX_LISTED)
+        .map(|(n, _)| *n)
+        .collect();
     let more = if queryables.len() > MAX_LISTED {
         ", …"
     } else {
@@ -2670,10 +2674,7 @@ impl JsonParser<'_, '_> {
                 let mut bounds = Vec::new();
                 for (i, o) in [(1, CompareOp::Ge), (2, CompareOp::Le)] {
                     let JsonOperand::Literal(l) = self.operand(&args[i], &arg_at(i))? else {
-                        return Err(json_err(
-                            &arg_at(i),
-                            "a bound of BETWEEN must be a literal",
-                        ));
+                        return Err(json_err(&arg_at(i), "a bound of BETWEEN must be a literal"));
                     };
                     bounds.push(self.compare(
                         property.clone(),
@@ -2829,7 +2830,11 @@ impl JsonParser<'_, '_> {
     }
 
     /// An argument that must be a property.
-    fn property_arg(&self, v: &Value, at: &str) -> Result<(String, QueryableType), JsonFilterError> {
+    fn property_arg(
+        &self,
+        v: &Value,
+        at: &str,
+    ) -> Result<(String, QueryableType), JsonFilterError> {
         match self.operand(v, at)? {
             JsonOperand::Property(p, kind) => Ok((p, kind)),
             JsonOperand::Literal(_) => Err(json_err(
@@ -2940,9 +2945,8 @@ impl JsonParser<'_, '_> {
             return Err(json_err(at, unsupported_json_op(op)));
         }
         let geometry = json_geometry(v, at, false)?;
-        valid(&geometry).map_err(|reason| {
-            json_err(at, format!("the geometry is not valid: {reason}"))
-        })?;
+        valid(&geometry)
+            .map_err(|reason| json_err(at, format!("the geometry is not valid: {reason}")))?;
         Ok(Err(geometry))
     }
 }
@@ -2977,7 +2981,11 @@ fn json_geometry(v: &Value, at: &str, member: bool) -> Result<Geometry<f64>, Jso
         }
         let n: Option<Vec<f64>> = b
             .as_array()
-            .map(|a| a.iter().map(|x| x.as_f64().filter(|x| x.is_finite())).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|x| x.as_f64().filter(|x| x.is_finite()))
+                    .collect()
+            })
             .unwrap_or(None);
         let (w, s, e, north) = match n.as_deref() {
             Some(&[w, s, e, north]) => (w, s, e, north),
@@ -3070,7 +3078,11 @@ fn json_array<'v>(v: &'v Value, at: &str) -> Result<&'v Vec<Value>, JsonFilterEr
 fn json_position(v: &Value, at: &str) -> Result<Coord<f64>, JsonFilterError> {
     let n: Option<Vec<f64>> = v
         .as_array()
-        .map(|a| a.iter().map(|x| x.as_f64().filter(|x| x.is_finite())).collect())
+        .map(|a| {
+            a.iter()
+                .map(|x| x.as_f64().filter(|x| x.is_finite()))
+                .collect()
+        })
         .unwrap_or(None);
     match n.as_deref() {
         Some(&[x, y]) | Some(&[x, y, _]) => Ok(Coord { x, y }),
@@ -3150,10 +3162,14 @@ fn geometry_json(g: &Geometry<f64>) -> Value {
     };
     match g {
         Geometry::Point(p) => json!({"type": "Point", "coordinates": pos(&p.0)}),
-        Geometry::Line(l) => json!({"type": "LineString", "coordinates": [pos(&l.start), pos(&l.end)]}),
+        Geometry::Line(l) => {
+            json!({"type": "LineString", "coordinates": [pos(&l.start), pos(&l.end)]})
+        }
         Geometry::LineString(l) => json!({"type": "LineString", "coordinates": line(l)}),
         Geometry::Polygon(p) => json!({"type": "Polygon", "coordinates": polygon(p)}),
-        Geometry::Triangle(t) => json!({"type": "Polygon", "coordinates": polygon(&t.to_polygon())}),
+        Geometry::Triangle(t) => {
+            json!({"type": "Polygon", "coordinates": polygon(&t.to_polygon())})
+        }
         Geometry::MultiPoint(m) => {
             json!({"type": "MultiPoint", "coordinates": m.0.iter().map(|p| pos(&p.0)).collect::<Vec<_>>()})
         }
@@ -4096,7 +4112,13 @@ mod tests {
     /// The unit square from (0, 0) to (1, 1) as a feature's geometry.
     fn square() -> Shaped {
         let p = Polygon::new(
-            LineString::from(vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0), (0.0, 0.0)]),
+            LineString::from(vec![
+                (0.0, 0.0),
+                (1.0, 0.0),
+                (1.0, 1.0),
+                (0.0, 1.0),
+                (0.0, 0.0),
+            ]),
             vec![],
         );
         Shaped {
@@ -4113,7 +4135,11 @@ mod tests {
         let json = expr.to_json();
         let from_json = parse_json(&json.to_string(), Q).unwrap_or_else(|e| panic!("{json}: {e}"));
         assert_eq!(from_json.to_json(), json);
-        assert_eq!(eval_feature(&from_json, f), eval_feature(&expr, f), "{json}");
+        assert_eq!(
+            eval_feature(&from_json, f),
+            eval_feature(&expr, f),
+            "{json}"
+        );
         eval_feature(&expr, f)
     }
 
@@ -4140,7 +4166,10 @@ mod tests {
             ("S_OVERLAPS(geometry, BBOX(0.5, 0.5, 2, 2))", true),
             ("S_OVERLAPS(geometry, BBOX(-1, -1, 2, 2))", false),
             ("S_EQUALS(geometry, BBOX(0, 0, 1, 1))", true),
-            ("S_EQUALS(geometry, POLYGON((0 0, 0 1, 1 1, 1 0, 0 0)))", true),
+            (
+                "S_EQUALS(geometry, POLYGON((0 0, 0 1, 1 1, 1 0, 0 0)))",
+                true,
+            ),
             ("S_EQUALS(geometry, BBOX(0, 0, 1, 2))", false),
             ("S_TOUCHES(geometry, BBOX(1, 0, 2, 1))", true),
             // Lines.
@@ -4148,11 +4177,17 @@ mod tests {
             ("S_CROSSES(geometry, LINESTRING(0.2 0.5, 0.8 0.5))", false),
             ("S_CONTAINS(geometry, LINESTRING(0.2 0.5, 0.8 0.5))", true),
             ("S_TOUCHES(geometry, LINESTRING(1 0, 2 5))", true),
-            ("S_INTERSECTS(geometry, MULTILINESTRING((5 5, 6 6), (0.5 -1, 0.5 0.1)))", true),
+            (
+                "S_INTERSECTS(geometry, MULTILINESTRING((5 5, 6 6), (0.5 -1, 0.5 0.1)))",
+                true,
+            ),
             // Many points, polygons, a collection.
             ("S_INTERSECTS(geometry, MULTIPOINT((5 5), (0.5 0.5)))", true),
             ("S_INTERSECTS(geometry, MULTIPOINT(5 5, 6 6))", false),
-            ("S_CONTAINS(geometry, MULTIPOINT((0.1 0.1), (0.9 0.9)))", true),
+            (
+                "S_CONTAINS(geometry, MULTIPOINT((0.1 0.1), (0.9 0.9)))",
+                true,
+            ),
             (
                 "S_INTERSECTS(geometry, MULTIPOLYGON(((5 5, 6 5, 6 6, 5 5)), ((0.5 0.5, 3 0.5, 3 3, 0.5 0.5))))",
                 true,
@@ -4176,10 +4211,19 @@ mod tests {
             // Third coordinates and elevations are dropped; keywords in any case.
             ("s_intersects(geometry, point z (0.5 0.5 100))", true),
             ("S_INTERSECTS(geometry, POINT(0.5 0.5 -3))", true),
-            ("S_INTERSECTS(geometry, BBOX(0.9, 0.9, -10, 3, 3, 10))", true),
-            ("S_INTERSECTS(\"geometry\", LINESTRING Z (5 5 1, 0.5 0.5 2))", true),
+            (
+                "S_INTERSECTS(geometry, BBOX(0.9, 0.9, -10, 3, 3, 10))",
+                true,
+            ),
+            (
+                "S_INTERSECTS(\"geometry\", LINESTRING Z (5 5 1, 0.5 0.5 2))",
+                true,
+            ),
             // An EMPTY hole changes nothing.
-            ("S_INTERSECTS(geometry, POLYGON((0.2 0.2, 3 0.2, 3 3, 0.2 0.2), EMPTY))", true),
+            (
+                "S_INTERSECTS(geometry, POLYGON((0.2 0.2, 3 0.2, 3 3, 0.2 0.2), EMPTY))",
+                true,
+            ),
             // Combined with comparisons.
             (
                 "status = 'confirmed' AND NOT S_DISJOINT(geometry, POINT(0.5 0.5))",
@@ -4256,7 +4300,10 @@ mod tests {
                 panic!("the geometry was built where the box settles it")
             }
             fn envelope(&self, _: &str) -> Option<Rect<f64>> {
-                Some(Rect::new(Coord { x: 0.0, y: 0.0 }, Coord { x: 1.0, y: 1.0 }))
+                Some(Rect::new(
+                    Coord { x: 0.0, y: 0.0 },
+                    Coord { x: 1.0, y: 1.0 },
+                ))
             }
         }
         for (op, expected) in [
@@ -4396,8 +4443,14 @@ mod tests {
     #[test]
     fn cql2_json_reads_as_the_text_form() {
         for (json, text) in [
-            (r#"{"op": "=", "args": [{"property": "status"}, "cleared"]}"#, "status = 'cleared'"),
-            (r#"{"op": "<", "args": [5, {"property": "depth"}]}"#, "depth > 5"),
+            (
+                r#"{"op": "=", "args": [{"property": "status"}, "cleared"]}"#,
+                "status = 'cleared'",
+            ),
+            (
+                r#"{"op": "<", "args": [5, {"property": "depth"}]}"#,
+                "depth > 5",
+            ),
             (
                 r#"{"op": "and", "args": [{"op": ">=", "args": [{"property": "updated"}, {"timestamp": "2026-10-01T02:00:00+02:00"}]}, {"op": "<", "args": [{"property": "date"}, {"date": "2026-10-02"}]}]}"#,
                 "updated >= TIMESTAMP('2026-10-01T00:00:00Z') AND date < DATE('2026-10-02')",
@@ -4406,11 +4459,26 @@ mod tests {
                 r#"{"op": "or", "args": [{"op": "not", "args": [{"op": "isNull", "args": [{"property": "name"}]}]}, true]}"#,
                 "NOT name IS NULL OR TRUE",
             ),
-            (r#"{"op": "like", "args": [{"property": "name"}, "Field%"]}"#, "name LIKE 'Field%'"),
-            (r#"{"op": "between", "args": [{"property": "depth"}, 1, 5]}"#, "depth BETWEEN 1 AND 5"),
-            (r#"{"op": "in", "args": [{"property": "status"}, ["a", "b"]]}"#, "status IN ('a', 'b')"),
-            (r#"{"op": "in", "args": [{"property": "status"}, ["a"]]}"#, "status IN ('a')"),
-            (r#"{"op": "=", "args": [{"property": "cleared"}, false]}"#, "cleared = FALSE"),
+            (
+                r#"{"op": "like", "args": [{"property": "name"}, "Field%"]}"#,
+                "name LIKE 'Field%'",
+            ),
+            (
+                r#"{"op": "between", "args": [{"property": "depth"}, 1, 5]}"#,
+                "depth BETWEEN 1 AND 5",
+            ),
+            (
+                r#"{"op": "in", "args": [{"property": "status"}, ["a", "b"]]}"#,
+                "status IN ('a', 'b')",
+            ),
+            (
+                r#"{"op": "in", "args": [{"property": "status"}, ["a"]]}"#,
+                "status IN ('a')",
+            ),
+            (
+                r#"{"op": "=", "args": [{"property": "cleared"}, false]}"#,
+                "cleared = FALSE",
+            ),
             (
                 r#"{"op": "s_intersects", "args": [{"property": "geometry"}, {"type": "Point", "coordinates": [36.1, 49.9]}]}"#,
                 "S_INTERSECTS(geometry, POINT(36.1 49.9))",
@@ -4471,11 +4539,20 @@ mod tests {
     #[test]
     fn cql2_json_errors_name_where() {
         for (json, expected) in [
-            ("{", "the filter is not valid JSON: EOF while parsing an object at line 1 column 1 (at the top of the document)"),
+            (
+                "{",
+                "the filter is not valid JSON: EOF while parsing an object at line 1 column 1 (at the top of the document)",
+            ),
             ("42", "42 is not a predicate"),
             (r#"{"args": []}"#, "has no \"op\""),
-            (r#"{"property": "status"}"#, "a property is not a predicate on its own"),
-            (r#"{"op": "="}"#, "needs \"args\", an array (at JSON Pointer /args)"),
+            (
+                r#"{"property": "status"}"#,
+                "a property is not a predicate on its own",
+            ),
+            (
+                r#"{"op": "="}"#,
+                "needs \"args\", an array (at JSON Pointer /args)",
+            ),
             (
                 r#"{"op": "=", "args": [{"property": "status"}]}"#,
                 "the operation \"=\" takes 2 arguments, not 1 (at JSON Pointer /args)",
@@ -4500,7 +4577,10 @@ mod tests {
                 r#"{"op": "=", "args": [{"property": "status"}, {"property": "name"}]}"#,
                 "compared with the property 'status'",
             ),
-            (r#"{"op": "=", "args": ["a", "b"]}"#, "literal on both sides"),
+            (
+                r#"{"op": "=", "args": ["a", "b"]}"#,
+                "literal on both sides",
+            ),
             (
                 r#"{"op": "=", "args": [{"property": "status"}, null]}"#,
                 "null is not a value that can be compared; use isNull (at JSON Pointer /args/1)",
@@ -4558,7 +4638,10 @@ mod tests {
                 Ok(e) => panic!("{json} parsed as {e:?}"),
                 Err(e) => {
                     let message = e.to_string();
-                    assert!(message.contains(expected), "{json}: {message:?} lacks {expected:?}");
+                    assert!(
+                        message.contains(expected),
+                        "{json}: {message:?} lacks {expected:?}"
+                    );
                     assert!(message.contains("(at "), "{message:?} names no place");
                 }
             }
@@ -4595,7 +4678,10 @@ mod tests {
             ]
         );
         for (text, expected) in [
-            ("colour", "\"colour\" is not a sortable property of this collection (the sortables are status, name"),
+            (
+                "colour",
+                "\"colour\" is not a sortable property of this collection (the sortables are status, name",
+            ),
             ("geometry", "\"geometry\" is not a sortable property"),
             ("name,,depth", "key 2 of \"name,,depth\" names no property"),
             ("-", "key 1 of \"-\" names no property"),
@@ -4683,7 +4769,9 @@ mod tests {
     }
 
     fn random_coord(rng: &mut Rng) -> Coord<f64> {
-        let n = [0.0, -1.5, 36.25, 49.9, 1e-7, -180.0, 90.0, 123456.789, -0.001];
+        let n = [
+            0.0, -1.5, 36.25, 49.9, 1e-7, -180.0, 90.0, 123456.789, -0.001,
+        ];
         Coord {
             x: *rng.pick(&n),
             y: *rng.pick(&n),
@@ -4693,7 +4781,13 @@ mod tests {
     /// A line whose first two points differ (geo's validation wants two distinct points).
     fn random_line(rng: &mut Rng) -> LineString<f64> {
         let a = random_coord(rng);
-        let mut points = vec![a, Coord { x: a.x + 1.0, y: a.y - 0.5 }];
+        let mut points = vec![
+            a,
+            Coord {
+                x: a.x + 1.0,
+                y: a.y - 0.5,
+            },
+        ];
         points.extend((0..rng.below(3)).map(|_| random_coord(rng)));
         LineString(points)
     }
@@ -4730,7 +4824,9 @@ mod tests {
             1 => Geometry::LineString(random_line(rng)),
             2 => Geometry::Polygon(random_polygon(rng)),
             3 => Geometry::MultiPoint(MultiPoint(
-                (0..1 + rng.below(3)).map(|_| Point(random_coord(rng))).collect(),
+                (0..1 + rng.below(3))
+                    .map(|_| Point(random_coord(rng)))
+                    .collect(),
             )),
             4 => Geometry::MultiLineString(MultiLineString(
                 (0..1 + rng.below(3)).map(|_| random_line(rng)).collect(),
@@ -4750,7 +4846,9 @@ mod tests {
                 Geometry::MultiPolygon(MultiPolygon(parts))
             }
             6 => Geometry::GeometryCollection(GeometryCollection(
-                (0..1 + rng.below(3)).map(|_| random_geometry(rng, true)).collect(),
+                (0..1 + rng.below(3))
+                    .map(|_| random_geometry(rng, true))
+                    .collect(),
             )),
             _ => {
                 let (a, b) = (random_coord(rng), random_coord(rng));

@@ -548,9 +548,7 @@ pub async fn items(
         } else {
             cql2::parse(f, &qs).map_err(|e| e.to_string())
         };
-        filters.push(
-            parsed.map_err(|e| ApiError::bad_request(format!("parameter filter: {e}")))?,
-        );
+        filters.push(parsed.map_err(|e| ApiError::bad_request(format!("parameter filter: {e}")))?);
     }
     let sortby = q
         .sortby

@@ -64,7 +64,13 @@ fn coord() -> impl Strategy<Value = Coord<f64>> {
 /// A line whose first two points differ (geo's validation wants two distinct points).
 fn line() -> impl Strategy<Value = LineString<f64>> {
     (coord(), proptest::collection::vec(coord(), 0..3)).prop_map(|(a, rest)| {
-        let mut points = vec![a, Coord { x: a.x + 0.5, y: a.y + 0.25 }];
+        let mut points = vec![
+            a,
+            Coord {
+                x: a.x + 0.5,
+                y: a.y + 0.25,
+            },
+        ];
         points.extend(rest);
         LineString(points)
     })
@@ -198,12 +204,13 @@ fn literal(kind: QueryableType) -> BoxedStrategy<Literal> {
 fn comparison() -> impl Strategy<Value = Expr> {
     prop::sample::select(Q).prop_flat_map(|(name, kind)| {
         if kind == QueryableType::Geometry {
-            let spatial = (prop::sample::select(&SpatialOp::ALL[..]), geometry(false))
-                .prop_map(move |(op, geometry)| Expr::Spatial {
+            let spatial = (prop::sample::select(&SpatialOp::ALL[..]), geometry(false)).prop_map(
+                move |(op, geometry)| Expr::Spatial {
                     op,
                     property: name.to_string(),
                     geometry,
-                });
+                },
+            );
             let null = any::<bool>().prop_map(move |negated| Expr::IsNull {
                 property: name.to_string(),
                 negated,
@@ -367,8 +374,20 @@ fn cql2_canonical_text_parses_back_to_an_equivalent_filter() {
                 r
             );
             let expected = cql2::eval_feature(&e, r);
-            prop_assert_eq!(cql2::eval_feature(&parsed, r), expected, "{} on {:?}", text, r);
-            prop_assert_eq!(cql2::eval_feature(&from_json, r), expected, "{} on {:?}", json, r);
+            prop_assert_eq!(
+                cql2::eval_feature(&parsed, r),
+                expected,
+                "{} on {:?}",
+                text,
+                r
+            );
+            prop_assert_eq!(
+                cql2::eval_feature(&from_json, r),
+                expected,
+                "{} on {:?}",
+                json,
+                r
+            );
         }
         Ok(())
     });
@@ -379,17 +398,18 @@ fn cql2_canonical_text_parses_back_to_an_equivalent_filter() {
 #[test]
 fn cql2_json_any_text_never_panics_and_errors_name_their_place() {
     let strategy = prop_oneof![
-        expr().prop_flat_map(|e| {
-            let text = e.to_json().to_string();
-            let n = text.chars().count();
-            (Just(text), 0..=n, 0usize..4, "\\PC{0,2}|[{}\\[\\]\":,]")
-        })
-        .prop_map(|(text, at, delete, insert)| {
-            let mut chars: Vec<char> = text.chars().collect();
-            let end = (at + delete).min(chars.len());
-            chars.splice(at..end, insert.chars());
-            chars.into_iter().collect()
-        }),
+        expr()
+            .prop_flat_map(|e| {
+                let text = e.to_json().to_string();
+                let n = text.chars().count();
+                (Just(text), 0..=n, 0usize..4, "\\PC{0,2}|[{}\\[\\]\":,]")
+            })
+            .prop_map(|(text, at, delete, insert)| {
+                let mut chars: Vec<char> = text.chars().collect();
+                let end = (at + delete).min(chars.len());
+                chars.splice(at..end, insert.chars());
+                chars.into_iter().collect()
+            }),
         expr().prop_map(|e| e.to_json().to_string()),
         "[\\[\\]{}\":, 0-9a-z_]{0,40}",
     ];
