@@ -1,5 +1,6 @@
-//! OGC API – Features (Part 1 core, GeoJSON, OpenAPI 3.0; Part 3 queryables and basic CQL2
-//! text) under `/ogc`, with media types as GDAL, OWSLib and QGIS expect them.
+//! OGC API – Features (Part 1 core, GeoJSON, OpenAPI 3.0; Part 3 queryables and CQL2 text and
+//! JSON with the spatial functions; Part 8 sorting) under `/ogc`, with media types as GDAL,
+//! OWSLib and QGIS expect them.
 
 use std::sync::atomic::Ordering;
 
