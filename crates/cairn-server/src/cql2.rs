@@ -1,5 +1,6 @@
-//! CQL2 text filters for OGC API – Features Part 3: Basic CQL2 and the advanced comparison
-//! operators (`LIKE`, `BETWEEN`, `IN`).
+//! CQL2 filters for OGC API – Features Part 3: Basic CQL2, the advanced comparison operators
+//! (`LIKE`, `BETWEEN`, `IN`) and the spatial functions, in CQL2 text and CQL2 JSON; and the
+//! `sortby` of Part 8.
 //!
 //! The `filter` query parameter with `filter-lang=cql2-text` is parsed by [`parse`] against the
 //! collection's declared queryables and evaluated per feature by [`eval`]. The supported language is
@@ -15,17 +16,33 @@
 //!   `= OR =`), so their three-valued logic is the comparisons';
 //! - the literals `'text'` (a quote inside is written `''`), numbers (integer, decimal,
 //!   exponent, signed), `TRUE` and `FALSE`, `TIMESTAMP('2026-10-01T00:00:00Z')` and
-//!   `DATE('2026-10-01')`, and the stand-alone predicates `TRUE` and `FALSE`.
+//!   `DATE('2026-10-01')`, and the stand-alone predicates `TRUE` and `FALSE`;
+//! - (spatial functions: basic-spatial-functions, basic-spatial-functions-plus,
+//!   spatial-functions) `S_INTERSECTS`, `S_EQUALS`, `S_DISJOINT`, `S_TOUCHES`, `S_WITHIN`,
+//!   `S_OVERLAPS`, `S_CROSSES` and `S_CONTAINS` between the geometry queryable and a literal, in
+//!   either order (`S_WITHIN(literal, geometry)` is read as `S_CONTAINS(geometry, literal)`): WKT
+//!   `POINT`, `LINESTRING`, `POLYGON`, `MULTIPOINT`, `MULTILINESTRING`, `MULTIPOLYGON` and
+//!   `GEOMETRYCOLLECTION`, with or without `Z` (a third coordinate is dropped: the features are
+//!   flat), rings closed and `EMPTY` allowed for a ring, and `BBOX(west, south, east, north)` (or
+//!   six numbers with elevations); coordinates are CRS84 longitude and latitude. They are
+//!   evaluated by geo (`Intersects`, and the DE-9IM matrix of `Relate` for the others) against the
+//!   [`Feature`]'s geometry, after a test of the boxes that settles most features without it.
+//!
+//! [`parse_json`] reads CQL2 JSON (`filter-lang=cql2-json`) into the same [`Expr`], with the same
+//! checks and limits; its errors name the place as a JSON Pointer. [`Expr::to_json`] writes it
+//! back. [`parse_sortby`], [`sort_values`] and [`compare_sort_values`] order features by
+//! queryables (typed as the comparisons type them, nulls last in either direction).
 //!
 //! Keywords are case-insensitive; property names are case-sensitive and may be double-quoted
 //! (`"status"`), which is needed for names that are keywords or contain characters such as `-`.
-//! Everything else in CQL2 (functions such as `S_INTERSECTS` or `CASEI`,
-//! arithmetic, arrays, comparisons between two properties) is refused with
-//! [`FilterError::Unsupported`] or a similarly specific error.
+//! Everything else in CQL2 (functions such as `CASEI` or `T_AFTER`, arithmetic, arrays,
+//! comparisons between two properties) is refused with [`FilterError::Unsupported`] or a
+//! similarly specific error.
 //!
 //! Every literal must fit the type of the property it is compared with: strings with `String`,
-//! numbers with `Number`, `TRUE`/`FALSE` with `Boolean` (and only with `=` and `<>`), and
-//! `TIMESTAMP(…)`/`DATE(…)` with `Timestamp`. Properties of type `Timestamp` hold RFC 3339 strings
+//! numbers with `Number`, `TRUE`/`FALSE` with `Boolean` (and only with `=` and `<>`),
+//! `TIMESTAMP(…)`/`DATE(…)` with `Timestamp`, and geometries (only in a spatial function) with
+//! `Geometry`. Properties of type `Timestamp` hold RFC 3339 strings
 //! in the feature; a value that is a plain date (`2026-10-01`) is read as the start of that day in
 //! UTC.
 //!
@@ -39,8 +56,9 @@
 //! null, or holds a JSON value of another type than its queryable is *unknown*; `NOT unknown` is
 //! unknown; `AND` is false if any operand is false and `OR` is true if any operand is true. A
 //! feature is selected only when the whole filter is true. `IS NULL` is never unknown: it is true
-//! for an absent or null property. Strings compare by Unicode code points and numbers numerically
-//! (as `f64`).
+//! for an absent or null property (and never for a feature's geometry). A spatial function on a
+//! feature without a geometry is unknown. Strings compare by Unicode code points and numbers
+//! numerically (as `f64`).
 //!
 //! To keep a request from tying up the server, a filter is limited to [`MAX_CHARS`] characters,
 //! [`MAX_TOKENS`] tokens and a nesting of [`MAX_DEPTH`] parentheses and `NOT`s.
@@ -49,16 +67,28 @@ use std::cmp::Ordering;
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, SecondsFormat, Utc};
-use serde_json::Value;
+use geo::{BoundingRect, Intersects, Relate, Validation};
+use geo_types::{
+    Coord, Geometry, GeometryCollection, LineString, MultiLineString, MultiPoint, MultiPolygon,
+    Point, Polygon, Rect,
+};
+use serde_json::{Value, json};
 
-/// The value of `filter-lang` that selects this parser.
+/// The value of `filter-lang` that selects the text parser, [`parse`].
 pub const FILTER_LANG: &str = "cql2-text";
 
+/// The value of `filter-lang` that selects the JSON parser, [`parse_json`].
+pub const FILTER_LANG_JSON: &str = "cql2-json";
+
 /// The CQL2 conformance classes this module implements, for the `/conformance` document.
-pub const CONFORMANCE_CLASSES: [&str; 3] = [
+pub const CONFORMANCE_CLASSES: [&str; 7] = [
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
     "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
 ];
 
 /// The longest filter accepted, in characters.
@@ -108,6 +138,155 @@ pub enum Expr {
         /// Whether this is `IS NOT NULL`.
         negated: bool,
     },
+    /// A spatial comparison function between the geometry property and a literal, normalised so
+    /// that the property is the first argument (`S_WITHIN(POINT(…), geometry)` is
+    /// `S_CONTAINS(geometry, POINT(…))`).
+    Spatial {
+        /// The function.
+        op: SpatialOp,
+        /// The geometry queryable's name.
+        property: String,
+        /// The literal: a `BBOX(…)` is a [`Geometry::Rect`]; coordinates are CRS84 longitude and
+        /// latitude, any third coordinate dropped.
+        geometry: Geometry<f64>,
+    },
+}
+
+/// A spatial comparison function of CQL2 (Spatial Functions), evaluated on the DE-9IM
+/// intersection matrix as Simple Features defines it (geo's `Relate`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpatialOp {
+    /// `S_INTERSECTS`: a point in common.
+    Intersects,
+    /// `S_EQUALS`: topologically equal.
+    Equals,
+    /// `S_DISJOINT`: no point in common.
+    Disjoint,
+    /// `S_TOUCHES`: a point in common, no interior point in common.
+    Touches,
+    /// `S_WITHIN`: the first inside the second.
+    Within,
+    /// `S_OVERLAPS`: same dimension, interiors meet, neither covers the other.
+    Overlaps,
+    /// `S_CROSSES`: interiors meet in a lower dimension.
+    Crosses,
+    /// `S_CONTAINS`: the second inside the first.
+    Contains,
+}
+
+impl SpatialOp {
+    /// Every spatial function.
+    pub const ALL: [SpatialOp; 8] = [
+        SpatialOp::Intersects,
+        SpatialOp::Equals,
+        SpatialOp::Disjoint,
+        SpatialOp::Touches,
+        SpatialOp::Within,
+        SpatialOp::Overlaps,
+        SpatialOp::Crosses,
+        SpatialOp::Contains,
+    ];
+
+    /// The function's name as written in CQL2 text (`S_INTERSECTS`); CQL2 JSON writes it in
+    /// lower case.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpatialOp::Intersects => "S_INTERSECTS",
+            SpatialOp::Equals => "S_EQUALS",
+            SpatialOp::Disjoint => "S_DISJOINT",
+            SpatialOp::Touches => "S_TOUCHES",
+            SpatialOp::Within => "S_WITHIN",
+            SpatialOp::Overlaps => "S_OVERLAPS",
+            SpatialOp::Crosses => "S_CROSSES",
+            SpatialOp::Contains => "S_CONTAINS",
+        }
+    }
+
+    /// The function named `name`, in any case.
+    fn named(name: &str) -> Option<SpatialOp> {
+        SpatialOp::ALL
+            .into_iter()
+            .find(|op| op.as_str().eq_ignore_ascii_case(name))
+    }
+
+    /// The function with its arguments swapped: `S_WITHIN(a, b)` is `S_CONTAINS(b, a)`; the
+    /// others are symmetric.
+    fn flipped(self) -> SpatialOp {
+        match self {
+            SpatialOp::Within => SpatialOp::Contains,
+            SpatialOp::Contains => SpatialOp::Within,
+            other => other,
+        }
+    }
+
+    /// Whether the function holds between `a` and `b`, in that order (`None`: unknown). Boxes
+    /// that do not meet settle it without the intersection matrix.
+    fn holds(self, a: &Geometry<f64>, a_box: Option<Rect<f64>>, b: &Geometry<f64>) -> Option<bool> {
+        let (Some(a_box), Some(b_box)) = (a_box, b.bounding_rect()) else {
+            // An empty geometry has no point in common with anything.
+            return Some(self == SpatialOp::Disjoint);
+        };
+        if !a_box.intersects(&b_box) {
+            return Some(self == SpatialOp::Disjoint);
+        }
+        // Literals are validated when parsed and footprints are valid polygons; should geo still
+        // panic on some input, the answer is unknown rather than a failed request.
+        let relate = || {
+            if self == SpatialOp::Intersects {
+                return Ok(a.intersects(b));
+            }
+            Err(a.relate(b))
+        };
+        let m = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(relate)) {
+            Ok(Ok(intersects)) => return Some(intersects),
+            Ok(Err(m)) => m,
+            Err(_) => return None,
+        };
+        Some(match self {
+            SpatialOp::Intersects => m.is_intersects(),
+            SpatialOp::Equals => m.is_equal_topo(),
+            SpatialOp::Disjoint => m.is_disjoint(),
+            SpatialOp::Touches => m.is_touches(),
+            SpatialOp::Within => m.is_within(),
+            SpatialOp::Overlaps => m.is_overlaps(),
+            SpatialOp::Crosses => m.is_crosses(),
+            SpatialOp::Contains => m.is_contains(),
+        })
+    }
+}
+
+impl fmt::Display for SpatialOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a filter is evaluated against: a feature's properties and, for spatial functions, its
+/// geometry.
+pub trait Feature {
+    /// The property's value as JSON, `None` (or `Some(Value::Null)`) when absent.
+    fn property(&self, name: &str) -> Option<Value>;
+
+    /// The geometry of the geometry queryable `name`, `None` when the feature has none (a
+    /// spatial function on it is then unknown).
+    fn geometry(&self, _name: &str) -> Option<&Geometry<f64>> {
+        None
+    }
+
+    /// A box that surely covers [`Feature::geometry`], which may be cheaper to know than the
+    /// geometry itself: a feature whose box misses a literal's is settled without its geometry.
+    fn envelope(&self, name: &str) -> Option<Rect<f64>> {
+        self.geometry(name).and_then(|g| g.bounding_rect())
+    }
+}
+
+/// A feature of properties alone, read through a closure.
+struct Properties<'a>(&'a dyn Fn(&str) -> Option<Value>);
+
+impl Feature for Properties<'_> {
+    fn property(&self, name: &str) -> Option<Value> {
+        (self.0)(name)
+    }
 }
 
 /// A comparison operator.
@@ -153,6 +332,8 @@ pub enum QueryableType {
     Boolean,
     /// A JSON string holding an RFC 3339 timestamp or a date, compared as an instant.
     Timestamp,
+    /// The feature's geometry, tested only with the spatial functions (`S_INTERSECTS`, …).
+    Geometry,
 }
 
 /// Why a filter could not be parsed or does not fit the queryables; `Display` is one sentence naming the position (character offset) and the offending token or property, suitable for an RFC 9457 problem detail.
@@ -364,6 +545,31 @@ pub enum FilterError {
         /// Where `NULL` is.
         position: usize,
     },
+    /// A spatial function given a property that is not a geometry.
+    #[error(
+        "the property '{property}' at character offset {position} is {kind}, but a spatial function compares geometries: give the geometry property{geometries} and a geometry literal"
+    )]
+    NotGeometry {
+        /// Where the name starts.
+        position: usize,
+        /// The property's name.
+        property: String,
+        /// Its type.
+        kind: QueryableType,
+        /// The geometry queryables, listed for the reader (" ('geometry')").
+        geometries: String,
+    },
+    /// A geometry literal that is well formed but not a geometry (an open ring, a box turned
+    /// inside out).
+    #[error("the {tag} at character offset {position} is not a valid geometry: {reason}")]
+    InvalidGeometry {
+        /// Where the literal (or its faulty part) starts.
+        position: usize,
+        /// The literal's tag, such as `POLYGON`.
+        tag: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// `property = value` for a queryable given as a query parameter (Part 3's
@@ -381,6 +587,12 @@ pub fn equals(property: &str, kind: QueryableType, value: &str) -> Result<Expr, 
             "false" => Literal::Boolean(false),
             _ => return Err(format!("{value:?} is not true or false")),
         },
+        QueryableType::Geometry => {
+            return Err(
+                "the geometry is selected with bbox or a spatial function in filter, such as S_INTERSECTS(geometry, BBOX(36.0, 49.8, 36.2, 50.0))"
+                    .to_string(),
+            );
+        }
         QueryableType::Timestamp => {
             if let Some(d) = parse_date(value.trim()) {
                 Literal::Date(d)
@@ -434,8 +646,15 @@ pub fn parse(text: &str, queryables: &[(&str, QueryableType)]) -> Result<Expr, F
 /// Evaluates against one feature; `get` returns the property's value as JSON (serde_json::Value) or None/Null when absent.
 ///
 /// The feature is selected only when the filter is true; false and unknown both reject it.
+/// Spatial functions are unknown here, there being no geometry: use [`eval_feature`] for them.
 pub fn eval(expr: &Expr, get: &dyn Fn(&str) -> Option<Value>) -> bool {
-    truth(expr, get) == Some(true)
+    truth(expr, &Properties(get)) == Some(true)
+}
+
+/// Evaluates against a feature with its geometry; the feature is selected only when the filter
+/// is true.
+pub fn eval_feature(expr: &Expr, feature: &dyn Feature) -> bool {
+    truth(expr, feature) == Some(true)
 }
 
 impl FilterError {
@@ -462,7 +681,9 @@ impl FilterError {
             | FilterError::PropertyComparison { position, .. }
             | FilterError::NoProperty { position }
             | FilterError::BareProperty { position, .. }
-            | FilterError::NullLiteral { position } => *position,
+            | FilterError::NullLiteral { position }
+            | FilterError::NotGeometry { position, .. }
+            | FilterError::InvalidGeometry { position, .. } => *position,
         }
     }
 }
@@ -519,6 +740,7 @@ impl QueryableType {
             QueryableType::Number => "a number",
             QueryableType::Boolean => "a boolean",
             QueryableType::Timestamp => "a timestamp",
+            QueryableType::Geometry => "a geometry",
         }
     }
 }
@@ -605,7 +827,102 @@ impl fmt::Display for Expr {
                 f.write_str(if *negated { " NOT LIKE " } else { " LIKE " })?;
                 write!(f, "{}", Literal::String(pattern.clone()))
             }
+            Expr::Spatial {
+                op,
+                property,
+                geometry,
+            } => {
+                write!(f, "{op}(")?;
+                write_property(f, property)?;
+                f.write_str(", ")?;
+                write_wkt(f, geometry)?;
+                f.write_str(")")
+            }
         }
+    }
+}
+
+/// Writes a geometry literal as CQL2 text (WKT, or `BBOX(…)` for a box) that parses back to the
+/// same geometry.
+fn write_wkt(f: &mut fmt::Formatter<'_>, g: &Geometry<f64>) -> fmt::Result {
+    fn coords(f: &mut fmt::Formatter<'_>, line: &LineString<f64>) -> fmt::Result {
+        if line.0.is_empty() {
+            return f.write_str("EMPTY");
+        }
+        f.write_str("(")?;
+        for (i, c) in line.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{} {}", c.x, c.y)?;
+        }
+        f.write_str(")")
+    }
+    fn polygon(f: &mut fmt::Formatter<'_>, p: &Polygon<f64>) -> fmt::Result {
+        f.write_str("(")?;
+        coords(f, p.exterior())?;
+        for hole in p.interiors() {
+            f.write_str(", ")?;
+            coords(f, hole)?;
+        }
+        f.write_str(")")
+    }
+    fn list<T>(
+        f: &mut fmt::Formatter<'_>,
+        items: &[T],
+        each: impl Fn(&mut fmt::Formatter<'_>, &T) -> fmt::Result,
+    ) -> fmt::Result {
+        f.write_str("(")?;
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            each(f, item)?;
+        }
+        f.write_str(")")
+    }
+    match g {
+        Geometry::Point(p) => write!(f, "POINT({} {})", p.x(), p.y()),
+        Geometry::Line(l) => {
+            f.write_str("LINESTRING")?;
+            coords(f, &LineString::from(vec![l.start, l.end]))
+        }
+        Geometry::LineString(l) => {
+            f.write_str("LINESTRING")?;
+            coords(f, l)
+        }
+        Geometry::Polygon(p) => {
+            f.write_str("POLYGON")?;
+            polygon(f, p)
+        }
+        Geometry::Triangle(t) => {
+            f.write_str("POLYGON")?;
+            polygon(f, &t.to_polygon())
+        }
+        Geometry::MultiPoint(m) => {
+            f.write_str("MULTIPOINT")?;
+            list(f, &m.0, |f, p| write!(f, "({} {})", p.x(), p.y()))
+        }
+        Geometry::MultiLineString(m) => {
+            f.write_str("MULTILINESTRING")?;
+            list(f, &m.0, coords)
+        }
+        Geometry::MultiPolygon(m) => {
+            f.write_str("MULTIPOLYGON")?;
+            list(f, &m.0, polygon)
+        }
+        Geometry::GeometryCollection(c) => {
+            f.write_str("GEOMETRYCOLLECTION")?;
+            list(f, &c.0, write_wkt)
+        }
+        Geometry::Rect(r) => write!(
+            f,
+            "BBOX({}, {}, {}, {})",
+            r.min().x,
+            r.min().y,
+            r.max().x,
+            r.max().y
+        ),
     }
 }
 
@@ -649,9 +966,48 @@ fn write_property(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
     }
 }
 
-/// The words that cannot be unquoted property names.
-const RESERVED: [&str; 11] = [
-    "AND", "OR", "NOT", "IS", "NULL", "TRUE", "FALSE", "LIKE", "BETWEEN", "IN", "DIV",
+/// The words that cannot be unquoted property names (the geometry tags could be, but are
+/// quoted so that no reader takes a property for a literal).
+const RESERVED: [&str; 20] = [
+    "AND",
+    "OR",
+    "NOT",
+    "IS",
+    "NULL",
+    "TRUE",
+    "FALSE",
+    "LIKE",
+    "BETWEEN",
+    "IN",
+    "DIV",
+    "POINT",
+    "LINESTRING",
+    "POLYGON",
+    "MULTIPOINT",
+    "MULTILINESTRING",
+    "MULTIPOLYGON",
+    "GEOMETRYCOLLECTION",
+    "BBOX",
+    "EMPTY",
+];
+
+/// Checks a geometry literal with geo's validation (rings that cross themselves or each other,
+/// holes outside their polygon, lines of one distinct point), which the intersection matrix
+/// needs: refused up front rather than evaluated wrongly.
+fn valid(g: &Geometry<f64>) -> Result<(), String> {
+    g.check_validation().map_err(|e| e.to_string())
+}
+
+/// The tags of CQL2's geometry literals (`spatialInstance`).
+const GEOMETRY_TAGS: [&str; 8] = [
+    "POINT",
+    "LINESTRING",
+    "POLYGON",
+    "MULTIPOINT",
+    "MULTILINESTRING",
+    "MULTIPOLYGON",
+    "GEOMETRYCOLLECTION",
+    "BBOX",
 ];
 
 /// The most queryables listed in an error message.
@@ -668,6 +1024,9 @@ fn type_with_hint(kind: QueryableType) -> &'static str {
         QueryableType::Boolean => "a boolean (write TRUE or FALSE)",
         QueryableType::Timestamp => {
             "a timestamp (write TIMESTAMP('2026-10-01T00:00:00Z') or DATE('2026-10-01'))"
+        }
+        QueryableType::Geometry => {
+            "a geometry (test it with a spatial function such as S_INTERSECTS(geometry, POINT(36.1 49.9)))"
         }
     }
 }
@@ -916,6 +1275,14 @@ enum Operand {
     },
 }
 
+/// An argument of a spatial function, with where it starts.
+enum GeometryArgument {
+    /// A queryable of type geometry.
+    Property(String, usize),
+    /// A geometry literal.
+    Literal(Geometry<f64>, usize),
+}
+
 /// A recursive-descent parser over the tokens.
 struct Parser<'q, 'n> {
     tokens: Vec<Token>,
@@ -1055,8 +1422,21 @@ impl Parser<'_, '_> {
         Ok(inner)
     }
 
-    /// A comparison, an `IS [NOT] NULL` test or a stand-alone boolean literal.
+    /// A comparison, an `IS [NOT] NULL` test, a spatial function or a stand-alone boolean
+    /// literal.
     fn parse_predicate(&mut self) -> Result<Expr, FilterError> {
+        if let Some(Token {
+            tok: Tok::Word(word),
+            ..
+        }) = self.peek()
+            && let Some(op) = SpatialOp::named(word)
+            && self
+                .tokens
+                .get(self.next + 1)
+                .is_some_and(|t| t.tok == Tok::LParen)
+        {
+            return self.parse_spatial(op);
+        }
         let left = self.parse_operand("a predicate")?;
         let op = match self.peek() {
             Some(Token {
@@ -1368,6 +1748,377 @@ impl Parser<'_, '_> {
         Ok(operand)
     }
 
+    /// `S_…(a, b)`, the function's name being the next token and `(` the one after it.
+    fn parse_spatial(&mut self, op: SpatialOp) -> Result<Expr, FilterError> {
+        self.next += 2;
+        let first = self.geometry_argument()?;
+        self.expect_punct(",", "',' between the two arguments")?;
+        let second = self.geometry_argument()?;
+        match self.peek() {
+            Some(t) if t.tok == Tok::RParen => self.next += 1,
+            _ => return Err(self.unexpected(self.next, "')' after the second argument")),
+        }
+        match (first, second) {
+            (GeometryArgument::Property(property, _), GeometryArgument::Literal(geometry, _)) => {
+                Ok(Expr::Spatial {
+                    op,
+                    property,
+                    geometry,
+                })
+            }
+            (GeometryArgument::Literal(geometry, _), GeometryArgument::Property(property, _)) => {
+                Ok(Expr::Spatial {
+                    op: op.flipped(),
+                    property,
+                    geometry,
+                })
+            }
+            (GeometryArgument::Property(left, _), GeometryArgument::Property(right, position)) => {
+                Err(FilterError::PropertyComparison {
+                    position,
+                    left,
+                    right,
+                })
+            }
+            (GeometryArgument::Literal(..), GeometryArgument::Literal(_, position)) => {
+                Err(FilterError::NoProperty { position })
+            }
+        }
+    }
+
+    /// Consumes the punctuation `punct` (such as `,`) or fails expecting `expected`.
+    fn expect_punct(&mut self, punct: &str, expected: &str) -> Result<(), FilterError> {
+        match self.peek() {
+            Some(t) if t.tok == Tok::Punct && t.text == punct => {
+                self.next += 1;
+                Ok(())
+            }
+            _ => Err(self.unexpected(self.next, expected)),
+        }
+    }
+
+    /// Consumes `(` or fails expecting `expected`.
+    fn expect_open(&mut self, expected: &str) -> Result<(), FilterError> {
+        match self.peek() {
+            Some(t) if t.tok == Tok::LParen => {
+                self.next += 1;
+                Ok(())
+            }
+            _ => Err(self.unexpected(self.next, expected)),
+        }
+    }
+
+    /// Consumes `)` or fails expecting `expected`.
+    fn expect_close(&mut self, expected: &str) -> Result<(), FilterError> {
+        match self.peek() {
+            Some(t) if t.tok == Tok::RParen => {
+                self.next += 1;
+                Ok(())
+            }
+            _ => Err(self.unexpected(self.next, expected)),
+        }
+    }
+
+    /// An argument of a spatial function: the geometry property or a geometry literal.
+    fn geometry_argument(&mut self) -> Result<GeometryArgument, FilterError> {
+        const EXPECTED: &str = "the geometry property or a geometry literal (POINT, LINESTRING, POLYGON, MULTIPOINT, MULTILINESTRING, MULTIPOLYGON, GEOMETRYCOLLECTION or BBOX)";
+        let index = self.next;
+        let Some(token) = self.peek().cloned() else {
+            return Err(self.unexpected(index, EXPECTED));
+        };
+        let position = token.position;
+        let call = self
+            .tokens
+            .get(index + 1)
+            .is_some_and(|t| t.tok == Tok::LParen);
+        match &token.tok {
+            Tok::Word(w) if GEOMETRY_TAGS.iter().any(|t| t.eq_ignore_ascii_case(w)) => {
+                let geometry = self.geometry_literal(false)?;
+                if let Err(reason) = valid(&geometry) {
+                    return Err(FilterError::InvalidGeometry {
+                        position,
+                        tag: w.to_ascii_uppercase(),
+                        reason,
+                    });
+                }
+                Ok(GeometryArgument::Literal(geometry, position))
+            }
+            Tok::Word(_) if call => Err(FilterError::Unsupported {
+                position,
+                token: token.quoted(),
+                feature: "a function call",
+            }),
+            Tok::Word(name) | Tok::Name(name) => {
+                self.next += 1;
+                let Operand::Property { name, kind, .. } = self.property(name, position)? else {
+                    return Err(self.unexpected(index, EXPECTED));
+                };
+                if kind != QueryableType::Geometry {
+                    let geometries: Vec<String> = self
+                        .queryables
+                        .iter()
+                        .filter(|(_, k)| *k == QueryableType::Geometry)
+                        .map(|(n, _)| format!("'{n}'"))
+                        .collect();
+                    return Err(FilterError::NotGeometry {
+                        position,
+                        property: name,
+                        kind,
+                        geometries: if geometries.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", geometries.join(", "))
+                        },
+                    });
+                }
+                Ok(GeometryArgument::Property(name, position))
+            }
+            _ => Err(self.unexpected(index, EXPECTED)),
+        }
+    }
+
+    /// A geometry literal starting with its tag: WKT (with an optional `Z` and third coordinates,
+    /// which are dropped) or `BBOX(w, s, e, n)` (or with six numbers, elevations dropped).
+    /// `member` is set inside a `GEOMETRYCOLLECTION`, which may hold neither a box nor another
+    /// collection.
+    fn geometry_literal(&mut self, member: bool) -> Result<Geometry<f64>, FilterError> {
+        let index = self.next;
+        let token = match self.advance() {
+            Some(t) => t,
+            None => return Err(self.unexpected(index, "a geometry literal")),
+        };
+        let tag = token.text.to_ascii_uppercase();
+        let position = token.position;
+        let allowed = GEOMETRY_TAGS.contains(&tag.as_str())
+            && !(member && (tag == "BBOX" || tag == "GEOMETRYCOLLECTION"));
+        if !allowed {
+            return Err(self.unexpected(
+                index,
+                "POINT, LINESTRING, POLYGON, MULTIPOINT, MULTILINESTRING or MULTIPOLYGON",
+            ));
+        }
+        if tag == "BBOX" {
+            return self.bbox(position);
+        }
+        if self.peek_keyword("Z") {
+            self.next += 1;
+        }
+        let open = format!("'(' after {tag}");
+        let geometry = match tag.as_str() {
+            "POINT" => {
+                self.expect_open(&open)?;
+                let c = self.coordinate()?;
+                self.expect_close("')' after the point's coordinates")?;
+                Geometry::Point(Point(c))
+            }
+            "LINESTRING" => Geometry::LineString(self.line(&tag, 2, false)?),
+            "POLYGON" => Geometry::Polygon(self.polygon(&tag)?),
+            "MULTIPOINT" => {
+                self.expect_open(&open)?;
+                let mut points = Vec::new();
+                loop {
+                    // Each point in parentheses, as CQL2 writes it, or bare, as many WKT writers do.
+                    if self.peek().is_some_and(|t| t.tok == Tok::LParen) {
+                        self.next += 1;
+                        points.push(Point(self.coordinate()?));
+                        self.expect_close("')' after the point's coordinates")?;
+                    } else {
+                        points.push(Point(self.coordinate()?));
+                    }
+                    if !self.list_goes_on()? {
+                        break;
+                    }
+                }
+                Geometry::MultiPoint(MultiPoint(points))
+            }
+            "MULTILINESTRING" => {
+                self.expect_open(&open)?;
+                let mut lines = Vec::new();
+                loop {
+                    lines.push(self.line(&tag, 2, false)?);
+                    if !self.list_goes_on()? {
+                        break;
+                    }
+                }
+                Geometry::MultiLineString(MultiLineString(lines))
+            }
+            "MULTIPOLYGON" => {
+                self.expect_open(&open)?;
+                let mut polygons = Vec::new();
+                loop {
+                    polygons.push(self.polygon(&tag)?);
+                    if !self.list_goes_on()? {
+                        break;
+                    }
+                }
+                Geometry::MultiPolygon(MultiPolygon(polygons))
+            }
+            _ => {
+                self.expect_open(&open)?;
+                let mut members = Vec::new();
+                loop {
+                    members.push(self.geometry_literal(true)?);
+                    if !self.list_goes_on()? {
+                        break;
+                    }
+                }
+                Geometry::GeometryCollection(GeometryCollection(members))
+            }
+        };
+        Ok(geometry)
+    }
+
+    /// After an item of a parenthesised list: `true` past a `,`, `false` past the closing `)`.
+    fn list_goes_on(&mut self) -> Result<bool, FilterError> {
+        match self.peek() {
+            Some(t) if t.tok == Tok::Punct && t.text == "," => {
+                self.next += 1;
+                Ok(true)
+            }
+            Some(t) if t.tok == Tok::RParen => {
+                self.next += 1;
+                Ok(false)
+            }
+            _ => Err(self.unexpected(self.next, "',' or ')'")),
+        }
+    }
+
+    /// `(x y, x y, …)` with at least `least` points, closed when `ring`; `EMPTY` for a ring.
+    fn line(
+        &mut self,
+        tag: &str,
+        least: usize,
+        ring: bool,
+    ) -> Result<LineString<f64>, FilterError> {
+        let position = self.peek().map_or(self.end, |t| t.position);
+        if ring && self.peek_keyword("EMPTY") {
+            self.next += 1;
+            return Ok(LineString(Vec::new()));
+        }
+        self.expect_open("'(' and the coordinates")?;
+        let mut points = Vec::new();
+        loop {
+            points.push(self.coordinate()?);
+            if !self.list_goes_on()? {
+                break;
+            }
+        }
+        let invalid = |reason: &str| FilterError::InvalidGeometry {
+            position,
+            tag: tag.to_string(),
+            reason: reason.to_string(),
+        };
+        if points.len() < least {
+            return Err(invalid(if ring {
+                "a ring needs at least four points"
+            } else {
+                "a line needs at least two points"
+            }));
+        }
+        if ring && points.first() != points.last() {
+            return Err(invalid(
+                "a ring must be closed, its last point the same as its first",
+            ));
+        }
+        Ok(LineString(points))
+    }
+
+    /// `(ring, ring, …)`: the outer ring, then any holes.
+    fn polygon(&mut self, tag: &str) -> Result<Polygon<f64>, FilterError> {
+        self.expect_open("'(' and the polygon's rings")?;
+        let mut rings = Vec::new();
+        loop {
+            rings.push(self.line(tag, 4, true)?);
+            if !self.list_goes_on()? {
+                break;
+            }
+        }
+        let exterior = rings.remove(0);
+        Ok(Polygon::new(exterior, rings))
+    }
+
+    /// `BBOX(west, south, east, north)`, or with six numbers `(west, south, min elevation, east,
+    /// north, max elevation)`; `position` is the tag's.
+    fn bbox(&mut self, position: usize) -> Result<Geometry<f64>, FilterError> {
+        self.expect_open("'(' after BBOX")?;
+        let mut n = Vec::new();
+        loop {
+            n.push(self.signed_number("a number of the box")?);
+            if !self.list_goes_on()? {
+                break;
+            }
+        }
+        let (w, s, e, north) = match n[..] {
+            [w, s, e, north] => (w, s, e, north),
+            [w, s, _, e, north, _] => (w, s, e, north),
+            _ => {
+                return Err(FilterError::InvalidGeometry {
+                    position,
+                    tag: "BBOX".into(),
+                    reason: "a box has four numbers (west, south, east, north) or six (with the lowest and highest elevation after south and north)".to_string(),
+                });
+            }
+        };
+        if w > e || s > north {
+            return Err(FilterError::InvalidGeometry {
+                position,
+                tag: "BBOX".into(),
+                reason: "a box needs west <= east and south <= north (boxes across the antimeridian are not supported)".to_string(),
+            });
+        }
+        Ok(Geometry::Rect(Rect::new(
+            Coord { x: w, y: s },
+            Coord { x: e, y: north },
+        )))
+    }
+
+    /// `x y` or `x y z` (the third coordinate dropped).
+    fn coordinate(&mut self) -> Result<Coord<f64>, FilterError> {
+        let x = self.signed_number("a longitude")?;
+        let y = self.signed_number("a latitude after the longitude")?;
+        let number_follows = match self.peek() {
+            Some(t) => {
+                matches!(t.tok, Tok::Num(_))
+                    || (t.tok == Tok::Punct && (t.text == "-" || t.text == "+"))
+            }
+            None => false,
+        };
+        if number_follows {
+            self.signed_number("an elevation")?;
+        }
+        Ok(Coord { x, y })
+    }
+
+    /// A number with an optional sign.
+    fn signed_number(&mut self, expected: &str) -> Result<f64, FilterError> {
+        let index = self.next;
+        let Some(token) = self.advance() else {
+            return Err(self.unexpected(index, expected));
+        };
+        let (text, negative) = match &token.tok {
+            Tok::Num(text) => (text.clone(), false),
+            Tok::Punct if token.text == "-" || token.text == "+" => match self.peek() {
+                Some(Token {
+                    tok: Tok::Num(text),
+                    ..
+                }) => {
+                    let text = text.clone();
+                    self.next += 1;
+                    (text, token.text == "-")
+                }
+                _ => return Err(self.unexpected(self.next, "a number after the sign")),
+            },
+            _ => return Err(self.unexpected(index, expected)),
+        };
+        match number(&text, token.position, negative)? {
+            Operand::Literal {
+                value: Literal::Number(n),
+                ..
+            } => Ok(n),
+            _ => Err(self.unexpected(index, expected)),
+        }
+    }
+
     /// Looks up a queryable.
     fn property(&self, name: &str, position: usize) -> Result<Operand, FilterError> {
         match self.queryables.iter().find(|(n, _)| *n == name) {
@@ -1594,14 +2345,15 @@ fn start_of_day(date: NaiveDate) -> DateTime<Utc> {
 }
 
 /// Evaluates with three-valued logic: `None` is unknown.
-fn truth(expr: &Expr, get: &dyn Fn(&str) -> Option<Value>) -> Option<bool> {
+fn truth(expr: &Expr, feature: &dyn Feature) -> Option<bool> {
+    let get = |name: &str| feature.property(name);
     match expr {
         Expr::Literal(b) => Some(*b),
-        Expr::Not(inner) => truth(inner, get).map(|b| !b),
+        Expr::Not(inner) => truth(inner, feature).map(|b| !b),
         Expr::And(operands) => {
             let mut unknown = false;
             for operand in operands {
-                match truth(operand, get) {
+                match truth(operand, feature) {
                     Some(false) => return Some(false),
                     None => unknown = true,
                     Some(true) => {}
@@ -1612,7 +2364,7 @@ fn truth(expr: &Expr, get: &dyn Fn(&str) -> Option<Value>) -> Option<bool> {
         Expr::Or(operands) => {
             let mut unknown = false;
             for operand in operands {
-                match truth(operand, get) {
+                match truth(operand, feature) {
                     Some(true) => return Some(true),
                     None => unknown = true,
                     Some(false) => {}
@@ -1621,8 +2373,27 @@ fn truth(expr: &Expr, get: &dyn Fn(&str) -> Option<Value>) -> Option<bool> {
             if unknown { None } else { Some(false) }
         }
         Expr::IsNull { property, negated } => {
-            let null = matches!(get(property), None | Some(Value::Null));
+            // The geometry is never null where the feature has one (known by its box).
+            let null = matches!(get(property), None | Some(Value::Null))
+                && feature.envelope(property).is_none();
             Some(null != *negated)
+        }
+        Expr::Spatial {
+            op,
+            property,
+            geometry,
+        } => {
+            // Settled on the boxes alone when they do not meet, so that most features need no
+            // geometry built; unknown when the feature has no geometry.
+            let envelope = feature.envelope(property);
+            let literal_box = geometry.bounding_rect();
+            if let (Some(a), Some(b)) = (envelope, literal_box)
+                && !a.intersects(&b)
+            {
+                return Some(*op == SpatialOp::Disjoint);
+            }
+            let own = feature.geometry(property)?;
+            op.holds(own, own.bounding_rect(), geometry)
         }
         Expr::Like {
             property,
@@ -1651,6 +2422,953 @@ fn truth(expr: &Expr, get: &dyn Fn(&str) -> Option<Value>) -> Option<bool> {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// CQL2 JSON.
+
+/// Why a CQL2 JSON filter could not be read or does not fit the queryables; `Display` is one
+/// sentence naming where in the document, as a JSON Pointer (`/args/1`), or the line and column of
+/// a syntax error.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message} (at {})", place(.pointer))]
+pub struct JsonFilterError {
+    /// The JSON Pointer of the offending value; empty for the whole document.
+    pub pointer: String,
+    /// What is wrong there.
+    pub message: String,
+}
+
+/// A JSON Pointer as named in a message.
+fn place(pointer: &str) -> String {
+    if pointer.is_empty() {
+        "the top of the document".to_string()
+    } else {
+        format!("JSON Pointer {pointer}")
+    }
+}
+
+/// Parses CQL2 JSON (OGC 21-065r2, <http://www.opengis.net/spec/cql2/1.0/conf/cql2-json>) into
+/// the same [`Expr`] as CQL2 text, with the same queryables, types and limits: `{"op": "and",
+/// "args": […]}`, `or`, `not`, `=`, `<>`, `<`, `>`, `<=`, `>=`, `like`, `between`, `in`,
+/// `isNull`, the eight `s_…` spatial functions, `{"property": "name"}`, strings, numbers,
+/// booleans, `{"timestamp": "…"}`, `{"date": "…"}`, GeoJSON geometries and `{"bbox": […]}`.
+pub fn parse_json(
+    text: &str,
+    queryables: &[(&str, QueryableType)],
+) -> Result<Expr, JsonFilterError> {
+    let length = text.chars().count();
+    if length > MAX_CHARS {
+        return Err(JsonFilterError {
+            pointer: String::new(),
+            message: format!(
+                "the filter exceeds the limit of {MAX_CHARS} characters, being {length} characters long"
+            ),
+        });
+    }
+    let value: Value = serde_json::from_str(text).map_err(|e| JsonFilterError {
+        pointer: String::new(),
+        message: format!("the filter is not valid JSON: {e}"),
+    })?;
+    JsonParser {
+        queryables,
+        depth: 0,
+    }
+    .expr(&value, "")
+}
+
+/// A CQL2 JSON operand: a queryable or a scalar literal.
+enum JsonOperand {
+    Property(String, QueryableType),
+    Literal(Literal),
+}
+
+struct JsonParser<'q, 'n> {
+    queryables: &'q [(&'n str, QueryableType)],
+    /// The current nesting of `and`, `or` and `not`.
+    depth: usize,
+}
+
+/// An error at `pointer`.
+fn json_err(pointer: &str, message: impl Into<String>) -> JsonFilterError {
+    JsonFilterError {
+        pointer: pointer.to_string(),
+        message: message.into(),
+    }
+}
+
+/// A JSON value quoted in a message, shortened.
+fn quoted_json(v: &Value) -> String {
+    shorten(&v.to_string())
+}
+
+/// The names of the queryables, listed for the reader.
+fn known_queryables(queryables: &[(&str, QueryableType)]) -> String {
+    if queryables.is_empty() {
+        return "which has none".to_string();
+    }
+    let names: Vec<&str> = queryables
+        .iter()
+        .take(MAX_LISTED)
+        .map(|(n, _)| *n)
+        .collect();
+    let more = if queryables.len() > MAX_LISTED {
+        ", …"
+    } else {
+        ""
+    };
+    format!("which are {}{more}", names.join(", "))
+}
+
+impl JsonParser<'_, '_> {
+    /// A boolean expression.
+    fn expr(&mut self, v: &Value, at: &str) -> Result<Expr, JsonFilterError> {
+        let object = match v {
+            Value::Bool(b) => return Ok(Expr::Literal(*b)),
+            Value::Object(o) => o,
+            _ => {
+                return Err(json_err(
+                    at,
+                    format!(
+                        "{} is not a predicate; give an object with \"op\" and \"args\", or true or false",
+                        quoted_json(v)
+                    ),
+                ));
+            }
+        };
+        let Some(op) = object.get("op") else {
+            if object.contains_key("property") {
+                return Err(json_err(
+                    at,
+                    "a property is not a predicate on its own; compare it with =, <>, <, >, <=, >= or test it with isNull",
+                ));
+            }
+            return Err(json_err(
+                at,
+                "the object has no \"op\"; a predicate is an object with \"op\" and \"args\"",
+            ));
+        };
+        let Some(op) = op.as_str() else {
+            return Err(json_err(&format!("{at}/op"), "\"op\" must be a string"));
+        };
+        let args_at = format!("{at}/args");
+        let Some(args) = object.get("args").and_then(Value::as_array) else {
+            return Err(json_err(
+                &args_at,
+                format!("the operation {op:?} needs \"args\", an array"),
+            ));
+        };
+        let arg_at = |i: usize| format!("{args_at}/{i}");
+        let count = |n: usize| -> Result<(), JsonFilterError> {
+            if args.len() == n {
+                Ok(())
+            } else {
+                Err(json_err(
+                    &args_at,
+                    format!(
+                        "the operation {op:?} takes {n} argument{}, not {}",
+                        if n == 1 { "" } else { "s" },
+                        args.len()
+                    ),
+                ))
+            }
+        };
+        let lower = op.to_ascii_lowercase();
+        match lower.as_str() {
+            "and" | "or" => {
+                if args.len() < 2 {
+                    return Err(json_err(
+                        &args_at,
+                        format!("the operation {op:?} takes at least 2 arguments"),
+                    ));
+                }
+                self.enter(at)?;
+                let operands = args
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| self.expr(a, &arg_at(i)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                self.depth -= 1;
+                Ok(if lower == "and" {
+                    Expr::And(operands)
+                } else {
+                    Expr::Or(operands)
+                })
+            }
+            "not" => {
+                count(1)?;
+                self.enter(at)?;
+                let inner = self.expr(&args[0], &arg_at(0))?;
+                self.depth -= 1;
+                Ok(Expr::Not(Box::new(inner)))
+            }
+            "=" | "<>" | "<" | ">" | "<=" | ">=" => {
+                count(2)?;
+                let op = match lower.as_str() {
+                    "=" => CompareOp::Eq,
+                    "<>" => CompareOp::Ne,
+                    "<" => CompareOp::Lt,
+                    ">" => CompareOp::Gt,
+                    "<=" => CompareOp::Le,
+                    _ => CompareOp::Ge,
+                };
+                let a = self.operand(&args[0], &arg_at(0))?;
+                let b = self.operand(&args[1], &arg_at(1))?;
+                match (a, b) {
+                    (JsonOperand::Property(p, kind), JsonOperand::Literal(l)) => {
+                        self.compare(p, kind, op, l, &arg_at(1), &args[1], &args_at)
+                    }
+                    (JsonOperand::Literal(l), JsonOperand::Property(p, kind)) => {
+                        match self.compare(p, kind, op, l, &arg_at(0), &args[0], &args_at)? {
+                            Expr::Compare {
+                                property,
+                                op,
+                                value,
+                            } => Ok(Expr::Compare {
+                                property,
+                                op: op.flipped(),
+                                value,
+                            }),
+                            other => Ok(other),
+                        }
+                    }
+                    (JsonOperand::Property(left, _), JsonOperand::Property(right, _)) => {
+                        Err(json_err(
+                            &arg_at(1),
+                            format!(
+                                "the property '{right}' is compared with the property '{left}', but Basic CQL2 compares a property only with a literal"
+                            ),
+                        ))
+                    }
+                    (JsonOperand::Literal(_), JsonOperand::Literal(_)) => Err(json_err(
+                        &args_at,
+                        "the comparison has a literal on both sides, but one side must be a queryable property",
+                    )),
+                }
+            }
+            "like" => {
+                count(2)?;
+                let (property, kind) = self.property_arg(&args[0], &arg_at(0))?;
+                let Some(pattern) = args[1].as_str() else {
+                    return Err(json_err(
+                        &arg_at(1),
+                        format!("the pattern {} must be a string", quoted_json(&args[1])),
+                    ));
+                };
+                if kind != QueryableType::String {
+                    return Err(json_err(
+                        &arg_at(0),
+                        format!(
+                            "LIKE needs a string property, but '{property}' is {}",
+                            type_with_hint(kind)
+                        ),
+                    ));
+                }
+                Ok(Expr::Like {
+                    property,
+                    pattern: pattern.to_string(),
+                    negated: false,
+                })
+            }
+            "between" => {
+                count(3)?;
+                let (property, kind) = self.property_arg(&args[0], &arg_at(0))?;
+                let mut bounds = Vec::new();
+                for (i, o) in [(1, CompareOp::Ge), (2, CompareOp::Le)] {
+                    let JsonOperand::Literal(l) = self.operand(&args[i], &arg_at(i))? else {
+                        return Err(json_err(&arg_at(i), "a bound of BETWEEN must be a literal"));
+                    };
+                    bounds.push(self.compare(
+                        property.clone(),
+                        kind,
+                        o,
+                        l,
+                        &arg_at(i),
+                        &args[i],
+                        &args_at,
+                    )?);
+                }
+                Ok(Expr::And(bounds))
+            }
+            "in" => {
+                count(2)?;
+                let (property, kind) = self.property_arg(&args[0], &arg_at(0))?;
+                let Some(list) = args[1].as_array().filter(|l| !l.is_empty()) else {
+                    return Err(json_err(
+                        &arg_at(1),
+                        "the second argument of IN must be a non-empty array of literals",
+                    ));
+                };
+                if list.len() > MAX_TOKENS {
+                    return Err(json_err(
+                        &arg_at(1),
+                        format!("the list has more than {MAX_TOKENS} values"),
+                    ));
+                }
+                let mut each = Vec::new();
+                for (i, item) in list.iter().enumerate() {
+                    let item_at = format!("{}/{i}", arg_at(1));
+                    let JsonOperand::Literal(l) = self.operand(item, &item_at)? else {
+                        return Err(json_err(&item_at, "a value of IN must be a literal"));
+                    };
+                    each.push(self.compare(
+                        property.clone(),
+                        kind,
+                        CompareOp::Eq,
+                        l,
+                        &item_at,
+                        item,
+                        &args_at,
+                    )?);
+                }
+                Ok(if each.len() == 1 {
+                    each.remove(0)
+                } else {
+                    Expr::Or(each)
+                })
+            }
+            "isnull" => {
+                count(1)?;
+                let (property, _) = self.property_arg(&args[0], &arg_at(0))?;
+                Ok(Expr::IsNull {
+                    property,
+                    negated: false,
+                })
+            }
+            _ if lower.starts_with("s_") && SpatialOp::named(&lower).is_some() => {
+                let spatial = SpatialOp::named(&lower).unwrap_or(SpatialOp::Intersects);
+                count(2)?;
+                let first = self.geometry_arg(&args[0], &arg_at(0))?;
+                let second = self.geometry_arg(&args[1], &arg_at(1))?;
+                match (first, second) {
+                    (Ok(property), Err(geometry)) => Ok(Expr::Spatial {
+                        op: spatial,
+                        property,
+                        geometry,
+                    }),
+                    (Err(geometry), Ok(property)) => Ok(Expr::Spatial {
+                        op: spatial.flipped(),
+                        property,
+                        geometry,
+                    }),
+                    (Ok(_), Ok(_)) => Err(json_err(
+                        &arg_at(1),
+                        "a spatial function compares the geometry property with a literal, not with another property",
+                    )),
+                    (Err(_), Err(_)) => Err(json_err(
+                        &args_at,
+                        "the spatial function has a literal on both sides, but one side must be the geometry property",
+                    )),
+                }
+            }
+            _ => Err(json_err(&format!("{at}/op"), unsupported_json_op(op))),
+        }
+    }
+
+    /// Enters one more level of `and`, `or` or `not`.
+    fn enter(&mut self, at: &str) -> Result<(), JsonFilterError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(json_err(
+                at,
+                format!("the filter nests and, or and not more than {MAX_DEPTH} levels deep"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A comparison of property `p` with literal `l` (written as `raw` at `at`), checked as the
+    /// text parser checks it.
+    #[allow(clippy::too_many_arguments)]
+    fn compare(
+        &self,
+        p: String,
+        kind: QueryableType,
+        op: CompareOp,
+        l: Literal,
+        at: &str,
+        raw: &Value,
+        op_at: &str,
+    ) -> Result<Expr, JsonFilterError> {
+        if !l.fits(kind) {
+            return Err(json_err(
+                at,
+                format!(
+                    "the literal {} is {}, but the property '{p}' is {}",
+                    quoted_json(raw),
+                    l.describe(),
+                    type_with_hint(kind)
+                ),
+            ));
+        }
+        if kind == QueryableType::Boolean && !matches!(op, CompareOp::Eq | CompareOp::Ne) {
+            return Err(json_err(
+                op_at,
+                format!(
+                    "the operator {op} cannot compare the property '{p}', which is a boolean; only = and <> apply to it"
+                ),
+            ));
+        }
+        Ok(Expr::Compare {
+            property: p,
+            op,
+            value: l,
+        })
+    }
+
+    /// A queryable named by `{"property": "name"}`.
+    fn lookup(&self, name: &str, at: &str) -> Result<(String, QueryableType), JsonFilterError> {
+        match self.queryables.iter().find(|(n, _)| *n == name) {
+            Some((n, kind)) => Ok((n.to_string(), *kind)),
+            None => Err(json_err(
+                at,
+                format!(
+                    "the property '{}' is not a queryable of this collection ({})",
+                    shorten(name),
+                    known_queryables(self.queryables)
+                ),
+            )),
+        }
+    }
+
+    /// An argument that must be a property.
+    fn property_arg(
+        &self,
+        v: &Value,
+        at: &str,
+    ) -> Result<(String, QueryableType), JsonFilterError> {
+        match self.operand(v, at)? {
+            JsonOperand::Property(p, kind) => Ok((p, kind)),
+            JsonOperand::Literal(_) => Err(json_err(
+                at,
+                format!(
+                    "{} is a literal where a property ({{\"property\": \"name\"}}) was expected",
+                    quoted_json(v)
+                ),
+            )),
+        }
+    }
+
+    /// A scalar operand: a property or a literal.
+    fn operand(&self, v: &Value, at: &str) -> Result<JsonOperand, JsonFilterError> {
+        Ok(match v {
+            Value::String(s) => JsonOperand::Literal(Literal::String(s.clone())),
+            Value::Bool(b) => JsonOperand::Literal(Literal::Boolean(*b)),
+            Value::Number(n) => match n.as_f64().filter(|x| x.is_finite()) {
+                Some(x) => JsonOperand::Literal(Literal::Number(x)),
+                None => return Err(json_err(at, format!("the number {n} is not finite"))),
+            },
+            Value::Null => {
+                return Err(json_err(
+                    at,
+                    "null is not a value that can be compared; use isNull",
+                ));
+            }
+            Value::Array(_) => {
+                return Err(json_err(
+                    at,
+                    "an array is not supported here: array functions are outside what this server implements",
+                ));
+            }
+            Value::Object(o) => {
+                if let Some(name) = o.get("property") {
+                    let Some(name) = name.as_str() else {
+                        return Err(json_err(at, "\"property\" must be a string"));
+                    };
+                    let (p, kind) = self.lookup(name, at)?;
+                    return Ok(JsonOperand::Property(p, kind));
+                }
+                if let Some(t) = o.get("timestamp") {
+                    let parsed = t
+                        .as_str()
+                        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                        .map(|t| t.with_timezone(&Utc));
+                    return match parsed {
+                        Some(t) => Ok(JsonOperand::Literal(Literal::Timestamp(t))),
+                        None => Err(json_err(
+                            at,
+                            format!(
+                                "the timestamp {} is not valid; write an RFC 3339 timestamp such as \"2026-10-01T00:00:00Z\"",
+                                quoted_json(t)
+                            ),
+                        )),
+                    };
+                }
+                if let Some(d) = o.get("date") {
+                    return match d.as_str().and_then(parse_date) {
+                        Some(d) => Ok(JsonOperand::Literal(Literal::Date(d))),
+                        None => Err(json_err(
+                            at,
+                            format!(
+                                "the date {} is not valid; write a date such as \"2026-10-01\"",
+                                quoted_json(d)
+                            ),
+                        )),
+                    };
+                }
+                if let Some(op) = o.get("op").and_then(Value::as_str) {
+                    return Err(json_err(at, unsupported_json_op(op)));
+                }
+                return Err(json_err(
+                    at,
+                    format!(
+                        "{} is neither a property ({{\"property\": \"name\"}}) nor a literal",
+                        quoted_json(v)
+                    ),
+                ));
+            }
+        })
+    }
+
+    /// An argument of a spatial function: `Ok` with the geometry property, `Err` with a literal.
+    #[allow(clippy::type_complexity)]
+    fn geometry_arg(
+        &self,
+        v: &Value,
+        at: &str,
+    ) -> Result<Result<String, Geometry<f64>>, JsonFilterError> {
+        if let Some(name) = v.get("property") {
+            let Some(name) = name.as_str() else {
+                return Err(json_err(at, "\"property\" must be a string"));
+            };
+            let (p, kind) = self.lookup(name, at)?;
+            if kind != QueryableType::Geometry {
+                return Err(json_err(
+                    at,
+                    format!(
+                        "the property '{p}' is {}, but a spatial function compares geometries",
+                        kind.describe()
+                    ),
+                ));
+            }
+            return Ok(Ok(p));
+        }
+        if let Some(op) = v.get("op").and_then(Value::as_str) {
+            return Err(json_err(at, unsupported_json_op(op)));
+        }
+        let geometry = json_geometry(v, at, false)?;
+        valid(&geometry)
+            .map_err(|reason| json_err(at, format!("the geometry is not valid: {reason}")))?;
+        Ok(Err(geometry))
+    }
+}
+
+/// The message for an operation this server does not implement.
+fn unsupported_json_op(op: &str) -> String {
+    let lower = op.to_ascii_lowercase();
+    let feature = if lower == "casei" || lower == "accenti" {
+        "case- and accent-insensitive comparison"
+    } else if lower.starts_with("t_") {
+        "a temporal function"
+    } else if lower.starts_with("a_") {
+        "an array function"
+    } else if ["+", "-", "*", "/", "%", "^", "div"].contains(&lower.as_str()) {
+        "arithmetic"
+    } else {
+        "a function call"
+    };
+    format!(
+        "the operation {:?} is not supported: {feature} is outside what this server implements (=, <>, <, >, <=, >=, like, between, in, isNull, and, or, not, s_intersects, s_equals, s_disjoint, s_touches, s_within, s_overlaps, s_crosses, s_contains)",
+        shorten(op)
+    )
+}
+
+/// A GeoJSON geometry or `{"bbox": […]}` (CQL2 JSON's `spatialInstance`), third coordinates and
+/// elevations dropped; `member` inside a GeometryCollection.
+fn json_geometry(v: &Value, at: &str, member: bool) -> Result<Geometry<f64>, JsonFilterError> {
+    let bad = |message: &str| json_err(at, message.to_string());
+    if let Some(b) = v.get("bbox").filter(|_| v.get("type").is_none()) {
+        if member {
+            return Err(bad("a GeometryCollection cannot hold a bbox"));
+        }
+        let n: Option<Vec<f64>> = b
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|x| x.as_f64().filter(|x| x.is_finite()))
+                    .collect()
+            })
+            .unwrap_or(None);
+        let (w, s, e, north) = match n.as_deref() {
+            Some(&[w, s, e, north]) => (w, s, e, north),
+            Some(&[w, s, _, e, north, _]) => (w, s, e, north),
+            _ => {
+                return Err(bad(
+                    "a bbox has four numbers (west, south, east, north) or six (with the lowest and highest elevation after south and north)",
+                ));
+            }
+        };
+        if w > e || s > north {
+            return Err(bad(
+                "a bbox needs west <= east and south <= north (boxes across the antimeridian are not supported)",
+            ));
+        }
+        return Ok(Geometry::Rect(Rect::new(
+            Coord { x: w, y: s },
+            Coord { x: e, y: north },
+        )));
+    }
+    let Some(kind) = v.get("type").and_then(Value::as_str) else {
+        return Err(bad(
+            "expected the geometry property ({\"property\": \"geometry\"}), a GeoJSON geometry or {\"bbox\": [west, south, east, north]}",
+        ));
+    };
+    if kind == "GeometryCollection" {
+        if member {
+            return Err(bad("a GeometryCollection cannot hold another"));
+        }
+        let Some(members) = v.get("geometries").and_then(Value::as_array) else {
+            return Err(json_err(
+                &format!("{at}/geometries"),
+                "a GeometryCollection needs \"geometries\", an array",
+            ));
+        };
+        let members = members
+            .iter()
+            .enumerate()
+            .map(|(i, g)| json_geometry(g, &format!("{at}/geometries/{i}"), true))
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(Geometry::GeometryCollection(GeometryCollection(members)));
+    }
+    let c_at = format!("{at}/coordinates");
+    let Some(c) = v.get("coordinates") else {
+        return Err(json_err(&c_at, format!("a {kind} needs \"coordinates\"")));
+    };
+    Ok(match kind {
+        "Point" => Geometry::Point(Point(json_position(c, &c_at)?)),
+        "LineString" => Geometry::LineString(json_line(c, &c_at, false)?),
+        "Polygon" => Geometry::Polygon(json_polygon(c, &c_at)?),
+        "MultiPoint" => Geometry::MultiPoint(MultiPoint(
+            json_array(c, &c_at)?
+                .iter()
+                .enumerate()
+                .map(|(i, p)| json_position(p, &format!("{c_at}/{i}")).map(Point))
+                .collect::<Result<_, _>>()?,
+        )),
+        "MultiLineString" => Geometry::MultiLineString(MultiLineString(
+            json_array(c, &c_at)?
+                .iter()
+                .enumerate()
+                .map(|(i, l)| json_line(l, &format!("{c_at}/{i}"), false))
+                .collect::<Result<_, _>>()?,
+        )),
+        "MultiPolygon" => Geometry::MultiPolygon(MultiPolygon(
+            json_array(c, &c_at)?
+                .iter()
+                .enumerate()
+                .map(|(i, p)| json_polygon(p, &format!("{c_at}/{i}")))
+                .collect::<Result<_, _>>()?,
+        )),
+        other => {
+            return Err(json_err(
+                &format!("{at}/type"),
+                format!(
+                    "{:?} is not a GeoJSON geometry type (Point, LineString, Polygon, MultiPoint, MultiLineString, MultiPolygon, GeometryCollection)",
+                    shorten(other)
+                ),
+            ));
+        }
+    })
+}
+
+fn json_array<'v>(v: &'v Value, at: &str) -> Result<&'v Vec<Value>, JsonFilterError> {
+    v.as_array()
+        .ok_or_else(|| json_err(at, "expected an array of coordinates"))
+}
+
+/// `[x, y]` or `[x, y, z]`.
+fn json_position(v: &Value, at: &str) -> Result<Coord<f64>, JsonFilterError> {
+    let n: Option<Vec<f64>> = v
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| x.as_f64().filter(|x| x.is_finite()))
+                .collect()
+        })
+        .unwrap_or(None);
+    match n.as_deref() {
+        Some(&[x, y]) | Some(&[x, y, _]) => Ok(Coord { x, y }),
+        _ => Err(json_err(
+            at,
+            "a position is an array of two numbers (longitude, latitude) or three (with the elevation)",
+        )),
+    }
+}
+
+/// A line of at least two positions, or a ring: closed, at least four, or empty.
+fn json_line(v: &Value, at: &str, ring: bool) -> Result<LineString<f64>, JsonFilterError> {
+    let points = json_array(v, at)?
+        .iter()
+        .enumerate()
+        .map(|(i, p)| json_position(p, &format!("{at}/{i}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    if ring && points.is_empty() {
+        return Ok(LineString(points));
+    }
+    if points.len() < if ring { 4 } else { 2 } {
+        return Err(json_err(
+            at,
+            if ring {
+                "a ring needs at least four positions"
+            } else {
+                "a line needs at least two positions"
+            },
+        ));
+    }
+    if ring && points.first() != points.last() {
+        return Err(json_err(
+            at,
+            "a ring must be closed, its last position the same as its first",
+        ));
+    }
+    Ok(LineString(points))
+}
+
+/// The rings of a polygon, the outer one first.
+fn json_polygon(v: &Value, at: &str) -> Result<Polygon<f64>, JsonFilterError> {
+    let mut rings = json_array(v, at)?
+        .iter()
+        .enumerate()
+        .map(|(i, r)| json_line(r, &format!("{at}/{i}"), true))
+        .collect::<Result<Vec<_>, _>>()?;
+    if rings.is_empty() {
+        return Err(json_err(at, "a polygon needs at least its outer ring"));
+    }
+    let exterior = rings.remove(0);
+    Ok(Polygon::new(exterior, rings))
+}
+
+impl Literal {
+    /// The literal in CQL2 JSON.
+    fn to_json(&self) -> Value {
+        match self {
+            Literal::String(s) => json!(s),
+            Literal::Number(n) => json!(n),
+            Literal::Boolean(b) => json!(b),
+            Literal::Timestamp(t) => {
+                json!({"timestamp": t.to_rfc3339_opts(SecondsFormat::AutoSi, true)})
+            }
+            Literal::Date(d) => json!({"date": d.format("%Y-%m-%d").to_string()}),
+        }
+    }
+}
+
+/// A geometry literal in CQL2 JSON: GeoJSON, or `{"bbox": […]}` for a box.
+fn geometry_json(g: &Geometry<f64>) -> Value {
+    let pos = |c: &Coord<f64>| json!([c.x, c.y]);
+    let line = |l: &LineString<f64>| Value::Array(l.0.iter().map(pos).collect());
+    let polygon = |p: &Polygon<f64>| {
+        let mut rings = vec![line(p.exterior())];
+        rings.extend(p.interiors().iter().map(line));
+        Value::Array(rings)
+    };
+    match g {
+        Geometry::Point(p) => json!({"type": "Point", "coordinates": pos(&p.0)}),
+        Geometry::Line(l) => {
+            json!({"type": "LineString", "coordinates": [pos(&l.start), pos(&l.end)]})
+        }
+        Geometry::LineString(l) => json!({"type": "LineString", "coordinates": line(l)}),
+        Geometry::Polygon(p) => json!({"type": "Polygon", "coordinates": polygon(p)}),
+        Geometry::Triangle(t) => {
+            json!({"type": "Polygon", "coordinates": polygon(&t.to_polygon())})
+        }
+        Geometry::MultiPoint(m) => {
+            json!({"type": "MultiPoint", "coordinates": m.0.iter().map(|p| pos(&p.0)).collect::<Vec<_>>()})
+        }
+        Geometry::MultiLineString(m) => {
+            json!({"type": "MultiLineString", "coordinates": m.0.iter().map(line).collect::<Vec<_>>()})
+        }
+        Geometry::MultiPolygon(m) => {
+            json!({"type": "MultiPolygon", "coordinates": m.0.iter().map(polygon).collect::<Vec<_>>()})
+        }
+        Geometry::GeometryCollection(c) => {
+            json!({"type": "GeometryCollection", "geometries": c.0.iter().map(geometry_json).collect::<Vec<_>>()})
+        }
+        Geometry::Rect(r) => json!({"bbox": [r.min().x, r.min().y, r.max().x, r.max().y]}),
+    }
+}
+
+impl Expr {
+    /// The expression in CQL2 JSON, which [`parse_json`] reads back to an equivalent filter
+    /// (`NOT LIKE` and `IS NOT NULL` become `not` around `like` and `isNull`).
+    pub fn to_json(&self) -> Value {
+        let not = |v: Value, negated: bool| {
+            if negated {
+                json!({"op": "not", "args": [v]})
+            } else {
+                v
+            }
+        };
+        match self {
+            Expr::Literal(b) => json!(b),
+            Expr::And(operands) | Expr::Or(operands) => {
+                let and = matches!(self, Expr::And(_));
+                match operands.len() {
+                    0 => json!(and),
+                    1 => operands[0].to_json(),
+                    _ => json!({
+                        "op": if and { "and" } else { "or" },
+                        "args": operands.iter().map(Expr::to_json).collect::<Vec<_>>(),
+                    }),
+                }
+            }
+            Expr::Not(inner) => json!({"op": "not", "args": [inner.to_json()]}),
+            Expr::Compare {
+                property,
+                op,
+                value,
+            } => json!({"op": op.as_str(), "args": [{"property": property}, value.to_json()]}),
+            Expr::Like {
+                property,
+                pattern,
+                negated,
+            } => not(
+                json!({"op": "like", "args": [{"property": property}, pattern]}),
+                *negated,
+            ),
+            Expr::IsNull { property, negated } => not(
+                json!({"op": "isNull", "args": [{"property": property}]}),
+                *negated,
+            ),
+            Expr::Spatial {
+                op,
+                property,
+                geometry,
+            } => json!({
+                "op": op.as_str().to_ascii_lowercase(),
+                "args": [{"property": property}, geometry_json(geometry)],
+            }),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sorting.
+
+/// One key of `sortby`: a queryable and its direction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SortKey {
+    /// The queryable's name.
+    pub property: String,
+    /// Its type, by which values are compared.
+    pub kind: QueryableType,
+    /// Whether the key sorts in descending order (`-name`).
+    pub descending: bool,
+}
+
+/// Parses `sortby` (OGC API – Features Part 8): queryable names separated by commas, each with an
+/// optional `+` (ascending, the default) or `-` (descending) before it. A `+` that reached the
+/// server as a space (an unencoded `+` in a query string) is read as `+`. The geometry cannot be
+/// sorted on, nor a key given twice; the error is one sentence naming the key at fault.
+pub fn parse_sortby(
+    text: &str,
+    queryables: &[(&str, QueryableType)],
+) -> Result<Vec<SortKey>, String> {
+    let sortable = || -> String {
+        queryables
+            .iter()
+            .filter(|(_, k)| *k != QueryableType::Geometry)
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut keys: Vec<SortKey> = Vec::new();
+    for (i, raw) in text.split(',').enumerate() {
+        let item = raw.trim_end();
+        let (name, descending) = if let Some(n) = item.strip_prefix('-') {
+            (n, true)
+        } else if let Some(n) = item.strip_prefix('+') {
+            (n, false)
+        } else if let Some(n) = item.strip_prefix(' ') {
+            (n.trim_start(), false)
+        } else {
+            (item, false)
+        };
+        if name.is_empty() {
+            return Err(format!(
+                "key {} of {:?} names no property; write names separated by commas, each with an optional + or - before it, such as name,-reported_at",
+                i + 1,
+                shorten(text)
+            ));
+        }
+        let Some((n, kind)) = queryables
+            .iter()
+            .find(|(n, k)| *n == name && *k != QueryableType::Geometry)
+        else {
+            return Err(format!(
+                "{:?} is not a sortable property of this collection (the sortables are {})",
+                shorten(name),
+                sortable()
+            ));
+        };
+        if keys.iter().any(|k| k.property == *n) {
+            return Err(format!("{:?} is given more than once", shorten(name)));
+        }
+        keys.push(SortKey {
+            property: n.to_string(),
+            kind: *kind,
+            descending,
+        });
+    }
+    Ok(keys)
+}
+
+/// A feature's value for one sort key, read as the key's type.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SortValue {
+    /// A string, ordered by Unicode code points.
+    String(String),
+    /// A number.
+    Number(f64),
+    /// A boolean, false first.
+    Boolean(bool),
+    /// An instant.
+    Instant(DateTime<Utc>),
+    /// Absent, null, or not of the key's type: after every value in either direction.
+    Null,
+}
+
+/// The feature's values for `keys`, from its properties.
+pub fn sort_values(keys: &[SortKey], get: &dyn Fn(&str) -> Option<Value>) -> Vec<SortValue> {
+    keys.iter()
+        .map(|k| match (k.kind, get(&k.property)) {
+            (QueryableType::String, Some(Value::String(s))) => SortValue::String(s),
+            (QueryableType::Number, Some(Value::Number(n))) => {
+                n.as_f64().map_or(SortValue::Null, SortValue::Number)
+            }
+            (QueryableType::Boolean, Some(Value::Bool(b))) => SortValue::Boolean(b),
+            (QueryableType::Timestamp, Some(Value::String(s))) => {
+                parse_instant(&s).map_or(SortValue::Null, SortValue::Instant)
+            }
+            _ => SortValue::Null,
+        })
+        .collect()
+}
+
+/// Orders two features' [`sort_values`] by `keys`: each key in its direction, nulls last in
+/// either direction, a tie going to the next key (and, past the last, left to a stable sort).
+pub fn compare_sort_values(keys: &[SortKey], a: &[SortValue], b: &[SortValue]) -> Ordering {
+    for (k, (x, y)) in keys.iter().zip(a.iter().zip(b)) {
+        let ordering = match (x, y) {
+            (SortValue::Null, SortValue::Null) => Ordering::Equal,
+            (SortValue::Null, _) => return Ordering::Greater,
+            (_, SortValue::Null) => return Ordering::Less,
+            (SortValue::String(x), SortValue::String(y)) => x.cmp(y),
+            (SortValue::Number(x), SortValue::Number(y)) => x.total_cmp(y),
+            (SortValue::Boolean(x), SortValue::Boolean(y)) => x.cmp(y),
+            (SortValue::Instant(x), SortValue::Instant(y)) => x.cmp(y),
+            _ => Ordering::Equal,
+        };
+        let ordering = if k.descending {
+            ordering.reverse()
+        } else {
+            ordering
+        };
+        if ordering != Ordering::Equal {
+            return ordering;
+        }
+    }
+    Ordering::Equal
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1667,6 +3385,7 @@ mod tests {
         ("hazard-type", QueryableType::String),
         ("and", QueryableType::String),
         ("date", QueryableType::Timestamp),
+        ("geometry", QueryableType::Geometry),
     ];
 
     /// Parses `text`, evaluates it against `feature` and checks the outcome.
@@ -2219,8 +3938,8 @@ mod tests {
                 "the literal 5 at character offset 16 is a number",
             ),
             (
-                "S_INTERSECTS(geometry, POINT(1 2))",
-                "'S_INTERSECTS' at character offset 0 is not supported: a function call",
+                "S_DWITHIN(geometry, POINT(1 2), 10)",
+                "'S_DWITHIN' at character offset 0 is not supported: a function call",
             ),
             (
                 "T_AFTER(updated, TIMESTAMP('2026-01-01T00:00:00Z'))",
@@ -2370,6 +4089,652 @@ mod tests {
         }
     }
 
+    /// A feature with properties and a geometry, for the spatial functions.
+    struct Shaped {
+        props: Value,
+        geometry: Option<Geometry<f64>>,
+    }
+
+    impl Feature for Shaped {
+        fn property(&self, name: &str) -> Option<Value> {
+            self.props.get(name).cloned()
+        }
+
+        fn geometry(&self, name: &str) -> Option<&Geometry<f64>> {
+            if name == "geometry" {
+                self.geometry.as_ref()
+            } else {
+                None
+            }
+        }
+    }
+
+    /// The unit square from (0, 0) to (1, 1) as a feature's geometry.
+    fn square() -> Shaped {
+        let p = Polygon::new(
+            LineString::from(vec![
+                (0.0, 0.0),
+                (1.0, 0.0),
+                (1.0, 1.0),
+                (0.0, 1.0),
+                (0.0, 0.0),
+            ]),
+            vec![],
+        );
+        Shaped {
+            props: json!({"status": "confirmed"}),
+            geometry: Some(Geometry::MultiPolygon(MultiPolygon(vec![p]))),
+        }
+    }
+
+    /// Parses `text`, checks its canonical text and JSON round trips, and evaluates it on `f`.
+    fn spatial(text: &str, f: &Shaped) -> bool {
+        let expr = parse(text, Q).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        let canonical = expr.to_string();
+        assert_eq!(parse(&canonical, Q), Ok(expr.clone()), "{canonical:?}");
+        let json = expr.to_json();
+        let from_json = parse_json(&json.to_string(), Q).unwrap_or_else(|e| panic!("{json}: {e}"));
+        assert_eq!(from_json.to_json(), json);
+        assert_eq!(
+            eval_feature(&from_json, f),
+            eval_feature(&expr, f),
+            "{json}"
+        );
+        eval_feature(&expr, f)
+    }
+
+    #[test]
+    fn spatial_functions_against_a_square() {
+        let f = square();
+        for (text, expected) in [
+            // A point inside, on the edge, outside.
+            ("S_INTERSECTS(geometry, POINT(0.5 0.5))", true),
+            ("S_INTERSECTS(geometry, POINT(1 0.5))", true),
+            ("S_INTERSECTS(geometry, POINT(2 2))", false),
+            ("S_DISJOINT(geometry, POINT(2 2))", true),
+            ("S_DISJOINT(geometry, POINT(0.5 0.5))", false),
+            ("S_CONTAINS(geometry, POINT(0.5 0.5))", true),
+            // A polygon does not contain a point of its boundary; it touches it.
+            ("S_CONTAINS(geometry, POINT(1 0.5))", false),
+            ("S_TOUCHES(geometry, POINT(1 0.5))", true),
+            ("S_TOUCHES(geometry, POINT(0.5 0.5))", false),
+            // Boxes.
+            ("S_INTERSECTS(geometry, BBOX(0.9, 0.9, 3, 3))", true),
+            ("S_INTERSECTS(geometry, BBOX(1.1, 0, 3, 3))", false),
+            ("S_WITHIN(geometry, BBOX(-1, -1, 2, 2))", true),
+            ("S_WITHIN(geometry, BBOX(-1, -1, 0.5, 2))", false),
+            ("S_OVERLAPS(geometry, BBOX(0.5, 0.5, 2, 2))", true),
+            ("S_OVERLAPS(geometry, BBOX(-1, -1, 2, 2))", false),
+            ("S_EQUALS(geometry, BBOX(0, 0, 1, 1))", true),
+            (
+                "S_EQUALS(geometry, POLYGON((0 0, 0 1, 1 1, 1 0, 0 0)))",
+                true,
+            ),
+            ("S_EQUALS(geometry, BBOX(0, 0, 1, 2))", false),
+            ("S_TOUCHES(geometry, BBOX(1, 0, 2, 1))", true),
+            // Lines.
+            ("S_CROSSES(geometry, LINESTRING(-1 0.5, 2 0.5))", true),
+            ("S_CROSSES(geometry, LINESTRING(0.2 0.5, 0.8 0.5))", false),
+            ("S_CONTAINS(geometry, LINESTRING(0.2 0.5, 0.8 0.5))", true),
+            ("S_TOUCHES(geometry, LINESTRING(1 0, 2 5))", true),
+            (
+                "S_INTERSECTS(geometry, MULTILINESTRING((5 5, 6 6), (0.5 -1, 0.5 0.1)))",
+                true,
+            ),
+            // Many points, polygons, a collection.
+            ("S_INTERSECTS(geometry, MULTIPOINT((5 5), (0.5 0.5)))", true),
+            ("S_INTERSECTS(geometry, MULTIPOINT(5 5, 6 6))", false),
+            (
+                "S_CONTAINS(geometry, MULTIPOINT((0.1 0.1), (0.9 0.9)))",
+                true,
+            ),
+            (
+                "S_INTERSECTS(geometry, MULTIPOLYGON(((5 5, 6 5, 6 6, 5 5)), ((0.5 0.5, 3 0.5, 3 3, 0.5 0.5))))",
+                true,
+            ),
+            (
+                "S_INTERSECTS(geometry, POLYGON((-1 -1, 2 -1, 2 2, -1 2, -1 -1), (-0.5 -0.5, 1.5 -0.5, 1.5 1.5, -0.5 1.5, -0.5 -0.5)))",
+                false,
+            ),
+            (
+                "S_INTERSECTS(geometry, GEOMETRYCOLLECTION(POINT(9 9), LINESTRING(0.5 2, 0.5 0.9)))",
+                true,
+            ),
+            (
+                "S_DISJOINT(geometry, GEOMETRYCOLLECTION(POINT(9 9), POLYGON((3 3, 4 3, 4 4, 3 3))))",
+                true,
+            ),
+            // The literal first: S_WITHIN(literal, geometry) is S_CONTAINS(geometry, literal).
+            ("S_WITHIN(POINT(0.5 0.5), geometry)", true),
+            ("S_CONTAINS(BBOX(-1, -1, 2, 2), geometry)", true),
+            ("S_CONTAINS(POINT(0.5 0.5), geometry)", false),
+            // Third coordinates and elevations are dropped; keywords in any case.
+            ("s_intersects(geometry, point z (0.5 0.5 100))", true),
+            ("S_INTERSECTS(geometry, POINT(0.5 0.5 -3))", true),
+            (
+                "S_INTERSECTS(geometry, BBOX(0.9, 0.9, -10, 3, 3, 10))",
+                true,
+            ),
+            (
+                "S_INTERSECTS(\"geometry\", LINESTRING Z (5 5 1, 0.5 0.5 2))",
+                true,
+            ),
+            // An EMPTY hole changes nothing.
+            (
+                "S_INTERSECTS(geometry, POLYGON((0.2 0.2, 3 0.2, 3 3, 0.2 0.2), EMPTY))",
+                true,
+            ),
+            // Combined with comparisons.
+            (
+                "status = 'confirmed' AND NOT S_DISJOINT(geometry, POINT(0.5 0.5))",
+                true,
+            ),
+            ("status = 'x' OR S_INTERSECTS(geometry, POINT(7 7))", false),
+        ] {
+            assert_eq!(spatial(text, &f), expected, "{text}");
+        }
+        // Every function, both ways round, agrees with geo's intersection matrix.
+        for op in SpatialOp::ALL {
+            let text = format!("{op}(geometry, POLYGON((0.5 0.5, 2 0.5, 2 2, 0.5 0.5)))");
+            let literal = Polygon::new(
+                LineString::from(vec![(0.5, 0.5), (2.0, 0.5), (2.0, 2.0), (0.5, 0.5)]),
+                vec![],
+            );
+            let m = f.geometry.as_ref().unwrap().relate(&literal);
+            let expected = match op {
+                SpatialOp::Intersects => m.is_intersects(),
+                SpatialOp::Equals => m.is_equal_topo(),
+                SpatialOp::Disjoint => m.is_disjoint(),
+                SpatialOp::Touches => m.is_touches(),
+                SpatialOp::Within => m.is_within(),
+                SpatialOp::Overlaps => m.is_overlaps(),
+                SpatialOp::Crosses => m.is_crosses(),
+                SpatialOp::Contains => m.is_contains(),
+            };
+            assert_eq!(spatial(&text, &f), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn spatial_functions_follow_three_valued_logic() {
+        let none = Shaped {
+            props: json!({"status": "confirmed"}),
+            geometry: None,
+        };
+        // No geometry: the function is unknown, and so is its negation.
+        for text in [
+            "S_INTERSECTS(geometry, POINT(0 0))",
+            "NOT S_INTERSECTS(geometry, POINT(0 0))",
+            "S_DISJOINT(geometry, POINT(0 0))",
+            "NOT S_DISJOINT(geometry, POINT(0 0))",
+            "status = 'confirmed' AND S_INTERSECTS(geometry, POINT(0 0))",
+        ] {
+            assert!(!spatial(text, &none), "{text}");
+        }
+        // Unknown OR true is true; unknown AND false is false, and NOT of it true.
+        assert!(spatial(
+            "S_INTERSECTS(geometry, POINT(0 0)) OR status = 'confirmed'",
+            &none
+        ));
+        assert!(spatial(
+            "NOT (S_INTERSECTS(geometry, POINT(0 0)) AND status = 'x')",
+            &none
+        ));
+        assert!(spatial("geometry IS NULL", &none));
+        assert!(!spatial("geometry IS NULL", &square()));
+        assert!(spatial("geometry IS NOT NULL", &square()));
+        // Without a geometry at all (eval), the function is unknown too.
+        let expr = parse("NOT S_INTERSECTS(geometry, POINT(0 0))", Q).unwrap();
+        assert!(!eval(&expr, &|_: &str| None));
+    }
+
+    #[test]
+    fn a_box_that_surely_covers_settles_what_it_misses() {
+        /// A feature whose geometry must not be asked for: its box alone answers.
+        struct BoxOnly;
+        impl Feature for BoxOnly {
+            fn property(&self, _: &str) -> Option<Value> {
+                None
+            }
+            fn geometry(&self, _: &str) -> Option<&Geometry<f64>> {
+                panic!("the geometry was built where the box settles it")
+            }
+            fn envelope(&self, _: &str) -> Option<Rect<f64>> {
+                Some(Rect::new(
+                    Coord { x: 0.0, y: 0.0 },
+                    Coord { x: 1.0, y: 1.0 },
+                ))
+            }
+        }
+        for (op, expected) in [
+            ("S_INTERSECTS", false),
+            ("S_DISJOINT", true),
+            ("S_WITHIN", false),
+            ("S_CONTAINS", false),
+            ("S_EQUALS", false),
+            ("S_TOUCHES", false),
+            ("S_OVERLAPS", false),
+            ("S_CROSSES", false),
+        ] {
+            let expr = parse(&format!("{op}(geometry, POINT(5 5))"), Q).unwrap();
+            assert_eq!(eval_feature(&expr, &BoxOnly), expected, "{op}");
+        }
+    }
+
+    #[test]
+    fn spatial_canonical_text() {
+        for (text, canonical) in [
+            (
+                "s_intersects(geometry,point(1 2))",
+                "S_INTERSECTS(geometry, POINT(1 2))",
+            ),
+            (
+                "S_WITHIN( POINT ( -1.5 +2 ) , geometry )",
+                "S_CONTAINS(geometry, POINT(-1.5 2))",
+            ),
+            (
+                "S_INTERSECTS(geometry, BBOX(1, 2, 0, 3, 4, 9))",
+                "S_INTERSECTS(geometry, BBOX(1, 2, 3, 4))",
+            ),
+            (
+                "S_TOUCHES(geometry, MULTIPOINT(1 2, 3 4))",
+                "S_TOUCHES(geometry, MULTIPOINT((1 2), (3 4)))",
+            ),
+            (
+                "S_DISJOINT(geometry, POLYGON Z ((0 0 1, 1 0 1, 1 1 1, 0 0 1), EMPTY))",
+                "S_DISJOINT(geometry, POLYGON((0 0, 1 0, 1 1, 0 0), EMPTY))",
+            ),
+            (
+                "S_EQUALS(geometry, GEOMETRYCOLLECTION(POINT(1 1), MULTILINESTRING((0 0, 1 1))))",
+                "S_EQUALS(geometry, GEOMETRYCOLLECTION(POINT(1 1), MULTILINESTRING((0 0, 1 1))))",
+            ),
+        ] {
+            match parse(text, Q) {
+                Ok(expr) => assert_eq!(expr.to_string(), canonical, "{text:?}"),
+                Err(e) => panic!("{text:?}: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn spatial_errors_name_their_position() {
+        for (text, expected) in [
+            (
+                "S_INTERSECTS(status, POINT(1 2))",
+                "the property 'status' at character offset 13 is a string, but a spatial function compares geometries: give the geometry property ('geometry')",
+            ),
+            (
+                "S_INTERSECTS(geometry, geometry)",
+                "property 'geometry' at character offset 23 is compared with the property 'geometry'",
+            ),
+            (
+                "S_INTERSECTS(POINT(1 2), POINT(1 2))",
+                "has a literal on both sides",
+            ),
+            (
+                "S_INTERSECTS(geometry, POINT(1))",
+                "unexpected ')' at character offset 30, where a latitude after the longitude was expected",
+            ),
+            (
+                "S_INTERSECTS(geometry, POINT(1 2)",
+                "ends at character offset 33, where ')' after the second argument was expected",
+            ),
+            (
+                "S_INTERSECTS(geometry POINT(1 2))",
+                "unexpected 'POINT' at character offset 22, where ',' between the two arguments",
+            ),
+            (
+                "S_INTERSECTS(geometry, CIRCLE(1 2))",
+                "'CIRCLE' at character offset 23 is not supported: a function call",
+            ),
+            (
+                "S_INTERSECTS(geometry, POLYGON((0 0, 1 0, 1 1, 0 1)))",
+                "the POLYGON at character offset 31 is not a valid geometry: a ring must be closed",
+            ),
+            (
+                "S_INTERSECTS(geometry, POLYGON((0 0, 1 0, 0 0)))",
+                "the POLYGON at character offset 31 is not a valid geometry: a ring needs at least four points",
+            ),
+            (
+                "S_INTERSECTS(geometry, LINESTRING(0 0))",
+                "the LINESTRING at character offset 33 is not a valid geometry: a line needs at least two points",
+            ),
+            (
+                "S_INTERSECTS(geometry, BBOX(10, 0, 5, 1))",
+                "the BBOX at character offset 23 is not a valid geometry: a box needs west <= east",
+            ),
+            (
+                "S_INTERSECTS(geometry, BBOX(1, 2, 3))",
+                "the BBOX at character offset 23 is not a valid geometry: a box has four numbers",
+            ),
+            (
+                "S_INTERSECTS(geometry, GEOMETRYCOLLECTION(BBOX(1, 2, 3, 4)))",
+                "unexpected 'BBOX' at character offset 42",
+            ),
+            (
+                "S_INTERSECTS(geometry, POINT(1e999 2))",
+                "'1e999' at character offset 29 is not a valid finite number",
+            ),
+            (
+                "S_INTERSECTS(colour, POINT(1 2))",
+                "property 'colour' at character offset 13 is not a queryable",
+            ),
+            (
+                "S_INTERSECTS(geometry, POLYGON((0 0, 1 1, 1 0, 0 1, 0 0)))",
+                "the POLYGON at character offset 23 is not a valid geometry: exterior ring has a self-intersection",
+            ),
+            (
+                "S_INTERSECTS(geometry, LINESTRING(1 1, 1 1))",
+                "the LINESTRING at character offset 23 is not a valid geometry",
+            ),
+            (
+                "geometry = 'POINT(1 2)'",
+                "the property 'geometry' is a geometry (test it with a spatial function",
+            ),
+            (
+                "geometry LIKE 'x'",
+                "but the property 'geometry' is a geometry",
+            ),
+        ] {
+            check_err(text, expected);
+        }
+    }
+
+    #[test]
+    fn cql2_json_reads_as_the_text_form() {
+        for (json, text) in [
+            (
+                r#"{"op": "=", "args": [{"property": "status"}, "cleared"]}"#,
+                "status = 'cleared'",
+            ),
+            (
+                r#"{"op": "<", "args": [5, {"property": "depth"}]}"#,
+                "depth > 5",
+            ),
+            (
+                r#"{"op": "and", "args": [{"op": ">=", "args": [{"property": "updated"}, {"timestamp": "2026-10-01T02:00:00+02:00"}]}, {"op": "<", "args": [{"property": "date"}, {"date": "2026-10-02"}]}]}"#,
+                "updated >= TIMESTAMP('2026-10-01T00:00:00Z') AND date < DATE('2026-10-02')",
+            ),
+            (
+                r#"{"op": "or", "args": [{"op": "not", "args": [{"op": "isNull", "args": [{"property": "name"}]}]}, true]}"#,
+                "NOT name IS NULL OR TRUE",
+            ),
+            (
+                r#"{"op": "like", "args": [{"property": "name"}, "Field%"]}"#,
+                "name LIKE 'Field%'",
+            ),
+            (
+                r#"{"op": "between", "args": [{"property": "depth"}, 1, 5]}"#,
+                "depth BETWEEN 1 AND 5",
+            ),
+            (
+                r#"{"op": "in", "args": [{"property": "status"}, ["a", "b"]]}"#,
+                "status IN ('a', 'b')",
+            ),
+            (
+                r#"{"op": "in", "args": [{"property": "status"}, ["a"]]}"#,
+                "status IN ('a')",
+            ),
+            (
+                r#"{"op": "=", "args": [{"property": "cleared"}, false]}"#,
+                "cleared = FALSE",
+            ),
+            (
+                r#"{"op": "s_intersects", "args": [{"property": "geometry"}, {"type": "Point", "coordinates": [36.1, 49.9]}]}"#,
+                "S_INTERSECTS(geometry, POINT(36.1 49.9))",
+            ),
+            (
+                r#"{"op": "s_within", "args": [{"bbox": [36, 49, 0, 37, 50, 100]}, {"property": "geometry"}]}"#,
+                "S_CONTAINS(geometry, BBOX(36, 49, 37, 50))",
+            ),
+            (
+                r#"{"op": "s_crosses", "args": [{"property": "geometry"}, {"type": "LineString", "coordinates": [[0, 0, 5], [1, 1, 5]]}]}"#,
+                "S_CROSSES(geometry, LINESTRING(0 0, 1 1))",
+            ),
+            (
+                r#"{"op": "s_overlaps", "args": [{"property": "geometry"}, {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}]}"#,
+                "S_OVERLAPS(geometry, POLYGON((0 0, 1 0, 1 1, 0 0)))",
+            ),
+            (
+                r#"{"op": "s_touches", "args": [{"property": "geometry"}, {"type": "MultiPoint", "coordinates": [[0, 0], [1, 1]]}]}"#,
+                "S_TOUCHES(geometry, MULTIPOINT((0 0), (1 1)))",
+            ),
+            (
+                r#"{"op": "s_equals", "args": [{"property": "geometry"}, {"type": "MultiLineString", "coordinates": [[[0, 0], [1, 1]]]}]}"#,
+                "S_EQUALS(geometry, MULTILINESTRING((0 0, 1 1)))",
+            ),
+            (
+                r#"{"op": "s_disjoint", "args": [{"property": "geometry"}, {"type": "MultiPolygon", "coordinates": [[[[0, 0], [1, 0], [1, 1], [0, 0]]]]}]}"#,
+                "S_DISJOINT(geometry, MULTIPOLYGON(((0 0, 1 0, 1 1, 0 0))))",
+            ),
+            (
+                r#"{"op": "s_contains", "args": [{"property": "geometry"}, {"type": "GeometryCollection", "geometries": [{"type": "Point", "coordinates": [0, 0]}, {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}]}]}"#,
+                "S_CONTAINS(geometry, GEOMETRYCOLLECTION(POINT(0 0), LINESTRING(0 0, 1 1)))",
+            ),
+        ] {
+            let from_json = parse_json(json, Q).unwrap_or_else(|e| panic!("{json}: {e}"));
+            let from_text = parse(text, Q).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(from_json, from_text, "{json}");
+        }
+        // NOT LIKE and IS NOT NULL are `not` around like and isNull in JSON: the same filter.
+        let f = json!({"name": "Field 3"});
+        let get = |n: &str| f.get(n).cloned();
+        for (json, text) in [
+            (
+                r#"{"op": "not", "args": [{"op": "like", "args": [{"property": "name"}, "Field%"]}]}"#,
+                "name NOT LIKE 'Field%'",
+            ),
+            (
+                r#"{"op": "not", "args": [{"op": "isNull", "args": [{"property": "name"}]}]}"#,
+                "name IS NOT NULL",
+            ),
+        ] {
+            let a = parse_json(json, Q).unwrap();
+            let b = parse(text, Q).unwrap();
+            assert_eq!(a.to_json(), b.to_json());
+            assert_eq!(eval(&a, &get), eval(&b, &get));
+        }
+    }
+
+    #[test]
+    fn cql2_json_errors_name_where() {
+        for (json, expected) in [
+            (
+                "{",
+                "the filter is not valid JSON: EOF while parsing an object at line 1 column 1 (at the top of the document)",
+            ),
+            ("42", "42 is not a predicate"),
+            (r#"{"args": []}"#, "has no \"op\""),
+            (
+                r#"{"property": "status"}"#,
+                "a property is not a predicate on its own",
+            ),
+            (
+                r#"{"op": "="}"#,
+                "needs \"args\", an array (at JSON Pointer /args)",
+            ),
+            (
+                r#"{"op": "=", "args": [{"property": "status"}]}"#,
+                "the operation \"=\" takes 2 arguments, not 1 (at JSON Pointer /args)",
+            ),
+            (
+                r#"{"op": "and", "args": [true, {"op": "=", "args": [{"property": "colour"}, "red"]}]}"#,
+                "the property 'colour' is not a queryable of this collection (which are status, name",
+            ),
+            (
+                r#"{"op": "and", "args": [true, {"op": "=", "args": [{"property": "colour"}, "red"]}]}"#,
+                "(at JSON Pointer /args/1/args/0)",
+            ),
+            (
+                r#"{"op": "=", "args": [{"property": "depth"}, "deep"]}"#,
+                "the literal \"deep\" is a string, but the property 'depth' is a number (write a literal such as 42 or -1.5) (at JSON Pointer /args/1)",
+            ),
+            (
+                r#"{"op": "<", "args": [{"property": "cleared"}, true]}"#,
+                "the operator < cannot compare the property 'cleared'",
+            ),
+            (
+                r#"{"op": "=", "args": [{"property": "status"}, {"property": "name"}]}"#,
+                "compared with the property 'status'",
+            ),
+            (
+                r#"{"op": "=", "args": ["a", "b"]}"#,
+                "literal on both sides",
+            ),
+            (
+                r#"{"op": "=", "args": [{"property": "status"}, null]}"#,
+                "null is not a value that can be compared; use isNull (at JSON Pointer /args/1)",
+            ),
+            (
+                r#"{"op": "t_after", "args": [{"property": "updated"}, {"timestamp": "2026-01-01T00:00:00Z"}]}"#,
+                "the operation \"t_after\" is not supported: a temporal function is outside",
+            ),
+            (
+                r#"{"op": "=", "args": [{"op": "casei", "args": [{"property": "status"}]}, "a"]}"#,
+                "\"casei\" is not supported: case- and accent-insensitive comparison",
+            ),
+            (
+                r#"{"op": "=", "args": [{"property": "updated"}, {"timestamp": "yesterday"}]}"#,
+                "the timestamp \"yesterday\" is not valid",
+            ),
+            (
+                r#"{"op": "=", "args": [{"property": "updated"}, {"date": "2026-13-01"}]}"#,
+                "the date \"2026-13-01\" is not valid",
+            ),
+            (
+                r#"{"op": "s_intersects", "args": [{"property": "status"}, {"type": "Point", "coordinates": [1, 2]}]}"#,
+                "the property 'status' is a string, but a spatial function compares geometries (at JSON Pointer /args/0)",
+            ),
+            (
+                r#"{"op": "s_intersects", "args": [{"property": "geometry"}, {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1]]]}]}"#,
+                "a ring must be closed, its last position the same as its first (at JSON Pointer /args/1/coordinates/0)",
+            ),
+            (
+                r#"{"op": "s_intersects", "args": [{"property": "geometry"}, {"type": "Point", "coordinates": [1]}]}"#,
+                "a position is an array of two numbers (longitude, latitude) or three (with the elevation) (at JSON Pointer /args/1/coordinates)",
+            ),
+            (
+                r#"{"op": "s_intersects", "args": [{"property": "geometry"}, {"type": "Circle", "coordinates": [1, 2]}]}"#,
+                "\"Circle\" is not a GeoJSON geometry type",
+            ),
+            (
+                r#"{"op": "s_intersects", "args": [{"property": "geometry"}, {"bbox": [10, 0, 5, 1]}]}"#,
+                "a bbox needs west <= east and south <= north",
+            ),
+            (
+                r#"{"op": "s_intersects", "args": [{"property": "geometry"}, {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}]}"#,
+                "the geometry is not valid: exterior ring has a self-intersection (at JSON Pointer /args/1)",
+            ),
+            (
+                r#"{"op": "in", "args": [{"property": "status"}, []]}"#,
+                "must be a non-empty array of literals",
+            ),
+            (
+                r#"{"op": "like", "args": [{"property": "depth"}, "1%"]}"#,
+                "LIKE needs a string property, but 'depth' is a number",
+            ),
+        ] {
+            match parse_json(json, Q) {
+                Ok(e) => panic!("{json} parsed as {e:?}"),
+                Err(e) => {
+                    let message = e.to_string();
+                    assert!(
+                        message.contains(expected),
+                        "{json}: {message:?} lacks {expected:?}"
+                    );
+                    assert!(message.contains("(at "), "{message:?} names no place");
+                }
+            }
+        }
+        // Deep nesting is refused, by the JSON reader's own limit (two levels a `not`) before
+        // the filter's, and allowed within both.
+        let nots = |n: usize| {
+            format!(
+                "{}true{}",
+                "{\"op\": \"not\", \"args\": [".repeat(n),
+                "]}".repeat(n)
+            )
+        };
+        assert!(parse_json(&nots(60), Q).is_ok());
+        let e = parse_json(&nots(65), Q).unwrap_err().to_string();
+        assert!(
+            e.contains("recursion limit exceeded") || e.contains("more than 64 levels deep"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn sortby_keys_and_order() {
+        let keys = parse_sortby("name,-updated, depth,+cleared", Q).unwrap();
+        assert_eq!(
+            keys.iter()
+                .map(|k| (k.property.as_str(), k.descending))
+                .collect::<Vec<_>>(),
+            [
+                ("name", false),
+                ("updated", true),
+                ("depth", false),
+                ("cleared", false)
+            ]
+        );
+        for (text, expected) in [
+            (
+                "colour",
+                "\"colour\" is not a sortable property of this collection (the sortables are status, name",
+            ),
+            ("geometry", "\"geometry\" is not a sortable property"),
+            ("name,,depth", "key 2 of \"name,,depth\" names no property"),
+            ("-", "key 1 of \"-\" names no property"),
+            ("name,-name", "\"name\" is given more than once"),
+        ] {
+            let e = parse_sortby(text, Q).unwrap_err();
+            assert!(e.contains(expected), "{text}: {e}");
+        }
+        // Nulls and values of another type last in either direction; ties to the next key.
+        let rows = [
+            json!({"name": "b", "depth": 1}),
+            json!({"name": "a", "depth": 2}),
+            json!({"depth": 3}),
+            json!({"name": 7, "depth": 4}),
+            json!({"name": "a", "depth": 5}),
+            json!({"name": "c", "updated": "2026-10-01", "depth": 6}),
+            json!({"name": "c", "updated": "2026-10-01T12:00:00+02:00", "depth": 7}),
+        ];
+        let order = |text: &str| -> Vec<i64> {
+            let keys = parse_sortby(text, Q).unwrap();
+            let mut v: Vec<(Vec<SortValue>, i64)> = rows
+                .iter()
+                .map(|r| {
+                    (
+                        sort_values(&keys, &|n| r.get(n).cloned()),
+                        r["depth"].as_i64().unwrap(),
+                    )
+                })
+                .collect();
+            v.sort_by(|a, b| compare_sort_values(&keys, &a.0, &b.0));
+            v.into_iter().map(|(_, d)| d).collect()
+        };
+        assert_eq!(order("name"), [2, 5, 1, 6, 7, 3, 4]);
+        assert_eq!(order("-name"), [6, 7, 1, 2, 5, 3, 4]);
+        assert_eq!(order("name,-depth"), [5, 2, 1, 7, 6, 4, 3]);
+        assert_eq!(order("-updated,depth"), [7, 6, 1, 2, 3, 4, 5]);
+        assert_eq!(order(" updated"), [6, 7, 1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn random_expressions_round_trip_through_json() {
+        let mut rng = Rng(0x5DEE_CE66_D1CE_4E5B);
+        for _ in 0..2_000 {
+            let expr = random_expr(&mut rng, 5);
+            let json = expr.to_json();
+            let parsed = parse_json(&json.to_string(), Q)
+                .unwrap_or_else(|e| panic!("{json} from {expr:?}: {e}"));
+            assert_eq!(parsed.to_json(), json);
+            // And the text of what was read parses to the same filter.
+            assert_eq!(parse(&parsed.to_string(), Q), Ok(parsed));
+        }
+    }
+
     #[test]
     fn api_constants() {
         assert_eq!(FILTER_LANG, "cql2-text");
@@ -2403,6 +4768,95 @@ mod tests {
         }
     }
 
+    fn random_coord(rng: &mut Rng) -> Coord<f64> {
+        let n = [
+            0.0, -1.5, 36.25, 49.9, 1e-7, -180.0, 90.0, 123456.789, -0.001,
+        ];
+        Coord {
+            x: *rng.pick(&n),
+            y: *rng.pick(&n),
+        }
+    }
+
+    /// A line whose first two points differ (geo's validation wants two distinct points).
+    fn random_line(rng: &mut Rng) -> LineString<f64> {
+        let a = random_coord(rng);
+        let mut points = vec![
+            a,
+            Coord {
+                x: a.x + 1.0,
+                y: a.y - 0.5,
+            },
+        ];
+        points.extend((0..rng.below(3)).map(|_| random_coord(rng)));
+        LineString(points)
+    }
+
+    /// A valid polygon: a box, perhaps with a hole inside it, an EMPTY hole, or empty.
+    fn random_polygon(rng: &mut Rng) -> Polygon<f64> {
+        if rng.below(10) == 0 {
+            return Polygon::new(LineString(Vec::new()), vec![]);
+        }
+        let a = random_coord(rng);
+        let (w, h) = (*rng.pick(&[1.0, 2.5, 0.125]), *rng.pick(&[1.0, 3.0, 0.25]));
+        let rect = |x0: f64, y0: f64, x1: f64, y1: f64| {
+            Rect::new(Coord { x: x0, y: y0 }, Coord { x: x1, y: y1 })
+                .to_polygon()
+                .exterior()
+                .clone()
+        };
+        let holes = match rng.below(3) {
+            0 => vec![rect(
+                a.x + w * 0.25,
+                a.y + h * 0.25,
+                a.x + w * 0.75,
+                a.y + h * 0.75,
+            )],
+            1 => vec![LineString(Vec::new())],
+            _ => vec![],
+        };
+        Polygon::new(rect(a.x, a.y, a.x + w, a.y + h), holes)
+    }
+
+    fn random_geometry(rng: &mut Rng, member: bool) -> Geometry<f64> {
+        match rng.below(if member { 6 } else { 8 }) {
+            0 => Geometry::Point(Point(random_coord(rng))),
+            1 => Geometry::LineString(random_line(rng)),
+            2 => Geometry::Polygon(random_polygon(rng)),
+            3 => Geometry::MultiPoint(MultiPoint(
+                (0..1 + rng.below(3))
+                    .map(|_| Point(random_coord(rng)))
+                    .collect(),
+            )),
+            4 => Geometry::MultiLineString(MultiLineString(
+                (0..1 + rng.below(3)).map(|_| random_line(rng)).collect(),
+            )),
+            5 => {
+                // Apart, as a valid multipolygon's parts are.
+                let mut parts = vec![random_polygon(rng)];
+                if rng.below(2) == 0 {
+                    let mut far = random_polygon(rng);
+                    far.exterior_mut(|e| e.0.iter_mut().for_each(|c| c.x += 1000.0));
+                    far.interiors_mut(|h| {
+                        h.iter_mut()
+                            .for_each(|r| r.0.iter_mut().for_each(|c| c.x += 1000.0))
+                    });
+                    parts.push(far);
+                }
+                Geometry::MultiPolygon(MultiPolygon(parts))
+            }
+            6 => Geometry::GeometryCollection(GeometryCollection(
+                (0..1 + rng.below(3))
+                    .map(|_| random_geometry(rng, true))
+                    .collect(),
+            )),
+            _ => {
+                let (a, b) = (random_coord(rng), random_coord(rng));
+                Geometry::Rect(Rect::new(a, b))
+            }
+        }
+    }
+
     fn random_expr(rng: &mut Rng, depth: usize) -> Expr {
         let ops = [
             CompareOp::Eq,
@@ -2422,8 +4876,20 @@ mod tests {
                     negated: rng.below(2) == 0,
                 },
                 1 => Expr::Literal(rng.below(2) == 0),
+                2 if kind == QueryableType::String => Expr::Like {
+                    property,
+                    pattern: rng.pick(&["%", "a_", "\\%'", "", "Ünï%✓"]).to_string(),
+                    negated: rng.below(2) == 0,
+                },
                 _ => {
                     let value = match kind {
+                        QueryableType::Geometry => {
+                            return Expr::Spatial {
+                                op: *rng.pick(&SpatialOp::ALL),
+                                property,
+                                geometry: random_geometry(rng, false),
+                            };
+                        }
                         QueryableType::String => Literal::String(
                             rng.pick(&["", "a", "it's", "''", "\\", "Ünï ✓", "AND", " x "])
                                 .to_string(),

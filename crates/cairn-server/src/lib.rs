@@ -549,6 +549,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ogc/collections", get(ogc::collections))
         .route("/ogc/collections/{id}", get(ogc::collection))
         .route("/ogc/collections/{id}/queryables", get(ogc::queryables_doc))
+        .route("/ogc/collections/{id}/sortables", get(ogc::sortables_doc))
         .route("/ogc/collections/{id}/schema", get(ogc::schema_doc))
         .route("/api/export", get(export::download))
         .route(

@@ -1,5 +1,6 @@
-//! OGC API – Features (Part 1 core, GeoJSON, OpenAPI 3.0; Part 3 queryables and basic CQL2
-//! text) under `/ogc`, with media types as GDAL, OWSLib and QGIS expect them.
+//! OGC API – Features (Part 1 core, GeoJSON, OpenAPI 3.0; Part 3 queryables and CQL2 text and
+//! JSON with the spatial functions; Part 8 sorting) under `/ogc`, with media types as GDAL,
+//! OWSLib and QGIS expect them.
 
 use std::sync::atomic::Ordering;
 
@@ -39,7 +40,15 @@ pub const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
     "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    // Part 8 (draft): `sortby` on the items, over the sortables at `/sortables`.
+    "http://www.opengis.net/spec/ogcapi-features-8/1.0/conf/sortables",
+    "http://www.opengis.net/spec/ogcapi-features-8/1.0/conf/sorting",
+    "http://www.opengis.net/spec/ogcapi-features-8/1.0/conf/features-sorting",
     // Part 4 (create, replace, update, delete), in the spelling of the approved standard and in
     // the `req` spelling of its drafts, which some clients still look for. QGIS decides from
     // OPTIONS and Allow alone; GDAL does not edit through OGC API – Features.
@@ -77,8 +86,18 @@ fn queryables(
     } else {
         q.push(("kind", QueryableType::String, "string", None));
     }
+    // Each feature's footprint (`feature_json`), for the spatial functions of CQL2.
+    q.push((
+        GEOMETRY,
+        QueryableType::Geometry,
+        "",
+        Some("geometry-multipolygon"),
+    ));
     q
 }
+
+/// The name of the geometry queryable.
+pub const GEOMETRY: &str = "geometry";
 
 /// The base URL of the service as the client reached it.
 pub fn base_url(headers: &HeaderMap) -> String {
@@ -150,6 +169,7 @@ fn collection_json(b: &str, m: &ReadModel, full: bool) -> Value {
             link(format!("{b}/ogc/collections/{COLLECTION}"), "self", JSON, "This collection"),
             link(format!("{b}/ogc/collections/{COLLECTION}/items"), "items", GEOJSON, "The features"),
             link(format!("{b}/ogc/collections/{COLLECTION}/queryables"), "http://www.opengis.net/def/rel/ogc/1.0/queryables", "application/schema+json", "Queryables"),
+            link(format!("{b}/ogc/collections/{COLLECTION}/sortables"), "http://www.opengis.net/def/rel/ogc/1.0/sortables", "application/schema+json", "Sortables"),
             link(format!("{b}/ogc/collections/{COLLECTION}/schema"), "http://www.opengis.net/def/rel/ogc/1.0/schema", "application/schema+json", "The features' schema"),
             // GDAL types the layer's fields from this link (as `describedBy`), not from the first
             // page, where a field no feature of it carries would be missing.
@@ -211,8 +231,13 @@ pub async fn queryables_doc(
     check_collection(&id)?;
     let b = base_url(&headers);
     let mut props = Map::new();
-    for (name, _, ty, format) in queryables(caller.role.sees_restricted()) {
-        let mut p = json!({ "type": ty, "title": name });
+    for (name, kind, ty, format) in queryables(caller.role.sees_restricted()) {
+        let mut p = if kind == QueryableType::Geometry {
+            // Part 3: a spatial queryable has a format and no type.
+            json!({ "title": name, "x-ogc-role": "primary-geometry" })
+        } else {
+            json!({ "type": ty, "title": name })
+        };
         if let Some(f) = format {
             p["format"] = json!(f);
         }
@@ -222,6 +247,40 @@ pub async fn queryables_doc(
         json!({
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": format!("{b}/ogc/collections/{COLLECTION}/queryables"),
+            "type": "object",
+            "title": "Hazardous areas",
+            "properties": props,
+            "additionalProperties": false,
+        })
+        .to_string(),
+        "application/schema+json",
+    ))
+}
+
+/// `GET /ogc/collections/{id}/sortables` (Part 8): the queryables `sortby` may name, every one
+/// but the geometry, as the caller sees them.
+pub async fn sortables_doc(
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    check_collection(&id)?;
+    let b = base_url(&headers);
+    let mut props = Map::new();
+    for (name, kind, ty, format) in queryables(caller.role.sees_restricted()) {
+        if kind == QueryableType::Geometry {
+            continue;
+        }
+        let mut p = json!({ "type": ty, "title": name });
+        if let Some(f) = format {
+            p["format"] = json!(f);
+        }
+        props.insert(name.into(), p);
+    }
+    Ok(typed(
+        json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": format!("{b}/ogc/collections/{COLLECTION}/sortables"),
             "type": "object",
             "title": "Hazardous areas",
             "properties": props,
@@ -320,6 +379,7 @@ pub struct ItemsQuery {
     filter_lang: Option<String>,
     #[serde(rename = "filter-crs")]
     filter_crs: Option<String>,
+    sortby: Option<String>,
     f: Option<String>,
     #[serde(flatten)]
     other: std::collections::BTreeMap<String, String>,
@@ -460,11 +520,15 @@ pub async fn items(
     let offset = parse_count(&q.offset, "offset", 0, usize::MAX / 2)?;
     let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
     let datetime = q.datetime.as_deref().map(parse_datetime).transpose()?;
-    if q.filter_lang.as_deref().is_some_and(|l| l != "cql2-text") {
-        return Err(ApiError::bad_request(
-            "parameter filter-lang: only cql2-text is supported",
-        ));
-    }
+    let json_filter = match q.filter_lang.as_deref() {
+        None | Some(cql2::FILTER_LANG) => false,
+        Some(cql2::FILTER_LANG_JSON) => true,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "parameter filter-lang: cql2-text and cql2-json are supported",
+            ));
+        }
+    };
     if q.filter_crs
         .as_deref()
         .is_some_and(|c| c != "http://www.opengis.net/def/crs/OGC/1.3/CRS84")
@@ -480,18 +544,26 @@ pub async fn items(
         .collect();
     let mut filters = Vec::new();
     if let Some(f) = q.filter.as_deref() {
-        filters.push(
-            cql2::parse(f, &qs)
-                .map_err(|e| ApiError::bad_request(format!("parameter filter: {e}")))?,
-        );
+        let parsed = if json_filter {
+            cql2::parse_json(f, &qs).map_err(|e| e.to_string())
+        } else {
+            cql2::parse(f, &qs).map_err(|e| e.to_string())
+        };
+        filters.push(parsed.map_err(|e| ApiError::bad_request(format!("parameter filter: {e}")))?);
     }
+    let sortby = q
+        .sortby
+        .as_deref()
+        .map(|s| cql2::parse_sortby(s, &qs))
+        .transpose()
+        .map_err(|e| ApiError::bad_request(format!("parameter sortby: {e}")))?;
     // Queryables as query parameters (Part 3, queryables-query-parameters): `status=confirmed`
     // is `status = 'confirmed'`, ANDed with the filter.
     for (k, v) in &q.other {
         let Some((_, kind)) = qs.iter().find(|(n, _)| n == k) else {
             let names: Vec<&str> = qs.iter().map(|(n, _)| *n).collect();
             return Err(ApiError::bad_request(format!(
-                "parameter {k:?} is not known; use limit, offset, bbox, datetime, filter, filter-lang, or a queryable ({})",
+                "parameter {k:?} is not known; use limit, offset, bbox, datetime, filter, filter-lang, filter-crs, sortby, or a queryable ({})",
                 names.join(", ")
             )));
         };
@@ -510,7 +582,9 @@ pub async fn items(
     // A page may scan every feature and write thousands: on the compute pool (`limits.rs`).
     state
         .compute("an item page", move |state| {
-            items_page(state, &q, full, limit, offset, bbox, datetime, filter, &b)
+            items_page(
+                state, &q, full, limit, offset, bbox, datetime, filter, sortby, &b,
+            )
         })
         .await
 }
@@ -526,6 +600,7 @@ fn items_page(
     bbox: Option<(f64, f64, f64, f64)>,
     datetime: Option<(Option<Timestamp>, Option<Timestamp>)>,
     filter: Option<cql2::Expr>,
+    sortby: Option<Vec<cql2::SortKey>>,
     b: &str,
 ) -> Response {
     let m = state.model();
@@ -551,8 +626,11 @@ fn items_page(
     };
     let mut matched = 0usize;
     let mut page: Vec<Value> = Vec::new();
-    // Properties are built only when a filter needs them or the feature is on the page.
-    let needs_props = filter.is_some() || datetime.is_some();
+    // With sortby, every match with its sort values; paged once sorted (a stable sort of the
+    // id order, so ties keep it and every page of a sorted set is from the same order).
+    let mut sorted: Vec<(Vec<cql2::SortValue>, &str)> = Vec::new();
+    // Properties are built only when a filter or sort needs them or the feature is on the page.
+    let needs_props = filter.is_some() || datetime.is_some() || sortby.is_some();
     let props_of = |cid: &str| -> Option<Map<String, Value>> {
         if full {
             m.areas.get(cid).map(|s| footprint_properties(&s.area))
@@ -590,9 +668,23 @@ fn items_page(
                     continue;
                 }
             }
+            // What the caller sees alone: for the public, the public feature's properties and
+            // published shape (a danger zone's polygon, never the records inside it).
             if let Some(expr) = &filter
-                && !cql2::eval(expr, &|name: &str| p.get(name).cloned())
+                && !cql2::eval_feature(
+                    expr,
+                    &Seen {
+                        props: &p,
+                        shape,
+                        footprint: std::cell::OnceCell::new(),
+                    },
+                )
             {
+                continue;
+            }
+            if let Some(keys) = &sortby {
+                sorted.push((cql2::sort_values(keys, &|name| p.get(name).cloned()), cid));
+                matched += 1;
                 continue;
             }
             props = Some(p);
@@ -607,12 +699,33 @@ fn items_page(
         }
         matched += 1;
     }
+    if let Some(keys) = &sortby {
+        sorted.sort_by(|a, b| cql2::compare_sort_values(keys, &a.0, &b.0));
+        for (_, cid) in sorted.iter().skip(offset).take(limit) {
+            let item = if full {
+                m.areas.get(*cid).map(|s| Item {
+                    id: &s.area.id,
+                    shape: &s.area.shape,
+                    props: footprint_properties(&s.area),
+                })
+            } else {
+                m.public.get(*cid).map(|f| Item {
+                    id: &f.id,
+                    shape: &f.shape,
+                    props: f.props(),
+                })
+            };
+            page.extend(item.as_ref().map(feature_json));
+        }
+    }
     let mut params: Vec<(String, String)> = Vec::new();
     for (k, v) in [
         ("bbox", &q.bbox),
         ("datetime", &q.datetime),
         ("filter", &q.filter),
         ("filter-lang", &q.filter_lang),
+        ("filter-crs", &q.filter_crs),
+        ("sortby", &q.sortby),
     ] {
         if let Some(v) = v {
             params.push((k.into(), v.clone()));
@@ -656,6 +769,34 @@ fn items_page(
         "links": links,
     });
     typed(body.to_string(), GEOJSON)
+}
+
+/// A candidate feature as a filter sees it: its properties and its footprint, drawn only when a
+/// spatial function needs more than its covering box.
+struct Seen<'a> {
+    props: &'a Map<String, Value>,
+    shape: &'a Shape,
+    footprint: std::cell::OnceCell<geo_types::Geometry<f64>>,
+}
+
+impl cql2::Feature for Seen<'_> {
+    fn property(&self, name: &str) -> Option<Value> {
+        self.props.get(name).cloned()
+    }
+
+    fn geometry(&self, name: &str) -> Option<&geo_types::Geometry<f64>> {
+        (name == GEOMETRY).then(|| {
+            self.footprint.get_or_init(|| {
+                geo_types::Geometry::MultiPolygon(cairn_core::footprint::footprint(self.shape))
+            })
+        })
+    }
+
+    fn envelope(&self, name: &str) -> Option<geo_types::Rect<f64>> {
+        (name == GEOMETRY)
+            .then(|| self.shape.covering_bbox())
+            .flatten()
+    }
 }
 
 /// Percent-encodes a query value.

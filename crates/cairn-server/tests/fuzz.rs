@@ -14,7 +14,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use base64::Engine;
 use cairn_core::{Catalogue, Shape};
-use cairn_server::cql2::{self, CompareOp, Expr, Literal, QueryableType};
+use cairn_server::cql2::{self, CompareOp, Expr, Literal, QueryableType, SpatialOp};
 use cairn_server::reports::ReportsConfig;
 use cairn_server::tiles::{self, TileFeature, TileValue};
 use cairn_server::{AppState, router};
@@ -22,7 +22,10 @@ use cairn_store::SqliteStore;
 use cairn_store::prelude::*;
 use cairn_store::sqlite::OpenMode;
 use chrono::{DateTime, NaiveDate, Utc};
-use geo_types::{LineString, MultiPolygon, Point, Polygon};
+use geo_types::{
+    Coord, Geometry, GeometryCollection, LineString, MultiLineString, MultiPoint, MultiPolygon,
+    Point, Polygon, Rect,
+};
 use http_body_util::BodyExt;
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -46,7 +49,125 @@ const Q: &[(&str, QueryableType)] = &[
     ("updated", QueryableType::Timestamp),
     ("hazard-type", QueryableType::String),
     ("and", QueryableType::String),
+    ("geometry", QueryableType::Geometry),
 ];
+
+/// A position: anywhere, or on a coarse grid so that geometries meet, touch and share edges.
+fn coord() -> impl Strategy<Value = Coord<f64>> {
+    prop_oneof![
+        (-180.0..180.0f64, -90.0..90.0f64),
+        ((-4i32..4), (-4i32..4)).prop_map(|(x, y)| (f64::from(x) * 0.5, f64::from(y) * 0.5)),
+    ]
+    .prop_map(|(x, y)| Coord { x, y })
+}
+
+/// A line whose first two points differ (geo's validation wants two distinct points).
+fn line() -> impl Strategy<Value = LineString<f64>> {
+    (coord(), proptest::collection::vec(coord(), 0..3)).prop_map(|(a, rest)| {
+        let mut points = vec![
+            a,
+            Coord {
+                x: a.x + 0.5,
+                y: a.y + 0.25,
+            },
+        ];
+        points.extend(rest);
+        LineString(points)
+    })
+}
+
+/// A valid polygon (literals are validated): a box, perhaps with a box-shaped hole inside it
+/// or an EMPTY hole, and now and then an empty polygon.
+fn polygon() -> impl Strategy<Value = Polygon<f64>> {
+    let ring = |x0: f64, y0: f64, x1: f64, y1: f64| {
+        Rect::new(Coord { x: x0, y: y0 }, Coord { x: x1, y: y1 })
+            .to_polygon()
+            .exterior()
+            .clone()
+    };
+    prop_oneof![
+        8 => (coord(), 1i32..5, 1i32..5, 0u8..3).prop_map(move |(a, w, h, hole)| {
+            let (w, h) = (f64::from(w) * 0.5, f64::from(h) * 0.5);
+            let holes = match hole {
+                0 => vec![ring(a.x + w / 4.0, a.y + h / 4.0, a.x + w * 0.75, a.y + h * 0.75)],
+                1 => vec![LineString(Vec::new())],
+                _ => vec![],
+            };
+            Polygon::new(ring(a.x, a.y, a.x + w, a.y + h), holes)
+        }),
+        1 => Just(Polygon::new(LineString(Vec::new()), vec![])),
+    ]
+}
+
+/// A geometry literal of every kind CQL2 has (`member`: inside a collection, so no box and no
+/// collection).
+fn geometry(member: bool) -> BoxedStrategy<Geometry<f64>> {
+    let simple = prop_oneof![
+        coord().prop_map(|c| Geometry::Point(Point(c))),
+        line().prop_map(Geometry::LineString),
+        polygon().prop_map(Geometry::Polygon),
+        proptest::collection::vec(coord().prop_map(Point), 1..4)
+            .prop_map(|p| Geometry::MultiPoint(MultiPoint(p))),
+        proptest::collection::vec(line(), 1..3)
+            .prop_map(|l| Geometry::MultiLineString(MultiLineString(l))),
+        // Parts apart, as a valid multipolygon's are.
+        proptest::collection::vec(polygon(), 1..3).prop_map(|p| {
+            let parts = p
+                .into_iter()
+                .enumerate()
+                .map(|(i, mut part)| {
+                    let dx = 1000.0 * i as f64;
+                    part.exterior_mut(|e| e.0.iter_mut().for_each(|c| c.x += dx));
+                    part.interiors_mut(|h| {
+                        h.iter_mut()
+                            .for_each(|r| r.0.iter_mut().for_each(|c| c.x += dx))
+                    });
+                    part
+                })
+                .collect();
+            Geometry::MultiPolygon(MultiPolygon(parts))
+        }),
+    ];
+    if member {
+        return simple.boxed();
+    }
+    prop_oneof![
+        6 => simple,
+        1 => proptest::collection::vec(geometry(true), 1..4)
+            .prop_map(|g| Geometry::GeometryCollection(GeometryCollection(g))),
+        1 => (coord(), coord()).prop_map(|(a, b)| Geometry::Rect(Rect::new(a, b))),
+    ]
+    .boxed()
+}
+
+/// A feature's footprint: one or two squares on the grid the literals also use, or none.
+fn footprint() -> impl Strategy<Value = Option<Geometry<f64>>> {
+    let square = ((-4i32..4), (-4i32..4), 1i32..4).prop_map(|(x, y, w)| {
+        let (x, y, w) = (f64::from(x) * 0.5, f64::from(y) * 0.5, f64::from(w) * 0.5);
+        Rect::new(Coord { x, y }, Coord { x: x + w, y: y + w }).to_polygon()
+    });
+    prop_oneof![
+        1 => Just(None),
+        6 => square.prop_map(|p| Some(Geometry::MultiPolygon(MultiPolygon(vec![p])))),
+    ]
+}
+
+/// A generated feature: its properties and footprint.
+#[derive(Debug, Clone)]
+struct Generated {
+    props: serde_json::Map<String, Value>,
+    geometry: Option<Geometry<f64>>,
+}
+
+impl cql2::Feature for Generated {
+    fn property(&self, name: &str) -> Option<Value> {
+        self.props.get(name).cloned()
+    }
+
+    fn geometry(&self, name: &str) -> Option<&Geometry<f64>> {
+        self.geometry.as_ref().filter(|_| name == "geometry")
+    }
+}
 
 fn instant() -> impl Strategy<Value = DateTime<Utc>> {
     // 1900 to 2100, to the microsecond.
@@ -76,11 +197,26 @@ fn literal(kind: QueryableType) -> BoxedStrategy<Literal> {
             date().prop_map(Literal::Date),
         ]
         .boxed(),
+        QueryableType::Geometry => unreachable!("geometries are compared with spatial functions"),
     }
 }
 
 fn comparison() -> impl Strategy<Value = Expr> {
     prop::sample::select(Q).prop_flat_map(|(name, kind)| {
+        if kind == QueryableType::Geometry {
+            let spatial = (prop::sample::select(&SpatialOp::ALL[..]), geometry(false)).prop_map(
+                move |(op, geometry)| Expr::Spatial {
+                    op,
+                    property: name.to_string(),
+                    geometry,
+                },
+            );
+            let null = any::<bool>().prop_map(move |negated| Expr::IsNull {
+                property: name.to_string(),
+                negated,
+            });
+            return prop_oneof![4 => spatial, 1 => null].boxed();
+        }
         let ops = if kind == QueryableType::Boolean {
             vec![CompareOp::Eq, CompareOp::Ne]
         } else {
@@ -120,7 +256,7 @@ fn comparison() -> impl Strategy<Value = Expr> {
                     .boxed(),
             );
         }
-        proptest::strategy::Union::new(kinds)
+        proptest::strategy::Union::new(kinds).boxed()
     })
 }
 
@@ -155,6 +291,8 @@ fn record() -> impl Strategy<Value = serde_json::Map<String, Value>> {
                 Just(Value::from("not a time")),
             ]
             .boxed(),
+            // The geometry is the feature's own, not a property (`footprint`).
+            QueryableType::Geometry => return Just(None).boxed(),
         };
         prop_oneof![
             1 => Just(None),
@@ -175,9 +313,19 @@ fn record() -> impl Strategy<Value = serde_json::Map<String, Value>> {
         })
 }
 
+/// Generated features: properties and a footprint.
+fn features() -> impl Strategy<Value = Vec<Generated>> {
+    proptest::collection::vec(
+        (record(), footprint()).prop_map(|(props, geometry)| Generated { props, geometry }),
+        1..8,
+    )
+}
+
+/// The canonical text, and the CQL2 JSON, of any filter parse back to one that selects the same
+/// features (with their geometries, for the spatial functions).
 #[test]
 fn cql2_canonical_text_parses_back_to_an_equivalent_filter() {
-    let strategy = (expr(), proptest::collection::vec(record(), 1..8));
+    let strategy = (expr(), features());
     fuzz("cql2-roundtrip", 2048, strategy, |(e, records)| {
         let text = e.to_string();
         let parsed = match cql2::parse(&text, Q) {
@@ -199,8 +347,25 @@ fn cql2_canonical_text_parses_back_to_an_equivalent_filter() {
         let again = parsed.to_string();
         let reparsed = cql2::parse(&again, Q);
         prop_assert_eq!(reparsed.as_ref(), Ok(&parsed), "{}", again);
+        let json = e.to_json();
+        let from_json = cql2::parse_json(&json.to_string(), Q);
+        let from_json = match from_json {
+            Ok(j) => j,
+            Err(err) => {
+                prop_assert!(
+                    err.to_string().contains("recursion limit")
+                        || err.to_string().contains("levels deep")
+                        || err.to_string().contains("exceeds the limit"),
+                    "{} does not parse: {}",
+                    json,
+                    err
+                );
+                return Ok(());
+            }
+        };
+        prop_assert_eq!(from_json.to_json(), json.clone());
         for r in &records {
-            let get = |name: &str| r.get(name).cloned();
+            let get = |name: &str| r.props.get(name).cloned();
             prop_assert_eq!(
                 cql2::eval(&e, &get),
                 cql2::eval(&parsed, &get),
@@ -208,6 +373,57 @@ fn cql2_canonical_text_parses_back_to_an_equivalent_filter() {
                 text,
                 r
             );
+            let expected = cql2::eval_feature(&e, r);
+            prop_assert_eq!(
+                cql2::eval_feature(&parsed, r),
+                expected,
+                "{} on {:?}",
+                text,
+                r
+            );
+            prop_assert_eq!(
+                cql2::eval_feature(&from_json, r),
+                expected,
+                "{} on {:?}",
+                json,
+                r
+            );
+        }
+        Ok(())
+    });
+}
+
+/// Any text as CQL2 JSON (mutations of valid filters, and soups) never panics, and every error
+/// names where it is.
+#[test]
+fn cql2_json_any_text_never_panics_and_errors_name_their_place() {
+    let strategy = prop_oneof![
+        expr()
+            .prop_flat_map(|e| {
+                let text = e.to_json().to_string();
+                let n = text.chars().count();
+                (Just(text), 0..=n, 0usize..4, "\\PC{0,2}|[{}\\[\\]\":,]")
+            })
+            .prop_map(|(text, at, delete, insert)| {
+                let mut chars: Vec<char> = text.chars().collect();
+                let end = (at + delete).min(chars.len());
+                chars.splice(at..end, insert.chars());
+                chars.into_iter().collect()
+            }),
+        expr().prop_map(|e| e.to_json().to_string()),
+        "[\\[\\]{}\":, 0-9a-z_]{0,40}",
+    ];
+    fuzz("cql2-json", 4096, strategy, |text| {
+        match cql2::parse_json(&text, Q) {
+            Ok(e) => {
+                // What parsed writes back to what it is.
+                let again = cql2::parse_json(&e.to_json().to_string(), Q);
+                prop_assert!(again.is_ok(), "{} reads but its JSON does not", text);
+            }
+            Err(e) => {
+                let message = e.to_string();
+                prop_assert!(message.contains("(at "), "{message:?} names no place");
+            }
         }
         Ok(())
     });
@@ -267,6 +483,20 @@ fn cql2_soup() -> impl Strategy<Value = String> {
                 "TIMESTAMP(",
                 "DATE",
                 "S_INTERSECTS(geom, POINT(1 2))",
+                "S_INTERSECTS",
+                "S_WITHIN(",
+                "geometry",
+                "POINT(1 2)",
+                "POINT Z (1 2 3)",
+                "LINESTRING(0 0, 1 1)",
+                "POLYGON((0 0, 1 0, 1 1, 0 0))",
+                "POLYGON((0 0, 1 0, 1 1))",
+                "MULTIPOINT(1 2, 3 4)",
+                "GEOMETRYCOLLECTION(",
+                "BBOX(1, 2, 3, 4)",
+                "BBOX(3, 2, 1)",
+                "EMPTY",
+                "Z",
                 "CASEI(name)",
                 "[",
                 "]",

@@ -464,10 +464,66 @@ async fn every_error_is_a_problem_naming_the_parameter() {
         ),
         (
             "GET",
-            "/ogc/collections/hazardous-areas/items?filter-lang=cql2-json",
+            "/ogc/collections/hazardous-areas/items?filter-lang=ecql",
             None,
             StatusCode::BAD_REQUEST,
             "filter-lang",
+        ),
+        (
+            "GET",
+            "/ogc/collections/hazardous-areas/items?filter-lang=cql2-json&filter=%7B%22op%22%3A%22%3D%22%7D",
+            None,
+            StatusCode::BAD_REQUEST,
+            "parameter filter: the operation \"=\" needs \"args\", an array (at JSON Pointer /args)",
+        ),
+        (
+            "GET",
+            "/ogc/collections/hazardous-areas/items?filter=S_INTERSECTS(geometry,%20POINT(36))",
+            None,
+            StatusCode::BAD_REQUEST,
+            "parameter filter: unexpected ')' at character offset 31, where a latitude after the longitude was expected",
+        ),
+        (
+            "GET",
+            "/ogc/collections/hazardous-areas/items?filter=S_INTERSECTS(geometry,%20POINT(36%2049))&filter-crs=http://www.opengis.net/def/crs/EPSG/0/4326",
+            None,
+            StatusCode::BAD_REQUEST,
+            "filter-crs",
+        ),
+        (
+            "GET",
+            "/ogc/collections/hazardous-areas/items?sortby=colour",
+            None,
+            StatusCode::BAD_REQUEST,
+            "parameter sortby: \"colour\" is not a sortable property",
+        ),
+        (
+            "GET",
+            "/ogc/collections/hazardous-areas/items?sortby=name,,status",
+            None,
+            StatusCode::BAD_REQUEST,
+            "parameter sortby: key 2",
+        ),
+        (
+            "GET",
+            "/ogc/collections/hazardous-areas/items?sortby=classification",
+            None,
+            StatusCode::BAD_REQUEST,
+            "parameter sortby: \"classification\" is not a sortable property",
+        ),
+        (
+            "GET",
+            "/ogc/collections/hazardous-areas/items?geometry=POINT(36%2049)",
+            None,
+            StatusCode::BAD_REQUEST,
+            "parameter geometry",
+        ),
+        (
+            "GET",
+            "/ogc/collections/nope/sortables",
+            None,
+            StatusCode::NOT_FOUND,
+            "nope",
         ),
         (
             "GET",
@@ -1291,4 +1347,458 @@ async fn queryables_are_query_parameters() {
     // The public may not filter on what it is not shown.
     let (s, _, _) = get_json(&t, &format!("{items}?classification=restricted"), None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
+/// Percent-encodes a query value (everything but unreserved characters).
+fn q(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The ids of a page.
+fn ids_of(v: &Value) -> Vec<String> {
+    v["features"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no features in {v}"))
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The ids a CQL2 text filter selects, for the public or an officer.
+async fn selected(t: &T, filter: &str, token: Option<&str>) -> Vec<String> {
+    let (s, _, v) = get_json(
+        t,
+        &format!(
+            "/ogc/collections/hazardous-areas/items?limit=1000&filter={}",
+            q(filter)
+        ),
+        token,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{filter}: {v}");
+    assert_eq!(v["numberMatched"], v["numberReturned"], "{filter}");
+    ids_of(&v)
+}
+
+/// Each spatial function against known features: HA-000001 is the square 36.0–36.01 ×
+/// 49.9–49.91, HA-000002 the same 0.02° east, HA-SPOT a spot of 50 m at (37.4, 49.9).
+#[tokio::test]
+async fn spatial_functions_select_by_each_hazards_footprint() {
+    let t = setup();
+    let one = vec!["HA-000001".to_string()];
+    for (filter, expected) in [
+        ("S_INTERSECTS(geometry, POINT(36.005 49.905))", one.clone()),
+        ("S_CONTAINS(geometry, POINT(36.005 49.905))", one.clone()),
+        ("S_WITHIN(POINT(36.005 49.905), geometry)", one.clone()),
+        (
+            "S_WITHIN(geometry, BBOX(35.99, 49.89, 36.025, 49.92))",
+            one.clone(),
+        ),
+        (
+            "S_EQUALS(geometry, POLYGON((36 49.9, 36.01 49.9, 36.01 49.91, 36 49.91, 36 49.9)))",
+            one.clone(),
+        ),
+        (
+            "S_TOUCHES(geometry, LINESTRING(36.01 49.8, 36.01 49.95))",
+            one.clone(),
+        ),
+        (
+            "S_OVERLAPS(geometry, BBOX(36.005, 49.905, 36.015, 49.95))",
+            one.clone(),
+        ),
+        (
+            "S_CROSSES(geometry, LINESTRING(35.99 49.905, 36.005 49.905))",
+            one.clone(),
+        ),
+        (
+            "S_INTERSECTS(geometry, MULTIPOINT((36.005 49.905), (36.025 49.905)))",
+            vec!["HA-000001".to_string(), "HA-000002".to_string()],
+        ),
+        (
+            "S_INTERSECTS(geometry, GEOMETRYCOLLECTION(POINT(36.005 49.905), LINESTRING(36.02 49.8, 36.02 49.95)))",
+            vec!["HA-000001".to_string(), "HA-000002".to_string()],
+        ),
+        (
+            "S_INTERSECTS(geometry, MULTIPOLYGON(((36.001 49.901, 36.002 49.901, 36.002 49.902, 36.001 49.901))))",
+            one.clone(),
+        ),
+        ("S_INTERSECTS(geometry, POINT(30 45))", vec![]),
+        (
+            "status = 'suspected' AND S_INTERSECTS(geometry, BBOX(35.99, 49.89, 36.035, 49.92))",
+            vec!["HA-000002".to_string()],
+        ),
+    ] {
+        assert_eq!(selected(&t, filter, None).await, expected, "{filter}");
+    }
+    // S_DISJOINT is the rest.
+    let all = selected(&t, "TRUE", None).await;
+    let disjoint = selected(&t, "S_DISJOINT(geometry, BBOX(35, 49, 36.015, 50))", None).await;
+    assert_eq!(disjoint.len(), all.len() - 1);
+    assert!(!disjoint.contains(&one[0]));
+    // A spot whose centre is outside the query polygon but whose outline reaches into it: the
+    // polygon starts 28 m east of the centre of a spot of 50 m.
+    let near = "S_INTERSECTS(geometry, POLYGON((37.4004 49.899, 37.41 49.899, 37.41 49.901, 37.4004 49.901, 37.4004 49.899)))";
+    assert_eq!(selected(&t, near, None).await, ["HA-SPOT"]);
+    assert!(
+        selected(&t, "S_CONTAINS(geometry, POINT(37.4004 49.9))", None)
+            .await
+            .contains(&"HA-SPOT".to_string())
+    );
+    // 57 m east of the centre, it is missed.
+    let far = "S_INTERSECTS(geometry, POLYGON((37.4008 49.899, 37.41 49.899, 37.41 49.901, 37.4008 49.901, 37.4008 49.899)))";
+    assert!(selected(&t, far, None).await.is_empty());
+    // The officer's view tests the same footprints.
+    assert_eq!(selected(&t, near, Some(&t.officer)).await, ["HA-SPOT"]);
+}
+
+/// A spatial filter on the public view reads the public features alone: a box on the restricted
+/// record inside a danger zone answers what a box elsewhere in the zone answers (the zone), and
+/// never the record; an officer gets the record.
+#[tokio::test]
+async fn a_spatial_filter_cannot_probe_for_a_restricted_record_inside_a_danger_zone() {
+    use geo::{Contains, Intersects};
+    let t = setup();
+    let (_, _, zones) = get_json(
+        &t,
+        &format!(
+            "/ogc/collections/hazardous-areas/items?filter={}",
+            q("kind = 'danger-zone'")
+        ),
+        None,
+    )
+    .await;
+    let zone = &zones["features"][0];
+    let zone_id = zone["id"].as_str().unwrap().to_string();
+    let rings: Vec<Vec<Vec<f64>>> =
+        serde_json::from_value(zone["geometry"]["coordinates"][0].clone()).unwrap();
+    let ring = |r: &Vec<Vec<f64>>| -> geo_types::LineString<f64> {
+        r.iter().map(|p| (p[0], p[1])).collect::<Vec<_>>().into()
+    };
+    let zone_polygon =
+        geo_types::Polygon::new(ring(&rings[0]), rings[1..].iter().map(ring).collect());
+    // The restricted record is 36.5123–36.5223 × 49.9–49.91; find a place of the zone at least
+    // 0.002° (150 m) away from it.
+    let away = geo_types::Rect::new(
+        geo_types::Coord {
+            x: 36.5103,
+            y: 49.898,
+        },
+        geo_types::Coord {
+            x: 36.5243,
+            y: 49.912,
+        },
+    );
+    let bounds = geo::BoundingRect::bounding_rect(&zone_polygon).unwrap();
+    let elsewhere = (0..2500)
+        .map(|i| {
+            geo_types::Point::new(
+                bounds.min().x + bounds.width() * (i % 50) as f64 / 50.0,
+                bounds.min().y + bounds.height() * (i / 50) as f64 / 50.0,
+            )
+        })
+        .find(|p| zone_polygon.contains(p) && !away.intersects(p))
+        .expect("a place in the zone away from the record");
+    let tiny = |x: f64, y: f64| {
+        format!(
+            "S_INTERSECTS(geometry, BBOX({}, {}, {}, {}))",
+            x - 1e-5,
+            y - 1e-5,
+            x + 1e-5,
+            y + 1e-5
+        )
+    };
+    let on_record = tiny(36.517, 49.905);
+    let off_record = tiny(elsewhere.x(), elsewhere.y());
+    for filter in [&on_record, &off_record] {
+        let (_, _, body, _) = call(
+            &t,
+            "GET",
+            &format!(
+                "/ogc/collections/hazardous-areas/items?filter={}",
+                q(filter)
+            ),
+            None,
+            None,
+        )
+        .await;
+        for secret in SECRETS {
+            assert!(!body.contains(secret), "{filter} shows {secret}: {body}");
+        }
+    }
+    let only_the_zone = vec![zone_id];
+    assert_eq!(selected(&t, &on_record, None).await, only_the_zone);
+    assert_eq!(selected(&t, &off_record, None).await, only_the_zone);
+    // The same for every spatial function: the public cannot tell the two places apart.
+    for op in [
+        "S_INTERSECTS",
+        "S_DISJOINT",
+        "S_WITHIN",
+        "S_CONTAINS",
+        "S_TOUCHES",
+        "S_OVERLAPS",
+    ] {
+        let a = on_record.replace("S_INTERSECTS", op);
+        let b = off_record.replace("S_INTERSECTS", op);
+        assert_eq!(
+            selected(&t, &a, None).await,
+            selected(&t, &b, None).await,
+            "{op}"
+        );
+    }
+    assert_eq!(
+        selected(&t, &on_record, Some(&t.officer)).await,
+        ["HA-SECRET"]
+    );
+    assert!(selected(&t, &off_record, Some(&t.officer)).await.is_empty());
+}
+
+/// CQL2 JSON selects what the same filter in text selects, alone and ANDed with a queryable
+/// given as a parameter.
+#[tokio::test]
+async fn cql2_json_selects_what_cql2_text_selects() {
+    let t = setup();
+    let items = "/ogc/collections/hazardous-areas/items";
+    for (json, text, extra) in [
+        (
+            r#"{"op": "=", "args": [{"property": "status"}, "suspected"]}"#,
+            "status = 'suspected'",
+            "",
+        ),
+        (
+            r#"{"op": "or", "args": [{"op": "like", "args": [{"property": "name"}, "Field 1%"]}, {"op": "in", "args": [{"property": "status"}, ["reported", "x"]]}]}"#,
+            "name LIKE 'Field 1%' OR status IN ('reported', 'x')",
+            "",
+        ),
+        (
+            r#"{"op": "s_intersects", "args": [{"property": "geometry"}, {"type": "Polygon", "coordinates": [[[37.4004, 49.899], [37.41, 49.899], [37.41, 49.901], [37.4004, 49.901], [37.4004, 49.899]]]}]}"#,
+            "S_INTERSECTS(geometry, POLYGON((37.4004 49.899, 37.41 49.899, 37.41 49.901, 37.4004 49.901, 37.4004 49.899)))",
+            "",
+        ),
+        (
+            r#"{"op": "s_within", "args": [{"property": "geometry"}, {"bbox": [35.99, 49.89, 36.1, 49.92]}]}"#,
+            "S_WITHIN(geometry, BBOX(35.99, 49.89, 36.1, 49.92))",
+            "&status=confirmed",
+        ),
+        (
+            r#"{"op": "not", "args": [{"op": "isNull", "args": [{"property": "reported_at"}]}]}"#,
+            "reported_at IS NOT NULL",
+            "&status=suspected",
+        ),
+    ] {
+        for token in [None, Some(t.officer.as_str())] {
+            let (s, _, a) = get_json(
+                &t,
+                &format!(
+                    "{items}?limit=7&filter-lang=cql2-json&filter={}{extra}",
+                    q(json)
+                ),
+                token,
+            )
+            .await;
+            assert_eq!(s, StatusCode::OK, "{json}: {a}");
+            let (_, _, b) = get_json(
+                &t,
+                &format!(
+                    "{items}?limit=7&filter-lang=cql2-text&filter={}{extra}",
+                    q(text)
+                ),
+                token,
+            )
+            .await;
+            assert_eq!(ids_of(&a), ids_of(&b), "{json}");
+            assert_eq!(a["numberMatched"], b["numberMatched"], "{json}");
+            assert!(
+                a["numberMatched"].as_u64().unwrap() > 0,
+                "{json} selects nothing"
+            );
+            // The next link keeps the language, so the next page is read as JSON too.
+            if let Some(next) = a["links"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|l| l["rel"] == "next")
+            {
+                let href = next["href"].as_str().unwrap();
+                assert!(href.contains("filter-lang=cql2-json"), "{href}");
+                let path = href.strip_prefix("http://cairn.test").unwrap();
+                let (s, _, n) = get_json(&t, path, token).await;
+                assert_eq!(s, StatusCode::OK, "{n}");
+                assert!(n["numberReturned"].as_u64().unwrap() > 0);
+            }
+        }
+    }
+}
+
+/// Follows next links from `first`, collecting ids, and checks each page's size and counts.
+async fn every_page(t: &T, first: &str, token: Option<&str>) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut uri = first.to_string();
+    for _ in 0..100 {
+        let (s, _, p) = get_json(t, &uri, token).await;
+        assert_eq!(s, StatusCode::OK, "{uri}: {p}");
+        seen.extend(ids_of(&p));
+        match p["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == "next")
+        {
+            Some(l) => {
+                let href = l["href"].as_str().unwrap();
+                assert!(href.contains("sortby="), "{href} drops sortby");
+                uri = href.strip_prefix("http://cairn.test").unwrap().to_string();
+            }
+            None => return seen,
+        }
+    }
+    panic!("no end of pages from {first}");
+}
+
+/// `sortby` orders the whole matching set before paging: following next links with a small
+/// page gives the same order as one sort of every feature (stable on id order, nulls last in
+/// either direction), and the public sorts only what it sees.
+#[tokio::test]
+async fn sortby_orders_the_whole_set_before_paging() {
+    let t = setup();
+    let items = "/ogc/collections/hazardous-areas/items";
+    for token in [None, Some(t.officer.as_str())] {
+        let (_, _, all) = get_json(&t, &format!("{items}?limit=1000"), token).await;
+        let features = all["features"].as_array().unwrap().clone();
+        let key = |f: &Value, k: &str| f["properties"][k].as_str().map(str::to_string);
+        for (sortby, keys) in [
+            ("name", vec![("name", false)]),
+            ("-name", vec![("name", true)]),
+            ("%2Bstatus,-name", vec![("status", false), ("name", true)]),
+            // An unencoded + arrives as a space.
+            ("+status,name", vec![("status", false), ("name", false)]),
+            (
+                "-reported_at,name",
+                vec![("reported_at", true), ("name", false)],
+            ),
+        ] {
+            let mut expected = features.clone();
+            // A stable sort of the id order the server starts from.
+            expected.sort_by(|a, b| {
+                for (k, descending) in &keys {
+                    let o = match (key(a, k), key(b, k)) {
+                        (None, None) => std::cmp::Ordering::Equal,
+                        (None, _) => return std::cmp::Ordering::Greater,
+                        (_, None) => return std::cmp::Ordering::Less,
+                        (Some(x), Some(y)) => {
+                            if *descending {
+                                y.cmp(&x)
+                            } else {
+                                x.cmp(&y)
+                            }
+                        }
+                    };
+                    if o != std::cmp::Ordering::Equal {
+                        return o;
+                    }
+                }
+                std::cmp::Ordering::Equal
+            });
+            let expected: Vec<String> = expected
+                .iter()
+                .map(|f| f["id"].as_str().unwrap().to_string())
+                .collect();
+            let got = every_page(&t, &format!("{items}?limit=4&sortby={sortby}"), token).await;
+            assert_eq!(got, expected, "sortby={sortby}");
+        }
+        // Nulls last: a danger zone has no name and ends both orders of the public's view.
+        if token.is_none() {
+            for sortby in ["name", "-name"] {
+                let got = every_page(&t, &format!("{items}?limit=5&sortby={sortby}"), None).await;
+                assert!(
+                    got.last().unwrap().starts_with("zone-"),
+                    "{sortby}: {got:?}"
+                );
+            }
+        }
+    }
+    // Sorting with a filter: the filtered set, sorted, and counted.
+    let (_, _, v) = get_json(
+        &t,
+        &format!(
+            "{items}?limit=3&sortby=-name&filter={}",
+            q("name LIKE 'Field 1%'")
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(v["numberMatched"], 11);
+    assert_eq!(ids_of(&v), ["HA-000020", "HA-000019", "HA-000018"]);
+    // The officer may sort on classification; restricted after public.
+    let got = every_page(
+        &t,
+        &format!("{items}?limit=10&sortby=-classification"),
+        Some(&t.officer),
+    )
+    .await;
+    assert_eq!(got[0], "HA-SECRET");
+}
+
+/// The sortables (Part 8) and the geometry queryable, as each caller sees them, linked from the
+/// collection.
+#[tokio::test]
+async fn sortables_and_the_geometry_queryable() {
+    let t = setup();
+    for (token, restricted) in [(None, false), (Some(t.officer.as_str()), true)] {
+        let (s, ct, v) = get_json(&t, "/ogc/collections/hazardous-areas/sortables", token).await;
+        assert_eq!(
+            (s, ct.as_str()),
+            (StatusCode::OK, "application/schema+json")
+        );
+        assert_eq!(
+            v["$id"],
+            "http://cairn.test/ogc/collections/hazardous-areas/sortables"
+        );
+        let props = v["properties"].as_object().unwrap();
+        assert!(props.contains_key("name") && props.contains_key("reported_at"));
+        assert!(!props.contains_key("geometry"));
+        assert_eq!(props.contains_key("classification"), restricted);
+        assert_eq!(props.contains_key("kind"), !restricted);
+        assert!(props.values().all(|p| p["type"].is_string()), "{v}");
+        let (_, _, qs) = get_json(&t, "/ogc/collections/hazardous-areas/queryables", token).await;
+        let g = &qs["properties"]["geometry"];
+        assert_eq!(g["format"], "geometry-multipolygon", "{qs}");
+        assert!(g.get("type").is_none(), "{qs}");
+        let (_, _, c) = get_json(&t, "/ogc/collections/hazardous-areas", token).await;
+        assert!(
+            c["links"].as_array().unwrap().iter().any(|l| {
+                l["rel"] == "http://www.opengis.net/def/rel/ogc/1.0/sortables"
+                    && l["href"] == "http://cairn.test/ogc/collections/hazardous-areas/sortables"
+            }),
+            "{c}"
+        );
+    }
+    // What is declared is served: every CQL2 class this module implements, and sorting.
+    let (_, _, conf) = get_json(&t, "/ogc/conformance", None).await;
+    let declared: Vec<&str> = conf["conformsTo"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    for class in cairn_server::cql2::CONFORMANCE_CLASSES {
+        assert!(declared.contains(&class), "{class}");
+    }
+    let cql2: Vec<&&str> = declared
+        .iter()
+        .filter(|c| c.contains("/spec/cql2/"))
+        .collect();
+    assert_eq!(cql2.len(), cairn_server::cql2::CONFORMANCE_CLASSES.len());
+    for part8 in ["sortables", "sorting", "features-sorting"] {
+        assert!(declared.contains(
+            &format!("http://www.opengis.net/spec/ogcapi-features-8/1.0/conf/{part8}").as_str()
+        ));
+    }
 }

@@ -999,7 +999,8 @@ fn exports_over_http_open_in_gdal_and_filter_as_the_api_does(on: Backend) {
 }
 
 /// OWSLib reads the landing page, collections, conformance and API document, pages through every
-/// feature, and gets what it asks for from a bbox and a CQL2 filter (see owslib_client.py).
+/// feature, and gets what it asks for from a bbox, a CQL2 filter, the spatial functions in CQL2
+/// text and JSON (checked against shapely) and sortby across pages (see owslib_client.py).
 fn owslib_pages_filters_and_reads_the_api(on: Backend) {
     let started = Instant::now();
     let py = python();

@@ -5,18 +5,20 @@ Usage: owslib_client.py --url http://ADDR/ogc --public N --full M --token SECRET
 N and M are the feature counts that `cairn export --public` and `cairn export` wrote from the
 same store, counted by the caller. The script checks the landing page, collections,
 conformance and OpenAPI document through OWSLib; pages through every public feature with
-limit=500 and offset; checks a bbox query against shapely (with pyproj for metres) and a CQL2
-filter against the properties; then reads everything again with an officer's token.
+limit=500 and offset; checks a bbox query against shapely (with pyproj for metres), a CQL2
+filter against the properties, spatial functions in CQL2 text and JSON against shapely, and
+sortby paged through next links; then reads everything again with an officer's token.
 It prints one line per check and exits 1 when any failed.
 """
 
 import argparse
+import json
 import statistics
 import sys
 
 import pyproj
 from owslib.ogcapi.features import Features
-from shapely.geometry import box, shape
+from shapely.geometry import Polygon, box, mapping, shape
 from shapely.ops import transform
 
 COLLECTION = "hazardous-areas"
@@ -139,6 +141,48 @@ def main():
     check({f["id"] for f in r["features"]} == confirmed, f"filter status='confirmed' returns all {len(confirmed)} confirmed features (got {len(r['features'])})")
     r2 = w.collection_items(COLLECTION, **{"filter": "status='confirmed'", "filter-lang": "cql2-text", "limit": 1})
     check(r2.get("numberMatched") == len(confirmed), "filter with filter-lang=cql2-text matches the same features")
+
+    # Spatial functions on the server (CQL2 spatial-functions) against shapely (GEOS) on the
+    # features as read: each feature's geometry is its footprint, so the sets must be equal.
+    for cls in ["basic-spatial-functions", "basic-spatial-functions-plus", "spatial-functions", "cql2-json"]:
+        check(f"http://www.opengis.net/spec/cql2/1.0/conf/{cls}" in conf, f"conformance() declares {cls}")
+    tri = Polygon([(cx - 0.5, cy - 0.3), (cx + 0.5, cy - 0.3), (cx, cy + 0.4), (cx - 0.5, cy - 0.3)])
+    for func, test in [
+        ("S_INTERSECTS", lambda s: s.intersects(tri)),
+        ("S_WITHIN", lambda s: s.within(tri)),
+        ("S_DISJOINT", lambda s: s.disjoint(tri)),
+    ]:
+        expected = {i for i, s in shapes.items() if test(s)}
+        text = f"{func}(geometry, {tri.wkt})"
+        r = w.collection_items(COLLECTION, filter=text, limit=10000)
+        got = {f["id"] for f in r["features"]}
+        check(r.get("numberMatched") == len(got), f"{func}: numberMatched equals the features sent")
+        check(0 < len(expected) < len(features), f"{func}: the triangle selects some features but not all ({len(expected)})")
+        check(got == expected, f"{func}(geometry, triangle) returns what shapely finds ({len(got)} of {len(expected)}; missing {sorted(expected - got)[:5]}, stray {sorted(got - expected)[:5]})")
+        # The same filter in CQL2 JSON.
+        as_json = json.dumps({"op": func.lower(), "args": [{"property": "geometry"}, mapping(tri)]})
+        rj = w.collection_items(COLLECTION, **{"filter": as_json, "filter-lang": "cql2-json", "limit": 10000})
+        check({f["id"] for f in rj["features"]} == got, f"{func} in CQL2 JSON returns what the text form returns")
+
+    # sortby, paged with next links: the order of one sort of every feature (Python compares
+    # strings by code points too; a stable sort of the server's id order; no name last).
+    def name(f):
+        n = (f["properties"] or {}).get("name")
+        return n if isinstance(n, str) else None
+
+    # reverse=True keeps equal names in their first order, as the server's sort does.
+    named = sorted((f for f in features if name(f) is not None), key=name, reverse=True)
+    expected_order = [f["id"] for f in named] + [f["id"] for f in features if name(f) is None]
+    got_order = []
+    offset = 0
+    while True:
+        # OWSLib writes sortby=("name", "desc") as sortby=-name.
+        page = w.collection_items(COLLECTION, sortby=("name", "desc"), limit=PAGE, offset=offset)
+        got_order.extend(f["id"] for f in page["features"])
+        offset += len(page["features"])
+        if not page["features"] or not any(l.get("rel") == "next" and "sortby=-name" in l.get("href", "") for l in page.get("links", [])):
+            break
+    check(got_order == expected_order, f"sortby=-name over {offset // PAGE + 1} pages gives one descending order, nameless last ({len(got_order)} of {len(expected_order)})")
 
     # With an officer's token every current record is readable, restricted ones included.
     # OWSLib merges these headers into its module-wide defaults, so this comes last.
