@@ -326,18 +326,33 @@ impl ReadModel {
         // What the public sees now is dated from now: no record's own time says when it was
         // last written (`keep_dates` carries dates over from a model built before).
         let date = chrono::Utc::now();
-        let mut extent = None;
-        let mut public_extent = None;
-        let mut public: BTreeMap<Arc<str>, Arc<PublicFeature>> = BTreeMap::new();
+        // Each record's index entry and public feature, worked out on every core, a run of
+        // records each, then joined in the records' order (so that of the records shown as one
+        // zone the last stays, as inserting them one by one would have it).
+        let records: Vec<(&Arc<str>, &Arc<Record>)> = areas.iter().collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let run = records.len().div_ceil(threads).max(1);
+        let parts: Vec<Derived> = std::thread::scope(|scope| {
+            let handles: Vec<_> = records
+                .chunks(run)
+                .map(|part| scope.spawn(move || derive(part, catalogue, date)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        drop(records);
+        let (mut extent, mut public_extent) = (None, None);
         let mut hazards = Vec::with_capacity(areas.len());
-        for (id, r) in &areas {
-            hazards.push(Hazard::shared(id.clone(), &r.area, shape_of(r), catalogue));
-            extent = union(extent, r.area.shape.covering_bbox());
-            if let Some(f) = public_feature(id, r, catalogue, date) {
-                public_extent = union(public_extent, f.shape.covering_bbox());
-                public.insert(f.id.clone(), Arc::new(f));
-            }
+        let mut shown = Vec::with_capacity(parts.iter().map(|p| p.public.len()).sum());
+        for p in parts {
+            extent = union(extent, p.extent);
+            public_extent = union(public_extent, p.public_extent);
+            hazards.extend(p.hazards);
+            shown.extend(p.public.into_iter().map(|f| (f.id.clone(), Arc::new(f))));
         }
+        let public: BTreeMap<Arc<str>, Arc<PublicFeature>> = shown.into_iter().collect();
         // The public's place checks, the busiest question, read the point-location grid once it
         // is built (`plan`); those of field teams, officers, auditors and admins the tree alone
         // (tens of microseconds each), which spares the service a second grid's memory and
@@ -461,6 +476,38 @@ impl ReadModel {
             p.remove(shape, rank);
         }
     }
+}
+
+/// What a run of records gives the model: their index entries and public features, in the
+/// records' order, and the extents of both.
+struct Derived {
+    hazards: Vec<Hazard>,
+    public: Vec<PublicFeature>,
+    extent: Option<Rect<f64>>,
+    public_extent: Option<Rect<f64>>,
+}
+
+fn derive(
+    records: &[(&Arc<str>, &Arc<Record>)],
+    catalogue: &Catalogue,
+    date: Timestamp,
+) -> Derived {
+    let mut d = Derived {
+        hazards: Vec::with_capacity(records.len()),
+        public: Vec::with_capacity(records.len()),
+        extent: None,
+        public_extent: None,
+    };
+    for &(id, r) in records {
+        d.hazards
+            .push(Hazard::shared(id.clone(), &r.area, shape_of(r), catalogue));
+        d.extent = union(d.extent, r.area.shape.covering_bbox());
+        if let Some(f) = public_feature(id, r, catalogue, date) {
+            d.public_extent = union(d.public_extent, f.shape.covering_bbox());
+            d.public.push(f);
+        }
+    }
+    d
 }
 
 /// Every current area in the store, keyed by id, and when the newest data was recorded.
