@@ -232,8 +232,11 @@ pub struct Index {
     /// While a grid is built apart: its plan's number and every slot written since the plan was
     /// taken, with what the slot held then, so that `install_grid` can bring the grid up to the
     /// index as it is when the grid arrives.
-    since_plan: Option<(u64, HashMap<u32, Option<(Hazard, Rect<f64>)>>)>,
+    since_plan: Option<(u64, Touched)>,
 }
+
+/// Slots written since a grid plan, each with what it held when the plan was taken.
+type Touched = HashMap<u32, Option<(Hazard, Rect<f64>)>>;
 
 /// The numbers of grid plans (one counter for the process, so a grid is never installed in an
 /// index it was not planned for).

@@ -253,6 +253,7 @@ impl AppState {
                 }
                 state.notify_completed();
                 tracing::info!(
+                    target: "cairn_server::model",
                     ms = started.elapsed().as_millis() as u64,
                     installed,
                     rss_mib = model::resident_mib(),
@@ -272,6 +273,7 @@ impl AppState {
                     .install_grid(built);
                 state.notify_completed();
                 tracing::info!(
+                    target: "cairn_server::model",
                     ms = started.elapsed().as_millis() as u64,
                     installed,
                     rss_mib = model::resident_mib(),
