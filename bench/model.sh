@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: the read model on 1,000,000 areas (issue 14) — how long `cairn serve` takes to start
-# (until /health answers) and what it holds afterwards (RSS), then public place checks per second
+# (until /health answers) and what it holds afterwards (RSS; with a build that completes its model
+# after the start, also when that is done and the RSS then), then public place checks per second
 # with wrk as bench/http.sh asks them (bench/wrk/points.lua, accuracy 25 m).
 # Usage: bench/model.sh [BIN] [DB] [STARTS]   (defaults: target/release/cairn, bench/out/bench.db
 # from bench/import.sh 1000000, 3 starts; needs bench/out/points.txt, written by bench/http.sh)
@@ -24,7 +25,8 @@ trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null || true' EXIT
 for i in $(seq "$STARTS"); do
   echo "load before start $i: $(cut -d' ' -f1-3 /proc/loadavg)"
   t0=$(date +%s.%N)
-  CAIRN_LOG=warn "$BIN" --db "$DB" serve --addr "$ADDR" --config "$OUT/model.toml" > "$OUT/model-serve.log" 2>&1 &
+  rm -f "$DB-wal" "$DB-shm"
+  CAIRN_LOG=warn,cairn_server::model=info "$BIN" --db "$DB" serve --addr "$ADDR" --config "$OUT/model.toml" > "$OUT/model-serve.log" 2>&1 &
   PID=$!
   until curl -sf "http://$ADDR/health" >/dev/null; do
     kill -0 "$PID" 2>/dev/null || { echo "the server exited; see $OUT/model-serve.log" >&2; exit 1; }
@@ -33,6 +35,13 @@ for i in $(seq "$STARTS"); do
   ready=$(echo "$(date +%s.%N) - $t0" | bc)
   sleep 1
   echo "start $i: ready after $ready s; RSS $(( $(ps -o rss= -p "$PID") / 1024 )) MiB (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  # A build that completes its model after the start (issue 14) logs each part when it is in.
+  if grep -q 'grid and covering cells to come' "$OUT/model-serve.log"; then
+    until grep -q 'point-location grid built after the start' "$OUT/model-serve.log"; do sleep 0.1; done
+    done_at=$(echo "$(date +%s.%N) - $t0" | bc)
+    sleep 1
+    echo "start $i: model complete after $done_at s; RSS $(( $(ps -o rss= -p "$PID") / 1024 )) MiB (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  fi
   if [ "$i" = "$STARTS" ]; then
     echo "place checks: wrk -t2 -c16 -d$DURATION --latency -s bench/wrk/points.lua (load before $(cut -d' ' -f1-3 /proc/loadavg))"
     wrk -t2 -c16 -d"$DURATION" --latency -s bench/wrk/points.lua "http://$ADDR" |

@@ -10,8 +10,9 @@ pub mod prepared;
 pub mod route;
 pub mod shared;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use cairn_core::{Catalogue, HazardArea, Shape, Status};
 use geo::Intersects;
@@ -225,8 +226,67 @@ pub struct Index {
     by_id: HashMap<Arc<str>, u32>,
     squash: f64,
     /// The point-location grid over every hazard but the very largest; none in an index built
-    /// for a few queries (`build_without_grid`), which asks the tree instead.
+    /// for a few queries (`build_without_grid`), which asks the tree instead, or while the grid
+    /// is built apart (`grid_plan`).
     grid: Option<Grid>,
+    /// While a grid is built apart: its plan's number and every slot written since the plan was
+    /// taken, with what the slot held then, so that `install_grid` can bring the grid up to the
+    /// index as it is when the grid arrives.
+    since_plan: Option<(u64, Touched)>,
+}
+
+/// Slots written since a grid plan, each with what it held when the plan was taken.
+type Touched = HashMap<u32, Option<(Hazard, Rect<f64>)>>;
+
+/// The numbers of grid plans (one counter for the process, so a grid is never installed in an
+/// index it was not planned for).
+static PLANS: AtomicU64 = AtomicU64::new(1);
+
+/// Everything a point-location grid is built from, as an index held it when the plan was taken
+/// (`Index::grid_plan`): built on any thread (`GridPlan::build`) while the index goes on answering
+/// (from its tree) and taking writes, then installed (`Index::install_grid`).
+#[derive(Debug)]
+pub struct GridPlan {
+    number: u64,
+    sources: Vec<(u32, Hazard, Rect<f64>)>,
+}
+
+/// A grid built from a plan, to be installed in the index the plan came from.
+#[derive(Debug)]
+pub struct BuiltGrid {
+    number: u64,
+    grid: Grid,
+}
+
+impl GridPlan {
+    /// Builds the grid on up to `threads` threads.
+    pub fn build(self, threads: usize) -> BuiltGrid {
+        let sources: Vec<Source<'_>> = self
+            .sources
+            .iter()
+            .map(|(slot, hazard, bbox)| Source {
+                slot: *slot,
+                hazard,
+                bbox: *bbox,
+            })
+            .collect();
+        let grid = Grid::build(&sources, threads.max(1));
+        drop(sources);
+        BuiltGrid {
+            number: self.number,
+            grid,
+        }
+    }
+
+    /// Hazards the plan holds.
+    pub fn len(&self) -> usize {
+        self.sources.len()
+    }
+
+    /// True when the plan holds no hazard.
+    pub fn is_empty(&self) -> bool {
+        self.sources.is_empty()
+    }
 }
 
 impl Default for Index {
@@ -239,8 +299,34 @@ impl Default for Index {
             by_id: HashMap::new(),
             squash: 1.0,
             grid: None,
+            since_plan: None,
         }
     }
+}
+
+/// Every held hazard whose box meets `b` (as the grid's `insert` asks when it cuts a tile finer),
+/// but those `skip` names.
+fn around<'a>(
+    tree: &'a RTree<Entry>,
+    slots: &'a [Option<Slot>],
+    squash: f64,
+    b: Rect<f64>,
+    skip: impl Fn(u32) -> bool,
+) -> Vec<Source<'a>> {
+    let bx = AABB::from_corners(
+        [b.min().x * squash, b.min().y],
+        [b.max().x * squash, b.max().y],
+    );
+    tree.locate_in_envelope_intersecting(&bx)
+        .filter(|e| !skip(e.data))
+        .filter_map(|e| {
+            slots[e.data as usize].as_ref().map(|s| Source {
+                slot: e.data,
+                hazard: &s.hazard,
+                bbox: s.bbox,
+            })
+        })
+        .collect()
 }
 
 fn rect_of(h: &Hazard) -> Option<Rect<f64>> {
@@ -307,6 +393,100 @@ impl Index {
         drop(sources);
         idx.grid = Some(grid);
         idx
+    }
+
+    /// What the point-location grid of this index is built from, for building it apart (on
+    /// another thread, without holding the index): from now until `install_grid`, the index
+    /// notes every slot a write changes. Place checks meanwhile ask the tree, exactly as an
+    /// index without a grid does. `None` when the index has its grid already. A second plan
+    /// replaces the first (whose grid will then not be installed).
+    pub fn grid_plan(&mut self) -> Option<GridPlan> {
+        if self.grid.is_some() {
+            return None;
+        }
+        let number = PLANS.fetch_add(1, Ordering::Relaxed);
+        self.since_plan = Some((number, HashMap::new()));
+        let sources = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, s)| s.as_ref().map(|s| (slot as u32, s.hazard.clone(), s.bbox)))
+            .collect();
+        Some(GridPlan { number, sources })
+    }
+
+    /// True while a grid is being built apart for this index (`grid_plan` taken, not installed).
+    pub fn grid_pending(&self) -> bool {
+        self.since_plan.is_some()
+    }
+
+    /// True when the index has its point-location grid.
+    pub fn has_grid(&self) -> bool {
+        self.grid.is_some()
+    }
+
+    /// Installs a grid built from this index's plan, after bringing it up to the index as it is
+    /// now: every slot a write changed since the plan is taken out of the grid as it was then
+    /// and put back as it is now, as `upsert` and `remove` would have done. Returns false (and
+    /// installs nothing) when the grid was not planned for this index as it is (another plan
+    /// came after it, or the index has a grid).
+    pub fn install_grid(&mut self, built: BuiltGrid) -> bool {
+        match &self.since_plan {
+            Some((n, _)) if *n == built.number && self.grid.is_none() => {}
+            _ => return false,
+        }
+        let (_, touched) = self.since_plan.take().expect("checked above");
+        let mut grid = built.grid;
+        for (&slot, was) in &touched {
+            if let Some((hazard, bbox)) = was {
+                grid.remove(&Source {
+                    slot,
+                    hazard,
+                    bbox: *bbox,
+                });
+            }
+        }
+        // Slots held now, put back in order; a tile cut finer meanwhile is cut from the hazards
+        // already in the grid (and the one going in), never from one still to come.
+        let mut coming: Vec<u32> = touched
+            .keys()
+            .copied()
+            .filter(|&slot| self.slots[slot as usize].is_some())
+            .collect();
+        coming.sort_unstable();
+        let mut waiting: HashSet<u32> = coming.iter().copied().collect();
+        for slot in coming {
+            let s = self.slots[slot as usize].as_ref().expect("held");
+            let (tree, slots, squash) = (&self.tree, &self.slots, self.squash);
+            let waiting_now = &waiting;
+            grid.insert(
+                &Source {
+                    slot,
+                    hazard: &s.hazard,
+                    bbox: s.bbox,
+                },
+                |b| {
+                    around(tree, slots, squash, b, |o| {
+                        o != slot && waiting_now.contains(&o)
+                    })
+                },
+            );
+            waiting.remove(&slot);
+        }
+        self.grid = Some(grid);
+        true
+    }
+
+    /// Notes what a slot held before a write changes it, while a grid is built apart.
+    fn note(&mut self, slot: u32) {
+        if let Some((_, touched)) = &mut self.since_plan {
+            touched.entry(slot).or_insert_with(|| {
+                self.slots
+                    .get(slot as usize)
+                    .and_then(Option::as_ref)
+                    .map(|s| (s.hazard.clone(), s.bbox))
+            });
+        }
     }
 
     /// As `build`, without the grid: quicker to build for a command asking one place check, a
@@ -455,6 +635,7 @@ impl Index {
                 (self.slots.len() - 1) as u32
             }
         };
+        self.note(slot);
         self.by_id.insert(h.id.clone(), slot);
         self.names.set(slot, &h.id);
         self.tree.insert(self.entry(r, slot));
@@ -473,28 +654,13 @@ impl Index {
         } = self;
         let Some(grid) = grid else { return };
         let hazard = &slots[slot as usize].as_ref().expect("just stored").hazard;
-        let around = |b: Rect<f64>| -> Vec<Source<'_>> {
-            let bx = AABB::from_corners(
-                [b.min().x * *squash, b.min().y],
-                [b.max().x * *squash, b.max().y],
-            );
-            tree.locate_in_envelope_intersecting(&bx)
-                .filter_map(|e| {
-                    slots[e.data as usize].as_ref().map(|s| Source {
-                        slot: e.data,
-                        hazard: &s.hazard,
-                        bbox: s.bbox,
-                    })
-                })
-                .collect()
-        };
         grid.insert(
             &Source {
                 slot,
                 hazard,
                 bbox: r,
             },
-            around,
+            |b| around(tree, slots, *squash, b, |_| false),
         );
     }
 
@@ -503,6 +669,7 @@ impl Index {
         let Some(slot) = self.by_id.remove(id) else {
             return false;
         };
+        self.note(slot);
         if let Some(s) = self.slots[slot as usize].take() {
             self.tree.remove(&self.entry(s.bbox, slot));
             if let Some(g) = &mut self.grid {

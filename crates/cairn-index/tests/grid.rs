@@ -416,13 +416,10 @@ fn grid_agrees_with_a_brute_force_scan() {
     assert!(hits > 30_000, "only {hits} hits over {} places", qs.len());
 }
 
-#[test]
-fn grid_kept_current_agrees_with_a_brute_force_scan() {
-    let mut hazards = data();
-    let mut idx = Index::build(hazards.iter().cloned());
-    let mut rng = Rng(0xed17);
-    // Move a third of the hazards by up to 100 m and change their status; remove a tenth; add
-    // copies of others shifted by half a leaf, so that tiles grow and some are cut finer.
+/// Moves a third of the hazards by up to 100 m and changes their status; removes a tenth; adds
+/// copies of others shifted by half a leaf, so that tiles grow and some are cut finer; writes
+/// some again unchanged. `hazards` ends as what the index should hold.
+fn edit_many(idx: &mut Index, hazards: &mut Vec<Hazard>, rng: &mut Rng) {
     let n = hazards.len();
     for i in 0..n {
         match rng.below(10) {
@@ -455,14 +452,72 @@ fn grid_kept_current_agrees_with_a_brute_force_scan() {
     }
     hazards.retain(|h| !h.id.is_empty());
     assert_eq!(idx.len(), hazards.len());
+}
+
+/// Compares the index with the brute-force scan at `n` places; returns the hits.
+fn agree_at_places(idx: &Index, hazards: &[Hazard], rng: &mut Rng, n: usize) -> usize {
     let (open, all) = (Filter::default(), Filter::every_status());
     let mut hits = 0;
-    let b = boxed(&hazards);
-    for (i, q) in places(&hazards, &mut rng, 15_000).into_iter().enumerate() {
+    let b = boxed(hazards);
+    for (i, q) in places(hazards, rng, n).into_iter().enumerate() {
         let acc = [0.0, 25.0, 120.0][i % 3];
-        hits += agree(&idx, &b, q, acc, if i % 2 == 0 { &all } else { &open });
+        hits += agree(idx, &b, q, acc, if i % 2 == 0 { &all } else { &open });
     }
+    hits
+}
+
+#[test]
+fn grid_kept_current_agrees_with_a_brute_force_scan() {
+    let mut hazards = data();
+    let mut idx = Index::build(hazards.iter().cloned());
+    let mut rng = Rng(0xed17);
+    edit_many(&mut idx, &mut hazards, &mut rng);
+    let hits = agree_at_places(&idx, &hazards, &mut rng, 15_000);
     assert!(hits > 15_000, "only {hits} hits");
+}
+
+#[test]
+fn grid_built_apart_takes_the_writes_made_while_it_was_built() {
+    // The service's start: the index answers from its tree while its grid is built on another
+    // thread from a plan; writes arrive meanwhile; the grid, once installed, holds them.
+    let mut hazards = data();
+    let mut idx = Index::build_without_grid(hazards.iter().cloned());
+    let plan = idx.grid_plan().expect("no grid yet");
+    assert_eq!(plan.len(), hazards.len());
+    assert!(idx.grid_pending() && !idx.has_grid());
+    let mut rng = Rng(0xa9a7);
+    edit_many(&mut idx, &mut hazards, &mut rng);
+    // Meanwhile the tree answers, exactly.
+    let hits = agree_at_places(&idx, &hazards, &mut rng, 3_000);
+    assert!(hits > 3_000, "only {hits} hits before the grid");
+    let built = std::thread::spawn(move || plan.build(2))
+        .join()
+        .expect("built");
+    assert!(idx.install_grid(built));
+    assert!(idx.has_grid() && !idx.grid_pending());
+    let hits = agree_at_places(&idx, &hazards, &mut rng, 15_000);
+    assert!(hits > 15_000, "only {hits} hits");
+    // And it goes on taking writes in place.
+    edit_many(&mut idx, &mut hazards, &mut rng);
+    let hits = agree_at_places(&idx, &hazards, &mut rng, 6_000);
+    assert!(hits > 6_000, "only {hits} hits after more writes");
+    // An index with its grid plans none.
+    assert!(idx.grid_plan().is_none());
+}
+
+#[test]
+fn a_grid_from_a_superseded_plan_is_not_installed() {
+    let hazards = data();
+    let mut idx = Index::build_without_grid(hazards.iter().cloned());
+    let first = idx.grid_plan().expect("no grid yet");
+    let second = idx.grid_plan().expect("no grid yet");
+    assert!(!idx.install_grid(first.build(1)));
+    assert!(!idx.has_grid() && idx.grid_pending());
+    assert!(idx.install_grid(second.build(1)));
+    assert!(idx.has_grid());
+    let mut rng = Rng(0x5e7e);
+    let hits = agree_at_places(&idx, &hazards, &mut rng, 3_000);
+    assert!(hits > 3_000, "only {hits} hits");
 }
 
 fn shift(s: &Shape, dx: f64, dy: f64) -> Shape {

@@ -30,7 +30,7 @@ pub mod vt;
 pub mod web;
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -102,6 +102,9 @@ struct Shared {
     policy: RwLock<Option<Arc<cairn_audit::run::LoadedPolicy>>>,
     /// Timeouts, the compute pool, caps and rate limits (`limits.rs`).
     guards: limits::Guards,
+    /// Notified each time a part of the model built after the start (`complete_in_background`)
+    /// is installed.
+    completed: (Mutex<()>, Condvar),
 }
 
 /// The state every handler shares.
@@ -180,7 +183,9 @@ impl AppState {
         // The feed's number is read before the records: whatever commits while they load is
         // applied again by the first catch-up (applying a revision twice is harmless).
         let seq = feed_store.last_change()?;
-        let mut model = ReadModel::load(replica.as_deref().unwrap_or(&*store), &catalogue)?;
+        // Answering starts once the records, the public features and both trees are in; the
+        // covering cells and the public grid follow on a thread of their own.
+        let mut model = ReadModel::load_core(replica.as_deref().unwrap_or(&*store), &catalogue)?;
         drop(replica);
         model.seq = seq;
         let catalogue_version = newest_catalogue(&*feed_store)?;
@@ -209,10 +214,127 @@ impl AppState {
                 intake: reports::Intake::start(intake_store),
                 policy: RwLock::new(None),
                 guards: limits::Guards::new(limits),
+                completed: (Mutex::new(()), Condvar::new()),
             }),
         };
         state.follow();
+        state.complete_in_background();
         Ok(state)
+    }
+
+    /// Builds what the model left out at start (its covering cells, then the public grid) on a
+    /// thread of its own, each from a plan taken under the model's lock and installed under it
+    /// with every write made meanwhile (`ReadModel::plan`, `install_cells`, `install_grid`). Until
+    /// then every answer is exact all the same: low-zoom tiles are drawn from the indexes, public
+    /// place checks asked of the tree. A model replaced meanwhile (a rebuild, which is complete)
+    /// takes nothing from it. Ends early when the last handle to the state is dropped.
+    fn complete_in_background(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        let run = move || {
+            let started = Instant::now();
+            let plan = {
+                let Some(inner) = weak.upgrade() else { return };
+                let mut m = inner.model.write().unwrap_or_else(|e| e.into_inner());
+                m.plan()
+            };
+            let Some(plan) = plan else { return };
+            let built = plan.cells.build();
+            {
+                let Some(inner) = weak.upgrade() else { return };
+                let state = AppState { inner };
+                let installed = state
+                    .inner
+                    .model
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .install_cells(built);
+                if installed {
+                    // Tiles drawn from the indexes meanwhile may differ from the cells' on a
+                    // cell's very border (both cover every hazard): draw them again.
+                    state.clear_tiles();
+                }
+                state.notify_completed();
+                tracing::info!(
+                    target: "cairn_server::model",
+                    ms = started.elapsed().as_millis() as u64,
+                    installed,
+                    rss_mib = model::resident_mib(),
+                    "covering cells built after the start"
+                );
+            }
+            if let Some(grid) = plan.grid {
+                let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let built = grid.build(threads);
+                let Some(inner) = weak.upgrade() else { return };
+                let state = AppState { inner };
+                let installed = state
+                    .inner
+                    .model
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .install_grid(built);
+                state.notify_completed();
+                tracing::info!(
+                    target: "cairn_server::model",
+                    ms = started.elapsed().as_millis() as u64,
+                    installed,
+                    rss_mib = model::resident_mib(),
+                    "public point-location grid built after the start"
+                );
+            }
+        };
+        if let Err(e) = std::thread::Builder::new()
+            .name("cairn-complete".into())
+            .spawn(run)
+        {
+            tracing::warn!(error = %e, "no thread to complete the read model on; completing it now");
+            self.inner
+                .model
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .complete();
+        }
+    }
+
+    fn notify_completed(&self) {
+        let _held = self
+            .inner
+            .completed
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        self.inner.completed.1.notify_all();
+    }
+
+    /// Waits until the model is complete (its covering cells and public grid built after the
+    /// start): for tests and benchmarks that look at those parts themselves. Every answer is
+    /// exact before, so the service itself never waits.
+    pub fn wait_until_complete(&self) {
+        let mut held = self
+            .inner
+            .completed
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        while !self.model().building().is_empty() {
+            held = match self
+                .inner
+                .completed
+                .1
+                .wait_timeout(held, Duration::from_millis(50))
+            {
+                Ok((g, _)) => g,
+                Err(e) => e.into_inner().0,
+            };
+        }
+    }
+
+    fn clear_tiles(&self) {
+        self.inner
+            .tiles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// Starts the thread that follows the store's change feed, so writes made by any process

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use cairn_core::WireEnum;
 use cairn_core::public::{DangerZone, PublicDetail, PublicView, public_view};
 use cairn_core::{Catalogue, Shape, Status, Timestamp};
-use cairn_index::{Hazard, HoldsShape, Index, ShapeRef};
+use cairn_index::{BuiltGrid, GridPlan, Hazard, HoldsShape, Index, ShapeRef};
 use cairn_store::{Store, StoreError, StoredArea};
 
 use crate::pyramid::Pyramid;
@@ -175,6 +175,60 @@ pub struct ReadModel {
     pub public_extent: Option<Rect<f64>>,
     /// The change feed's number this model has reached: every changeset up to it is applied.
     pub seq: i64,
+    /// While the covering cells are still to be built (a model that answers before they are,
+    /// `from_areas_core`): every count a write made since their plan, to be made again in them
+    /// when they arrive (`install_cells`). Low-zoom tiles are drawn from the indexes meanwhile.
+    cells_pending: Option<CellsPending>,
+}
+
+/// The counts writes made while the covering cells were being built: (public pyramid, shape,
+/// rank, counted in rather than out), in order.
+#[derive(Debug, Default)]
+struct CellsPending {
+    plan: u64,
+    changes: Vec<(bool, ShapeRef, u8, bool)>,
+}
+
+/// The numbers of the covering cells' plans (as `cairn_index`'s grid plans are numbered).
+static CELL_PLANS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// What both covering-cell pyramids are built from, as the model held it when the plan was taken
+/// (`ReadModel::plan`): each open record's shape (with its rank, and a mask of the pyramids it
+/// counts in) and each danger zone's.
+#[derive(Debug)]
+pub struct CellsPlan {
+    plan: u64,
+    ranked: Vec<(ShapeRef, u8, u8)>,
+}
+
+/// Both pyramids built from a plan, for `ReadModel::install_cells`.
+#[derive(Debug)]
+pub struct BuiltCells {
+    plan: u64,
+    cells: Pyramid,
+    public_cells: Pyramid,
+}
+
+impl CellsPlan {
+    /// Rasterises every shape once, on two threads.
+    pub fn build(self) -> BuiltCells {
+        let ranked: Vec<(&Shape, u8, u8)> =
+            self.ranked.iter().map(|(s, r, m)| (&**s, *r, *m)).collect();
+        let (cells, public_cells) = Pyramid::build_pair(&ranked);
+        BuiltCells {
+            plan: self.plan,
+            cells,
+            public_cells,
+        }
+    }
+}
+
+/// What a model that answers before it is complete still needs: its covering cells and its
+/// public point-location grid, each built apart from the model and installed in it when done.
+#[derive(Debug)]
+pub struct Plan {
+    pub cells: CellsPlan,
+    pub grid: Option<GridPlan>,
 }
 
 fn union(a: Option<Rect<f64>>, b: Option<Rect<f64>>) -> Option<Rect<f64>> {
@@ -194,21 +248,29 @@ fn union(a: Option<Rect<f64>>, b: Option<Rect<f64>>) -> Option<Rect<f64>> {
 }
 
 impl ReadModel {
-    /// Builds the model from the store's current state.
+    /// Builds the model from the store's current state, complete.
     pub fn load<S: Store + ?Sized>(
         store: &S,
         catalogue: &Catalogue,
     ) -> Result<ReadModel, StoreError> {
+        let mut model = ReadModel::load_core(store, catalogue)?;
+        model.complete();
+        Ok(model)
+    }
+
+    /// Builds the model from the store's current state, answering before it is complete: the
+    /// records, the public features and both indexes' trees, without the public point-location
+    /// grid and the covering cells (`plan`, then `install_cells` and `install_grid`). Every answer
+    /// is exact meanwhile: place checks ask the tree, low-zoom tiles are drawn from the indexes.
+    pub fn load_core<S: Store + ?Sized>(
+        store: &S,
+        catalogue: &Catalogue,
+    ) -> Result<ReadModel, StoreError> {
         let started = std::time::Instant::now();
-        let mut areas = BTreeMap::new();
-        store.for_each_area(None, &mut |s| {
-            areas.insert(Arc::from(s.area.id.as_str()), Arc::new(Record(s)));
-            Ok(())
-        })?;
-        let data_date = store.stats()?.last_recorded_at;
+        let (areas, data_date) = read_records(store)?;
         let read = started.elapsed();
         let read_rss = resident_mib();
-        let model = ReadModel::from_areas(areas, catalogue, data_date);
+        let model = ReadModel::from_areas_core(areas, catalogue, data_date);
         tracing::info!(
             areas = model.areas.len(),
             public = model.public.len(),
@@ -216,8 +278,7 @@ impl ReadModel {
             read_rss_mib = read_rss,
             build_ms = (started.elapsed() - read).as_millis() as u64,
             rss_mib = resident_mib(),
-            grid_mib = model.public_index.grid_census().0 >> 20,
-            "read model built"
+            "read model answering (grid and covering cells to come)"
         );
         Ok(model)
     }
@@ -228,64 +289,99 @@ impl ReadModel {
         catalogue: &Catalogue,
         data_date: Option<Timestamp>,
     ) -> ReadModel {
-        // What the public sees now is dated from now: no record's own time says when it was
-        // last written (`keep_dates` carries dates over from a model built before).
-        let date = chrono::Utc::now();
-        let mut extent = None;
-        let mut public_extent = None;
-        let mut public: BTreeMap<Arc<str>, Arc<PublicFeature>> = BTreeMap::new();
-        let mut hazards = Vec::with_capacity(areas.len());
-        for (id, r) in &areas {
-            hazards.push(Hazard::shared(id.clone(), &r.area, shape_of(r), catalogue));
-            extent = union(extent, r.area.shape.covering_bbox());
-            if let Some(f) = public_feature(id, r, catalogue, date) {
-                public_extent = union(public_extent, f.shape.covering_bbox());
-                public.insert(f.id.clone(), Arc::new(f));
-            }
-        }
-        // The public's place checks, the busiest question, read the point-location grid; those of
-        // field teams, officers, auditors and admins the tree alone (tens of microseconds each),
-        // which spares the service a second grid's memory and start-up time. The two indexes and
-        // their cell pyramids are built side by side.
-        let derived = date.signed_duration_since(chrono::Utc::now()).abs();
-        let derived_rss = resident_mib();
-        tracing::info!(
-            derive_ms = derived.num_milliseconds(),
-            rss_mib = derived_rss,
-            "hazards and public features derived"
-        );
-        let (public_index, index) = std::thread::scope(|scope| {
-            let full = scope.spawn(move || {
-                let t = std::time::Instant::now();
-                let index = Index::build_without_grid(hazards);
-                tracing::info!(
-                    index_ms = t.elapsed().as_millis() as u64,
-                    rss_mib = resident_mib(),
-                    "full index built"
-                );
-                index
-            });
-            let t = std::time::Instant::now();
-            let public_index = Index::build(public.values().map(|f| public_hazard(f)));
-            tracing::info!(
-                index_ms = t.elapsed().as_millis() as u64,
-                rss_mib = resident_mib(),
-                "public index built"
-            );
-            let full = full.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-            (public_index, full)
-        });
+        let mut model = ReadModel::from_areas_core(areas, catalogue, data_date);
+        model.complete();
+        model
+    }
+
+    /// Builds what `from_areas_core` left out, here and now.
+    pub fn complete(&mut self) {
+        let Some(plan) = self.plan() else { return };
         let t = std::time::Instant::now();
-        let (cells, public_cells) = pyramids(&areas, &public);
+        let installed = self.install_cells(plan.cells.build());
+        debug_assert!(installed);
         tracing::info!(
             pyramids_ms = t.elapsed().as_millis() as u64,
             rss_mib = resident_mib(),
             "covering cells built"
         );
+        if let Some(grid) = plan.grid {
+            let t = std::time::Instant::now();
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let installed = self.install_grid(grid.build(threads));
+            debug_assert!(installed);
+            tracing::info!(
+                grid_ms = t.elapsed().as_millis() as u64,
+                rss_mib = resident_mib(),
+                grid_mib = self.public_index.grid_census().0 >> 20,
+                "public point-location grid built"
+            );
+        }
+    }
+
+    /// As `from_areas`, without the public point-location grid and the covering cells: what a
+    /// service needs to answer exactly, the rest to be built apart (`plan`).
+    pub fn from_areas_core(
+        areas: BTreeMap<Arc<str>, Arc<Record>>,
+        catalogue: &Catalogue,
+        data_date: Option<Timestamp>,
+    ) -> ReadModel {
+        // What the public sees now is dated from now: no record's own time says when it was
+        // last written (`keep_dates` carries dates over from a model built before).
+        let date = chrono::Utc::now();
+        // Each record's index entry and public feature, worked out on every core, a run of
+        // records each, then joined in the records' order (so that of the records shown as one
+        // zone the last stays, as inserting them one by one would have it).
+        let records: Vec<(&Arc<str>, &Arc<Record>)> = areas.iter().collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let run = records.len().div_ceil(threads).max(1);
+        let parts: Vec<Derived> = std::thread::scope(|scope| {
+            let handles: Vec<_> = records
+                .chunks(run)
+                .map(|part| scope.spawn(move || derive(part, catalogue, date)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        drop(records);
+        let (mut extent, mut public_extent) = (None, None);
+        let mut hazards = Vec::with_capacity(areas.len());
+        let mut shown = Vec::with_capacity(parts.iter().map(|p| p.public.len()).sum());
+        for p in parts {
+            extent = union(extent, p.extent);
+            public_extent = union(public_extent, p.public_extent);
+            hazards.extend(p.hazards);
+            shown.extend(p.public.into_iter().map(|f| (f.id.clone(), Arc::new(f))));
+        }
+        let public: BTreeMap<Arc<str>, Arc<PublicFeature>> = shown.into_iter().collect();
+        // The public's place checks, the busiest question, read the point-location grid once it
+        // is built (`plan`); those of field teams, officers, auditors and admins the tree alone
+        // (tens of microseconds each), which spares the service a second grid's memory and
+        // start-up time. The two trees are built side by side.
+        let derived = date.signed_duration_since(chrono::Utc::now()).abs();
+        tracing::info!(
+            derive_ms = derived.num_milliseconds(),
+            rss_mib = resident_mib(),
+            "hazards and public features derived"
+        );
+        let t = std::time::Instant::now();
+        let (public_index, index) = std::thread::scope(|scope| {
+            let full = scope.spawn(move || Index::build_without_grid(hazards));
+            let public_index = Index::build_without_grid(public.values().map(|f| public_hazard(f)));
+            let full = full.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (public_index, full)
+        });
+        tracing::info!(
+            index_ms = t.elapsed().as_millis() as u64,
+            rss_mib = resident_mib(),
+            "both indexes' trees built"
+        );
         ReadModel {
             index,
-            cells,
-            public_cells,
+            cells: Pyramid::default(),
+            public_cells: Pyramid::default(),
             areas,
             public_date: (!public.is_empty()).then_some(date),
             public,
@@ -294,8 +390,139 @@ impl ReadModel {
             extent,
             public_extent,
             seq: 0,
+            cells_pending: Some(CellsPending::default()),
         }
     }
+
+    /// What is still to be built for this model to be complete, as it holds now; from now on
+    /// every write is noted, so that what is built from the plan can be brought up to the model
+    /// as it is when installed. `None` when the model is complete. A second plan replaces the
+    /// first (whose parts are then not installed).
+    pub fn plan(&mut self) -> Option<Plan> {
+        let pending = self.cells_pending.as_mut()?;
+        pending.plan = CELL_PLANS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        pending.changes.clear();
+        let cells = CellsPlan {
+            plan: pending.plan,
+            ranked: ranked_shapes(&self.areas, &self.public),
+        };
+        Some(Plan {
+            cells,
+            grid: self.public_index.grid_plan(),
+        })
+    }
+
+    /// Installs covering cells built from this model's plan, after counting in them every write
+    /// made since the plan. False (nothing installed) when they were planned for another model
+    /// or an earlier plan.
+    pub fn install_cells(&mut self, built: BuiltCells) -> bool {
+        match &self.cells_pending {
+            Some(p) if p.plan == built.plan => {}
+            _ => return false,
+        }
+        let pending = self.cells_pending.take().expect("checked above");
+        let (mut cells, mut public_cells) = (built.cells, built.public_cells);
+        for (public, shape, rank, add) in pending.changes {
+            let p = if public {
+                &mut public_cells
+            } else {
+                &mut cells
+            };
+            if add {
+                p.add(&shape, rank);
+            } else {
+                p.remove(&shape, rank);
+            }
+        }
+        self.cells = cells;
+        self.public_cells = public_cells;
+        true
+    }
+
+    /// Installs the public point-location grid built from this model's plan, after putting in it
+    /// every write made since the plan (`Index::install_grid`).
+    pub fn install_grid(&mut self, built: BuiltGrid) -> bool {
+        self.public_index.install_grid(built)
+    }
+
+    /// True when the covering cells are built (low-zoom tiles read them; else the indexes).
+    pub fn cells_ready(&self) -> bool {
+        self.cells_pending.is_none()
+    }
+
+    /// What is still being built, for `/health`: empty for a complete model.
+    pub fn building(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if !self.cells_ready() {
+            v.push("covering cells");
+        }
+        if !self.public_index.has_grid() {
+            v.push("point-location grid");
+        }
+        v
+    }
+
+    /// Counts a shape in or out of a pyramid, or notes the count for cells still being built.
+    fn count(&mut self, public: bool, shape: &ShapeRef, rank: u8, add: bool) {
+        if let Some(p) = &mut self.cells_pending {
+            p.changes.push((public, shape.clone(), rank, add));
+            return;
+        }
+        let p = if public {
+            &mut self.public_cells
+        } else {
+            &mut self.cells
+        };
+        if add {
+            p.add(shape, rank);
+        } else {
+            p.remove(shape, rank);
+        }
+    }
+}
+
+/// What a run of records gives the model: their index entries and public features, in the
+/// records' order, and the extents of both.
+struct Derived {
+    hazards: Vec<Hazard>,
+    public: Vec<PublicFeature>,
+    extent: Option<Rect<f64>>,
+    public_extent: Option<Rect<f64>>,
+}
+
+fn derive(
+    records: &[(&Arc<str>, &Arc<Record>)],
+    catalogue: &Catalogue,
+    date: Timestamp,
+) -> Derived {
+    let mut d = Derived {
+        hazards: Vec::with_capacity(records.len()),
+        public: Vec::with_capacity(records.len()),
+        extent: None,
+        public_extent: None,
+    };
+    for &(id, r) in records {
+        d.hazards
+            .push(Hazard::shared(id.clone(), &r.area, shape_of(r), catalogue));
+        d.extent = union(d.extent, r.area.shape.covering_bbox());
+        if let Some(f) = public_feature(id, r, catalogue, date) {
+            d.public_extent = union(d.public_extent, f.shape.covering_bbox());
+            d.public.push(f);
+        }
+    }
+    d
+}
+
+/// Every current area in the store, keyed by id, and when the newest data was recorded.
+type Records = (BTreeMap<Arc<str>, Arc<Record>>, Option<Timestamp>);
+
+fn read_records<S: Store + ?Sized>(store: &S) -> Result<Records, StoreError> {
+    let mut areas = BTreeMap::new();
+    store.for_each_area(None, &mut |s| {
+        areas.insert(Arc::from(s.area.id.as_str()), Arc::new(Record(s)));
+        Ok(())
+    })?;
+    Ok((areas, store.stats()?.last_recorded_at))
 }
 
 impl ReadModel {
@@ -368,15 +595,14 @@ impl ReadModel {
         if let Some(old) = self.areas.get(&id).cloned() {
             let h = Hazard::shared(id.clone(), &old.area, shape_of(&old), catalogue);
             if open.admits(&h) {
-                self.cells.remove(&h.shape, rank(h.status.as_str()));
+                self.count(false, &h.shape, rank(h.status.as_str()), false);
             }
             if let Some(f) = public_feature(&id, &old, catalogue, date) {
                 let shared =
                     f.status_label == "danger-zone" && self.zone_used_by_other(&f, &id, catalogue);
                 if !shared {
                     if let Some(shown) = self.public.remove(&f.id) {
-                        self.public_cells
-                            .remove(&shown.shape, rank(shown.status_label));
+                        self.count(true, &shown.shape, rank(shown.status_label), false);
                     }
                     self.public_index.remove(&f.id);
                 }
@@ -384,18 +610,17 @@ impl ReadModel {
         }
         let h = Hazard::shared(id.clone(), &s.area, shape_of(&s), catalogue);
         if open.admits(&h) {
-            self.cells.add(&h.shape, rank(h.status.as_str()));
+            self.count(false, &h.shape, rank(h.status.as_str()), true);
         }
         self.index.upsert(h);
         self.extent = union(self.extent, s.area.shape.covering_bbox());
         if let Some(f) = public_feature(&id, &s, catalogue, date) {
             self.public_extent = union(self.public_extent, f.shape.covering_bbox());
             // A zone already shown (for another record) is replaced, not counted twice.
-            if let Some(shown) = self.public.get(&f.id) {
-                self.public_cells
-                    .remove(&shown.shape, rank(shown.status_label));
+            if let Some(shown) = self.public.get(&f.id).cloned() {
+                self.count(true, &shown.shape, rank(shown.status_label), false);
             }
-            self.public_cells.add(&f.shape, rank(f.status_label));
+            self.count(true, &f.shape, rank(f.status_label), true);
             self.public_index.upsert(public_hazard(&f));
             self.public.insert(f.id.clone(), Arc::new(f));
         }
@@ -457,7 +682,7 @@ impl ReadModel {
 const ZONE_MARK: u8 = 1 << 7;
 
 /// The process's resident set in MiB, for the start-up log (0 where /proc is not).
-fn resident_mib() -> u64 {
+pub(crate) fn resident_mib() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
         .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
@@ -498,37 +723,39 @@ pub fn public_label(status: Status, categories: u8) -> &'static str {
     }
 }
 
-/// The low zooms' covering cells of the open records (for callers who see everything) and of the
-/// public features, ranked by their labels as tiles rank them, as `Pyramid::add` would count them
-/// one by one: a public record's shape, the same for both audiences, is rasterised once for both.
-fn pyramids(
+/// What the low zooms' covering cells count: the open records (for callers who see everything)
+/// and the public features, ranked by their labels as tiles rank them, as `Pyramid::add` would
+/// count them one by one, each with a mask of the pyramids it counts in (`Pyramid::build_pair`):
+/// a public record's shape, the same for both audiences, is rasterised once for both.
+fn ranked_shapes(
     areas: &BTreeMap<Arc<str>, Arc<Record>>,
     public: &BTreeMap<Arc<str>, Arc<PublicFeature>>,
-) -> (Pyramid, Pyramid) {
+) -> Vec<(ShapeRef, u8, u8)> {
     let open = cairn_index::Filter::default();
-    let mut ranked: Vec<(&Shape, u8, u8)> = Vec::with_capacity(areas.len() + public.len() / 8);
+    let mut ranked: Vec<(ShapeRef, u8, u8)> = Vec::with_capacity(areas.len() + public.len() / 8);
     for (id, r) in areas {
         if !open.admits_parts(r.area.props.status, 0) {
             continue;
         }
         let rank_all = rank(r.area.props.status.as_str());
-        let shown = public.get(id).filter(|f| {
-            matches!(f.seen, Seen::Area(_)) && ShapeRef::same_copy(&f.shape, &shape_of(r))
-        });
+        let mine = shape_of(r);
+        let shown = public
+            .get(id)
+            .filter(|f| matches!(f.seen, Seen::Area(_)) && ShapeRef::same_copy(&f.shape, &mine));
         match shown {
             Some(f) => {
                 debug_assert_eq!(rank(f.status_label), rank_all);
-                ranked.push((&r.area.shape, rank_all, 0b11));
+                ranked.push((mine, rank_all, 0b11));
             }
-            None => ranked.push((&r.area.shape, rank_all, 0b01)),
+            None => ranked.push((mine, rank_all, 0b01)),
         }
     }
     for f in public.values() {
         if matches!(f.seen, Seen::Zone(_)) {
-            ranked.push((&f.shape, rank(f.status_label), 0b10));
+            ranked.push((f.shape.clone(), rank(f.status_label), 0b10));
         }
     }
-    Pyramid::build_pair(&ranked)
+    ranked
 }
 
 /// The public feature for a record (whose id is `id`), if the public is to see it at all. A public

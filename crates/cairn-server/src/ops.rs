@@ -70,6 +70,9 @@ pub async fn health(State(state): State<AppState>, caller: Caller) -> impl IntoR
         body["public_data_date"] = json!(m.public_date);
         // Whether the model follows a read replica (`--read-db`) rather than the primary.
         body["read_replica"] = json!(state.follows_replica());
+        // What of the model is still being built after the start (every answer is exact
+        // meanwhile; some are slower): empty once complete.
+        body["building"] = json!(m.building());
         if let Some(e) = feed_error {
             body["feed_error"] = json!(e);
         }

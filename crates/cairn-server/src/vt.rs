@@ -12,12 +12,12 @@ use cairn_core::WireEnum;
 use cairn_index::{Filter, Hazard};
 use serde_json::json;
 
-use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::model::public_label;
 use crate::ogc::base_url;
 use crate::tiles::{self, TileFeature, TileValue};
+use crate::{AppState, ReadModel};
 
 /// The layer every tile holds.
 pub const LAYER: &str = "hazards";
@@ -116,14 +116,21 @@ impl Drawn {
 
 /// Draws one tile for an audience.
 fn draw(state: &AppState, public: bool, zi: u8, xi: u32, yi: u32) -> Vec<u8> {
-    if zi < tiles::DETAIL_MIN_ZOOM {
+    draw_model(&state.model(), public, zi, xi, yi)
+}
+
+/// Draws one tile for an audience from a read model (the public's when `public`).
+pub fn draw_model(m: &ReadModel, public: bool, zi: u8, xi: u32, yi: u32) -> Vec<u8> {
+    if zi < tiles::DETAIL_MIN_ZOOM && m.cells_ready() {
         // Low zooms: the covering cells computed with the read model.
-        let m = state.model();
         let pyramid = if public { &m.public_cells } else { &m.cells };
         let cells = pyramid.cells(zi, xi, yi);
         tiles::encode_cells(LAYER, &cells, |r| TileValue::String(rank_label(r).into()))
     } else {
-        let m = state.model();
+        // From the index: every tile from zoom 10, and a low-zoom tile while the covering cells
+        // are still being built after a start (`tiles::aggregates` draws it as cells, each
+        // hazard rasterised as the pyramid would have it).
+        debug_assert!(zi >= tiles::DETAIL_MIN_ZOOM || tiles::aggregates(zi, 0));
         let (min, max) = tiles::tile_bbox(zi, xi, yi, tiles::BUFFER_PX);
         let idx = if public { &m.public_index } else { &m.index };
         let hits: Vec<&Hazard> = idx.in_bbox(min, max, &Filter::default());

@@ -1594,3 +1594,160 @@ async fn a_spot_published_as_its_outline_comes_back_unchanged_and_moves_by_its_c
     );
     assert_eq!(t.digest(), before);
 }
+
+/// The tile of zoom `z` holding a place (Web Mercator).
+fn tile_at(z: u8, lon: f64, lat: f64) -> (u32, u32) {
+    let n = f64::from(1u32 << z);
+    let phi = lat.to_radians();
+    let x = ((lon + 180.0) / 360.0 * n).floor();
+    let y = ((1.0 - (phi.tan() + 1.0 / phi.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor();
+    (x as u32, y as u32)
+}
+
+/// The ids a public place check of the model finds the place inside.
+fn inside_ids(m: &cairn_server::ReadModel, lon: f64, lat: f64) -> Vec<String> {
+    m.public_index
+        .check_point(
+            geo_types::Coord { x: lon, y: lat },
+            0.0,
+            &cairn_index::Filter::default(),
+        )
+        .inside
+        .iter()
+        .map(|h| h.id.to_string())
+        .collect()
+}
+
+/// A service answers once its records and trees are in; its covering cells (low-zoom tiles) and
+/// public grid (place checks) are built afterwards, from a plan, while writes go on. Every write
+/// made meanwhile must be in them when they arrive, and every answer meanwhile exact: a hazard
+/// written during the build is found by a place check and drawn in a low-zoom tile before, and
+/// after, and the completed model holds what a model loaded afresh holds.
+#[tokio::test]
+async fn writes_made_while_the_grid_and_cells_are_built_reach_them() {
+    let t = setup();
+    let cat = Catalogue::builtin();
+    // The start as the service makes it, with the building held here between plan and install.
+    let mut m = t
+        .state
+        .with_store(|s| cairn_server::ReadModel::load_core(s, &cat).unwrap());
+    assert_eq!(m.building(), ["covering cells", "point-location grid"]);
+    let plan = m.plan().expect("a model to complete");
+    // Meanwhile: a new public area, a new restricted one (shown as a danger zone) and the public
+    // HA-PUB moved away, committed and applied as the change feed applies them.
+    let (new_pub, new_zone) = ("HA-NEW", "HA-HIDDEN");
+    t.state.with_store(|s| {
+        let mut w = s
+            .begin(ChangeMeta {
+                author: "test".into(),
+                reason: "written during the build".into(),
+                source: None,
+            })
+            .unwrap();
+        w.put_area(&area(new_pub, 37.0, ORG_A, Classification::Public))
+            .unwrap();
+        w.put_area(&area(new_zone, 37.5, ORG_B, Classification::Restricted))
+            .unwrap();
+        let mut moved = area("HA-PUB", 36.3, ORG_A, Classification::Public);
+        moved.shape = square(38.5, 49.9, 0.01);
+        w.put_area(&moved).unwrap();
+        w.commit().unwrap();
+        for id in [new_pub, new_zone, "HA-PUB"] {
+            m.apply(s.get_area(id, None).unwrap().unwrap(), &cat);
+        }
+    });
+    let fresh = t
+        .state
+        .with_store(|s| cairn_server::ReadModel::load(s, &cat).unwrap());
+    assert!(fresh.building().is_empty());
+    let places = [
+        (37.005, 49.905),
+        (37.505, 49.905),
+        (38.505, 49.905),
+        (36.305, 49.905),
+        (36.005, 49.905),
+    ];
+    let tiles: Vec<(u8, u32, u32)> = [3u8, 6, 9]
+        .iter()
+        .flat_map(|&z| places.iter().map(move |&(x, y)| (z, x, y)))
+        .map(|(z, x, y)| {
+            let (tx, ty) = tile_at(z, x, y);
+            (z, tx, ty)
+        })
+        .collect();
+    let same_answers = |m: &cairn_server::ReadModel, when: &str| {
+        for (x, y) in places {
+            assert_eq!(
+                inside_ids(m, x, y),
+                inside_ids(&fresh, x, y),
+                "{when}: place check at {x} {y}"
+            );
+        }
+        for &(z, x, y) in &tiles {
+            for public in [true, false] {
+                assert_eq!(
+                    cairn_server::vt::draw_model(m, public, z, x, y),
+                    cairn_server::vt::draw_model(&fresh, public, z, x, y),
+                    "{when}: tile {z}/{x}/{y} (public {public})"
+                );
+            }
+        }
+    };
+    assert_eq!(inside_ids(&m, 37.005, 49.905), [new_pub]);
+    assert_eq!(inside_ids(&m, 36.305, 49.905), Vec::<String>::new());
+    assert_eq!(inside_ids(&m, 38.505, 49.905), ["HA-PUB"]);
+    assert_eq!(inside_ids(&m, 37.505, 49.905).len(), 1, "the danger zone");
+    same_answers(&m, "before the grid and cells");
+    // Built apart, then installed with the writes made since the plan.
+    let cells = std::thread::spawn(move || plan.cells.build())
+        .join()
+        .unwrap();
+    assert!(m.install_cells(cells));
+    assert_eq!(m.building(), ["point-location grid"]);
+    same_answers(&m, "with the cells, before the grid");
+    let grid = plan.grid.expect("a grid to build").build(2);
+    assert!(m.install_grid(grid));
+    assert!(m.building().is_empty() && m.public_index.has_grid());
+    assert_eq!(m.cells, fresh.cells);
+    assert_eq!(m.public_cells, fresh.public_cells);
+    same_answers(&m, "complete");
+    // A second plan of a complete model: none.
+    assert!(m.plan().is_none());
+}
+
+/// The service itself: a write accepted at once after the start is in its low-zoom tiles and
+/// public checks, whether it came before, during or after the model's completion, and the
+/// completed model is the one a fresh load gives.
+#[tokio::test]
+async fn a_write_at_once_after_the_start_is_in_the_completed_model() {
+    let t = setup();
+    let officer = t.token("officer");
+    let r = send(
+        &t.state,
+        "POST",
+        ITEMS,
+        officer,
+        &[],
+        geojson(&new_feature(ORG_A, "public", 37.2)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    t.state.wait_until_complete();
+    common::assert_model_is_current(&t.state);
+    let check = send(
+        &t.state,
+        "GET",
+        "/api/check/point?lon=37.205&lat=50.005",
+        None,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(check.body["inside"][0]["id"], id.as_str(), "{}", check.body);
+    let (z, (x, y)) = (5, tile_at(5, 37.205, 50.005));
+    let m = t.state.model();
+    let drawn = cairn_server::vt::draw_model(&m, true, z, x, y);
+    assert!(!drawn.is_empty());
+    assert!(!m.public_cells.cells(z, x, y).is_empty());
+}

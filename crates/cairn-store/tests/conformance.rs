@@ -296,6 +296,63 @@ fn sqlite_store_persists_and_refuses_foreign_files() {
 }
 
 #[test]
+fn sqlite_a_large_store_is_read_on_two_threads_as_on_one() {
+    // From 20,000 current areas on, `for_each_area` reads the two halves of the ids on two
+    // connections; the reading of a past state (`as_of`) is one query on one. Both must give
+    // every record once, in id order, at its current revision.
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = sqlite_backend(dir.path());
+    let many: Vec<HazardArea> = (0..24_000)
+        .map(|i| {
+            let mut a = area(
+                &format!("HA-{i:05}"),
+                Status::Suspected,
+                30.0 + f64::from(i) * 1e-4,
+            );
+            a.props.name = Some(format!("area {i} \u{2014} \"quoted\""));
+            a
+        })
+        .collect();
+    put(&mut *s, "first", &many);
+    // A second changeset changes every seventh, so current revisions are not all first ones.
+    let changed: Vec<HazardArea> = many
+        .iter()
+        .step_by(7)
+        .map(|a| {
+            let mut a = a.clone();
+            a.props.status = Status::Confirmed;
+            a
+        })
+        .collect();
+    put(&mut *s, "second", &changed);
+    let read = |as_of| {
+        let mut v = Vec::new();
+        let n = s
+            .for_each_area(as_of, &mut |a| {
+                v.push(a);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(n as usize, v.len());
+        v
+    };
+    let split = read(None);
+    let one = read(Some(chrono::Utc::now()));
+    assert_eq!(split.len(), many.len());
+    assert!(split.windows(2).all(|w| w[0].area.id < w[1].area.id));
+    assert_eq!(split, one);
+    assert_eq!(
+        split
+            .iter()
+            .filter(|a| a.revision.author == "second")
+            .count(),
+        changed.len()
+    );
+    assert_eq!(split[7].area.props.status, Status::Confirmed);
+    assert_eq!(split[8].area, many[8]);
+}
+
+#[test]
 fn sqlite_revisions_cannot_be_rewritten_even_with_raw_sql() {
     let dir = tempfile::tempdir().unwrap();
     {

@@ -9,6 +9,9 @@ use serde_json::Value;
 /// shapes and properties (but the data date, which only a rebuild moves for untouched
 /// features), indexes of the same size and the same covering cells for low-zoom tiles.
 pub fn assert_model_is_current(state: &AppState) {
+    // The covering cells and the public grid are built after the start, and take every write
+    // made meanwhile: compare them once they are in.
+    state.wait_until_complete();
     let fresh =
         state.with_store(|s| cairn_server::ReadModel::load(s, &Catalogue::builtin()).unwrap());
     let m = state.model();

@@ -266,7 +266,105 @@ fn row_to_stored(r: &rusqlite::Row<'_>) -> Result<StoredArea, StoreError> {
     })
 }
 
+/// From this many current areas on, `for_each_area` reads them on two threads.
+const SPLIT_READ_AT: i64 = 20_000;
+
 impl SqliteStore {
+    /// Every current area, in id order, read (and decoded from WKB and JSON) on two threads: the
+    /// first half of the ids on this connection, the second on another connection to the same
+    /// file, both reading one and the same state of the store (each in a read transaction, begun
+    /// until both name the same newest changeset). `None` when that cannot be had (few areas, a
+    /// store in a transaction, no second connection, the two states apart): then read on one.
+    fn for_each_current_area_split(
+        &self,
+        f: &mut dyn FnMut(StoredArea) -> Result<(), StoreError>,
+    ) -> Result<Option<u64>, StoreError> {
+        if !self.conn.is_autocommit() {
+            return Ok(None);
+        }
+        let areas: i64 = self.conn.query_row(
+            &format!("SELECT count(*) FROM heads WHERE kind = '{AREA}'"),
+            [],
+            |r| r.get(0),
+        )?;
+        if areas < SPLIT_READ_AT {
+            return Ok(None);
+        }
+        let Ok(other) = SqliteStore::open(Path::new(&self.path), OpenMode::ReadOnly) else {
+            return Ok(None);
+        };
+        let newest = |c: &Connection| -> Result<i64, StoreError> {
+            Ok(
+                c.query_row("SELECT coalesce(max(id), 0) FROM changesets", [], |r| {
+                    r.get(0)
+                })?,
+            )
+        };
+        self.conn.execute_batch("BEGIN")?;
+        let result = (|| {
+            other.conn.execute_batch("BEGIN")?;
+            // Each transaction's state is fixed by its first read.
+            if newest(&self.conn)? != newest(&other.conn)? {
+                return Ok(None);
+            }
+            let counted: i64 = self.conn.query_row(
+                &format!("SELECT count(*) FROM heads WHERE kind = '{AREA}'"),
+                [],
+                |r| r.get(0),
+            )?;
+            let half = counted / 2;
+            let middle: String = self.conn.query_row(
+                &format!(
+                    "SELECT record_id FROM heads WHERE kind = '{AREA}' ORDER BY record_id LIMIT 1 OFFSET ?1"
+                ),
+                [half],
+                |r| r.get(0),
+            )?;
+            let part = |op: &str| {
+                format!(
+                    "{SELECT_REV} JOIN heads h ON h.rev = r.rev WHERE h.kind = '{AREA}' AND h.record_id {op} ?1 ORDER BY h.record_id"
+                )
+            };
+            let (first, second) = (part("<"), part(">="));
+            let (second, middle_ref) = (&second, &middle);
+            std::thread::scope(|scope| {
+                let later = scope.spawn(move || -> Result<Vec<StoredArea>, StoreError> {
+                    let other = other;
+                    let mut stmt = other.conn.prepare(second)?;
+                    let mut rows = stmt.query([middle_ref])?;
+                    let mut out = Vec::with_capacity(usize::try_from(half).unwrap_or(0) + 1);
+                    while let Some(r) = rows.next()? {
+                        out.push(row_to_stored(r)?);
+                    }
+                    Ok(out)
+                });
+                let mut n = 0u64;
+                let mut read_first = || -> Result<(), StoreError> {
+                    let mut stmt = self.conn.prepare(&first)?;
+                    let mut rows = stmt.query([&middle])?;
+                    while let Some(r) = rows.next()? {
+                        f(row_to_stored(r)?)?;
+                        n += 1;
+                    }
+                    Ok(())
+                };
+                let first_read = read_first();
+                let rest = later
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e));
+                first_read?;
+                for s in rest? {
+                    f(s)?;
+                    n += 1;
+                }
+                Ok(Some(n))
+            })
+        })();
+        // Both transactions only read: ending them changes nothing.
+        self.conn.execute_batch("COMMIT")?;
+        result
+    }
+
     /// Starts an atomic change attributed to `meta`, as this backend's own transaction (the
     /// store's commands use its internals; `Store::begin` hands it out boxed).
     pub fn begin(&mut self, meta: ChangeMeta) -> Result<SqliteTx<'_>, StoreError> {
@@ -411,6 +509,11 @@ impl Store for SqliteStore {
         as_of: Option<Timestamp>,
         f: &mut dyn FnMut(StoredArea) -> Result<(), StoreError>,
     ) -> Result<u64, StoreError> {
+        if as_of.is_none()
+            && let Some(n) = self.for_each_current_area_split(f)?
+        {
+            return Ok(n);
+        }
         let (sql, limit) = match as_of {
             None => (
                 format!(

@@ -476,6 +476,19 @@ pub struct Stores {
     pub replica: Option<Box<dyn cairn_store::Backend>>,
 }
 
+/// Transparent huge pages off for the service's process, unless `MIMALLOC_ALLOW_THP` says
+/// otherwise. The read model is gigabytes of fresh memory on a large store, and a huge page is
+/// cleared whole at its first touch: on 1,000,000 areas that was 6.6–8.9 s of system time to
+/// start against 2.8–2.9 s without (BENCHMARKS.md, issue 14), with public place checks per
+/// second unchanged within the noise of the measurement.
+fn no_huge_pages() {
+    // A kernel that refuses (too old) leaves them on: slower to start, nothing else.
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+        let _ = rustix::thread::disable_transparent_huge_pages(true);
+    }
+}
+
 /// Runs the service on an open store with these limits until interrupted.
 pub fn serve_store_with(
     Stores { store, replica }: Stores,
@@ -503,6 +516,7 @@ pub fn serve_store_with(
             eprintln!("cairn: warning: the audit policy does not fit the store yet: {e}");
         }
     }
+    no_huge_pages();
     let state = AppState::with_replica(store, replica, catalogue, reports, limits)?;
     state.set_policy(policy);
     let rt = tokio::runtime::Builder::new_multi_thread()
