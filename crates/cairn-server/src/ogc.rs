@@ -229,31 +229,11 @@ pub async fn queryables_doc(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     check_collection(&id)?;
-    let b = base_url(&headers);
-    let mut props = Map::new();
-    for (name, kind, ty, format) in queryables(caller.role.sees_restricted()) {
-        let mut p = if kind == QueryableType::Geometry {
-            // Part 3: a spatial queryable has a format and no type.
-            json!({ "title": name, "x-ogc-role": "primary-geometry" })
-        } else {
-            json!({ "type": ty, "title": name })
-        };
-        if let Some(f) = format {
-            p["format"] = json!(f);
-        }
-        props.insert(name.into(), p);
-    }
-    Ok(typed(
-        json!({
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": format!("{b}/ogc/collections/{COLLECTION}/queryables"),
-            "type": "object",
-            "title": "Hazardous areas",
-            "properties": props,
-            "additionalProperties": false,
-        })
-        .to_string(),
-        "application/schema+json",
+    Ok(queryables_schema(
+        &base_url(&headers),
+        "queryables",
+        caller.role.sees_restricted(),
+        true,
     ))
 }
 
@@ -265,22 +245,37 @@ pub async fn sortables_doc(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     check_collection(&id)?;
-    let b = base_url(&headers);
+    Ok(queryables_schema(
+        &base_url(&headers),
+        "sortables",
+        caller.role.sees_restricted(),
+        false,
+    ))
+}
+
+/// The JSON Schema of the queryables (`/queryables`, with the geometry) or of those `sortby` may
+/// name (`/sortables`, without it), for callers who see everything (`full`) or the public.
+fn queryables_schema(b: &str, what: &str, full: bool, with_geometry: bool) -> Response {
     let mut props = Map::new();
-    for (name, kind, ty, format) in queryables(caller.role.sees_restricted()) {
-        if kind == QueryableType::Geometry {
-            continue;
-        }
-        let mut p = json!({ "type": ty, "title": name });
+    for (name, kind, ty, format) in queryables(full) {
+        let mut p = if kind == QueryableType::Geometry {
+            if !with_geometry {
+                continue;
+            }
+            // Part 3: a spatial queryable has a format and no type.
+            json!({ "title": name, "x-ogc-role": "primary-geometry" })
+        } else {
+            json!({ "type": ty, "title": name })
+        };
         if let Some(f) = format {
             p["format"] = json!(f);
         }
         props.insert(name.into(), p);
     }
-    Ok(typed(
+    typed(
         json!({
             "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": format!("{b}/ogc/collections/{COLLECTION}/sortables"),
+            "$id": format!("{b}/ogc/collections/{COLLECTION}/{what}"),
             "type": "object",
             "title": "Hazardous areas",
             "properties": props,
@@ -288,7 +283,7 @@ pub async fn sortables_doc(
         })
         .to_string(),
         "application/schema+json",
-    ))
+    )
 }
 
 /// The properties a feature of the collection may carry, with their JSON Schema, for callers who
