@@ -6,6 +6,7 @@
 // labels are drawn into small images in the page.
 
 import { STRINGS, LANGS, initialLang, saveLang, distance, compass, date } from './i18n.js';
+import { keepArea, loadKept, forgetKept, checkKept, covers, boxKm2, MAX_KEEP_KM2 } from './offline.js';
 
 const MAPLIBRE_VERSION = document.querySelector('meta[name="maplibre-version"]').content;
 const maplibregl = await import(`/vendor/maplibre-gl.js?v=${encodeURIComponent(MAPLIBRE_VERSION)}`);
@@ -13,13 +14,24 @@ maplibregl.setWorkerUrl(new URL(`/vendor/maplibre-gl-worker.js?v=${encodeURIComp
 
 const abs = (path) => new URL(path, location.href).href;
 
-// Colours of the statuses; the legend in style.css uses the same ones.
+// Colours of the statuses; the legend in style.css uses the same ones. They differ in lightness
+// as well as hue (dark red, orange, light yellow, purple, near-black red), so that people with
+// red-green colour blindness tell them apart; suspected areas are also striped, reduced ones
+// dotted and danger zones hatched, so that no status is told by colour alone.
 const COLOURS = {
-  confirmed: '#d7191c',
-  suspected: '#f47a20',
-  reduced: '#e9b400',
-  reported: '#8e44ad',
-  'danger-zone': '#7a0010',
+  confirmed: '#b2182b',
+  suspected: '#f07c1f',
+  reduced: '#f2d230',
+  reported: '#7b3294',
+  'danger-zone': '#5e0014',
+};
+// Outlines: the same hues, darker where the fill is light.
+const EDGES = {
+  confirmed: '#7f0015',
+  suspected: '#a84a00',
+  reduced: '#7a6400',
+  reported: '#4d1a60',
+  'danger-zone': '#3a000c',
 };
 const SELECT = '#1d4ed8';
 const ROUTE = '#1d4ed8';
@@ -42,6 +54,10 @@ const state = {
   loadSeq: 0,
   // The report being written: its place, and the last answer (a receipt or an error).
   report: { place: null, sending: false, receipt: null, error: null },
+  kept: null, // the area kept for offline use (web/offline.js), once read
+  keeping: null, // { done, total } while an area is being kept, or { error }
+  offline: false, // the last attempt to reach the service failed
+  walk: null, // { watch, last, warned, fix } while "warn me as I walk" is on
 };
 
 const $ = (sel) => document.querySelector(sel);
@@ -75,9 +91,9 @@ function hatchImage() {
   const c = document.createElement('canvas');
   c.width = c.height = size;
   const g = c.getContext('2d');
-  g.fillStyle = 'rgba(122, 0, 16, 0.22)';
+  g.fillStyle = 'rgba(94, 0, 20, 0.22)';
   g.fillRect(0, 0, size, size);
-  g.strokeStyle = 'rgba(122, 0, 16, 0.9)';
+  g.strokeStyle = 'rgba(94, 0, 20, 0.9)';
   g.lineWidth = 2.2 * ratio;
   g.beginPath();
   for (let k = -size; k <= size * 2; k += size / 2) {
@@ -85,6 +101,34 @@ function hatchImage() {
     g.lineTo(k + size, 0);
   }
   g.stroke();
+  return { image: g.getImageData(0, 0, size, size), ratio };
+}
+
+// Light stripes over suspected areas and light dots over reduced ones, drawn over their colour.
+function patternImage(kind) {
+  const ratio = 2;
+  const size = 10 * ratio;
+  const c = document.createElement('canvas');
+  c.width = c.height = size;
+  const g = c.getContext('2d');
+  g.fillStyle = 'rgba(255, 255, 255, 0.75)';
+  g.strokeStyle = 'rgba(255, 255, 255, 0.75)';
+  if (kind === 'stripes') {
+    g.lineWidth = 1.6 * ratio;
+    g.beginPath();
+    for (let k = -size; k <= size * 2; k += size / 2) {
+      g.moveTo(k, 0);
+      g.lineTo(k + size, size);
+    }
+    g.stroke();
+  } else {
+    g.fillStyle = 'rgba(90, 70, 0, 0.55)';
+    for (const [x, y] of [[0.25, 0.25], [0.75, 0.75]]) {
+      g.beginPath();
+      g.arc(x * size, y * size, 1.5 * ratio, 0, 2 * Math.PI);
+      g.fill();
+    }
+  }
   return { image: g.getImageData(0, 0, size, size), ratio };
 }
 
@@ -149,6 +193,12 @@ function hazardSource(kind) {
 // drawn as the most severe.
 const STATUS = ['case', ['==', ['get', 'kind'], 'danger-zone'], 'danger-zone', ['coalesce', ['get', 'status'], 'danger-zone']];
 const COLOUR = ['match', STATUS, 'confirmed', COLOURS.confirmed, 'suspected', COLOURS.suspected, 'reduced', COLOURS.reduced, 'reported', COLOURS.reported, COLOURS['danger-zone']];
+const EDGE = ['match', STATUS, 'confirmed', EDGES.confirmed, 'suspected', EDGES.suspected, 'reduced', EDGES.reduced, 'reported', EDGES.reported, EDGES['danger-zone']];
+// Covering cells at low zooms carry how many hazards touch them: the more, the stronger the
+// colour, so a region with a few hazards reads differently from one saturated with them. A cell
+// of one hazard is still plainly drawn (never below 0.35).
+const IS_CELL = ['has', 'count'];
+const DENSITY = ['interpolate', ['linear'], ['ln', ['max', 1, ['to-number', ['get', 'count'], 1]]], 0, 0.35, 1.6, 0.55, 3, 0.75, 4.6, 0.95];
 const IS_POLYGON = ['match', ['geometry-type'], ['Polygon', 'MultiPolygon'], true, false];
 const IS_LINE = ['match', ['geometry-type'], ['LineString', 'MultiLineString'], true, false];
 const IS_POINT = ['match', ['geometry-type'], ['Point', 'MultiPoint'], true, false];
@@ -169,11 +219,15 @@ function hazardLayers(sourceLayer) {
   if (sourceLayer) base['source-layer'] = sourceLayer;
   return [
     { ...base, id: 'hz-fill', type: 'fill', filter: ['all', IS_POLYGON, ['!', IS_ZONE]],
-      paint: { 'fill-color': COLOUR, 'fill-opacity': ['interpolate', ['linear'], ['zoom'], 5, 0.75, 12, 0.45] } },
+      paint: { 'fill-color': COLOUR, 'fill-opacity': ['interpolate', ['linear'], ['zoom'],
+        5, ['case', IS_CELL, DENSITY, 0.75], 12, ['case', IS_CELL, DENSITY, 0.5]] } },
+    { ...base, id: 'hz-pattern', type: 'fill', filter: ['all', IS_POLYGON, ['!', IS_CELL], ['match', STATUS, ['suspected', 'reduced'], true, false]],
+      paint: { 'fill-pattern': ['match', STATUS, 'suspected', 'stripes', 'dots'] } },
     { ...base, id: 'hz-zone', type: 'fill', filter: ['all', IS_POLYGON, IS_ZONE],
       paint: { 'fill-pattern': 'hatch' } },
     { ...base, id: 'hz-outline', type: 'line', filter: IS_POLYGON,
-      paint: { 'line-color': COLOUR, 'line-width': ['interpolate', ['linear'], ['zoom'], 5, 0.8, 12, 2], 'line-opacity': 0.95 } },
+      paint: { 'line-color': EDGE, 'line-width': ['interpolate', ['linear'], ['zoom'], 5, 0.8, 12, 2],
+        'line-opacity': ['case', IS_CELL, DENSITY, 0.95] } },
     { ...base, id: 'hz-line-edge', type: 'line', filter: IS_LINE, layout: { 'line-cap': 'round', 'line-join': 'round' },
       paint: { 'line-color': COLOUR, 'line-width': metres('_w0', 4), 'line-opacity': 0.9 } },
     { ...base, id: 'hz-line', type: 'line', filter: IS_LINE, layout: { 'line-cap': 'round', 'line-join': 'round' },
@@ -267,10 +321,23 @@ async function loadHazards() {
       url = next ? next.href : null;
     }
   } catch (err) {
-    if (seq === state.loadSeq) setCount(t().serviceError);
+    if (seq !== state.loadSeq) return;
     console.warn('Cairn: could not load hazards', err);
+    if (err instanceof TypeError && state.kept) {
+      // No connection: draw the kept area's hazards instead.
+      setOffline(true);
+      map.getSource(HAZARD_SOURCE).setData({ type: 'FeatureCollection', features: prepare(structuredClone(state.kept.features)) });
+      state.loaded = { box: state.kept.box, complete: true };
+      state.counts = { shown: state.kept.features.length, matched: state.kept.features.length };
+      setDataDate(state.kept.dataDate || state.kept.keptAt);
+      renderCount();
+      markReady();
+      return;
+    }
+    setCount(t().serviceError);
     return;
   }
+  setOffline(false);
   if (seq !== state.loadSeq) return; // A newer view's load is under way.
   map.getSource(HAZARD_SOURCE).setData({ type: 'FeatureCollection', features: prepare(features) });
   state.loaded = { box, complete: features.length >= matched };
@@ -356,6 +423,8 @@ map.setMissingStyleImageResolver((id) => {
     if (STRINGS[lang]) addImageOnce(map, id, labelImage(STRINGS[lang].zoneLabel, { size: 11, bold: true, colour: '#ffffff', box: COLOURS['danger-zone'] }));
   } else if (id === 'hatch') {
     addImageOnce(map, id, hatchImage());
+  } else if (id === 'stripes' || id === 'dots') {
+    addImageOnce(map, id, patternImage(id));
   }
 });
 
@@ -383,6 +452,17 @@ async function collectionInfo() {
 
 const tilesPromise = detectTiles();
 const infoPromise = collectionInfo();
+// The area kept for offline use, read at once (web/offline.js).
+const keptPromise = loadKept().then((k) => {
+  state.kept = k;
+  if (!navigator.onLine) state.offline = true;
+  renderKept();
+  renderOffline();
+  return k;
+}).catch((err) => {
+  console.warn('Cairn: the kept area could not be read', err);
+  return null;
+});
 
 map.on('load', async () => {
   const useTiles = await tilesPromise;
@@ -423,11 +503,14 @@ map.on('load', async () => {
   // The whole country, unless the address names a place (a shared link).
   if (!/[#&]at=/.test(location.hash)) map.fitBounds(UKRAINE_BOUNDS, { padding: 12, animate: false });
 
+  await keptPromise;
   const info = await infoPromise;
   const interval = info?.extent?.temporal?.interval?.[0];
   if (interval && interval[1]) setDataDate(interval[1]);
   if (state.source === 'tiles') {
     setCount('');
+    // Tiles may come from a kept area when the service cannot be reached: ask it once.
+    serviceReachable().then((up) => setOffline(!up));
     map.once('idle', () => markReady());
     map.on('sourcedata', (e) => {
       if (e.sourceId === HAZARD_SOURCE && e.isSourceLoaded) markReady();
@@ -436,7 +519,31 @@ map.on('load', async () => {
     await loadHazards();
   }
   applyLang();
+  openFromAddress();
 });
+
+// Tiles the map cannot fetch (no connection, outside a kept area) are expected offline: the
+// page says it is offline instead of filling the console.
+// Whether the service answers now (asked at most every 5 s).
+let probe = null;
+function serviceReachable() {
+  if (!probe || performance.now() - probe.at > 5000) {
+    probe = { at: performance.now(), answer: fetch(abs('/health'), { cache: 'no-store' }).then(() => true, () => false) };
+  }
+  return probe.answer;
+}
+
+map.on('error', async (e) => {
+  const reachable = navigator.onLine && await serviceReachable();
+  if (!reachable) {
+    setOffline(true);
+    console.warn('Cairn: map data unavailable offline', e.error?.message || e);
+  } else {
+    console.error('Cairn: map error', e.error || e);
+  }
+});
+window.addEventListener('offline', () => setOffline(true));
+window.addEventListener('online', () => setOffline(false));
 
 let moveTimer = null;
 map.on('moveend', () => {
@@ -507,12 +614,15 @@ function openPopup(lngLat, content) {
     if (state.popup === popup) {
       state.popup = null;
       state.popupFeatures = null;
+      setHashParam('hz', null);
       document.body.classList.remove('popup-open');
       if (!state.answer) highlight([]);
     }
   });
   state.popup = popup;
   document.body.classList.add('popup-open');
+  const ids = (content.features || []).map((f) => f.properties.id).filter(Boolean);
+  setHashParam('hz', ids.length === 1 ? ids[0] : null);
   fitPopup(popup);
   // Vector tiles carry only the id and status: fetch the rest.
   if (content.features && state.source === 'tiles') {
@@ -652,11 +762,8 @@ async function checkPoint(lon, lat, accuracy, how) {
   map.getSource('check').setData({ type: 'FeatureCollection', features: feats });
   state.answer = { kind: 'pending', text: 'checking' };
   renderAnswer();
-  const q = new URLSearchParams({ lon: lon.toFixed(6), lat: lat.toFixed(6), accuracy: String(Math.round(accuracy)) });
   try {
-    const r = await fetch(abs(`/api/check/point?${q}`), { headers: { Accept: 'application/json' } });
-    if (!r.ok) throw new Error(`${r.status}`);
-    const a = await r.json();
+    const a = await pointAnswer(lon, lat, accuracy);
     state.answer = { kind: 'point', data: a, how, lon, lat, accuracy };
     if (a.data_date) setDataDate(a.data_date);
     const ids = [...a.inside.map((h) => h.id), ...a.within_accuracy.map((h) => h.id)];
@@ -664,10 +771,54 @@ async function checkPoint(lon, lat, accuracy, how) {
     highlight(ids);
   } catch (err) {
     console.warn('Cairn: place check failed', err);
-    state.answer = { kind: 'error' };
+    state.answer = { kind: 'error', text: err.offline ? 'offlineNoData' : undefined };
   }
   renderAnswer();
   keepInView([[lon, lat]]);
+}
+
+// The service's answer for a place; when the service cannot be reached, the answer from the
+// kept area if it covers the place and its accuracy circle. An error marked `offline` says that
+// neither could answer.
+async function pointAnswer(lon, lat, accuracy) {
+  const q = new URLSearchParams({ lon: lon.toFixed(6), lat: lat.toFixed(6), accuracy: String(Math.round(accuracy)) });
+  let r;
+  try {
+    r = await fetch(abs(`/api/check/point?${q}`), { headers: { Accept: 'application/json' } });
+  } catch (err) {
+    setOffline(true);
+    if (state.kept && covers(state.kept, lon, lat, accuracy)) return checkKept(state.kept, lon, lat, accuracy);
+    const e = new Error('no connection and no kept data here');
+    e.offline = true;
+    throw e;
+  }
+  setOffline(false);
+  if (!r.ok) throw new Error(`${r.status}`);
+  return r.json();
+}
+
+// Advice for an answer made in the page from kept data, worded as the service's.
+function localAdvice(a) {
+  const hits = [...a.inside, ...a.within_accuracy];
+  if (!hits.length) return { danger: false, uk: STRINGS.uk.adviceClear, en: STRINGS.en.adviceClear };
+  const key = hits.every((h) => h.status === 'reported') ? 'adviceReported' : 'adviceDanger';
+  return { danger: true, uk: STRINGS.uk[key], en: STRINGS.en[key] };
+}
+
+function setOffline(off) {
+  if (state.offline === off) return;
+  state.offline = off;
+  renderOffline();
+}
+
+function renderOffline() {
+  const b = $('#offline-banner');
+  if (!state.offline) {
+    b.hidden = true;
+    return;
+  }
+  b.hidden = false;
+  b.textContent = state.kept ? t().offlineMap(date(state.lang, state.kept.keptAt, true)) : t().offlineNoData;
 }
 
 // After the panel has grown with an answer, moves the map so these places are still in view.
@@ -952,6 +1103,307 @@ function renderReport() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Keeping an area for offline use (web/offline.js does the work).
+
+// The TileJSON documents of the map's tiled sources (hazard tiles, base map): what to keep.
+function tiledSources() {
+  return Object.values(map.getStyle().sources)
+    .map((src) => src.url)
+    .filter((u) => typeof u === 'string' && u.startsWith(location.origin));
+}
+
+async function keepThisArea() {
+  if (state.keeping && !state.keeping.error) return;
+  const b = map.getBounds();
+  const box = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()];
+  const km2 = boxKm2(box);
+  if (km2 > MAX_KEEP_KM2) {
+    state.keeping = { error: t().keepZoomIn(Math.round(km2).toLocaleString(state.lang === 'uk' ? 'uk-UA' : 'en-GB'), MAX_KEEP_KM2) };
+    return renderKept();
+  }
+  state.keeping = { done: 0, total: 0 };
+  renderKept();
+  try {
+    const sources = [...tiledSources(), abs('/ogc/collections/hazardous-areas')];
+    state.kept = await keepArea(box, sources, (done, total) => {
+      state.keeping = { done, total };
+      renderKept();
+    });
+    state.keeping = null;
+  } catch (err) {
+    console.warn('Cairn: the area was not kept', err);
+    state.keeping = { error: `${t().keepFailed} ${err.message}` };
+  }
+  renderKept();
+}
+
+function renderKept() {
+  const s = t();
+  const info = $('#kept-info');
+  const k = state.keeping;
+  $('#tool-keep').disabled = Boolean(k && !k.error);
+  info.classList.toggle('error', Boolean(k && k.error));
+  if (k && k.error) info.textContent = k.error;
+  else if (k) info.textContent = s.keeping(k.done, k.total);
+  else if (state.kept) info.textContent = s.keptInfo(date(state.lang, state.kept.keptAt, true), state.kept.hazards, date(state.lang, state.kept.dataDate || state.kept.keptAt, true));
+  else info.textContent = s.keptNone;
+  info.dataset.kept = String(Boolean(state.kept && !k));
+  $('#kept-forget').hidden = !state.kept || Boolean(k && !k.error);
+}
+
+// ---------------------------------------------------------------------------------------------
+// "Warn me as I walk": follows the GPS and warns (screen, vibration, sound) when a recorded
+// hazard or danger zone is within WARN_M of the place plus the fix's accuracy, so a poor fix warns
+// earlier, never later. Each fix is checked by the service and, where an area is kept, against
+// the kept hazards too: a hazard known to either warns. With no connection, the kept area
+// alone answers; outside it the page says it cannot warn.
+
+const WARN_M = 75;
+const POOR_GPS_M = 50;
+const REPEAT_MS = 30_000;
+// A fix is sent to the service at most this often, unless one has moved more than MOVED_M.
+const ASK_EVERY_MS = 3_000;
+const MOVED_M = 15;
+
+function toggleWalk() {
+  if (state.walk) stopWalk();
+  else startWalk();
+}
+
+function startWalk() {
+  if (!('geolocation' in navigator)) {
+    $('#walk-info').hidden = false;
+    $('#walk-info').textContent = t().gpsUnavailable;
+    return;
+  }
+  let audio = null;
+  try {
+    // Made on the button press: browsers allow sound only after a gesture.
+    audio = new AudioContext();
+  } catch (_) {
+    // No sound; the screen and vibration still warn.
+  }
+  const w = { watch: null, busy: false, pending: false, fix: null, level: 'none', ids: '', alertedAt: 0, asked: null, audio, log: [] };
+  state.walk = w;
+  w.watch = navigator.geolocation.watchPosition((pos) => onFix(w, pos), () => {
+    if (state.walk !== w) return;
+    w.error = true;
+    renderWalk();
+  }, { enableHighAccuracy: true, maximumAge: 0, timeout: 30_000 });
+  renderWalk();
+}
+
+function stopWalk() {
+  const w = state.walk;
+  if (!w) return;
+  navigator.geolocation.clearWatch(w.watch);
+  w.audio?.close?.();
+  state.walk = null;
+  state.walkLog = w.log;
+  $('#walk-alert').hidden = true;
+  map.getSource('check')?.setData(emptyFC());
+  renderWalk();
+}
+
+async function onFix(w, pos) {
+  if (state.walk !== w) return;
+  const c = pos.coords;
+  w.fix = { lon: c.longitude, lat: c.latitude, accuracy: Math.min(5_000, Math.max(0, c.accuracy || 0)) };
+  w.error = false;
+  if (w.busy) {
+    w.pending = true;
+    return;
+  }
+  w.busy = true;
+  try {
+    do {
+      w.pending = false;
+      await judgeFix(w, w.fix);
+    } while (w.pending && state.walk === w);
+  } finally {
+    w.busy = false;
+  }
+}
+
+// Which hazards are within reach of a fix: the service's answer (throttled) and the kept area's,
+// merged; null when neither could answer.
+async function hazardsNear(w, fix, reach) {
+  const hits = new Map();
+  let answered = false;
+  const add = (a) => {
+    answered = true;
+    for (const h of a.inside) hits.set(h.id, { ...h, distance_m: 0 });
+    for (const h of a.within_accuracy) if (!hits.has(h.id)) hits.set(h.id, h);
+    if (a.nearest && a.nearest.distance_m <= reach && !hits.has(a.nearest.id)) hits.set(a.nearest.id, a.nearest);
+  };
+  const now = Date.now();
+  const asked = w.asked;
+  const due = !asked || now - asked.at >= ASK_EVERY_MS || haversine([asked.lon, asked.lat], [fix.lon, fix.lat]) > MOVED_M;
+  if (due) {
+    try {
+      // Asked MOVED_M wider, so that the answer still covers the next fixes it stands for.
+      const q = new URLSearchParams({ lon: fix.lon.toFixed(6), lat: fix.lat.toFixed(6), accuracy: String(Math.ceil(reach + MOVED_M)) });
+      const r = await fetch(abs(`/api/check/point?${q}`), { headers: { Accept: 'application/json' } });
+      if (r.ok) {
+        const a = await r.json();
+        setOffline(false);
+        w.asked = { at: now, lon: fix.lon, lat: fix.lat, answer: a };
+      }
+    } catch (_) {
+      setOffline(true);
+      w.asked = null;
+    }
+  }
+  if (w.asked) {
+    // The last answer stands for fixes within MOVED_M of where it was asked (and at most
+    // ASK_EVERY_MS old): it was asked MOVED_M wider, so it holds every hazard within reach.
+    add(w.asked.answer);
+  }
+  if (state.kept && covers(state.kept, fix.lon, fix.lat, reach)) add(checkKept(state.kept, fix.lon, fix.lat, reach));
+  return answered ? [...hits.values()].sort((a, b) => a.distance_m - b.distance_m) : null;
+}
+
+async function judgeFix(w, fix) {
+  const reach = WARN_M + fix.accuracy;
+  const hits = await hazardsNear(w, fix, reach);
+  if (state.walk !== w) return;
+  const feats = [{ type: 'Feature', geometry: { type: 'Point', coordinates: [fix.lon, fix.lat] }, properties: {} }];
+  if (fix.accuracy > 0) feats.unshift({ type: 'Feature', geometry: circle(fix.lon, fix.lat, fix.accuracy), properties: {} });
+  map.getSource('check')?.setData({ type: 'FeatureCollection', features: feats });
+  followFix(fix);
+  let level = 'none';
+  if (hits === null) level = 'nodata';
+  else if (hits.some((h) => h.distance_m === 0)) level = 'inside';
+  else if (hits.length) level = 'near';
+  const ids = hits ? hits.map((h) => h.id).sort().join(' ') : '';
+  const danger = level === 'inside' || level === 'near';
+  const now = Date.now();
+  const worse = (level === 'inside' && w.level !== 'inside') || (danger && ids !== w.ids && !ids.split(' ').every((id) => w.ids.split(' ').includes(id)));
+  w.level = level;
+  w.ids = ids;
+  w.hits = hits;
+  w.log.push({ level, lon: fix.lon, lat: fix.lat, accuracy: fix.accuracy, ids, at: now });
+  if (danger) {
+    highlight(hits.map((h) => h.id));
+    if (worse || now - w.alertedAt >= REPEAT_MS) {
+      w.alertedAt = now;
+      alarm(w);
+    }
+  }
+  renderWalk();
+}
+
+// Keeps the walker on the map: recentres when the fix nears the edge of the visible map.
+function followFix(fix) {
+  const p = map.project([fix.lon, fix.lat]);
+  const r = map.getCanvas().getBoundingClientRect();
+  const pad = map.getPadding();
+  const m = 40;
+  const inView = p.x >= pad.left + m && p.x <= r.width - pad.right - m && p.y >= pad.top + m && p.y <= r.height - pad.bottom - m;
+  if (!inView) map.easeTo({ center: [fix.lon, fix.lat], zoom: Math.max(map.getZoom(), 15), duration: 300 });
+}
+
+// Vibration and two short tones (where the phone allows them).
+function alarm(w) {
+  try {
+    navigator.vibrate?.([400, 150, 400, 150, 400]);
+  } catch (_) {
+    // No vibration on this device.
+  }
+  const a = w.audio;
+  if (!a) return;
+  try {
+    a.resume?.();
+    for (const start of [0, 0.35]) {
+      const o = a.createOscillator();
+      const g = a.createGain();
+      o.frequency.value = 880;
+      g.gain.value = 0.4;
+      o.connect(g).connect(a.destination);
+      o.start(a.currentTime + start);
+      o.stop(a.currentTime + start + 0.25);
+    }
+  } catch (_) {
+    // No sound.
+  }
+}
+
+function renderWalk() {
+  const s = t();
+  const w = state.walk;
+  const btn = $('#tool-walk');
+  btn.setAttribute('aria-pressed', String(Boolean(w)));
+  const info = $('#walk-info');
+  const banner = $('#walk-alert');
+  document.body.classList.toggle('walking', Boolean(w));
+  if (!w) {
+    info.hidden = !state.walkLog;
+    info.textContent = s.walkStopped;
+    banner.hidden = true;
+    return;
+  }
+  info.hidden = false;
+  const reach = WARN_M + (w.fix ? w.fix.accuracy : 0);
+  const lines = [];
+  if (w.error) lines.push(s.gpsDenied);
+  if (!w.fix) lines.push(s.walkOn(distance(state.lang, WARN_M)));
+  else if (w.level === 'nodata') lines.push(s.walkNoData);
+  else if (w.level === 'none') lines.push(s.walkClear(distance(state.lang, reach)));
+  if (w.fix && w.fix.accuracy > POOR_GPS_M) lines.push(s.walkPoorGps(distance(state.lang, w.fix.accuracy)));
+  info.textContent = lines.join(' ');
+  if (w.level === 'inside' || w.level === 'near') {
+    const h = w.hits[0];
+    const text = w.level === 'inside'
+      ? s.walkInside
+      : s.walkNear(distance(state.lang, h.distance_m), compass(state.lang, h.bearing_deg ?? 0));
+    if (banner.textContent !== text) banner.textContent = text;
+    banner.dataset.level = w.level;
+    banner.hidden = false;
+  } else {
+    banner.hidden = true;
+    delete banner.dataset.level;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The selected hazard in the address (`&hz=ID` beside MapLibre's `at=`), so a link opens it.
+
+function setHashParam(key, value) {
+  const parts = location.hash.replace(/^#/, '').split('&').filter((p) => p && !p.startsWith(`${key}=`));
+  if (value) parts.push(`${key}=${encodeURIComponent(value)}`);
+  history.replaceState(history.state, '', `${location.pathname}${location.search}#${parts.join('&')}`);
+}
+
+function hashParam(key) {
+  const part = location.hash.replace(/^#/, '').split('&').find((p) => p.startsWith(`${key}=`));
+  return part ? decodeURIComponent(part.slice(key.length + 1)) : null;
+}
+
+// Opens the hazard the address names, once the map is ready.
+async function openFromAddress() {
+  const id = hashParam('hz');
+  if (!id) return;
+  try {
+    const r = await fetch(abs(`/ogc/collections/hazardous-areas/items/${encodeURIComponent(id)}`), { headers: { Accept: 'application/geo+json' } });
+    if (!r.ok) return setHashParam('hz', null);
+    const f = await r.json();
+    let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
+    const walk = (c) => {
+      if (typeof c[0] === 'number') {
+        x0 = Math.min(x0, c[0]); y0 = Math.min(y0, c[1]); x1 = Math.max(x1, c[0]); y1 = Math.max(y1, c[1]);
+      } else c.forEach(walk);
+    };
+    walk(f.geometry.coordinates);
+    if (!Number.isFinite(x0)) return;
+    if (!/[#&]at=/.test(location.hash)) map.fitBounds([[x0, y0], [x1, y1]], { padding: 60, maxZoom: 16, animate: false });
+    openPopup({ lng: (x0 + x1) / 2, lat: (y0 + y1) / 2 }, { features: [{ properties: { ...f.properties, id } }], more: 0 });
+    highlight([id]);
+  } catch (err) {
+    console.warn('Cairn: the hazard in the address could not be opened', err);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The panel.
 
 function setMode(mode) {
@@ -1021,6 +1473,7 @@ function renderAnswer() {
     return;
   }
   const d = a.data;
+  if (d.offline && !d.advice) d.advice = localAdvice(d);
   const danger = Boolean(d.advice && d.advice.danger);
   box.classList.add(danger ? 'danger' : 'caution');
   box.dataset.danger = String(danger);
@@ -1051,6 +1504,9 @@ function renderAnswer() {
     }
     const where = `${s.yourPlace}: ${a.lat.toFixed(5)}, ${a.lon.toFixed(5)}` + (a.accuracy > 0 ? ` · ${s.accuracy(distance(state.lang, a.accuracy))}` : '');
     box.append(el('p', { class: 'meta', text: where }));
+    if (d.offline) {
+      box.append(el('p', { class: 'meta offline-answer', id: 'offline-answer', text: s.offlineAnswer(date(state.lang, d.kept_at, true), date(state.lang, d.data_date || d.kept_at, true)) }));
+    }
   } else if (a.kind === 'route') {
     box.append(el('p', { class: 'meta', text: s.routeLength(distance(state.lang, d.length_m), distance(state.lang, d.width_m)) }));
     if (d.hazards.length) {
@@ -1102,6 +1558,9 @@ function applyLang() {
   renderCount();
   renderAnswer();
   renderReport();
+  renderKept();
+  renderWalk();
+  renderOffline();
   syncSheetLabel();
   if (state.popup && state.popupFeatures) state.popup.setDOMContent(popupContent(state.popupFeatures.content));
 }
@@ -1179,6 +1638,14 @@ $('#report-form').addEventListener('submit', (e) => {
   sendReport();
 });
 $('#route-check').addEventListener('click', checkRoute);
+$('#tool-keep').addEventListener('click', keepThisArea);
+$('#tool-walk').addEventListener('click', toggleWalk);
+$('#kept-forget').addEventListener('click', async () => {
+  await forgetKept();
+  state.kept = null;
+  state.keeping = null;
+  renderKept();
+});
 $('#route-undo').addEventListener('click', () => {
   state.route.pop();
   state.routeResult = null;
@@ -1200,6 +1667,11 @@ setMode('browse');
 applyLang();
 syncPadding();
 
+// The page opens with no connection after one visit (web/sw.js). The kept area is read at once.
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch((err) => console.warn('Cairn: no offline use', err));
+}
+
 // When the map last drew a frame: tests wait for it to be still before taking pictures.
 let lastRender = performance.now();
 map.on('render', () => {
@@ -1215,4 +1687,7 @@ window.cairn = {
   hazardCount: () => renderedHazards().length,
   checkPoint,
   source: () => state.source,
+  kept: () => state.kept,
+  walkLog: () => (state.walk ? state.walk.log : state.walkLog || []),
+  offlineReady: async () => Boolean((await navigator.serviceWorker?.ready)?.active),
 };

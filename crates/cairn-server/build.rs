@@ -22,6 +22,10 @@ const VENDOR: &[(&str, &str)] = &[
 /// The page's own files, embedded by src/web.rs; listed so that a change rebuilds.
 const WEB_FILES: &[&str] = &[
     "index.html",
+    "sw.js",
+    "offline.js",
+    "manifest.webmanifest",
+    "icon-maskable.svg",
     "app.js",
     "officer.html",
     "officer.js",

@@ -31,6 +31,7 @@ const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 const GEOJSON: &str = "application/geo+json";
 const SVG: &str = "image/svg+xml";
+const MANIFEST: &str = "application/manifest+json";
 
 /// Revalidate on every use: the page's own files change with Cairn.
 const NO_CACHE: &str = "no-cache";
@@ -59,6 +60,13 @@ struct Asset {
 }
 
 const INDEX_TEMPLATE: &str = include_str!("../../../web/index.html");
+
+/// The service worker; its list of files to store and its version are filled in at start.
+const SW_TEMPLATE: &str = include_str!("../../../web/sw.js");
+
+/// Files the service worker does not store: the officers' and auditors' pages work online only,
+/// and the worker itself is fetched by the browser.
+const NOT_OFFLINE: &[&str] = &["/officer", "/officer.js", "/audit", "/audit.js", "/sw.js"];
 
 /// Every file but the page itself, whose version placeholder is filled in at start.
 const ASSETS: &[Asset] = &[
@@ -91,6 +99,24 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../../../web/style.css"),
         content_type: CSS,
         cache: NO_CACHE,
+    },
+    Asset {
+        path: "/offline.js",
+        body: include_bytes!("../../../web/offline.js"),
+        content_type: JS,
+        cache: NO_CACHE,
+    },
+    Asset {
+        path: "/manifest.webmanifest",
+        body: include_bytes!("../../../web/manifest.webmanifest"),
+        content_type: MANIFEST,
+        cache: NO_CACHE,
+    },
+    Asset {
+        path: "/icon-maskable.svg",
+        body: include_bytes!("../../../web/icon-maskable.svg"),
+        content_type: SVG,
+        cache: DAY,
     },
     Asset {
         path: "/favicon.svg",
@@ -146,10 +172,40 @@ const ASSETS: &[Asset] = &[
 static INDEX: LazyLock<String> =
     LazyLock::new(|| INDEX_TEMPLATE.replace(VERSION_PLACEHOLDER, MAPLIBRE_VERSION));
 
+/// The URLs the page loads its shell from, as it asks for them (MapLibre's with `?v=`): what the
+/// service worker stores so that the page opens offline.
+static SHELL: LazyLock<Vec<String>> = LazyLock::new(|| {
+    let mut urls = vec!["/".to_string()];
+    for a in ASSETS.iter().filter(|a| !NOT_OFFLINE.contains(&a.path)) {
+        if a.path.starts_with("/vendor/") {
+            urls.push(format!("{}?v={MAPLIBRE_VERSION}", a.path));
+        } else {
+            urls.push(a.path.to_string());
+        }
+    }
+    urls
+});
+
+/// The service worker with its shell list and a version that changes whenever a shell file does.
+static SW: LazyLock<String> = LazyLock::new(|| {
+    let mut d = Sha256::new();
+    d.update(INDEX.as_bytes());
+    for a in ASSETS.iter().filter(|a| !NOT_OFFLINE.contains(&a.path)) {
+        d.update(a.path.as_bytes());
+        d.update(a.body);
+    }
+    let version: String = d.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let list = serde_json::to_string(&*SHELL).unwrap_or_else(|_| "[]".into());
+    SW_TEMPLATE
+        .replace("__CAIRN_SHELL__", &list)
+        .replace("__CAIRN_VERSION__", &version)
+});
+
 /// Each file's ETag, computed once: the start of the SHA-256 of its body, quoted.
 static ETAGS: LazyLock<HashMap<&'static str, HeaderValue>> = LazyLock::new(|| {
     let mut m = HashMap::new();
     m.insert("/", etag(INDEX.as_bytes()));
+    m.insert("/sw.js", etag(SW.as_bytes()));
     for a in ASSETS {
         m.insert(a.path, etag(a.body));
     }
@@ -220,6 +276,12 @@ pub fn routes() -> Router<AppState> {
             respond("/", INDEX.as_bytes(), HTML, NO_CACHE, &headers)
         }),
     );
+    r = r.route(
+        "/sw.js",
+        get(|headers: HeaderMap| async move {
+            respond("/sw.js", SW.as_bytes(), JS, NO_CACHE, &headers)
+        }),
+    );
     for a in ASSETS {
         r = r.route(
             a.path,
@@ -263,7 +325,7 @@ mod tests {
     #[tokio::test]
     async fn every_file_is_served_with_its_type_cache_policy_and_etag() {
         let app = app();
-        let mut paths: Vec<(&str, &str)> = vec![("/", HTML)];
+        let mut paths: Vec<(&str, &str)> = vec![("/", HTML), ("/sw.js", JS)];
         paths.extend(ASSETS.iter().map(|a| (a.path, a.content_type)));
         for (path, ty) in paths {
             let r = get_path(&app, path, None).await;
@@ -290,12 +352,11 @@ mod tests {
             .expect("csp");
         assert!(csp.contains("default-src 'self'"));
         // No file of the page names another host to load from.
-        for text in [
-            INDEX.as_str(),
-            std::str::from_utf8(ASSETS[0].body).expect("app.js"),
-            std::str::from_utf8(ASSETS[1].body).expect("i18n.js"),
-            std::str::from_utf8(ASSETS[2].body).expect("style.css"),
-        ] {
+        let own = ASSETS
+            .iter()
+            .filter(|a| !a.path.starts_with("/vendor/") && [HTML, JS, CSS].contains(&a.content_type))
+            .map(|a| std::str::from_utf8(a.body).expect("the page's files are UTF-8"));
+        for text in std::iter::once(INDEX.as_str()).chain(std::iter::once(SW.as_str())).chain(own) {
             for bad in [
                 "src=\"http",
                 "href=\"http",
@@ -305,6 +366,30 @@ mod tests {
             ] {
                 assert!(!text.contains(bad), "found {bad:?}");
             }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_service_worker_stores_every_file_the_page_needs_and_no_officer_page() {
+        assert!(!SW.contains("__CAIRN_"), "every placeholder is filled in");
+        let app = app();
+        for url in SHELL.iter() {
+            assert!(SW.contains(&format!("\"{url}\"")), "{url} is in the worker's list");
+            let r = get_path(&app, url, None).await;
+            assert_eq!(r.status(), StatusCode::OK, "{url} is served");
+        }
+        // What the page itself loads is in the list (else it would not open offline).
+        for url in ["/", "/app.js", "/i18n.js", "/offline.js", "/style.css", "/manifest.webmanifest"] {
+            assert!(SHELL.iter().any(|u| u == url), "{url} is stored for offline use");
+        }
+        assert!(
+            SHELL
+                .iter()
+                .any(|u| u == &format!("/vendor/maplibre-gl.js?v={MAPLIBRE_VERSION}")),
+            "MapLibre is stored under the URL the page asks for"
+        );
+        for url in NOT_OFFLINE {
+            assert!(!SHELL.iter().any(|u| u == url), "{url} is not stored");
         }
     }
 

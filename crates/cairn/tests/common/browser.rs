@@ -33,12 +33,25 @@ pub fn target_dir() -> PathBuf {
         .expect("the cairn binary lies in <target>/<profile>/")
 }
 
-/// Runs `npm ci` in `dir` unless playwright-core is installed there; several test processes
+/// Runs `npm ci` in `dir` unless every package its package.json names is installed there; several test processes
 /// take turns through a lock on the lock file.
 pub fn ensure_playwright(dir: &Path) {
+    // Every package the lock file's package.json names must be there (playwright-core, axe-core…).
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("package.json")).expect("tests/browser/package.json"),
+    )
+    .expect("tests/browser/package.json is JSON");
+    let names: Vec<String> = manifest["dependencies"]
+        .as_object()
+        .map(|d| d.keys().cloned().collect())
+        .unwrap_or_default();
     let installed = || {
-        dir.join("node_modules/playwright-core/package.json")
-            .is_file()
+        names.iter().all(|n| {
+            dir.join("node_modules")
+                .join(n)
+                .join("package.json")
+                .is_file()
+        })
     };
     if installed() {
         return;
@@ -117,6 +130,13 @@ pub fn run_node(dir: &Path, args: &[&str], timeout: Duration) -> (bool, String) 
 pub struct Server {
     child: std::process::Child,
     pub addr: String,
+}
+
+impl Server {
+    /// The server's process id (a test may stop it to cut the connection for real).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for Server {
