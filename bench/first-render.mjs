@@ -1,17 +1,66 @@
 // Time to first map render: opens Cairn's public map in Debian's headless Chromium (through
-// playwright-core, installed by crates/cairn/tests/browser's package.json) RUNS times, each in a
-// fresh browser context with an empty cache, and prints the median and worst time from the
-// start of navigation to the first contentful paint and to the first complete map (the page's
-// `cairnReadyAt`: hazards loaded and MapLibre idle), for a desktop and a phone viewport.
-// Usage: node bench/first-render.mjs BASE_URL [RUNS]
+// playwright-core, installed by crates/cairn/tests/browser's package.json) RUNS times per
+// profile and prints the median and worst time from the start of navigation to the first
+// contentful paint and to the first complete map (the page's `cairnReadyAt`: hazards loaded and
+// MapLibre idle), and the bytes that crossed the network for that first view.
+//
+// Profiles:
+// - desktop 1280x800 and phone 390x844, cold (a fresh browser context, empty caches), loopback;
+// - phone on slow 3G, cold and with a warm service worker (one visit first, then each run a
+//   new tab in the same context). Slow 3G is Chrome DevTools' preset (2,000 ms added to every
+//   request, 400 kbit/s down and up), applied by a throttling proxy in this script between the
+//   browser and Cairn, so the service worker's own requests are throttled too (DevTools'
+//   throttling would not reach them). The CPU is not throttled by default: with Chromium's
+//   software GL (SwiftShader) under DevTools' 4x CPU throttling the map did not reach idle in
+//   300 s; CPU=4 in the environment asks for it anyway.
+//
+// Usage: node bench/first-render.mjs BASE_URL [RUNS] [PATH]  (PATH, e.g. "#at=14/48.5/35.1",
+// is appended to the page's address).
+import http from 'node:http';
 import { chromium } from '../crates/cairn/tests/browser/node_modules/playwright-core/index.mjs';
 
-const [base, runsArg] = process.argv.slice(2);
+const [base, runsArg, pathArg] = process.argv.slice(2);
 if (!base) {
-  console.error('usage: node bench/first-render.mjs BASE_URL [RUNS]');
+  console.error('usage: node bench/first-render.mjs BASE_URL [RUNS] [PATH]');
   process.exit(2);
 }
 const runs = Number(runsArg || 7);
+const suffix = pathArg || '';
+const target = new URL(base);
+
+// A throttling proxy: every request waits LATENCY ms before it is forwarded, and every byte of
+// every answer shares one RATE bytes/s pipe. Counts the bytes it passes.
+const LATENCY = 2000;
+const RATE = (400 * 1000) / 8;
+let sent = 0;
+let pipeFreeAt = 0;
+function throttle(len) {
+  const now = Date.now();
+  const start = Math.max(now, pipeFreeAt);
+  pipeFreeAt = start + (len / RATE) * 1000;
+  return pipeFreeAt - now;
+}
+const proxy = http.createServer((req, res) => {
+  setTimeout(() => {
+    const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode, r.headers);
+      r.on('data', (chunk) => {
+        r.pause();
+        sent += chunk.length;
+        setTimeout(() => {
+          res.write(chunk);
+          r.resume();
+        }, throttle(chunk.length));
+      });
+      r.on('end', () => setTimeout(() => res.end(), Math.max(0, pipeFreeAt - Date.now())));
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  }, LATENCY);
+});
+await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+const slowBase = `http://127.0.0.1:${proxy.address().port}/`;
+
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
   headless: true,
@@ -19,31 +68,59 @@ const browser = await chromium.launch({
     '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
 });
 const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
-for (const [label, viewport] of [['desktop 1280x800', { width: 1280, height: 800 }], ['phone 390x844', { width: 390, height: 844 }]]) {
+
+async function load(ctx, url, cpu) {
+  const page = await ctx.newPage();
+  let b = 0;
+  page.on('response', (r) => {
+    b += Number(r.headers()['content-length'] || 0);
+  });
+  if (cpu) {
+    const cdp = await ctx.newCDPSession(page);
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: cpu });
+  }
+  const before = sent;
+  await page.goto(url, { waitUntil: 'commit' });
+  await page.waitForFunction(() => window.cairnReady === true, null, { timeout: 300_000, polling: 50 });
+  const t = await page.evaluate(() => ({
+    ready: window.cairnReadyAt,
+    fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN,
+  }));
+  return { page, ...t, bytes: url.startsWith(slowBase) ? sent - before : b };
+}
+
+const phone = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true };
+const only = process.env.PROFILE;
+const profiles = [
+  ['desktop 1280x800, loopback, cold', { viewport: { width: 1280, height: 800 } }, base, 0, false],
+  ['phone 390x844, loopback, cold', phone, base, 0, false],
+  ['phone 390x844, slow 3G, cold', phone, slowBase, Number(process.env.CPU || 0), false],
+  ['phone 390x844, slow 3G, warm service worker', phone, slowBase, Number(process.env.CPU || 0), true],
+];
+for (const [label, options, root, cpu, warm] of profiles.filter((p) => !only || p[0].includes(only))) {
   const fcp = [];
   const ready = [];
-  let bytes = 0;
-  for (let i = 0; i < runs; i++) {
-    const ctx = await browser.newContext({ viewport });
-    const page = await ctx.newPage();
-    let b = 0;
-    page.on('response', async (r) => {
-      const len = Number(r.headers()['content-length'] || 0);
-      b += len;
-    });
-    await page.goto(base, { waitUntil: 'commit' });
-    await page.waitForFunction(() => window.cairnReady === true, null, { timeout: 120_000, polling: 50 });
-    const t = await page.evaluate(() => ({
-      ready: window.cairnReadyAt,
-      fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN,
-    }));
-    ready.push(t.ready);
-    fcp.push(t.fcp);
-    bytes = b;
-    await ctx.close();
+  const bytes = [];
+  let ctx = null;
+  if (warm) {
+    ctx = await browser.newContext(options);
+    const first = await load(ctx, root + suffix, 0);
+    await first.page.evaluate(() => navigator.serviceWorker.ready);
+    await first.page.close();
   }
+  for (let i = 0; i < runs; i++) {
+    const c = warm ? ctx : await browser.newContext(options);
+    const r = await load(c, root + suffix, cpu);
+    ready.push(r.ready);
+    fcp.push(r.fcp);
+    bytes.push(r.bytes);
+    if (warm) await r.page.close();
+    else await c.close();
+  }
+  if (ctx) await ctx.close();
   console.log(`${label}: first contentful paint median ${median(fcp).toFixed(0)} ms (worst ${Math.max(...fcp).toFixed(0)}); ` +
     `first complete map median ${median(ready).toFixed(0)} ms (worst ${Math.max(...ready).toFixed(0)}) over ${runs} loads; ` +
-    `about ${(bytes / 1024).toFixed(0)} KiB with a Content-Length on the last load`);
+    `${(median(bytes) / 1024).toFixed(0)} KiB over the network (median)`);
 }
 await browser.close();
+proxy.close();

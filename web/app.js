@@ -365,6 +365,11 @@ function markReady() {
     window.cairnReadyAt = performance.now();
     window.cairnReady = true;
     document.body.dataset.ready = 'true';
+    // The page opens with no connection after one visit (web/sw.js). Registered once the map is
+    // complete, so that storing the page's files never slows the first view on a poor link.
+    if ('serviceWorker' in navigator) {
+      navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch((err) => console.warn('Cairn: no offline use', err));
+    }
   });
 }
 
@@ -1667,10 +1672,6 @@ setMode('browse');
 applyLang();
 syncPadding();
 
-// The page opens with no connection after one visit (web/sw.js). The kept area is read at once.
-if ('serviceWorker' in navigator) {
-  navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch((err) => console.warn('Cairn: no offline use', err));
-}
 
 // When the map last drew a frame: tests wait for it to be still before taking pictures.
 let lastRender = performance.now();
