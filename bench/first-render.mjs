@@ -2,7 +2,9 @@
 // playwright-core, installed by crates/cairn/tests/browser's package.json) RUNS times per
 // profile and prints the median and worst time from the start of navigation to the first
 // contentful paint and to the first complete map (the page's `cairnReadyAt`: hazards loaded and
-// MapLibre idle), and the bytes that crossed the network for that first view.
+// MapLibre idle), and the bytes that crossed the network for that first view (counted by a
+// proxy in this script between the browser and Cairn; the service worker's storing of the
+// page's files, after the map is complete, is not part of the first view).
 //
 // Profiles:
 // - desktop 1280x800 and phone 390x844, cold (a fresh browser context, empty caches), loopback;
@@ -28,38 +30,43 @@ const runs = Number(runsArg || 7);
 const suffix = pathArg || '';
 const target = new URL(base);
 
-// A throttling proxy: every request waits LATENCY ms before it is forwarded, and every byte of
-// every answer shares one RATE bytes/s pipe. Counts the bytes it passes.
+// A proxy between the browser and Cairn that counts the bytes of every answer; the slow one
+// also holds every request LATENCY ms before forwarding it and passes every byte of every answer
+// through one RATE bytes/s pipe.
 const LATENCY = 2000;
 const RATE = (400 * 1000) / 8;
 let sent = 0;
-let pipeFreeAt = 0;
-function throttle(len) {
-  const now = Date.now();
-  const start = Math.max(now, pipeFreeAt);
-  pipeFreeAt = start + (len / RATE) * 1000;
-  return pipeFreeAt - now;
-}
-const proxy = http.createServer((req, res) => {
-  setTimeout(() => {
-    const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode, r.headers);
-      r.on('data', (chunk) => {
-        r.pause();
-        sent += chunk.length;
-        setTimeout(() => {
-          res.write(chunk);
-          r.resume();
-        }, throttle(chunk.length));
+async function makeProxy(latency, rate) {
+  let pipeFreeAt = 0;
+  const delay = (len) => {
+    if (!rate) return 0;
+    const now = Date.now();
+    pipeFreeAt = Math.max(now, pipeFreeAt) + (len / rate) * 1000;
+    return pipeFreeAt - now;
+  };
+  const server = http.createServer((req, res) => {
+    setTimeout(() => {
+      const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode, r.headers);
+        r.on('data', (chunk) => {
+          r.pause();
+          sent += chunk.length;
+          setTimeout(() => {
+            res.write(chunk);
+            r.resume();
+          }, delay(chunk.length));
+        });
+        r.on('end', () => setTimeout(() => res.end(), rate ? Math.max(0, pipeFreeAt - Date.now()) : 0));
       });
-      r.on('end', () => setTimeout(() => res.end(), Math.max(0, pipeFreeAt - Date.now())));
-    });
-    up.on('error', () => res.destroy());
-    req.pipe(up);
-  }, LATENCY);
-});
-await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-const slowBase = `http://127.0.0.1:${proxy.address().port}/`;
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    }, latency);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${server.address().port}/` };
+}
+const fast = await makeProxy(0, 0);
+const slow = await makeProxy(LATENCY, RATE);
 
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
@@ -71,10 +78,6 @@ const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 async function load(ctx, url, cpu) {
   const page = await ctx.newPage();
-  let b = 0;
-  page.on('response', (r) => {
-    b += Number(r.headers()['content-length'] || 0);
-  });
   if (cpu) {
     const cdp = await ctx.newCDPSession(page);
     await cdp.send('Emulation.setCPUThrottlingRate', { rate: cpu });
@@ -86,16 +89,16 @@ async function load(ctx, url, cpu) {
     ready: window.cairnReadyAt,
     fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN,
   }));
-  return { page, ...t, bytes: url.startsWith(slowBase) ? sent - before : b };
+  return { page, ...t, bytes: sent - before };
 }
 
 const phone = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true };
 const only = process.env.PROFILE;
 const profiles = [
-  ['desktop 1280x800, loopback, cold', { viewport: { width: 1280, height: 800 } }, base, 0, false],
-  ['phone 390x844, loopback, cold', phone, base, 0, false],
-  ['phone 390x844, slow 3G, cold', phone, slowBase, Number(process.env.CPU || 0), false],
-  ['phone 390x844, slow 3G, warm service worker', phone, slowBase, Number(process.env.CPU || 0), true],
+  ['desktop 1280x800, loopback, cold', { viewport: { width: 1280, height: 800 } }, fast.url, 0, false],
+  ['phone 390x844, loopback, cold', phone, fast.url, 0, false],
+  ['phone 390x844, slow 3G, cold', phone, slow.url, Number(process.env.CPU || 0), false],
+  ['phone 390x844, slow 3G, warm service worker', phone, slow.url, Number(process.env.CPU || 0), true],
 ];
 for (const [label, options, root, cpu, warm] of profiles.filter((p) => !only || p[0].includes(only))) {
   const fcp = [];
@@ -123,4 +126,5 @@ for (const [label, options, root, cpu, warm] of profiles.filter((p) => !only || 
     `${(median(bytes) / 1024).toFixed(0)} KiB over the network (median)`);
 }
 await browser.close();
-proxy.close();
+fast.server.close();
+slow.server.close();
