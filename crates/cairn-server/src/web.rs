@@ -1,7 +1,9 @@
 //! The public hazard map's files, embedded in the binary so that `cairn serve` works on a laptop
-//! with no internet: the page (`/`, `/app.js`, `/i18n.js`, `/style.css`), its context layers
-//! (`/data/ukraine.geojson`, `/data/settlements.geojson`) and MapLibre GL JS (`/vendor/...`), which
-//! build.rs takes from web/node_modules as pinned in web/package-lock.json.
+//! with no internet: the page (`/`, `/app.js`, `/basemap.js`, `/i18n.js`, `/style.css`), its
+//! context layers (`/data/ukraine.geojson`, `/data/settlements.geojson`,
+//! `/data/context.geojson`), MapLibre GL JS and the Protomaps base-map style (`/vendor/...`), which
+//! build.rs takes from web/node_modules as pinned in web/package-lock.json. The glyphs and the
+//! base-map tiles are `basemap.rs`'.
 //!
 //! Every answer carries a strong ETag and honours `If-None-Match`. The page's own files are
 //! revalidated on every load (`no-cache`); MapLibre's files are loaded with `?v=VERSION` in their
@@ -133,6 +135,25 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!(concat!(env!("OUT_DIR"), "/maplibre-gl-worker.js")),
         content_type: JS,
         cache: IMMUTABLE,
+    },
+    Asset {
+        path: "/basemap.js",
+        body: include_bytes!("../../../web/basemap.js"),
+        content_type: JS,
+        cache: NO_CACHE,
+    },
+    Asset {
+        path: "/data/context.geojson",
+        body: include_bytes!("../../../web/data/context.geojson"),
+        content_type: GEOJSON,
+        cache: DAY,
+    },
+    Asset {
+        // @protomaps/basemaps, pinned in web/package-lock.json; revalidated by its ETag.
+        path: "/vendor/protomaps-basemaps.js",
+        body: include_bytes!(concat!(env!("OUT_DIR"), "/protomaps-basemaps.js")),
+        content_type: JS,
+        cache: NO_CACHE,
     },
     Asset {
         path: "/vendor/maplibre-gl.css",
@@ -311,6 +332,16 @@ mod tests {
     #[test]
     fn maplibre_is_embedded_without_source_map_comments() {
         for a in ASSETS.iter().filter(|a| a.path.starts_with("/vendor/")) {
+            if a.path == "/vendor/protomaps-basemaps.js" {
+                // The style's module is small (about 38 kB).
+                assert!(a.body.len() > 10_000, "{} is too small", a.path);
+                assert!(
+                    !std::str::from_utf8(a.body)
+                        .expect("utf-8")
+                        .contains("sourceMappingURL=")
+                );
+                continue;
+            }
             let text = std::str::from_utf8(a.body).expect("utf-8");
             assert!(text.len() > 10_000, "{} is too small", a.path);
             assert!(!text.contains("sourceMappingURL="), "{}", a.path);
