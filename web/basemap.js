@@ -90,10 +90,17 @@ function withoutIcons(layers) {
   return out;
 }
 
+// Only the layers the file has, when its TileJSON lists them (an extract may leave some out).
+function inFile(layers) {
+  const listed = (held.tilejson?.vector_layers || []).map((l) => l && l.id).filter(Boolean);
+  if (!listed.length) return layers;
+  return layers.filter((l) => !l['source-layer'] || listed.includes(l['source-layer']));
+}
+
 function protomapsLayers(lang, { labelsOnly = false } = {}) {
   const { pm, flavor } = held;
   const made = pm.layers(SOURCE, flavor, { lang, labelsOnly });
-  return withoutIcons(made).map((l) => ({ ...l, id: PREFIX + l.id }));
+  return inFile(withoutIcons(made)).map((l) => ({ ...l, id: PREFIX + l.id }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -151,7 +158,8 @@ function contextLabels(offered, lang) {
 async function offeredTileJson() {
   try {
     const r = await fetch(new URL('/basemap.json', location.href).href, { headers: { Accept: 'application/json' } });
-    if (!r.ok) return null;
+    // 204: the service has no base map.
+    if (!r.ok || r.status === 204) return null;
     const j = await r.json();
     return Array.isArray(j.tiles) && j.tiles.length ? j : null;
   } catch (_) {

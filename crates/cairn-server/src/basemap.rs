@@ -2,7 +2,7 @@
 //! from a PMTiles v3 or MBTiles file in the OpenStreetMap-derived Protomaps schema, the file a
 //! national authority makes once for its country with `pmtiles extract`. Routes:
 //! `/basemap/{z}/{x}/{y}.mvt` (the file's tiles) and `/basemap.json` (TileJSON 3.0 from the
-//! file's header and metadata); and, with or without a file, `/fonts/{fontstack}/{range}.pbf`,
+//! file's header and metadata; `204 No Content` when there is no file); and, with or without a file, `/fonts/{fontstack}/{range}.pbf`,
 //! the glyphs the page's labels are drawn with (embedded, `web/glyphs/`).
 //!
 //! Tiles go out as the file holds them: a gzip-compressed tile is sent with `Content-Encoding:
@@ -399,10 +399,14 @@ fn no_basemap() -> ApiError {
     )
 }
 
-/// `GET /basemap.json`.
+/// `GET /basemap.json`: the TileJSON, or `204 No Content` when the service has no base map (the
+/// page asks on every load; a 404 there would be logged as an error by every browser).
 pub async fn tilejson(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(b) = state.basemap() else {
-        return no_basemap().into_response();
+        let mut r = StatusCode::NO_CONTENT.into_response();
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(JSON_CACHE));
+        return r;
     };
     let mut r = axum::Json(b.tilejson(&base_url(&headers))).into_response();
     r.headers_mut()
@@ -889,13 +893,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn without_a_base_map_its_routes_say_how_to_get_one() {
+    async fn without_a_base_map_there_is_no_tilejson_and_tiles_say_how_to_get_one() {
         let app = app(None);
-        for path in ["/basemap.json", "/basemap/0/0/0.mvt"] {
-            let (s, h, body) = call(&app, path, &[]).await;
-            assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
-            assert!(problem_detail(&h, &body).contains("--basemap"), "{path}");
-        }
+        let (s, _, body) = call(&app, "/basemap.json", &[]).await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        assert!(body.is_empty());
+        let (s, h, body) = call(&app, "/basemap/0/0/0.mvt", &[]).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        assert!(problem_detail(&h, &body).contains("--basemap"));
     }
 
     #[tokio::test]
