@@ -612,7 +612,7 @@ pub async fn glyphs(
         .ok_or_else(bad)?;
     let start: u32 = a.parse().map_err(|_| bad())?;
     let end: u32 = b.parse().map_err(|_| bad())?;
-    if start % 256 != 0 || start >= 65536 || end != start + 255 {
+    if !start.is_multiple_of(256) || start >= 65536 || end != start + 255 {
         return Err(bad());
     }
     if stack.is_empty() || stack.len() > 200 {

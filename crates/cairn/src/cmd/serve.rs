@@ -480,6 +480,7 @@ pub fn serve_store(
         Stores {
             store,
             replica: None,
+            basemap,
         },
         catalogue,
         addr,
@@ -487,14 +488,15 @@ pub fn serve_store(
         reports,
         cairn_server::limits::Limits::default(),
         policy,
-        basemap,
     )
 }
 
-/// The stores a service runs on: the store, and optionally a read replica of its database.
+/// The stores a service runs on: the store, and optionally a read replica of its database; and
+/// the base map it serves beside them (`--basemap`), if any.
 pub struct Stores {
     pub store: Box<dyn cairn_store::Backend>,
     pub replica: Option<Box<dyn cairn_store::Backend>>,
+    pub basemap: Option<cairn_server::basemap::Basemap>,
 }
 
 /// Transparent huge pages off for the service's process, unless `MIMALLOC_ALLOW_THP` says
@@ -512,14 +514,17 @@ fn no_huge_pages() {
 
 /// Runs the service on an open store with these limits until interrupted.
 pub fn serve_store_with(
-    Stores { store, replica }: Stores,
+    Stores {
+        store,
+        replica,
+        basemap,
+    }: Stores,
     catalogue: cairn_core::Catalogue,
     addr: &str,
     log: &str,
     reports: cairn_server::reports::ReportsConfig,
     mut limits: cairn_server::limits::Limits,
     policy: Option<cairn_audit::run::LoadedPolicy>,
-    basemap: Option<cairn_server::basemap::Basemap>,
 ) -> CmdResult {
     init_logs(log);
     fit_connections(&mut limits);
@@ -578,14 +583,17 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
     // The catalogue in force in the store at start; a new version takes effect on restart.
     let catalogue = store.catalogue(None)?.catalogue;
     serve_store_with(
-        Stores { store, replica },
+        Stores {
+            store,
+            replica,
+            basemap,
+        },
         catalogue,
         &config.addr,
         &config.log,
         config.reports,
         config.limits,
         config.policy,
-        basemap,
     )
 }
 
