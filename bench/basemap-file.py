@@ -3,8 +3,8 @@
 around Kharkiv (36.0-37.0 E, 49.5-50.3 N), in the Protomaps schema's shape as the servers see it
 (vector tiles, gzip-compressed, metadata naming the layers). Neither server decodes a tile, so
 each tile is an incompressible body of a seeded, log-normally distributed size (median 12 KiB,
-capped at 200 KiB; a Protomaps build's tiles of farmland and villages are of that order) —
-what is measured is finding a tile in the file and sending it.
+capped at 200 KiB: an assumption, not a measurement of a real build) — what is measured is
+finding a tile in the file and sending it.
 
 Usage: basemap-file.py OUT.pmtiles   (needs the PyPI package pmtiles)
 """
