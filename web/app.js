@@ -2,11 +2,12 @@
 // settlements, shows a hazard's details on a tap, and checks a place (a tap or the GPS) or a
 // route against the service. Everything comes from the Cairn service itself: MapLibre GL JS from
 // /vendor, context layers from /data, hazards from the OGC API (or vector tiles when the service
-// offers them), checks from /api/check. No text layers are used, so no glyphs are ever fetched;
-// labels are drawn into small images in the page.
+// offers them), checks from /api/check; the base map or the shipped context beneath the hazards
+// from basemap.js, its names drawn with the service's own glyphs (/fonts).
 
 import { STRINGS, LANGS, initialLang, saveLang, distance, compass, date } from './i18n.js';
 import { keepArea, loadKept, forgetKept, checkKept, covers, boxKm2, MAX_KEEP_KM2 } from './offline.js';
+import { basemapStyle, setBasemapLang } from './basemap.js';
 
 const MAPLIBRE_VERSION = document.querySelector('meta[name="maplibre-version"]').content;
 const maplibregl = await import(`/vendor/maplibre-gl.js?v=${encodeURIComponent(MAPLIBRE_VERSION)}`);
@@ -376,26 +377,15 @@ function markReady() {
 // ---------------------------------------------------------------------------------------------
 // The map.
 
+// Beneath the hazards: the service's base map when it offers one, else the shipped context
+// (basemap.js); settlement and place names go above the hazards.
+const base = await basemapStyle({ lang: state.lang });
 const mapStyle = {
   version: 8,
   name: 'Cairn offline',
-  sources: {
-    ukraine: { type: 'geojson', data: abs('/data/ukraine.geojson') },
-    settlements: { type: 'geojson', data: abs('/data/settlements.geojson') },
-  },
-  layers: [
-    { id: 'background', type: 'background', paint: { 'background-color': '#d9e2e8' } },
-    { id: 'ukraine-fill', type: 'fill', source: 'ukraine', paint: { 'fill-color': '#f8f6ef' } },
-    { id: 'ukraine-line', type: 'line', source: 'ukraine',
-      paint: { 'line-color': '#5f6b76', 'line-width': ['interpolate', ['linear'], ['zoom'], 4, 1, 10, 2.5] } },
-    { id: 'settlement-dots', type: 'circle', source: 'settlements',
-      filter: ['<=', ['get', 'rank'], ['step', ['zoom'], 25, 6, 100, 7, 300]],
-      paint: {
-        'circle-color': '#3e4c59',
-        'circle-radius': ['interpolate', ['linear'], ['zoom'], 4, ['case', ['<=', ['get', 'rank'], 5], 3.5, 2.2], 10, ['case', ['<=', ['get', 'rank'], 5], 6, 4]],
-        'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1,
-      } },
-  ],
+  glyphs: base.glyphs,
+  sources: base.sources,
+  layers: base.layers,
 };
 
 const map = new maplibregl.Map({
@@ -417,13 +407,9 @@ map.touchZoomRotate.disableRotation();
 map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
 map.addControl(new maplibregl.ScaleControl({ unit: 'metric', maxWidth: 90 }), 'bottom-right');
 
-// Labels and the danger-zone tag are drawn in the page when a layer first needs them.
+// The danger-zone tag and the fill patterns are drawn in the page when a layer first needs them.
 map.setMissingStyleImageResolver((id) => {
-  if (id.startsWith('place:')) {
-    addImageOnce(map, id, labelImage(id.slice(6), { size: 12 }));
-  } else if (id.startsWith('place-big:')) {
-    addImageOnce(map, id, labelImage(id.slice(10), { size: 14, bold: true }));
-  } else if (id.startsWith('zone-label-')) {
+  if (id.startsWith('zone-label-')) {
     const lang = id.slice('zone-label-'.length);
     if (STRINGS[lang]) addImageOnce(map, id, labelImage(STRINGS[lang].zoneLabel, { size: 11, bold: true, colour: '#ffffff', box: COLOURS['danger-zone'] }));
   } else if (id === 'hatch') {
@@ -495,14 +481,8 @@ map.on('load', async () => {
   map.addLayer({ id: 'check-point', type: 'circle', source: 'check', filter: IS_POINT,
     paint: { 'circle-radius': 7, 'circle-color': SELECT, 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 3 } });
 
-  // Settlement names, largest first, drawn as images so no glyphs are needed.
-  map.addLayer({ id: 'settlement-labels', type: 'symbol', source: 'settlements',
-    filter: ['<=', ['get', 'rank'], ['step', ['zoom'], 12, 5, 25, 6, 100, 7, 300]],
-    layout: {
-      'icon-image': ['case', ['<=', ['get', 'rank'], 5], ['concat', 'place-big:', ['get', 'name']], ['concat', 'place:', ['get', 'name']]],
-      'icon-anchor': 'left', 'icon-offset': [5, 0], 'icon-padding': 2, 'symbol-sort-key': ['get', 'rank'],
-      'icon-optional': false,
-    } });
+  // Names (settlements, and the base map's places and streets) above the hazards.
+  for (const layer of base.labels) map.addLayer(layer);
 
   syncPadding();
   // The whole country, unless the address names a place (a shared link).
@@ -1558,6 +1538,7 @@ function applyLang() {
   for (const b of document.querySelectorAll('[data-lang]')) b.setAttribute('aria-pressed', String(b.dataset.lang === state.lang));
   if (state.dataDate) setDataDate(state.dataDate);
   if (map.getLayer('hz-zone-label')) map.setLayoutProperty('hz-zone-label', 'icon-image', `zone-label-${state.lang}`);
+  setBasemapLang(map, state.lang);
   renderHint();
   renderRouteBar();
   renderCount();

@@ -228,8 +228,13 @@ export async function keepArea(box, sources, progress = () => {}) {
     } catch (_) {
       continue;
     }
-    if (!r.ok) continue;
-    const tj = await r.clone().json();
+    if (r.status !== 200) continue;
+    let tj;
+    try {
+      tj = await r.clone().json();
+    } catch (_) {
+      continue;
+    }
     docs.push([src, r]);
     urls = urls.concat(tileUrls(tj, box));
   }

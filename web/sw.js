@@ -7,7 +7,8 @@
 //   files and removes the old ones.
 // - Map data (hazard tiles, base-map tiles, their TileJSON, the collection's description) goes to
 //   the network first; only when the network fails is a stored copy used: the tiles of an area
-//   the person chose to keep for offline use (web/offline.js stores them). A stored tile is
+//   the person chose to keep for offline use (web/offline.js stores them), or for glyphs the
+//   copy stored with the shell. A stored tile is
 //   never shown while the service can be reached, so a change to a hazard is never hidden.
 // - Everything else (checks, reports, hazard lists) always goes to the network; the page itself
 //   falls back to the kept area when that fails, and says so.
@@ -15,8 +16,6 @@
 const VERSION = '__CAIRN_VERSION__';
 const SHELL = __CAIRN_SHELL__;
 const SHELL_CACHE = `cairn-shell-${VERSION}`;
-// Kept areas (web/offline.js writes it; the name must match there).
-const KEPT_CACHE = 'cairn-kept-v1';
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
@@ -40,7 +39,7 @@ self.addEventListener('activate', (event) => {
 function isMapData(url) {
   const p = url.pathname;
   return p.startsWith('/tiles/') || p === '/tiles.json' || p.startsWith('/basemap')
-    || p === '/ogc/collections/hazardous-areas';
+    || p === '/ogc/collections/hazardous-areas' || p.startsWith('/fonts/');
 }
 
 self.addEventListener('fetch', (event) => {
@@ -78,8 +77,8 @@ async function networkFirst(req) {
   try {
     return await fetch(req);
   } catch (err) {
-    const kept = await caches.open(KEPT_CACHE);
-    const hit = await kept.match(req, { ignoreVary: true });
+    // A kept area's copy, or (for glyphs) the one stored with the page's files.
+    const hit = await caches.match(req, { ignoreVary: true });
     if (hit) return hit;
     throw err;
   }

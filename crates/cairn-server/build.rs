@@ -19,6 +19,13 @@ const VENDOR: &[(&str, &str)] = &[
     ("maplibre-gl.css", "maplibre-gl.css"),
 ];
 
+/// The base-map style of the npm package @protomaps/basemaps (pinned in web/package-lock.json),
+/// as (path under web/node_modules, name in OUT_DIR): an ES module with no imports.
+const PROTOMAPS: (&str, &str) = (
+    "@protomaps/basemaps/dist/esm/index.js",
+    "protomaps-basemaps.js",
+);
+
 /// The page's own files, embedded by src/web.rs; listed so that a change rebuilds.
 const WEB_FILES: &[&str] = &[
     "index.html",
@@ -34,6 +41,8 @@ const WEB_FILES: &[&str] = &[
     "i18n.js",
     "style.css",
     "data/settlements.geojson",
+    "data/context.geojson",
+    "basemap.js",
     "package.json",
     "package-lock.json",
 ];
@@ -71,6 +80,22 @@ fn main() {
         fs::write(&dst, strip_source_map(&text))
             .unwrap_or_else(|e| fail(&format!("{}: cannot write ({e})", dst.display())));
     }
+    let (from, to) = PROTOMAPS;
+    let src = web.join("node_modules").join(from);
+    println!("cargo:rerun-if-changed={}", src.display());
+    let text = fs::read_to_string(&src).unwrap_or_else(|e| {
+        fail(&format!(
+            "{}: cannot read ({e}); run `npm ci` in web/",
+            src.display()
+        ))
+    });
+    let dst = out.join(to);
+    fs::write(&dst, strip_source_map(&text))
+        .unwrap_or_else(|e| fail(&format!("{}: cannot write ({e})", dst.display())));
+    for f in glyph_files(&web.join("glyphs")) {
+        println!("cargo:rerun-if-changed={}", f.display());
+    }
+
     let version = installed_version(&web).unwrap_or_default();
     println!("cargo:rustc-env=CAIRN_MAPLIBRE_VERSION={version}");
 }
@@ -80,16 +105,37 @@ fn fail(msg: &str) -> ! {
     panic!("\n\ncairn-server build: {msg}\n\n")
 }
 
+/// The glyph ranges of web/glyphs/ (embedded by src/basemap.rs), so that a new range rebuilds.
+fn glyph_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for stack in fs::read_dir(dir).into_iter().flatten().flatten() {
+        for f in fs::read_dir(stack.path()).into_iter().flatten().flatten() {
+            out.push(f.path());
+        }
+    }
+    out
+}
+
 /// The MapLibre version that web/package-lock.json pins.
 fn locked_version(web: &Path) -> Option<String> {
+    locked_version_of(web, "maplibre-gl")
+}
+
+/// The version of an npm package that web/package-lock.json pins.
+fn locked_version_of(web: &Path, package: &str) -> Option<String> {
     let lock = fs::read_to_string(web.join("package-lock.json")).ok()?;
-    let at = lock.find("\"node_modules/maplibre-gl\"")?;
+    let at = lock.find(&format!("\"node_modules/{package}\""))?;
     version_after(&lock[at..])
 }
 
 /// The MapLibre version installed in web/node_modules, if any.
 fn installed_version(web: &Path) -> Option<String> {
-    let p = fs::read_to_string(web.join("node_modules/maplibre-gl/package.json")).ok()?;
+    installed_version_of(web, "maplibre-gl")
+}
+
+/// The version of an npm package installed in web/node_modules, if any.
+fn installed_version_of(web: &Path, package: &str) -> Option<String> {
+    let p = fs::read_to_string(web.join("node_modules").join(package).join("package.json")).ok()?;
     version_after(&p)
 }
 
@@ -108,6 +154,9 @@ fn up_to_date(web: &Path) -> bool {
     VENDOR.iter().all(|(name, _)| dist.join(name).is_file())
         && installed_version(web).is_some()
         && installed_version(web) == locked_version(web)
+        && web.join("node_modules").join(PROTOMAPS.0).is_file()
+        && installed_version_of(web, "@protomaps/basemaps")
+            == locked_version_of(web, "@protomaps/basemaps")
 }
 
 /// Runs `npm ci` in web/ when MapLibre is missing or not the locked version.

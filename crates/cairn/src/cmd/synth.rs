@@ -78,6 +78,10 @@ pub struct DemoArgs {
     /// Load and summarise only; do not serve.
     #[arg(long)]
     pub no_serve: bool,
+    /// A base map to serve under the hazards (PMTiles or MBTiles, Protomaps schema), as for
+    /// `cairn serve --basemap`.
+    #[arg(long, value_name = "FILE")]
+    pub basemap: Option<PathBuf>,
 }
 
 /// Generates areas `range` on both cores, in order.
@@ -261,6 +265,8 @@ fn write_areas(args: &Args, areas: u64, out: &std::path::Path) -> CmdResult {
 
 /// Runs `cairn demo`: a fresh store with the demo data set, and its summary.
 pub fn demo(cli: &Cli, args: &DemoArgs) -> CmdResult {
+    // A base map that cannot be served stops the demo before it builds anything.
+    let basemap = super::serve::open_basemap(args.basemap.as_deref())?;
     let on_database = cli.db.as_deref().filter(|d| super::is_database_url(d));
     let path = match on_database {
         // On PostgreSQL the demo fills a database without a Cairn store, or with an empty one.
@@ -351,6 +357,7 @@ pub fn demo(cli: &Cli, args: &DemoArgs) -> CmdResult {
         "info",
         cairn_server::reports::ReportsConfig::default(),
         Some(demo_policy(&path)?),
+        basemap,
     )
 }
 
