@@ -6,3 +6,4 @@
 pub mod certificate;
 pub mod pdf;
 pub mod extract;
+pub mod transparency;
