@@ -366,7 +366,12 @@ const CERT_UK: CertText = CertText {
     h_signoff: "Підписи",
     handed: "Передав (оператор)",
     received: "Прийняв (землекористувач / орган місцевого самоврядування)",
-    sign_rows: ["Прізвище та ім'я", "Посада та організація", "Дата", "Підпис"],
+    sign_rows: [
+        "Прізвище та ім'я",
+        "Посада та організація",
+        "Дата",
+        "Підпис",
+    ],
     cm: "см",
 };
 
@@ -415,7 +420,13 @@ pub fn cert_facts(c: &CertificateInput<'_>) -> CertFacts {
                 d.device_type.clone(),
                 d.count.to_string(),
                 d.depth_cm
-                    .map(|x| format!("{} {}", lang.decimal(x, if x.fract() == 0.0 { 0 } else { 1 }), t.cm))
+                    .map(|x| {
+                        format!(
+                            "{} {}",
+                            lang.decimal(x, if x.fract() == 0.0 { 0 } else { 1 }),
+                            t.cm
+                        )
+                    })
                     .unwrap_or_else(|| "—".into()),
                 lang.action(d.action).to_string(),
             ]
@@ -551,7 +562,11 @@ pub fn certificate_html(c: &CertificateInput<'_>) -> String {
         } else {
             ""
         };
-        let _ = writeln!(rows, "<tr><th>{}</th><td{class}>{value}</td></tr>", esc(label));
+        let _ = writeln!(
+            rows,
+            "<tr><th>{}</th><td{class}>{value}</td></tr>",
+            esc(label)
+        );
     }
     let mut devices = String::new();
     for d in &f.devices {

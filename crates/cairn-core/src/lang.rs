@@ -162,7 +162,9 @@ impl Lang {
     pub fn method(self, m: ReleaseMethod) -> &'static str {
         match (self, m) {
             (Lang::En, m) => m.label(),
-            (Lang::Uk, ReleaseMethod::Cancel) => "Скасовано за результатами нетехнічного обстеження",
+            (Lang::Uk, ReleaseMethod::Cancel) => {
+                "Скасовано за результатами нетехнічного обстеження"
+            }
             (Lang::Uk, ReleaseMethod::Reduce) => "Зменшено за результатами технічного обстеження",
             (Lang::Uk, ReleaseMethod::Clear) => "Очищено (розмінування)",
         }
@@ -176,9 +178,7 @@ impl Lang {
             (Lang::Uk, ActivityKind::TechnicalSurvey) => "Технічне обстеження (IMAS 08.20)",
             (Lang::Uk, ActivityKind::Clearance) => "Очищення (IMAS 09.10)",
             (Lang::Uk, ActivityKind::Marking) => "Позначення (IMAS 08.40)",
-            (Lang::Uk, ActivityKind::RiskEducation) => {
-                "Інформування про ризики (IMAS 12.10)"
-            }
+            (Lang::Uk, ActivityKind::RiskEducation) => "Інформування про ризики (IMAS 12.10)",
         }
     }
 
@@ -234,15 +234,15 @@ mod tests {
             Lang::from_accept_language("en-GB,en;q=0.9,uk;q=0.8"),
             Some(Lang::En)
         );
-        assert_eq!(Lang::from_accept_language("uk;q=0,en;q=0.1"), Some(Lang::En));
+        assert_eq!(
+            Lang::from_accept_language("uk;q=0,en;q=0.1"),
+            Some(Lang::En)
+        );
         assert_eq!(Lang::from_accept_language("fr,de"), None);
         let d = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
         assert_eq!(Lang::Uk.date(d), "7 грудня 2026 р.");
         assert_eq!(Lang::En.date(d), "2026-12-07");
         assert_eq!(Lang::Uk.m2(12345.6), "12\u{202f}346 м² (1,2346 га)");
-        assert_eq!(
-            Lang::En.m2(12345.6),
-            crate::certificate::format_m2(12345.6)
-        );
+        assert_eq!(Lang::En.m2(12345.6), crate::certificate::format_m2(12345.6));
     }
 }

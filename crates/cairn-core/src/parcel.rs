@@ -208,13 +208,23 @@ const EXTRACT_EN: ExtractText = ExtractText {
     data_date: "Data as of",
     made_at: "Extract made",
     h_hazards: "Recorded hazards touching the parcel",
-    hazards_header: ["Hazard", "Status", "Shared with the parcel", "Share of the parcel"],
+    hazards_header: [
+        "Hazard",
+        "Status",
+        "Shared with the parcel",
+        "Share of the parcel",
+    ],
     danger_zone: "Danger zone",
     danger_zone_note: "A danger zone stands for hazardous areas whose detail is restricted: it is drawn larger than the hazard, so the land it shares with the parcel is an upper bound. Ask the mine action authority before any work there.",
     no_hazards: "No recorded hazard touches this parcel.",
     danger_advice: "DANGER: explosive ordnance may be on this land. Do not enter the marked parts, do not touch anything, and call 101 or 112. Ask the mine action authority before working the land.",
     h_released: "Released land touching the parcel",
-    released_header: ["Handover certificate", "How released", "Released on", "Shared with the parcel"],
+    released_header: [
+        "Handover certificate",
+        "How released",
+        "Released on",
+        "Shared with the parcel",
+    ],
     no_released: "No released land touches this parcel.",
     certificate_note: "The handover certificate is held by the land user and the mine action authority; quote its number when asking for it.",
     h_drawing: "The parcel",
@@ -230,13 +240,23 @@ const EXTRACT_UK: ExtractText = ExtractText {
     data_date: "Дані станом на",
     made_at: "Витяг складено",
     h_hazards: "Зареєстровані небезпечні території на ділянці",
-    hazards_header: ["Небезпечна територія", "Статус", "Спільна площа з ділянкою", "Частка ділянки"],
+    hazards_header: [
+        "Небезпечна територія",
+        "Статус",
+        "Спільна площа з ділянкою",
+        "Частка ділянки",
+    ],
     danger_zone: "Небезпечна зона",
     danger_zone_note: "Небезпечна зона позначає небезпечні території, відомості про які мають обмежений доступ: її накреслено більшою за саму небезпечну територію, тож спільна з ділянкою площа — це верхня межа. Перш ніж працювати там, зверніться до органу протимінної діяльності.",
     no_hazards: "Жодна зареєстрована небезпечна територія не торкається цієї ділянки.",
     danger_advice: "НЕБЕЗПЕКА: на цій землі можуть бути вибухонебезпечні предмети. Не заходьте на позначені частини, нічого не торкайтеся й телефонуйте 101 або 112. Перш ніж обробляти землю, зверніться до органу протимінної діяльності.",
     h_released: "Звільнена земля на ділянці",
-    released_header: ["Акт передачі", "Спосіб звільнення", "Дата звільнення", "Спільна площа з ділянкою"],
+    released_header: [
+        "Акт передачі",
+        "Спосіб звільнення",
+        "Дата звільнення",
+        "Спільна площа з ділянкою",
+    ],
     no_released: "Жодна звільнена земля не торкається цієї ділянки.",
     certificate_note: "Акт передачі зберігається в землекористувача та в органі протимінної діяльності; щоб отримати його, назвіть його номер.",
     h_drawing: "Ділянка",
@@ -335,7 +355,10 @@ pub fn extract_html(e: &Extract, lang: Lang, drawing_svg: &str) -> String {
     let danger = if hazards.is_empty() {
         String::new()
     } else {
-        format!("<p class=\"danger\" role=\"alert\">{}</p>\n", esc(t.danger_advice))
+        format!(
+            "<p class=\"danger\" role=\"alert\">{}</p>\n",
+            esc(t.danger_advice)
+        )
     };
     format!(
         r##"<!doctype html>

@@ -1139,9 +1139,14 @@ pub fn render_csv(r: &Report) -> String {
 
 /// The public edition's table of protected groups of restricted areas.
 
-
 /// A stacked bar chart per month as inline SVG, with a y axis of round ticks and a legend.
-fn bar_chart(id: &str, title: &str, unit: &str, months: &[String], series: &[ChartSeries]) -> String {
+fn bar_chart(
+    id: &str,
+    title: &str,
+    unit: &str,
+    months: &[String],
+    series: &[ChartSeries],
+) -> String {
     const W: f64 = 760.0;
     const H: f64 = 300.0;
     const LEFT: f64 = 64.0;
@@ -1324,6 +1329,7 @@ fn word(lang: Lang, w: &str) -> String {
         "partially-marked" => "позначено частково",
         "marked" => "позначено",
         "fenced" => "огороджено",
+        "unrecorded" => "позначення не зазначено",
         "unknown" => "невідомо",
         "civilian" => "цивільні",
         "deminer" => "сапери",
@@ -1362,7 +1368,7 @@ fn withheld_blocks(
             header: vec![
                 lang.pick("Область", "Oblast").into(),
                 lang.pick("Території", "Areas").into(),
-                "km²".into(),
+                lang.pick("км²", "km²").into(),
             ],
             rows: groups
                 .iter()
@@ -1395,15 +1401,29 @@ pub fn report_text(r: &Report, lang: Lang) -> ReportText {
     let mut b: Vec<Block> = Vec::new();
     let now = lang.datetime(r.generated_at);
     let edition = match (r.edition, lang) {
-        (Edition::Public, Lang::En) => "Public edition: what the public map shows. Areas whose detail is restricted are counted per oblast, without ids; no edition for the public gives device types, quantities or dates (the public sees categories only).",
-        (Edition::Public, Lang::Uk) => "Публічне видання: те, що показує публічна мапа. Території, відомості про які мають обмежений доступ, враховано за областями, без ідентифікаторів; жодне публічне видання не наводить типів предметів, їхньої кількості чи дат (публіка бачить лише категорії).",
-        (Edition::Restricted, Lang::En) => "Restricted edition: every area is listed with its device types, quantities and emplacement dates. Not for publication.",
-        (Edition::Restricted, Lang::Uk) => "Видання з обмеженим доступом: кожну територію наведено з типами предметів, їхньою кількістю та датами встановлення. Не для оприлюднення.",
+        (Edition::Public, Lang::En) => {
+            "Public edition: what the public map shows. Areas whose detail is restricted are counted per oblast, without ids; no edition for the public gives device types, quantities or dates (the public sees categories only)."
+        }
+        (Edition::Public, Lang::Uk) => {
+            "Публічне видання: те, що показує публічна мапа. Території, відомості про які мають обмежений доступ, враховано за областями, без ідентифікаторів; жодне публічне видання не наводить типів предметів, їхньої кількості чи дат (публіка бачить лише категорії)."
+        }
+        (Edition::Restricted, Lang::En) => {
+            "Restricted edition: every area is listed with its device types, quantities and emplacement dates. Not for publication."
+        }
+        (Edition::Restricted, Lang::Uk) => {
+            "Видання з обмеженим доступом: кожну територію наведено з типами предметів, їхньою кількістю та датами встановлення. Не для оприлюднення."
+        }
     };
     // Section (c).
     let quantities = match (r.edition, lang) {
-        (Edition::Public, Lang::En) => "device types, quantities and emplacement dates are not published in this edition".to_string(),
-        (Edition::Public, Lang::Uk) => "типи предметів, їхню кількість і дати встановлення в цьому виданні не оприлюднено".to_string(),
+        (Edition::Public, Lang::En) => {
+            "device types, quantities and emplacement dates are not published in this edition"
+                .to_string()
+        }
+        (Edition::Public, Lang::Uk) => {
+            "типи предметів, їхню кількість і дати встановлення в цьому виданні не оприлюднено"
+                .to_string()
+        }
         (Edition::Restricted, Lang::En) => format!(
             "{} anti-personnel mines of known quantity, and {} device groups whose quantity is unknown",
             thousands(r.mined_known_devices),
@@ -1415,10 +1435,13 @@ pub fn report_text(r: &Report, lang: Lang) -> ReportText {
             thousands(r.mined_unknown_groups)
         ),
     };
-    b.push(Block::Heading(2, p(
-        "(c) Території, де є або підозрюється наявність протипіхотних мін",
-        "(c) Areas containing or suspected to contain anti-personnel mines",
-    )));
+    b.push(Block::Heading(
+        2,
+        p(
+            "(c) Території, де є або підозрюється наявність протипіхотних мін",
+            "(c) Areas containing or suspected to contain anti-personnel mines",
+        ),
+    ));
     b.push(Block::Para(match lang {
         Lang::En => format!(
             "State of the records on {now}: {} open hazardous areas with anti-personnel mines, {} km² in all; {quantities}.",
@@ -1442,7 +1465,11 @@ pub fn report_text(r: &Report, lang: Lang) -> ReportText {
                     vec![
                         a.id.clone(),
                         lang.status(a.status).to_string(),
-                        a.oblasts.iter().map(|o| oblast_name(o, lang)).collect::<Vec<_>>().join(" / "),
+                        a.oblasts
+                            .iter()
+                            .map(|o| oblast_name(o, lang))
+                            .collect::<Vec<_>>()
+                            .join(" / "),
                         km2_in(a.m2, lang),
                     ]
                 } else {
@@ -1466,7 +1493,7 @@ pub fn report_text(r: &Report, lang: Lang) -> ReportText {
                 p("Територія", "Area"),
                 p("Статус", "Status"),
                 p("Область", "Oblast"),
-                "km²".into(),
+                p("км²", "km²"),
                 p("Тип предмета", "Device type"),
                 p("Кількість", "Quantity"),
                 p("Встановлено", "Emplaced"),
@@ -1477,10 +1504,13 @@ pub fn report_text(r: &Report, lang: Lang) -> ReportText {
         });
     }
     if r.edition == Edition::Public {
-        b.push(Block::Heading(3, p(
-            "Території, відомості про які мають обмежений доступ",
-            "Areas whose detail is restricted",
-        )));
+        b.push(Block::Heading(
+            3,
+            p(
+                "Території, відомості про які мають обмежений доступ",
+                "Areas whose detail is restricted",
+            ),
+        ));
         b.push(Block::Note(match lang {
             Lang::En => format!(
                 "These areas are shown on the public map as generalised danger zones. Their exact outlines, device types, quantities and dates are withheld to protect sources and the people clearing them; their count and area are given here per oblast, for groups of at least {PUBLIC_MIN_GROUP} areas none of which makes up more than {:.0}% of the group's area, rounded to the hectare. Smaller groups are merged into “{OTHER_OBLASTS}”.",
@@ -1499,17 +1529,44 @@ pub fn report_text(r: &Report, lang: Lang) -> ReportText {
     let sessions: u64 = w.eore_sessions.values().sum();
     let participants: u64 = w.eore_participants.values().sum();
     let open: u64 = w.open_by_marking.values().sum();
-    b.push(Block::Heading(2, p("(i) Заходи з попередження населення", "(i) Measures to warn the population")));
+    b.push(Block::Heading(
+        2,
+        p(
+            "(i) Заходи з попередження населення",
+            "(i) Measures to warn the population",
+        ),
+    ));
     let mut facts = vec![
-        (p("Заходи з позначення за період", "Marking activities in the period"), thousands(w.marking_activities)),
-        (p("Територій позначено за період", "Areas marked in the period"), thousands(w.areas_marked)),
-        (p("Відкритих небезпек зараз", "Open hazards now"), thousands(open)),
+        (
+            p(
+                "Заходи з позначення за період",
+                "Marking activities in the period",
+            ),
+            thousands(w.marking_activities),
+        ),
+        (
+            p(
+                "Територій позначено за період",
+                "Areas marked in the period",
+            ),
+            thousands(w.areas_marked),
+        ),
+        (
+            p("Відкритих небезпек зараз", "Open hazards now"),
+            thousands(open),
+        ),
     ];
     for (k, v) in &w.open_by_marking {
-        facts.push((format!("  {} {}", p("з них", "of them"), word(lang, k)), thousands(*v)));
+        facts.push((
+            format!("  {} {}", p("з них", "of them"), word(lang, k)),
+            thousands(*v),
+        ));
     }
     facts.push((
-        p("Відкритих небезпек на публічній мапі", "Open hazards on the public map"),
+        p(
+            "Відкритих небезпек на публічній мапі",
+            "Open hazards on the public map",
+        ),
         match lang {
             Lang::En => format!(
                 "{} ({} in detail, {} as generalised danger zones)",
@@ -1525,8 +1582,20 @@ pub fn report_text(r: &Report, lang: Lang) -> ReportText {
             ),
         },
     ));
-    facts.push((p("Заняття з інформування про ризики (IMAS 12.10)", "Risk-education sessions (IMAS 12.10)"), thousands(sessions)));
-    facts.push((p("Учасники інформування про ризики", "Participants in risk education"), thousands(participants)));
+    facts.push((
+        p(
+            "Заняття з інформування про ризики (IMAS 12.10)",
+            "Risk-education sessions (IMAS 12.10)",
+        ),
+        thousands(sessions),
+    ));
+    facts.push((
+        p(
+            "Учасники інформування про ризики",
+            "Participants in risk education",
+        ),
+        thousands(participants),
+    ));
     b.push(Block::Facts(facts));
     // Land release.
     let months = &r.months;
@@ -1540,18 +1609,39 @@ pub fn report_text(r: &Report, lang: Lang) -> ReportText {
     b.push(Block::Heading(2, p("Звільнена земля", "Land released")));
     b.push(Block::Chart {
         id: "chart-released",
-        title: p("Звільнена земля за місяцями та способами (км²)", "Land released per month by method (km²)"),
+        title: p(
+            "Звільнена земля за місяцями та способами (км²)",
+            "Land released per month by method (km²)",
+        ),
         unit: p("км²", "km²"),
         months: month_labels.clone(),
         series: vec![
-            ChartSeries { label: p("скасовано (НТО)", "cancelled (NTS)"), colour: "#8ecae6", values: per_month(ReleaseMethod::Cancel) },
-            ChartSeries { label: p("зменшено (ТО)", "reduced (TS)"), colour: "#219ebc", values: per_month(ReleaseMethod::Reduce) },
-            ChartSeries { label: p("очищено", "cleared"), colour: "#2e7d32", values: per_month(ReleaseMethod::Clear) },
+            ChartSeries {
+                label: p("скасовано (НТО)", "cancelled (NTS)"),
+                colour: "#8ecae6",
+                values: per_month(ReleaseMethod::Cancel),
+            },
+            ChartSeries {
+                label: p("зменшено (ТО)", "reduced (TS)"),
+                colour: "#219ebc",
+                values: per_month(ReleaseMethod::Reduce),
+            },
+            ChartSeries {
+                label: p("очищено", "cleared"),
+                colour: "#2e7d32",
+                values: per_month(ReleaseMethod::Clear),
+            },
         ],
     });
     let mut header = vec![p("Місяць", "Month")];
     for (m, _) in ReleaseMethod::ALL {
-        header.push(format!("{} (km²)", lang.status(m.released_status())));
+        let word = match (lang, m) {
+            (Lang::En, m) => m.released_status().as_str(),
+            (Lang::Uk, ReleaseMethod::Cancel) => "скасовано",
+            (Lang::Uk, ReleaseMethod::Reduce) => "зменшено",
+            (Lang::Uk, ReleaseMethod::Clear) => "очищено",
+        };
+        header.push(format!("{word} ({})", p("км²", "km²")));
     }
     header.push(p("Разом (км²)", "Total (km²)"));
     header.push(p("Звільнень", "Releases"));
@@ -1577,9 +1667,17 @@ pub fn report_text(r: &Report, lang: Lang) -> ReportText {
         let (m2, c) = r.released_total(*method);
         t += m2;
         n += c;
-        total.push(format!("{} ({} {m2_word})", km2_in(m2, lang), thousands(m2.round() as u64)));
+        total.push(format!(
+            "{} ({} {m2_word})",
+            km2_in(m2, lang),
+            thousands(m2.round() as u64)
+        ));
     }
-    total.push(format!("{} ({} {m2_word})", km2_in(t, lang), thousands(t.round() as u64)));
+    total.push(format!(
+        "{} ({} {m2_word})",
+        km2_in(t, lang),
+        thousands(t.round() as u64)
+    ));
     total.push(n.to_string());
     rows.push(total);
     b.push(Block::Table {
@@ -1609,13 +1707,30 @@ pub fn report_text(r: &Report, lang: Lang) -> ReportText {
         }));
     }
     // Activities and devices.
-    b.push(Block::Heading(2, p("Роботи та виявлені вибухонебезпечні предмети", "Work and explosive ordnance found")));
+    b.push(Block::Heading(
+        2,
+        p(
+            "Роботи та виявлені вибухонебезпечні предмети",
+            "Work and explosive ordnance found",
+        ),
+    ));
     b.push(Block::Table {
         class: "activities",
-        header: vec![p("Робота (завершена за період)", "Activity (ended in the period)"), p("Кількість", "Number")],
+        header: vec![
+            p(
+                "Робота (завершена за період)",
+                "Activity (ended in the period)",
+            ),
+            p("Кількість", "Number"),
+        ],
         rows: ActivityKind::ALL
             .iter()
-            .map(|(k, _)| vec![lang.activity(*k).to_string(), thousands(r.activities.get(k).copied().unwrap_or(0))])
+            .map(|(k, _)| {
+                vec![
+                    lang.activity(*k).to_string(),
+                    thousands(r.activities.get(k).copied().unwrap_or(0)),
+                ]
+            })
             .collect(),
         numeric: vec![false, true],
         total: false,
@@ -1633,11 +1748,22 @@ pub fn report_text(r: &Report, lang: Lang) -> ReportText {
         })
         .collect();
     if rows.is_empty() {
-        rows.push(vec![p("За період нічого не зареєстровано.", "None recorded in the period."), String::new(), String::new()]);
+        rows.push(vec![
+            p(
+                "За період нічого не зареєстровано.",
+                "None recorded in the period.",
+            ),
+            String::new(),
+            String::new(),
+        ]);
     }
     b.push(Block::Table {
         class: "devices",
-        header: vec![p("Категорія", "Category"), p("Виявлено", "Found"), p("Знищено", "Destroyed")],
+        header: vec![
+            p("Категорія", "Category"),
+            p("Виявлено", "Found"),
+            p("Знищено", "Destroyed"),
+        ],
         rows,
         numeric: vec![false, true, true],
         total: false,
@@ -1667,19 +1793,33 @@ pub fn report_text(r: &Report, lang: Lang) -> ReportText {
             ChartSeries {
                 label: word(lang, "killed"),
                 colour: "#b00020",
-                values: months.iter().map(|m| r.casualties.get(m).map_or(0.0, |c| c.killed as f64)).collect(),
+                values: months
+                    .iter()
+                    .map(|m| r.casualties.get(m).map_or(0.0, |c| c.killed as f64))
+                    .collect(),
             },
             ChartSeries {
                 label: word(lang, "injured"),
                 colour: "#f4a261",
-                values: months.iter().map(|m| r.casualties.get(m).map_or(0.0, |c| c.injured as f64)).collect(),
+                values: months
+                    .iter()
+                    .map(|m| r.casualties.get(m).map_or(0.0, |c| c.injured as f64))
+                    .collect(),
             },
         ],
     });
     let groups: [CasualtyGroup; 3] = [
-        ("Role", Role::ALL.iter().map(|(_, n)| *n).collect(), |c| &c.by_role),
-        ("Sex", Sex::ALL.iter().map(|(_, n)| *n).collect(), |c| &c.by_sex),
-        ("Age group", AgeGroup::ALL.iter().map(|(_, n)| *n).collect(), |c| &c.by_age),
+        ("Role", Role::ALL.iter().map(|(_, n)| *n).collect(), |c| {
+            &c.by_role
+        }),
+        ("Sex", Sex::ALL.iter().map(|(_, n)| *n).collect(), |c| {
+            &c.by_sex
+        }),
+        (
+            "Age group",
+            AgeGroup::ALL.iter().map(|(_, n)| *n).collect(),
+            |c| &c.by_age,
+        ),
     ];
     b.push(Block::Para(match lang {
         Lang::En => format!(
@@ -1693,7 +1833,12 @@ pub fn report_text(r: &Report, lang: Lang) -> ReportText {
             thousands(injured)
         ),
     }));
-    let mut header = vec![p("Місяць", "Month"), p("Нещасні випадки", "Accidents"), word(lang, "killed"), word(lang, "injured")];
+    let mut header = vec![
+        p("Місяць", "Month"),
+        p("Нещасні випадки", "Accidents"),
+        word(lang, "killed"),
+        word(lang, "injured"),
+    ];
     if lang == Lang::En {
         header[2] = "Killed".into();
         header[3] = "Injured".into();
@@ -1718,7 +1863,12 @@ pub fn report_text(r: &Report, lang: Lang) -> ReportText {
     let mut sum = MonthCasualties::default();
     for (m, label) in months.iter().zip(&month_labels) {
         let c = r.casualties.get(m).cloned().unwrap_or_default();
-        let mut row = vec![label.clone(), c.accidents.to_string(), c.killed.to_string(), c.injured.to_string()];
+        let mut row = vec![
+            label.clone(),
+            c.accidents.to_string(),
+            c.killed.to_string(),
+            c.injured.to_string(),
+        ];
         for (_, words, f) in &groups {
             for w in words {
                 let k = f(&c).get(&(w, "killed")).copied().unwrap_or(0);
@@ -1740,7 +1890,12 @@ pub fn report_text(r: &Report, lang: Lang) -> ReportText {
             *sum.by_age.entry(k).or_default() += v;
         }
     }
-    let mut total = vec![p("Період", "Period"), sum.accidents.to_string(), sum.killed.to_string(), sum.injured.to_string()];
+    let mut total = vec![
+        p("Період", "Period"),
+        sum.accidents.to_string(),
+        sum.killed.to_string(),
+        sum.injured.to_string(),
+    ];
     for (_, words, f) in &groups {
         for w in words {
             let k = f(&sum).get(&(w, "killed")).copied().unwrap_or(0);
@@ -1754,7 +1909,9 @@ pub fn report_text(r: &Report, lang: Lang) -> ReportText {
         class: "casualties",
         header,
         rows,
-        numeric: std::iter::once(false).chain(std::iter::repeat_n(true, cols - 1)).collect(),
+        numeric: std::iter::once(false)
+            .chain(std::iter::repeat_n(true, cols - 1))
+            .collect(),
         total: true,
     });
     b.push(Block::Note(p(
@@ -1762,7 +1919,13 @@ pub fn report_text(r: &Report, lang: Lang) -> ReportText {
         "Monthly cells count killed and injured together; the period row gives killed / injured. Role: civilian, deminer (at work), military. Children are under 18.",
     )));
     // Open hazard by oblast.
-    b.push(Block::Heading(2, p("Відкриті небезпечні території за областями", "Open hazardous area by oblast")));
+    b.push(Block::Heading(
+        2,
+        p(
+            "Відкриті небезпечні території за областями",
+            "Open hazardous area by oblast",
+        ),
+    ));
     b.push(Block::Note(match lang {
         Lang::En => format!(
             "State of the records on {now}. An area crossing an oblast border is split along it; areas are counted in the oblast holding their largest part.{}",
@@ -1786,24 +1949,49 @@ pub fn report_text(r: &Report, lang: Lang) -> ReportText {
     for (o, f) in &r.open_by_oblast {
         total.areas += f.areas;
         total.m2 += f.m2;
-        rows.push(vec![oblast_name(o, lang), thousands(f.areas), km2_in(f.m2, lang)]);
+        rows.push(vec![
+            oblast_name(o, lang),
+            thousands(f.areas),
+            km2_in(f.m2, lang),
+        ]);
     }
     if r.edition == Edition::Public {
         for (what, groups) in [
-            (p("з обмеженим доступом, з протипіхотними мінами", "restricted, with anti-personnel mines"), &r.mined_withheld),
-            (p("з обмеженим доступом, інші", "restricted, other"), &r.open_withheld),
+            (
+                p(
+                    "з обмеженим доступом, з протипіхотними мінами",
+                    "restricted, with anti-personnel mines",
+                ),
+                &r.mined_withheld,
+            ),
+            (
+                p("з обмеженим доступом, інші", "restricted, other"),
+                &r.open_withheld,
+            ),
         ] {
             for (o, w) in groups {
                 total.areas += w.areas;
                 total.m2 += w.m2;
-                rows.push(vec![format!("{} ({what})", oblast_name(o, lang)), thousands(w.areas), km2_in(w.m2, lang)]);
+                rows.push(vec![
+                    format!("{} ({what})", oblast_name(o, lang)),
+                    thousands(w.areas),
+                    km2_in(w.m2, lang),
+                ]);
             }
         }
     }
-    rows.push(vec![p("Усі", "All"), thousands(total.areas), km2_in(total.m2, lang)]);
+    rows.push(vec![
+        p("Усі", "All"),
+        thousands(total.areas),
+        km2_in(total.m2, lang),
+    ]);
     b.push(Block::Table {
         class: "oblasts",
-        header: vec![p("Область", "Oblast"), p("Відкриті небезпеки", "Open hazards"), "km²".into()],
+        header: vec![
+            p("Область", "Oblast"),
+            p("Відкриті небезпеки", "Open hazards"),
+            p("км²", "km²"),
+        ],
         rows,
         numeric: vec![false, true, true],
         total: true,

@@ -7,14 +7,11 @@ use cairn_core::certificate::{
 };
 use geo_types::{Coord, MultiPolygon};
 
-use crate::pdf::{
-    BLACK, DARK_GREEN, GREEN, H1, H2, Layout, NOTE, RED, Rgb, Style, TEXT_W, BODY,
-};
+use crate::pdf::{BLACK, BODY, DARK_GREEN, GREEN, H1, H2, Layout, NOTE, RED, Rgb, Style, TEXT_W};
 
 /// Rings of `mp` in a frame, as box coordinates.
 pub fn rings(frame: &Frame, mp: &MultiPolygon<f64>) -> Vec<Vec<(f32, f32)>> {
-    mp.0
-        .iter()
+    mp.0.iter()
         .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
         .map(|r| {
             r.0.iter()
@@ -51,15 +48,28 @@ pub fn draw_land(
             Some(((153, 153, 153), 0.5)),
         );
         for (mp, fill, opacity, stroke) in layers {
-            c.polygon(&rings(&frame, mp), Some((*fill, *opacity)), Some((*stroke, 1.2)));
+            c.polygon(
+                &rings(&frame, mp),
+                Some((*fill, *opacity)),
+                Some((*stroke, 1.2)),
+            );
         }
         marks(&frame, c);
         let (len, px) = frame.scale_bar(TEXT_W as f64 / 4.0);
-        c.line(&[(24.0, hh - 16.0), (24.0 + px as f32, hh - 16.0)], BLACK, 2.5);
+        c.line(
+            &[(24.0, hh - 16.0), (24.0 + px as f32, hh - 16.0)],
+            BLACK,
+            2.5,
+        );
         c.text(24.0, hh - 5.0, NOTE, &scale_label(len, lang), false);
         let nx = w - 24.0;
         c.polygon(
-            &[vec![(nx, 8.0), (nx + 7.0, 26.0), (nx, 21.0), (nx - 7.0, 26.0)]],
+            &[vec![
+                (nx, 8.0),
+                (nx + 7.0, 26.0),
+                (nx, 21.0),
+                (nx - 7.0, 26.0),
+            ]],
             Some((BLACK, 1.0)),
             None,
         );
@@ -74,7 +84,13 @@ pub fn certificate_pdf(c: &CertificateInput<'_>) -> Vec<u8> {
     let f = cert_facts(c);
     let mut l = Layout::new(&format!("{} {}", t.page_title, f.number));
     l.para(t.title, H1);
-    l.para(&format!("{} {}", t.number, f.number), Style { size: 12.0, ..crate::pdf::BOLD });
+    l.para(
+        &format!("{} {}", t.number, f.number),
+        Style {
+            size: 12.0,
+            ..crate::pdf::BOLD
+        },
+    );
     let rows: Vec<(String, String)> = f
         .rows
         .iter()
@@ -140,9 +156,19 @@ pub fn certificate_pdf(c: &CertificateInput<'_>) -> Vec<u8> {
     let header: Vec<String> = t.items_header.iter().map(|s| s.to_string()).collect();
     let mut rows: Vec<Vec<String>> = f.devices.iter().map(|d| d.to_vec()).collect();
     if rows.is_empty() {
-        rows.push(vec![t.no_items.to_string(), String::new(), String::new(), String::new()]);
+        rows.push(vec![
+            t.no_items.to_string(),
+            String::new(),
+            String::new(),
+            String::new(),
+        ]);
     }
-    l.table(&[0.4, 0.15, 0.15, 0.3], Some(&header), &rows, &[false, true, true, false]);
+    l.table(
+        &[0.4, 0.15, 0.15, 0.3],
+        Some(&header),
+        &rows,
+        &[false, true, true, false],
+    );
     l.heading(t.h_signoff, H2, 160.0);
     l.para(&f.residual, BODY);
     let header = vec![String::new(), t.handed.to_string(), t.received.to_string()];
@@ -151,7 +177,12 @@ pub fn certificate_pdf(c: &CertificateInput<'_>) -> Vec<u8> {
         .iter()
         .map(|r| vec![format!("{r}\n\n"), String::new(), String::new()])
         .collect();
-    l.table(&[0.26, 0.37, 0.37], Some(&header), &rows, &[false, false, false]);
+    l.table(
+        &[0.26, 0.37, 0.37],
+        Some(&header),
+        &rows,
+        &[false, false, false],
+    );
     l.para(&f.footer, NOTE);
     l.finish(&format!("{} {}", t.page_title, f.number), lang.as_str())
 }

@@ -37,9 +37,19 @@ pub fn extract_pdf(e: &Extract, lang: Lang) -> Vec<u8> {
         let header: Vec<String> = header.iter().map(|s| s.to_string()).collect();
         let mut body: Vec<Vec<String>> = rows.iter().map(|r| r.to_vec()).collect();
         if body.is_empty() {
-            body.push(vec![empty.to_string(), String::new(), String::new(), String::new()]);
+            body.push(vec![
+                empty.to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]);
         }
-        l.table(&[0.3, 0.26, 0.26, 0.18], Some(&header), &body, &[false, false, true, true]);
+        l.table(
+            &[0.3, 0.26, 0.26, 0.18],
+            Some(&header),
+            &body,
+            &[false, false, true, true],
+        );
     };
     l.heading(t.h_hazards, H2, 40.0);
     table(&mut l, &t.hazards_header, &hazards, t.no_hazards);
@@ -50,13 +60,15 @@ pub fn extract_pdf(e: &Extract, lang: Lang) -> Vec<u8> {
     table(&mut l, &t.released_header, &released, t.no_released);
     l.para(t.certificate_note, NOTE);
     l.heading(t.h_drawing, H2, 300.0);
-    let by = |f: fn(&Touch) -> bool| MultiPolygon(
-        e.lines
-            .iter()
-            .filter(|x| f(&x.touch))
-            .flat_map(|x| x.land.0.iter().cloned())
-            .collect(),
-    );
+    let by = |f: fn(&Touch) -> bool| {
+        MultiPolygon(
+            e.lines
+                .iter()
+                .filter(|x| f(&x.touch))
+                .flat_map(|x| x.land.0.iter().cloned())
+                .collect(),
+        )
+    };
     let hazard = by(|t| matches!(t, Touch::Hazard { .. }));
     let zones = by(|t| matches!(t, Touch::DangerZone));
     let freed = by(|t| matches!(t, Touch::Released { .. }));

@@ -4,6 +4,6 @@
 //! PDF and its page say the same.
 
 pub mod certificate;
-pub mod pdf;
 pub mod extract;
+pub mod pdf;
 pub mod transparency;

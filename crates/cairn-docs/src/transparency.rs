@@ -24,17 +24,42 @@ fn nice_step(raw: f64) -> f64 {
         .unwrap_or(10.0 * p)
 }
 
-fn chart(c: &mut Canvas<'_>, title: &str, unit: &str, months: &[String], series: &[ChartSeries], lang: Lang) {
+fn chart(
+    c: &mut Canvas<'_>,
+    title: &str,
+    unit: &str,
+    months: &[String],
+    series: &[ChartSeries],
+    lang: Lang,
+) {
     let (left, right, top, bottom) = (48.0f32, 6.0f32, 22.0f32, 40.0f32);
     let (w, h) = (c.w, c.h);
-    c.text(0.0, 11.0, Style { size: 10.0, ..crate::pdf::BOLD }, title, false);
+    c.text(
+        0.0,
+        11.0,
+        Style {
+            size: 10.0,
+            ..crate::pdf::BOLD
+        },
+        title,
+        false,
+    );
     let n = months.len().max(1);
     let totals: Vec<f64> = (0..n)
-        .map(|i| series.iter().map(|s| s.values.get(i).copied().unwrap_or(0.0)).sum())
+        .map(|i| {
+            series
+                .iter()
+                .map(|s| s.values.get(i).copied().unwrap_or(0.0))
+                .sum()
+        })
         .collect();
     let max = totals.iter().copied().fold(0.0, f64::max);
     let step = nice_step(max / 4.0);
-    let top_v = if max > 0.0 { (max / step).ceil() * step } else { 1.0 };
+    let top_v = if max > 0.0 {
+        (max / step).ceil() * step
+    } else {
+        1.0
+    };
     let plot_h = h - top - bottom;
     let plot_w = w - left - right;
     let y = |v: f64| top + plot_h - (v / top_v) as f32 * plot_h;
@@ -43,7 +68,11 @@ fn chart(c: &mut Canvas<'_>, title: &str, unit: &str, months: &[String], series:
     while v <= top_v + step * 1e-9 {
         let yy = y(v);
         c.line(&[(left, yy), (w - right, yy)], (221, 221, 221), 0.5);
-        let places = if step < 1.0 { (-step.log10().floor()) as usize } else { 0 };
+        let places = if step < 1.0 {
+            (-step.log10().floor()) as usize
+        } else {
+            0
+        };
         c.text(left - 4.0, yy + 2.5, small, &lang.decimal(v, places), true);
         v += step;
     }
@@ -63,10 +92,20 @@ fn chart(c: &mut Canvas<'_>, title: &str, unit: &str, months: &[String], series:
         }
         if n <= 13 || i % 2 == 0 {
             let tw = c.width(m, small);
-            c.text(x + bar_w / 2.0 - tw / 2.0, top + plot_h + 10.0, small, m, false);
+            c.text(
+                x + bar_w / 2.0 - tw / 2.0,
+                top + plot_h + 10.0,
+                small,
+                m,
+                false,
+            );
         }
     }
-    c.line(&[(left, top + plot_h), (w - right, top + plot_h)], BLACK, 0.8);
+    c.line(
+        &[(left, top + plot_h), (w - right, top + plot_h)],
+        BLACK,
+        0.8,
+    );
     let mut lx = left;
     for s in series {
         c.rect(lx, h - 12.0, 8.0, 8.0, hex(s.colour));
@@ -81,17 +120,33 @@ pub fn report_pdf(r: &Report, lang: Lang) -> Vec<u8> {
     let mut l = Layout::new(&t.title);
     l.para(&t.title, H1);
     l.para(&t.period, BODY);
-    l.para(&t.edition, Style { colour: GREY, ..crate::pdf::BOLD });
-    for block in &t.blocks {
+    l.para(
+        &t.edition,
+        Style {
+            colour: GREY,
+            ..crate::pdf::BOLD
+        },
+    );
+    for (i, block) in t.blocks.iter().enumerate() {
         match block {
             Block::Heading(level, text) => {
                 let style = if *level <= 2 { H2 } else { crate::pdf::BOLD };
-                l.heading(text, style, 40.0);
+                // A heading stays with its chart, or with the start of what follows.
+                let keep = match t.blocks.get(i + 1) {
+                    Some(Block::Chart { .. }) => TEXT_W * 0.42,
+                    _ => 40.0,
+                };
+                l.heading(text, style, keep);
             }
             Block::Para(text) => l.para(text, BODY),
             Block::Note(text) => l.para(text, NOTE),
             Block::Facts(rows) => l.facts(rows),
-            Block::Table { header, rows, numeric, .. } => {
+            Block::Table {
+                header,
+                rows,
+                numeric,
+                ..
+            } => {
                 let widths: Vec<f32> = header
                     .iter()
                     .enumerate()
@@ -99,8 +154,16 @@ pub fn report_pdf(r: &Report, lang: Lang) -> Vec<u8> {
                     .collect();
                 l.table(&widths, Some(header), rows, numeric);
             }
-            Block::Chart { title, unit, months, series, .. } => {
-                l.drawing(TEXT_W * 0.42, |c| chart(c, title, unit, months, series, lang));
+            Block::Chart {
+                title,
+                unit,
+                months,
+                series,
+                ..
+            } => {
+                l.drawing(TEXT_W * 0.42, |c| {
+                    chart(c, title, unit, months, series, lang)
+                });
             }
         }
     }

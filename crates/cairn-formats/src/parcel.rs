@@ -59,7 +59,9 @@ pub fn read_geojson(v: &Value, field: &str) -> Result<MultiPolygon<f64>, Vec<Pro
         }
         let mut parts = Vec::new();
         for (i, f) in features.iter().enumerate() {
-            if let Some(mp) = read_polygons(f, &format!("{field}.features[{i}].geometry"), &mut problems) {
+            if let Some(mp) =
+                read_polygons(f, &format!("{field}.features[{i}].geometry"), &mut problems)
+            {
                 parts.push(mp);
             }
         }
@@ -167,7 +169,12 @@ pub fn read_kml(text: &str, field: &str) -> Result<MultiPolygon<f64>, Vec<Proble
     if !problems.is_empty() {
         return Err(problems);
     }
-    Ok(join(polygons.into_iter().map(|p| MultiPolygon(vec![p])).collect()))
+    Ok(join(
+        polygons
+            .into_iter()
+            .map(|p| MultiPolygon(vec![p]))
+            .collect(),
+    ))
 }
 
 #[cfg(test)]

@@ -77,7 +77,13 @@ pub fn document(body: Vec<u8>, pdf: bool, lang: Lang, cache: &str, name: &str) -
     if pdf {
         let safe: String = name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{safe}.pdf\"")) {
             h.insert(header::CONTENT_DISPOSITION, v);

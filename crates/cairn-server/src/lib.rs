@@ -703,7 +703,9 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/parcel/extract",
             post(parcel::extract)
-                .layer(axum::extract::DefaultBodyLimit::max(parcel::MAX_PARCEL_BYTES))
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    parcel::MAX_PARCEL_BYTES,
+                ))
                 .layer(guard(Class::RouteCheck)),
         )
         .route(

@@ -42,7 +42,10 @@ fn problems(ps: Vec<cairn_core::Problem>) -> ApiError {
         .map(|p| p.to_string())
         .collect::<Vec<_>>()
         .join("; ");
-    if ps.iter().any(|p| p.message.contains("km²") || p.message.contains("vertices")) {
+    if ps
+        .iter()
+        .any(|p| p.message.contains("km²") || p.message.contains("vertices"))
+    {
         crate::limits::over_cost(text)
     } else {
         ApiError::bad_request(text)
@@ -159,9 +162,10 @@ fn answer(
         }
         // Released land of records the caller may see: every record's, or the public records'.
         for r in releases {
-            let visible = m.areas.get(r.facts.area_id.as_str()).is_some_and(|a| {
-                !public || a.area.props.classification == Classification::Public
-            });
+            let visible = m
+                .areas
+                .get(r.facts.area_id.as_str())
+                .is_some_and(|a| !public || a.area.props.classification == Classification::Public);
             if !visible {
                 continue;
             }
@@ -178,13 +182,7 @@ fn answer(
         }
         (out, m.date_for(!public))
     };
-    let e = Extract::new(
-        parcel,
-        parcel_m2,
-        candidates,
-        data_date,
-        chrono::Utc::now(),
-    );
+    let e = Extract::new(parcel, parcel_m2, candidates, data_date, chrono::Utc::now());
     let cache = if public {
         "no-cache"
     } else {

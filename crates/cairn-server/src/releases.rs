@@ -503,8 +503,7 @@ pub fn certificate_page(
     s: &dyn cairn_store::Backend,
     id: &str,
 ) -> Result<Option<String>, cairn_store::StoreError> {
-    Ok(certificate_doc(s, id, Lang::En, false)?
-        .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    Ok(certificate_doc(s, id, Lang::En, false)?.map(|b| String::from_utf8_lossy(&b).into_owned()))
 }
 
 /// The certificate of a release as HTML or PDF in `lang`, or `None` when there is no such

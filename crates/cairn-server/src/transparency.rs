@@ -110,7 +110,11 @@ pub async fn report(
             format == "pdf",
             lang,
             cache,
-            &format!("transparency-{from}-{to}-{}-{}", edition.as_str(), lang.as_str()),
+            &format!(
+                "transparency-{from}-{to}-{}-{}",
+                edition.as_str(),
+                lang.as_str()
+            ),
         )
     })
 }

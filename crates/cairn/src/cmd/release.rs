@@ -475,8 +475,7 @@ pub fn certificate(cli: &Cli, a: &CertificateArgs) -> CmdResult {
             .is_some_and(|e| e.eq_ignore_ascii_case("pdf")),
     };
     let store = super::open_existing(cli)?;
-    let Some(doc) =
-        cairn_server::releases::certificate_doc(&*store, a.release.trim(), lang, pdf)?
+    let Some(doc) = cairn_server::releases::certificate_doc(&*store, a.release.trim(), lang, pdf)?
     else {
         return Err(Failure::input(format!(
             "no land release {} in {}",
