@@ -157,7 +157,7 @@ pub const MAX_LABELS: usize = 60;
 
 /// True when the drawing labels turning point `number` of `count`.
 pub fn labelled(number: usize, count: usize) -> bool {
-    count <= MAX_LABELS || (number - 1) % count.div_ceil(MAX_LABELS) == 0
+    count <= MAX_LABELS || (number - 1).is_multiple_of(count.div_ceil(MAX_LABELS))
 }
 
 /// A ring's name in the turning-point table.

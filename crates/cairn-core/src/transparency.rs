@@ -1137,8 +1137,6 @@ pub fn render_csv(r: &Report) -> String {
 // ---------------------------------------------------------------------------------------------
 // HTML.
 
-/// The public edition's table of protected groups of restricted areas.
-
 /// A stacked bar chart per month as inline SVG, with a y axis of round ticks and a legend.
 fn bar_chart(
     id: &str,
