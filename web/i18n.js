@@ -77,6 +77,7 @@ export const STRINGS = {
     adviceDanger: 'НЕБЕЗПЕКА: ви можете бути в небезпечній зоні. Зупиніться. Нічого не торкайтеся. Повертайтеся лише тим шляхом, яким прийшли, ступаючи у власні сліди, і телефонуйте 101 або 112.',
     adviceClear: 'Тут немає зареєстрованої небезпеки. Це не означає, що місце безпечне: вибухонебезпечні предмети можуть бути будь-де в колишніх районах бойових дій. Повідомляйте про все підозріле: 101 або 112.',
     legendDensity: 'Квадрати на дрібному масштабі: чим темніший, тим більше небезпечних територій',
+    parcelLink: 'Чи зачеплена моя земля? Перевірити ділянку',
     status: {
       confirmed: 'Підтверджена небезпечна територія',
       suspected: 'Підозрювана небезпечна територія',
@@ -223,6 +224,7 @@ export const STRINGS = {
     adviceDanger: 'DANGER: you may be in a hazardous area. Stop. Do not touch anything. Go back only the way you came, stepping in your own footprints, and call 101 or 112.',
     adviceClear: 'No recorded hazard here. This does not mean the place is safe: explosive ordnance may be anywhere in former combat areas. Report anything suspicious: 101 or 112.',
     legendDensity: 'Squares at country scale: the darker, the more hazardous areas',
+    parcelLink: 'Is my land affected? Check a parcel',
     status: {
       confirmed: 'Confirmed hazardous area',
       suspected: 'Suspected hazardous area',

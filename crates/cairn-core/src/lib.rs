@@ -9,6 +9,8 @@ pub mod command;
 pub mod diff;
 pub mod footprint;
 pub mod hilbert;
+pub mod lang;
+pub mod parcel;
 pub mod public;
 pub mod release;
 pub mod report;

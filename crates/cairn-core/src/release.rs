@@ -414,6 +414,15 @@ pub fn shape_polygons(shape: &Shape) -> MultiPolygon<f64> {
     crate::footprint::footprint(shape)
 }
 
+/// The land two areas share (i_overlay's intersection, right-hand rule), parts and holes under
+/// [`SLIVER_M2`] dropped or filled: what a release takes of a hazard, and what a parcel shares
+/// with one (`parcel.rs`). Measure it with [`area_m2`].
+pub fn common_land(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> MultiPolygon<f64> {
+    let a = a.clone().orient(Direction::Default);
+    let b = b.clone().orient(Direction::Default);
+    without_slivers(a.intersection(&b))
+}
+
 /// Drops parts smaller than [`SLIVER_M2`] and fills holes smaller than it; right-hand rule.
 pub fn without_slivers(mp: MultiPolygon<f64>) -> MultiPolygon<f64> {
     let parts =
@@ -513,7 +522,7 @@ pub fn plan_release(
     }
     let current = shape_polygons(&area.shape).orient(Direction::Default);
     let before_m2 = area_m2(&current);
-    let released = without_slivers(current.intersection(&requested));
+    let released = common_land(&current, &requested);
     let released_m2 = area_m2(&released);
     if released.0.is_empty() || released_m2 < SLIVER_M2 {
         return Err(Problem::new(

@@ -39,6 +39,7 @@ use crate::accident::{Accident, AgeGroup, Outcome, Role, Sex};
 use crate::area::{HazardArea, HowKnown, Marking, Timestamp, WireEnum};
 use crate::catalogue::{Catalogue, Category};
 use crate::certificate::esc;
+use crate::lang::{Lang, thousands};
 use crate::public::{PublicView, public_view};
 use crate::release::{
     Activity, ActivityKind, DeviceAction, Find, Release, ReleaseMethod, SLIVER_M2, area_m2,
@@ -1136,58 +1137,14 @@ pub fn render_csv(r: &Report) -> String {
 // ---------------------------------------------------------------------------------------------
 // HTML.
 
-/// The public edition's table of protected groups of restricted areas.
-fn withheld_table(body: &mut String, groups: &BTreeMap<String, Withheld>, suppressed: bool) {
-    if groups.is_empty() && !suppressed {
-        body.push_str("<p>None.</p>\n");
-        return;
-    }
-    if !groups.is_empty() {
-        body.push_str("<table class=\"withheld\"><thead><tr><th>Oblast</th><th class=\"n\">Areas</th><th class=\"n\">km²</th></tr></thead><tbody>\n");
-        for (o, w) in groups {
-            let _ = writeln!(
-                body,
-                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-                esc(o),
-                thousands(w.areas),
-                km2(w.m2)
-            );
-        }
-        body.push_str("</tbody></table>\n");
-    }
-    if suppressed {
-        let _ = writeln!(
-            body,
-            "<p class=\"note\">Fewer than {PUBLIC_MIN_GROUP} further areas (or one making up most of their area): not counted here, so that none can be made out.</p>"
-        );
-    }
-}
-
-fn km2(m2: f64) -> String {
-    format!("{:.4}", m2 / 1e6)
-}
-
-fn thousands(n: u64) -> String {
-    let d = n.to_string();
-    let mut o = String::new();
-    for (i, c) in d.chars().enumerate() {
-        if i > 0 && (d.len() - i).is_multiple_of(3) {
-            o.push('\u{202f}');
-        }
-        o.push(c);
-    }
-    o
-}
-
-/// A series of a bar chart: its label, colour and one value per month.
-struct Series<'s> {
-    label: &'s str,
-    colour: &'s str,
-    values: Vec<f64>,
-}
-
 /// A stacked bar chart per month as inline SVG, with a y axis of round ticks and a legend.
-fn bar_chart(id: &str, title: &str, unit: &str, months: &[Month], series: &[Series<'_>]) -> String {
+fn bar_chart(
+    id: &str,
+    title: &str,
+    unit: &str,
+    months: &[String],
+    series: &[ChartSeries],
+) -> String {
     const W: f64 = 760.0;
     const H: f64 = 300.0;
     const LEFT: f64 = 64.0;
@@ -1255,7 +1212,7 @@ fn bar_chart(id: &str, title: &str, unit: &str, months: &[Month], series: &[Seri
                     r##"<rect class="bar" x="{x:.1}" y="{y1:.1}" width="{bar_w:.1}" height="{h:.1}" fill="{c}"><title>{m} {l}: {v}</title></rect>"##,
                     h = (y0 - y1).max(0.5),
                     c = ser.colour,
-                    l = esc(ser.label),
+                    l = esc(&ser.label),
                     v = num(val),
                 );
             }
@@ -1285,7 +1242,7 @@ fn bar_chart(id: &str, title: &str, unit: &str, months: &[Month], series: &[Seri
             c = ser.colour,
             tx = lx + 16.0,
             ty = H - 6.0,
-            l = esc(ser.label),
+            l = esc(&ser.label),
         );
         lx += 28.0 + 7.0 * ser.label.chars().count() as f64;
     }
@@ -1316,257 +1273,531 @@ fn short(v: f64) -> String {
     }
 }
 
-/// The report as one self-contained HTML page: no script, no external request; charts are
-/// inline SVG.
-pub fn render_html(r: &Report) -> String {
-    let mut body = String::new();
-    let edition = match r.edition {
-        Edition::Public => {
+/// A piece of the report as both renderings show it: the page (`render_html_in`) and the PDF
+/// (`cairn-docs`) are drawn from the same blocks, so they say the same in either language.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Block {
+    /// A section heading (level 2) or a sub-heading (level 3).
+    Heading(u8, String),
+    Para(String),
+    Note(String),
+    /// Rows of label and value.
+    Facts(Vec<(String, String)>),
+    /// A table; `total` when its last row sums the others.
+    Table {
+        class: &'static str,
+        header: Vec<String>,
+        rows: Vec<Vec<String>>,
+        numeric: Vec<bool>,
+        total: bool,
+    },
+    /// A stacked bar chart per month.
+    Chart {
+        id: &'static str,
+        title: String,
+        unit: String,
+        months: Vec<String>,
+        series: Vec<ChartSeries>,
+    },
+}
+
+/// A series of a chart: its label, colour (`#rrggbb`) and one value per month.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChartSeries {
+    pub label: String,
+    pub colour: &'static str,
+    pub values: Vec<f64>,
+}
+
+/// The report as words of one language: its title, the line under it, the edition's note, the
+/// blocks and the closing note.
+#[derive(Clone, Debug)]
+pub struct ReportText {
+    pub title: String,
+    pub period: String,
+    pub edition: String,
+    pub blocks: Vec<Block>,
+    pub closing: String,
+}
+
+/// A wire word of the report (a marking, a casualty's role, sex or age group) for people.
+fn word(lang: Lang, w: &str) -> String {
+    let uk = match w {
+        "unmarked" => "не позначено",
+        "partially-marked" => "позначено частково",
+        "marked" => "позначено",
+        "fenced" => "огороджено",
+        "unrecorded" => "позначення не зазначено",
+        "unknown" => "невідомо",
+        "civilian" => "цивільні",
+        "deminer" => "сапери",
+        "military" => "військові",
+        "female" => "жінки",
+        "male" => "чоловіки",
+        "child" => "діти",
+        "adult" => "дорослі",
+        "killed" => "загинули",
+        "injured" => "поранені",
+        other => return other.replace('-', " "),
+    };
+    match lang {
+        Lang::Uk => uk.to_string(),
+        Lang::En => w.replace('-', " "),
+    }
+}
+
+fn km2_in(m2: f64, lang: Lang) -> String {
+    lang.decimal(m2 / 1e6, 4)
+}
+
+fn withheld_blocks(
+    out: &mut Vec<Block>,
+    groups: &BTreeMap<String, Withheld>,
+    suppressed: bool,
+    lang: Lang,
+) {
+    if groups.is_empty() && !suppressed {
+        out.push(Block::Para(lang.pick("Немає.", "None.").into()));
+        return;
+    }
+    if !groups.is_empty() {
+        out.push(Block::Table {
+            class: "withheld",
+            header: vec![
+                lang.pick("Область", "Oblast").into(),
+                lang.pick("Території", "Areas").into(),
+                lang.pick("км²", "km²").into(),
+            ],
+            rows: groups
+                .iter()
+                .map(|(o, w)| vec![oblast_name(o, lang), thousands(w.areas), km2_in(w.m2, lang)])
+                .collect(),
+            numeric: vec![false, true, true],
+            total: false,
+        });
+    }
+    if suppressed {
+        out.push(Block::Note(match lang {
+            Lang::En => format!("Fewer than {PUBLIC_MIN_GROUP} further areas (or one making up most of their area): not counted here, so that none can be made out."),
+            Lang::Uk => format!("Ще менше ніж {PUBLIC_MIN_GROUP} території (або одна, що становить більшу частину їхньої площі): тут не враховано, щоб жодну з них не можна було розпізнати."),
+        }));
+    }
+}
+
+/// An oblast's name as the report gives it (the two names Cairn makes itself are translated).
+fn oblast_name(o: &str, lang: Lang) -> String {
+    match (lang, o) {
+        (Lang::Uk, OUTSIDE) => "поза будь-якою областю".into(),
+        (Lang::Uk, OTHER_OBLASTS) => "інші області (об'єднано)".into(),
+        _ => o.to_string(),
+    }
+}
+
+/// The report's words and blocks in `lang`.
+pub fn report_text(r: &Report, lang: Lang) -> ReportText {
+    let p = |uk: &'static str, en: &'static str| lang.pick(uk, en).to_string();
+    let mut b: Vec<Block> = Vec::new();
+    let now = lang.datetime(r.generated_at);
+    let edition = match (r.edition, lang) {
+        (Edition::Public, Lang::En) => {
             "Public edition: what the public map shows. Areas whose detail is restricted are counted per oblast, without ids; no edition for the public gives device types, quantities or dates (the public sees categories only)."
         }
-        Edition::Restricted => {
+        (Edition::Public, Lang::Uk) => {
+            "Публічне видання: те, що показує публічна мапа. Території, відомості про які мають обмежений доступ, враховано за областями, без ідентифікаторів; жодне публічне видання не наводить типів предметів, їхньої кількості чи дат (публіка бачить лише категорії)."
+        }
+        (Edition::Restricted, Lang::En) => {
             "Restricted edition: every area is listed with its device types, quantities and emplacement dates. Not for publication."
         }
+        (Edition::Restricted, Lang::Uk) => {
+            "Видання з обмеженим доступом: кожну територію наведено з типами предметів, їхньою кількістю та датами встановлення. Не для оприлюднення."
+        }
     };
-    let now = r.generated_at.format("%Y-%m-%d %H:%M UTC");
     // Section (c).
-    let quantities = if r.edition == Edition::Public {
-        "device types, quantities and emplacement dates are not published in this edition"
-            .to_string()
-    } else {
-        format!(
+    let quantities = match (r.edition, lang) {
+        (Edition::Public, Lang::En) => {
+            "device types, quantities and emplacement dates are not published in this edition"
+                .to_string()
+        }
+        (Edition::Public, Lang::Uk) => {
+            "типи предметів, їхню кількість і дати встановлення в цьому виданні не оприлюднено"
+                .to_string()
+        }
+        (Edition::Restricted, Lang::En) => format!(
             "{} anti-personnel mines of known quantity, and {} device groups whose quantity is unknown",
             thousands(r.mined_known_devices),
             thousands(r.mined_unknown_groups)
-        )
+        ),
+        (Edition::Restricted, Lang::Uk) => format!(
+            "протипіхотних мін відомої кількості: {}; груп предметів невідомої кількості: {}",
+            thousands(r.mined_known_devices),
+            thousands(r.mined_unknown_groups)
+        ),
     };
-    let _ = writeln!(
-        body,
-        "<h2>(c) Areas containing or suspected to contain anti-personnel mines</h2>\n<p>State of the records on {now}: <b>{}</b> open hazardous areas with anti-personnel mines, <b>{}</b> km² in all; {quantities}.</p>",
-        thousands(r.mined_total.areas),
-        km2(r.mined_total.m2),
-    );
+    b.push(Block::Heading(
+        2,
+        p(
+            "(c) Території, де є або підозрюється наявність протипіхотних мін",
+            "(c) Areas containing or suspected to contain anti-personnel mines",
+        ),
+    ));
+    b.push(Block::Para(match lang {
+        Lang::En => format!(
+            "State of the records on {now}: {} open hazardous areas with anti-personnel mines, {} km² in all; {quantities}.",
+            thousands(r.mined_total.areas),
+            km2_in(r.mined_total.m2, lang)
+        ),
+        Lang::Uk => format!(
+            "Стан записів на {now}: відкритих небезпечних територій із протипіхотними мінами — {}, загалом {} км²; {quantities}.",
+            thousands(r.mined_total.areas),
+            km2_in(r.mined_total.m2, lang)
+        ),
+    }));
     if !r.mined_areas.is_empty() {
-        body.push_str("<table class=\"mined\"><thead><tr><th>Area</th><th>Status</th><th>Oblast</th><th class=\"n\">km²</th><th>Device type</th><th class=\"n\">Quantity</th><th>Emplaced</th></tr></thead><tbody>\n");
+        let unknown = p("невідомо", "unknown");
+        let unpublished = p("не оприлюднено", "not published");
+        let date = |d: Option<NaiveDate>| d.map_or(unknown.clone(), |d| lang.date(d));
+        let mut rows = Vec::new();
         for a in &r.mined_areas {
-            let rows = a.devices.len().max(1);
             for (i, d) in a.devices.iter().enumerate() {
-                body.push_str("<tr>");
-                if i == 0 {
-                    let _ = write!(
-                        body,
-                        "<td rowspan=\"{rows}\" class=\"id\">{}</td><td rowspan=\"{rows}\">{}</td><td rowspan=\"{rows}\">{}</td><td rowspan=\"{rows}\" class=\"n\">{}</td>",
-                        esc(&a.id),
-                        a.status.as_str(),
-                        esc(&a.oblasts.join(" / ")),
-                        km2(a.m2)
-                    );
-                }
-                let date =
-                    |d: Option<NaiveDate>| d.map_or("unknown".to_string(), |d| d.to_string());
-                if r.edition == Edition::Public {
-                    let _ = writeln!(
-                        body,
-                        "<td>{}</td><td class=\"n\">not published</td><td>not published</td></tr>",
-                        esc(&d.name),
-                    );
-                    continue;
-                }
-                let _ = writeln!(
-                    body,
-                    "<td>{} <span class=\"type\">({})</span></td><td class=\"n\">{}</td><td>{} – {}</td></tr>",
-                    esc(&d.name),
-                    esc(&d.device_type),
-                    d.quantity.map_or("unknown".to_string(), thousands),
-                    date(d.emplaced_from),
-                    date(d.emplaced_to),
-                );
+                let head = if i == 0 {
+                    vec![
+                        a.id.clone(),
+                        lang.status(a.status).to_string(),
+                        a.oblasts
+                            .iter()
+                            .map(|o| oblast_name(o, lang))
+                            .collect::<Vec<_>>()
+                            .join(" / "),
+                        km2_in(a.m2, lang),
+                    ]
+                } else {
+                    vec![String::new(); 4]
+                };
+                let tail = if r.edition == Edition::Public {
+                    vec![d.name.clone(), unpublished.clone(), unpublished.clone()]
+                } else {
+                    vec![
+                        format!("{} ({})", d.name, d.device_type),
+                        d.quantity.map_or(unknown.clone(), thousands),
+                        format!("{} – {}", date(d.emplaced_from), date(d.emplaced_to)),
+                    ]
+                };
+                rows.push(head.into_iter().chain(tail).collect());
             }
         }
-        body.push_str("</tbody></table>\n");
+        b.push(Block::Table {
+            class: "mined",
+            header: vec![
+                p("Територія", "Area"),
+                p("Статус", "Status"),
+                p("Область", "Oblast"),
+                p("км²", "km²"),
+                p("Тип предмета", "Device type"),
+                p("Кількість", "Quantity"),
+                p("Встановлено", "Emplaced"),
+            ],
+            rows,
+            numeric: vec![false, false, false, true, false, true, false],
+            total: false,
+        });
     }
     if r.edition == Edition::Public {
-        body.push_str("<h3>Areas whose detail is restricted</h3>\n");
-        let _ = writeln!(
-            body,
-            "<p class=\"note\">These areas are shown on the public map as generalised danger zones. Their exact outlines, device types, quantities and dates are withheld to protect sources and the people clearing them; their count and area are given here per oblast, for groups of at least {PUBLIC_MIN_GROUP} areas none of which makes up more than {:.0}% of the group's area, rounded to the hectare. Smaller groups are merged into “{OTHER_OBLASTS}”.</p>",
-            PUBLIC_MAX_SHARE * 100.0
-        );
-        withheld_table(&mut body, &r.mined_withheld, r.mined_withheld_suppressed);
+        b.push(Block::Heading(
+            3,
+            p(
+                "Території, відомості про які мають обмежений доступ",
+                "Areas whose detail is restricted",
+            ),
+        ));
+        b.push(Block::Note(match lang {
+            Lang::En => format!(
+                "These areas are shown on the public map as generalised danger zones. Their exact outlines, device types, quantities and dates are withheld to protect sources and the people clearing them; their count and area are given here per oblast, for groups of at least {PUBLIC_MIN_GROUP} areas none of which makes up more than {:.0}% of the group's area, rounded to the hectare. Smaller groups are merged into “{OTHER_OBLASTS}”.",
+                PUBLIC_MAX_SHARE * 100.0
+            ),
+            Lang::Uk => format!(
+                "Ці території показано на публічній мапі як узагальнені небезпечні зони. Їхні точні межі, типи предметів, кількість і дати приховано, щоб захистити джерела та людей, які їх очищують; їхню кількість і площу наведено тут за областями, для груп щонайменше з {PUBLIC_MIN_GROUP} територій, жодна з яких не становить понад {:.0}% площі групи, з округленням до гектара. Менші групи об'єднано в «{}».",
+                PUBLIC_MAX_SHARE * 100.0,
+                oblast_name(OTHER_OBLASTS, lang)
+            ),
+        }));
+        withheld_blocks(&mut b, &r.mined_withheld, r.mined_withheld_suppressed, lang);
     }
     // Section (i).
     let w = &r.warning;
     let sessions: u64 = w.eore_sessions.values().sum();
     let participants: u64 = w.eore_participants.values().sum();
     let open: u64 = w.open_by_marking.values().sum();
-    let _ = writeln!(
-        body,
-        "<h2>(i) Measures to warn the population</h2>\n<table class=\"facts\">\n<tr><th>Marking activities in the period</th><td class=\"n\">{}</td></tr>\n<tr><th>Areas marked in the period</th><td class=\"n\">{}</td></tr>\n<tr><th>Open hazards now</th><td class=\"n\">{}</td></tr>",
-        thousands(w.marking_activities),
-        thousands(w.areas_marked),
-        thousands(open)
-    );
+    b.push(Block::Heading(
+        2,
+        p(
+            "(i) Заходи з попередження населення",
+            "(i) Measures to warn the population",
+        ),
+    ));
+    let mut facts = vec![
+        (
+            p(
+                "Заходи з позначення за період",
+                "Marking activities in the period",
+            ),
+            thousands(w.marking_activities),
+        ),
+        (
+            p(
+                "Територій позначено за період",
+                "Areas marked in the period",
+            ),
+            thousands(w.areas_marked),
+        ),
+        (
+            p("Відкритих небезпек зараз", "Open hazards now"),
+            thousands(open),
+        ),
+    ];
     for (k, v) in &w.open_by_marking {
-        let _ = writeln!(
-            body,
-            "<tr><th>&nbsp;&nbsp;of them {}</th><td class=\"n\">{}</td></tr>",
-            k.replace('-', " "),
-            thousands(*v)
-        );
+        facts.push((
+            format!("  {} {}", p("з них", "of them"), word(lang, k)),
+            thousands(*v),
+        ));
     }
-    let _ = writeln!(
-        body,
-        "<tr><th>Open hazards on the public map</th><td class=\"n\">{} ({} in detail, {} as generalised danger zones)</td></tr>\n<tr><th>Risk-education sessions (IMAS 12.10)</th><td class=\"n\">{}</td></tr>\n<tr><th>Participants in risk education</th><td class=\"n\">{}</td></tr>\n</table>",
-        thousands(w.on_map_detailed + w.on_map_as_zones),
-        thousands(w.on_map_detailed),
-        thousands(w.on_map_as_zones),
+    facts.push((
+        p(
+            "Відкритих небезпек на публічній мапі",
+            "Open hazards on the public map",
+        ),
+        match lang {
+            Lang::En => format!(
+                "{} ({} in detail, {} as generalised danger zones)",
+                thousands(w.on_map_detailed + w.on_map_as_zones),
+                thousands(w.on_map_detailed),
+                thousands(w.on_map_as_zones)
+            ),
+            Lang::Uk => format!(
+                "{} (докладно — {}, як узагальнені небезпечні зони — {})",
+                thousands(w.on_map_detailed + w.on_map_as_zones),
+                thousands(w.on_map_detailed),
+                thousands(w.on_map_as_zones)
+            ),
+        },
+    ));
+    facts.push((
+        p(
+            "Заняття з інформування про ризики (IMAS 12.10)",
+            "Risk-education sessions (IMAS 12.10)",
+        ),
         thousands(sessions),
+    ));
+    facts.push((
+        p(
+            "Учасники інформування про ризики",
+            "Participants in risk education",
+        ),
         thousands(participants),
-    );
+    ));
+    b.push(Block::Facts(facts));
     // Land release.
     let months = &r.months;
+    let month_labels: Vec<String> = months.iter().map(|m| lang.month(m.year, m.month)).collect();
     let per_month = |method: ReleaseMethod| -> Vec<f64> {
         months
             .iter()
             .map(|m| r.released_m2.get(&(*m, method)).copied().unwrap_or(0.0) / 1e6)
             .collect()
     };
-    body.push_str("<h2>Land released</h2>\n");
-    body.push_str(&bar_chart(
-        "chart-released",
-        "Land released per month by method (km²)",
-        "km²",
-        months,
-        &[
-            Series {
-                label: "cancelled (NTS)",
+    b.push(Block::Heading(2, p("Звільнена земля", "Land released")));
+    b.push(Block::Chart {
+        id: "chart-released",
+        title: p(
+            "Звільнена земля за місяцями та способами (км²)",
+            "Land released per month by method (km²)",
+        ),
+        unit: p("км²", "km²"),
+        months: month_labels.clone(),
+        series: vec![
+            ChartSeries {
+                label: p("скасовано (НТО)", "cancelled (NTS)"),
                 colour: "#8ecae6",
                 values: per_month(ReleaseMethod::Cancel),
             },
-            Series {
-                label: "reduced (TS)",
+            ChartSeries {
+                label: p("зменшено (ТО)", "reduced (TS)"),
                 colour: "#219ebc",
                 values: per_month(ReleaseMethod::Reduce),
             },
-            Series {
-                label: "cleared",
+            ChartSeries {
+                label: p("очищено", "cleared"),
                 colour: "#2e7d32",
                 values: per_month(ReleaseMethod::Clear),
             },
         ],
-    ));
-    body.push_str("<table class=\"released\"><thead><tr><th>Month</th>");
+    });
+    let mut header = vec![p("Місяць", "Month")];
     for (m, _) in ReleaseMethod::ALL {
-        let _ = write!(
-            body,
-            "<th class=\"n\">{} (km²)</th>",
-            m.released_status().as_str()
-        );
+        let word = match (lang, m) {
+            (Lang::En, m) => m.released_status().as_str(),
+            (Lang::Uk, ReleaseMethod::Cancel) => "скасовано",
+            (Lang::Uk, ReleaseMethod::Reduce) => "зменшено",
+            (Lang::Uk, ReleaseMethod::Clear) => "очищено",
+        };
+        header.push(format!("{word} ({})", p("км²", "km²")));
     }
-    body.push_str(
-        "<th class=\"n\">Total (km²)</th><th class=\"n\">Releases</th></tr></thead><tbody>\n",
-    );
-    for m in months {
-        let _ = write!(body, "<tr><td>{m}</td>");
+    header.push(p("Разом (км²)", "Total (km²)"));
+    header.push(p("Звільнень", "Releases"));
+    let mut rows = Vec::new();
+    for (m, label) in months.iter().zip(&month_labels) {
+        let mut row = vec![label.clone()];
         let mut t = 0.0;
         let mut n = 0;
         for (method, _) in ReleaseMethod::ALL {
             let v = r.released_m2.get(&(*m, *method)).copied().unwrap_or(0.0);
             t += v;
             n += r.released_count.get(&(*m, *method)).copied().unwrap_or(0);
-            let _ = write!(body, "<td class=\"n\">{}</td>", km2(v));
+            row.push(km2_in(v, lang));
         }
-        let _ = writeln!(
-            body,
-            "<td class=\"n\">{}</td><td class=\"n\">{n}</td></tr>",
-            km2(t)
-        );
+        row.push(km2_in(t, lang));
+        row.push(n.to_string());
+        rows.push(row);
     }
-    body.push_str("<tr class=\"total\"><td>Period</td>");
-    let mut t = 0.0;
-    let mut n = 0;
+    let mut total = vec![p("Період", "Period")];
+    let (mut t, mut n) = (0.0, 0);
+    let m2_word = p("м²", "m²");
     for (method, _) in ReleaseMethod::ALL {
         let (m2, c) = r.released_total(*method);
         t += m2;
         n += c;
-        let _ = write!(
-            body,
-            "<td class=\"n\">{} <span class=\"m2\">({} m²)</span></td>",
-            km2(m2),
+        total.push(format!(
+            "{} ({} {m2_word})",
+            km2_in(m2, lang),
             thousands(m2.round() as u64)
-        );
+        ));
     }
-    let _ = writeln!(
-        body,
-        "<td class=\"n\">{} <span class=\"m2\">({} m²)</span></td><td class=\"n\">{n}</td></tr></tbody></table>",
-        km2(t),
+    total.push(format!(
+        "{} ({} {m2_word})",
+        km2_in(t, lang),
         thousands(t.round() as u64)
-    );
+    ));
+    total.push(n.to_string());
+    rows.push(total);
+    b.push(Block::Table {
+        class: "released",
+        header,
+        rows,
+        numeric: vec![false, true, true, true, true, true],
+        total: true,
+    });
     if let Some(w) = &r.released_withheld {
-        let _ = writeln!(
-            body,
-            "<p class=\"note\">Besides these, {} releases of areas withheld from the public released {} km² in the period (rounded to the hectare; not shown by month or method).</p>",
-            w.areas,
-            km2(w.m2)
-        );
+        b.push(Block::Note(match lang {
+            Lang::En => format!(
+                "Besides these, {} releases of areas withheld from the public released {} km² in the period (rounded to the hectare; not shown by month or method).",
+                w.areas,
+                km2_in(w.m2, lang)
+            ),
+            Lang::Uk => format!(
+                "Крім того, звільнень територій, прихованих від публіки, — {}; вони звільнили за період {} км² (з округленням до гектара; не показано за місяцями чи способами).",
+                w.areas,
+                km2_in(w.m2, lang)
+            ),
+        }));
     } else if r.released_withheld_suppressed {
-        let _ = writeln!(
-            body,
-            "<p class=\"note\">Fewer than {PUBLIC_MIN_GROUP} releases of areas withheld from the public (or one making up most of their area) are not counted here, so that none can be made out.</p>"
-        );
+        b.push(Block::Note(match lang {
+            Lang::En => format!("Fewer than {PUBLIC_MIN_GROUP} releases of areas withheld from the public (or one making up most of their area) are not counted here, so that none can be made out."),
+            Lang::Uk => format!("Менше ніж {PUBLIC_MIN_GROUP} звільнень територій, прихованих від публіки (або одне, що становить більшу частину їхньої площі), тут не враховано, щоб жодне з них не можна було розпізнати."),
+        }));
     }
     // Activities and devices.
-    body.push_str("<h2>Work and explosive ordnance found</h2>\n<table class=\"activities\"><thead><tr><th>Activity (ended in the period)</th><th class=\"n\">Number</th></tr></thead><tbody>\n");
-    for (k, _) in ActivityKind::ALL {
-        let _ = writeln!(
-            body,
-            "<tr><td>{}</td><td class=\"n\">{}</td></tr>",
-            k.label(),
-            thousands(r.activities.get(k).copied().unwrap_or(0))
-        );
-    }
-    body.push_str("</tbody></table>\n<table class=\"devices\"><thead><tr><th>Category</th><th class=\"n\">Found</th><th class=\"n\">Destroyed</th></tr></thead><tbody>\n");
+    b.push(Block::Heading(
+        2,
+        p(
+            "Роботи та виявлені вибухонебезпечні предмети",
+            "Work and explosive ordnance found",
+        ),
+    ));
+    b.push(Block::Table {
+        class: "activities",
+        header: vec![
+            p(
+                "Робота (завершена за період)",
+                "Activity (ended in the period)",
+            ),
+            p("Кількість", "Number"),
+        ],
+        rows: ActivityKind::ALL
+            .iter()
+            .map(|(k, _)| {
+                vec![
+                    lang.activity(*k).to_string(),
+                    thousands(r.activities.get(k).copied().unwrap_or(0)),
+                ]
+            })
+            .collect(),
+        numeric: vec![false, true],
+        total: false,
+    });
     let cats: BTreeSet<Category> = r.devices.keys().map(|k| k.0).collect();
-    if cats.is_empty() {
-        body.push_str("<tr><td colspan=\"3\">None recorded in the period.</td></tr>\n");
+    let mut rows: Vec<Vec<String>> = cats
+        .iter()
+        .map(|c| {
+            let get = |a| r.devices.get(&(*c, a)).copied().unwrap_or(0);
+            vec![
+                lang.category(*c).to_string(),
+                thousands(get(DeviceAction::Found)),
+                thousands(get(DeviceAction::Destroyed)),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        rows.push(vec![
+            p(
+                "За період нічого не зареєстровано.",
+                "None recorded in the period.",
+            ),
+            String::new(),
+            String::new(),
+        ]);
     }
-    for c in cats {
-        let get = |a| r.devices.get(&(c, a)).copied().unwrap_or(0);
-        let _ = writeln!(
-            body,
-            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-            c.label(),
-            thousands(get(DeviceAction::Found)),
-            thousands(get(DeviceAction::Destroyed))
-        );
-    }
-    body.push_str("</tbody></table>\n");
+    b.push(Block::Table {
+        class: "devices",
+        header: vec![
+            p("Категорія", "Category"),
+            p("Виявлено", "Found"),
+            p("Знищено", "Destroyed"),
+        ],
+        rows,
+        numeric: vec![false, true, true],
+        total: false,
+    });
     let (finds, items) = r.finds.values().fold((0, 0), |t, f| (t.0 + f.0, t.1 + f.1));
-    let _ = writeln!(
-        body,
-        "<p>Post-release finds recorded in the period: <b class=\"finds\">{}</b> ({} items), each re-opening hazard on released land.</p>",
-        thousands(finds),
-        thousands(items)
-    );
+    b.push(Block::Para(match lang {
+        Lang::En => format!(
+            "Post-release finds recorded in the period: {} ({} items), each re-opening hazard on released land.",
+            thousands(finds),
+            thousands(items)
+        ),
+        Lang::Uk => format!(
+            "Знахідок після звільнення, зареєстрованих за період: {} (предметів: {}); кожна знову відкриває небезпеку на звільненій землі.",
+            thousands(finds),
+            thousands(items)
+        ),
+    }));
     // Casualties.
     let (killed, injured) = r.casualty_totals();
-    body.push_str("<h2>Casualties</h2>\n");
-    body.push_str(&bar_chart(
-        "chart-casualties",
-        "Casualties per month",
-        "people",
-        months,
-        &[
-            Series {
-                label: "killed",
+    b.push(Block::Heading(2, p("Жертви", "Casualties")));
+    b.push(Block::Chart {
+        id: "chart-casualties",
+        title: p("Жертви за місяцями", "Casualties per month"),
+        unit: p("осіб", "people"),
+        months: month_labels.clone(),
+        series: vec![
+            ChartSeries {
+                label: word(lang, "killed"),
                 colour: "#b00020",
                 values: months
                     .iter()
                     .map(|m| r.casualties.get(m).map_or(0.0, |c| c.killed as f64))
                     .collect(),
             },
-            Series {
-                label: "injured",
+            ChartSeries {
+                label: word(lang, "injured"),
                 colour: "#f4a261",
                 values: months
                     .iter()
@@ -1574,7 +1805,7 @@ pub fn render_html(r: &Report) -> String {
                     .collect(),
             },
         ],
-    ));
+    });
     let groups: [CasualtyGroup; 3] = [
         ("Role", Role::ALL.iter().map(|(_, n)| *n).collect(), |c| {
             &c.by_role
@@ -1588,39 +1819,62 @@ pub fn render_html(r: &Report) -> String {
             |c| &c.by_age,
         ),
     ];
-    let _ = writeln!(
-        body,
-        "<p>{} people killed and {} injured in the period.</p>\n<table class=\"casualties\"><thead><tr><th>Month</th><th class=\"n\">Accidents</th><th class=\"n\">Killed</th><th class=\"n\">Injured</th>",
-        thousands(killed),
-        thousands(injured)
-    );
+    b.push(Block::Para(match lang {
+        Lang::En => format!(
+            "{} people killed and {} injured in the period.",
+            thousands(killed),
+            thousands(injured)
+        ),
+        Lang::Uk => format!(
+            "За період загинуло осіб: {}, поранено: {}.",
+            thousands(killed),
+            thousands(injured)
+        ),
+    }));
+    let mut header = vec![
+        p("Місяць", "Month"),
+        p("Нещасні випадки", "Accidents"),
+        word(lang, "killed"),
+        word(lang, "injured"),
+    ];
+    if lang == Lang::En {
+        header[2] = "Killed".into();
+        header[3] = "Injured".into();
+    }
     for (group, words, _) in &groups {
         for w in words {
-            let label = if *w == "unknown" {
-                format!("{} unknown", group.to_lowercase())
+            header.push(if *w == "unknown" {
+                match lang {
+                    Lang::En => format!("{} unknown", group.to_lowercase()),
+                    Lang::Uk => match *group {
+                        "Role" => "роль невідома".to_string(),
+                        "Sex" => "стать невідома".to_string(),
+                        _ => "вік невідомий".to_string(),
+                    },
+                }
             } else {
-                w.to_string()
-            };
-            let _ = write!(body, "<th class=\"n\">{label}</th>");
+                word(lang, w)
+            });
         }
     }
-    body.push_str("</tr></thead><tbody>\n");
+    let mut rows = Vec::new();
     let mut sum = MonthCasualties::default();
-    for m in months {
+    for (m, label) in months.iter().zip(&month_labels) {
         let c = r.casualties.get(m).cloned().unwrap_or_default();
-        let _ = write!(
-            body,
-            "<tr><td>{m}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>",
-            c.accidents, c.killed, c.injured
-        );
+        let mut row = vec![
+            label.clone(),
+            c.accidents.to_string(),
+            c.killed.to_string(),
+            c.injured.to_string(),
+        ];
         for (_, words, f) in &groups {
             for w in words {
                 let k = f(&c).get(&(w, "killed")).copied().unwrap_or(0);
                 let i = f(&c).get(&(w, "injured")).copied().unwrap_or(0);
-                let _ = write!(body, "<td class=\"n\">{}</td>", k + i);
+                row.push((k + i).to_string());
             }
         }
-        body.push_str("</tr>\n");
+        rows.push(row);
         sum.accidents += c.accidents;
         sum.killed += c.killed;
         sum.injured += c.injured;
@@ -1634,79 +1888,220 @@ pub fn render_html(r: &Report) -> String {
             *sum.by_age.entry(k).or_default() += v;
         }
     }
-    let _ = write!(
-        body,
-        "<tr class=\"total\"><td>Period</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>",
-        sum.accidents, sum.killed, sum.injured
-    );
+    let mut total = vec![
+        p("Період", "Period"),
+        sum.accidents.to_string(),
+        sum.killed.to_string(),
+        sum.injured.to_string(),
+    ];
     for (_, words, f) in &groups {
         for w in words {
             let k = f(&sum).get(&(w, "killed")).copied().unwrap_or(0);
             let i = f(&sum).get(&(w, "injured")).copied().unwrap_or(0);
-            let _ = write!(
-                body,
-                "<td class=\"n\" title=\"{k} killed, {i} injured\">{k} / {i}</td>"
-            );
+            total.push(format!("{k} / {i}"));
         }
     }
-    body.push_str("</tr></tbody></table>\n<p class=\"note\">Monthly cells count killed and injured together; the period row gives killed / injured. Role: civilian, deminer (at work), military. Children are under 18.</p>\n");
+    rows.push(total);
+    let cols = header.len();
+    b.push(Block::Table {
+        class: "casualties",
+        header,
+        rows,
+        numeric: std::iter::once(false)
+            .chain(std::iter::repeat_n(true, cols - 1))
+            .collect(),
+        total: true,
+    });
+    b.push(Block::Note(p(
+        "У місячних клітинках загиблих і поранених враховано разом; у рядку періоду — загинули / поранені. Роль: цивільні, сапери (під час роботи), військові. Діти — особи до 18 років.",
+        "Monthly cells count killed and injured together; the period row gives killed / injured. Role: civilian, deminer (at work), military. Children are under 18.",
+    )));
     // Open hazard by oblast.
-    let _ = writeln!(
-        body,
-        "<h2>Open hazardous area by oblast</h2>\n<p class=\"note\">State of the records on {now}. An area crossing an oblast border is split along it; areas are counted in the oblast holding their largest part.{}</p>\n<table class=\"oblasts\"><thead><tr><th>Oblast</th><th class=\"n\">Open hazards</th><th class=\"n\">km²</th></tr></thead><tbody>",
-        if r.edition == Edition::Public {
-            " This edition counts here the areas the public map shows in detail; areas whose detail is restricted follow, in groups as in section (c)."
-        } else {
-            ""
-        }
-    );
+    b.push(Block::Heading(
+        2,
+        p(
+            "Відкриті небезпечні території за областями",
+            "Open hazardous area by oblast",
+        ),
+    ));
+    b.push(Block::Note(match lang {
+        Lang::En => format!(
+            "State of the records on {now}. An area crossing an oblast border is split along it; areas are counted in the oblast holding their largest part.{}",
+            if r.edition == Edition::Public {
+                " This edition counts here the areas the public map shows in detail; areas whose detail is restricted follow, in groups as in section (c)."
+            } else {
+                ""
+            }
+        ),
+        Lang::Uk => format!(
+            "Стан записів на {now}. Територію, яку перетинає межа області, поділено по ній; території враховано в області, де лежить їхня найбільша частина.{}",
+            if r.edition == Edition::Public {
+                " Це видання враховує тут території, які публічна мапа показує докладно; далі йдуть території з обмеженим доступом, групами, як у розділі (c)."
+            } else {
+                ""
+            }
+        ),
+    }));
+    let mut rows = Vec::new();
     let mut total = OblastFigures::default();
     for (o, f) in &r.open_by_oblast {
         total.areas += f.areas;
         total.m2 += f.m2;
-        let _ = writeln!(
-            body,
-            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-            esc(o),
+        rows.push(vec![
+            oblast_name(o, lang),
             thousands(f.areas),
-            km2(f.m2)
-        );
+            km2_in(f.m2, lang),
+        ]);
     }
     if r.edition == Edition::Public {
         for (what, groups) in [
-            ("with anti-personnel mines", &r.mined_withheld),
-            ("other", &r.open_withheld),
+            (
+                p(
+                    "з обмеженим доступом, з протипіхотними мінами",
+                    "restricted, with anti-personnel mines",
+                ),
+                &r.mined_withheld,
+            ),
+            (
+                p("з обмеженим доступом, інші", "restricted, other"),
+                &r.open_withheld,
+            ),
         ] {
             for (o, w) in groups {
                 total.areas += w.areas;
                 total.m2 += w.m2;
-                let _ = writeln!(
-                    body,
-                    "<tr class=\"withheld\"><td>{} (restricted, {what})</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-                    esc(o),
+                rows.push(vec![
+                    format!("{} ({what})", oblast_name(o, lang)),
                     thousands(w.areas),
-                    km2(w.m2)
-                );
+                    km2_in(w.m2, lang),
+                ]);
             }
         }
     }
-    let _ = writeln!(
-        body,
-        "<tr class=\"total\"><td>All</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr></tbody></table>",
+    rows.push(vec![
+        p("Усі", "All"),
         thousands(total.areas),
-        km2(total.m2)
-    );
+        km2_in(total.m2, lang),
+    ]);
+    b.push(Block::Table {
+        class: "oblasts",
+        header: vec![
+            p("Область", "Oblast"),
+            p("Відкриті небезпеки", "Open hazards"),
+            p("км²", "km²"),
+        ],
+        rows,
+        numeric: vec![false, true, true],
+        total: true,
+    });
     if r.edition == Edition::Public && (r.mined_withheld_suppressed || r.open_withheld_suppressed) {
-        let _ = writeln!(
-            body,
-            "<p class=\"note\">Some areas whose detail is restricted are not counted here: fewer than {PUBLIC_MIN_GROUP} of them, or one making up most of their area. They are on the public map as danger zones.</p>"
-        );
+        b.push(Block::Note(match lang {
+            Lang::En => format!("Some areas whose detail is restricted are not counted here: fewer than {PUBLIC_MIN_GROUP} of them, or one making up most of their area. They are on the public map as danger zones."),
+            Lang::Uk => format!("Деякі території з обмеженим доступом тут не враховано: їх менше ніж {PUBLIC_MIN_GROUP}, або одна з них становить більшу частину їхньої площі. На публічній мапі вони є як небезпечні зони."),
+        }));
+    }
+    let period = match lang {
+        Lang::En => format!(
+            "Period {} to {} (whole days, UTC). Generated {now}.",
+            r.period.from, r.period.to
+        ),
+        Lang::Uk => format!(
+            "Період: з {} по {} (цілі доби, UTC). Складено {now}.",
+            lang.date(r.period.from),
+            lang.date(r.period.to)
+        ),
+    };
+    ReportText {
+        title: p(
+            "Звіт про прозорість (за зразком статті 7 Оттавської конвенції)",
+            "Transparency report (Ottawa Convention Article 7 style)",
+        ),
+        period,
+        edition: edition.to_string(),
+        blocks: b,
+        closing: p(
+            "Звільнену землю враховано в місяці, коли завершилася відповідна робота (день звільнення землі на місцевості). Площі виміряно на еліпсоїді WGS 84; точкову небезпеку враховано як її коло, лінійну — як її смугу.",
+            "Land released is counted in the month its activity ended (the day the land was released on the ground). Areas are measured on the WGS 84 ellipsoid; a spot hazard counts as its circle, a linear one as its corridor.",
+        ),
+    }
+}
+
+/// The report as one self-contained HTML page in English: no script, no external request;
+/// charts are inline SVG.
+pub fn render_html(r: &Report) -> String {
+    render_html_in(r, Lang::En)
+}
+
+/// The report as one self-contained HTML page in `lang`.
+pub fn render_html_in(r: &Report, lang: Lang) -> String {
+    let t = report_text(r, lang);
+    let mut body = String::new();
+    for block in &t.blocks {
+        match block {
+            Block::Heading(level, text) => {
+                let _ = writeln!(body, "<h{level}>{}</h{level}>", esc(text));
+            }
+            Block::Para(text) => {
+                let _ = writeln!(body, "<p>{}</p>", esc(text));
+            }
+            Block::Note(text) => {
+                let _ = writeln!(body, "<p class=\"note\">{}</p>", esc(text));
+            }
+            Block::Facts(rows) => {
+                body.push_str("<table class=\"facts\">\n");
+                for (k, v) in rows {
+                    let _ = writeln!(
+                        body,
+                        "<tr><th scope=\"row\">{}</th><td class=\"n\">{}</td></tr>",
+                        esc(k).replacen("  ", "&nbsp;&nbsp;", 1),
+                        esc(v)
+                    );
+                }
+                body.push_str("</table>\n");
+            }
+            Block::Table {
+                class,
+                header,
+                rows,
+                numeric,
+                total,
+            } => {
+                let n = |i: usize| {
+                    if numeric.get(i).copied().unwrap_or(false) {
+                        " class=\"n\""
+                    } else {
+                        ""
+                    }
+                };
+                let _ = write!(body, "<table class=\"{class}\"><thead><tr>");
+                for (i, h) in header.iter().enumerate() {
+                    let _ = write!(body, "<th scope=\"col\"{}>{}</th>", n(i), esc(h));
+                }
+                body.push_str("</tr></thead><tbody>\n");
+                for (k, row) in rows.iter().enumerate() {
+                    let last = *total && k + 1 == rows.len();
+                    body.push_str(if last { "<tr class=\"total\">" } else { "<tr>" });
+                    for (i, c) in row.iter().enumerate() {
+                        let _ = write!(body, "<td{}>{}</td>", n(i), esc(c));
+                    }
+                    body.push_str("</tr>\n");
+                }
+                body.push_str("</tbody></table>\n");
+            }
+            Block::Chart {
+                id,
+                title,
+                unit,
+                months,
+                series,
+            } => body.push_str(&bar_chart(id, title, unit, months, series)),
+        }
     }
     format!(
         r##"<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{lang_attr}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Transparency report {from} to {to} ({edition_word})</title>
+<title>{title} {from} – {to} ({edition_word})</title>
 <style>
 body {{ font-family: sans-serif; max-width: 64rem; margin: 1.5rem auto; padding: 0 1rem; color: #111; }}
 h1 {{ font-size: 1.5rem; margin-bottom: .2rem; }}
@@ -1716,22 +2111,26 @@ th, td {{ border: 1px solid #999; padding: .25rem .45rem; text-align: left; vert
 thead th, .facts th {{ background: #f2f2f2; }}
 .n {{ text-align: right; font-variant-numeric: tabular-nums; }}
 .total td {{ font-weight: bold; background: #fafafa; }}
-td.id {{ white-space: nowrap; }}
-.type, .m2, .note {{ color: #444; font-size: .85rem; }}
+.note {{ color: #444; font-size: .85rem; }}
 .edition {{ padding: .5rem .75rem; border-left: 4px solid {edition_colour}; background: #f7f7f7; }}
 svg.chart {{ max-width: 760px; display: block; margin: .5rem 0; }}
 @media print {{ body {{ margin: 0; }} @page {{ size: A4; margin: 15mm; }} h2 {{ break-after: avoid; }} }}
 </style></head>
 <body>
-<h1>Transparency report (Ottawa Convention Article 7 style)</h1>
-<p>Period <b>{from}</b> to <b>{to}</b> (whole days, UTC). Generated {now}.</p>
+<h1>{title}</h1>
+<p>{period}</p>
 <p class="edition" data-edition="{edition_word}">{edition}</p>
 {body}
-<p class="note">Land released is counted in the month its activity ended (the day the land was released on the ground). Areas are measured on the WGS 84 ellipsoid; a spot hazard counts as its circle, a linear one as its corridor.</p>
+<p class="note">{closing}</p>
 </body></html>
 "##,
+        lang_attr = lang.as_str(),
+        title = esc(&t.title),
         from = r.period.from,
         to = r.period.to,
+        period = esc(&t.period),
+        edition = esc(&t.edition),
+        closing = esc(&t.closing),
         edition_word = r.edition.as_str(),
         edition_colour = match r.edition {
             Edition::Public => "#2e7d32",

@@ -4,6 +4,7 @@ pub mod accident;
 pub mod csv;
 pub mod geojson;
 pub mod gpkg;
+pub mod parcel;
 pub mod patch;
 pub mod props;
 pub mod record;

@@ -11,6 +11,7 @@ pub mod basemap;
 pub mod check;
 pub mod conventions;
 pub mod cql2;
+pub mod docs;
 pub mod edit;
 pub mod error;
 pub mod export;
@@ -21,6 +22,7 @@ pub mod officer;
 pub mod ogc;
 pub mod openapi;
 pub mod ops;
+pub mod parcel;
 pub mod pyramid;
 pub mod ratelimit;
 pub mod releases;
@@ -719,6 +721,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/check/route",
             post(check::route).layer(guard(Class::RouteCheck)),
+        )
+        .route(
+            "/api/parcel/extract",
+            post(parcel::extract)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    parcel::MAX_PARCEL_BYTES,
+                ))
+                .layer(guard(Class::RouteCheck)),
         )
         .route(
             "/api/reports",

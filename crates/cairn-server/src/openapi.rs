@@ -36,6 +36,8 @@ pub fn document(base: &str) -> Value {
                     "type": {"type": "string", "enum": ["LineString"]},
                     "coordinates": {"type": "array", "minItems": 2, "maxItems": 10000, "items": {
                         "type": "array", "minItems": 2, "maxItems": 3, "items": {"type": "number"}}}}},
+                "Parcel": {"type": "object", "required": ["type"], "properties": {
+                    "type": {"type": "string", "enum": ["Polygon", "MultiPolygon", "Feature", "FeatureCollection"]}}},
                 "Link": {"type": "object", "required": ["href"], "properties": {
                     "href": {"type": "string"}, "rel": {"type": "string"}, "type": {"type": "string"}, "title": {"type": "string"}}},
                 "Feature": {"type": "object", "required": ["type", "geometry", "properties"], "properties": {
@@ -135,6 +137,24 @@ pub fn document(base: &str) -> Value {
                         "geometry": {"$ref": "#/components/schemas/LineString"},
                         "properties": {"type": "object", "nullable": true, "properties": {"width": {"type": "number", "nullable": true, "minimum": 0.1, "maximum": 20000}}}}}]}}}},
                 "responses": {"200": json_ok("The answer", json!({"$ref": "#/components/schemas/RouteCheck"})), "400": problem(), "413": problem(), "415": problem(), "422": problem(), "429": problem(), "503": problem()}}},
+            "/api/parcel/extract": {"post": {
+                "summary": "Is my land affected? The hazards and released land touching a parcel, with the land each shares with it",
+                "description": "The body is the parcel: GeoJSON (a Polygon or MultiPolygon, a Feature of one, or a FeatureCollection of such features) or KML (every Polygon of the document), at most 1 MiB, 20,000 vertices and 100 km². Without a token, a restricted hazard appears only as its generalised danger zone.",
+                "operationId": "parcelExtract",
+                "parameters": [
+                    p("lang", "uk or en; without it the Accept-Language header, else English", json!({"type": "string", "enum": ["uk", "en"]}), false),
+                    p("format", "json (the default), html (a printable page) or pdf", json!({"type": "string", "enum": ["json", "html", "pdf"]}), false),
+                ],
+                "requestBody": {"required": true, "content": {
+                    "application/geo+json": {"schema": {"$ref": "#/components/schemas/Parcel"}},
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Parcel"}},
+                    "application/vnd.google-earth.kml+xml": {"schema": {"type": "string", "minLength": 1}}}},
+                "responses": {
+                    "200": {"description": "The extract", "content": {
+                        "application/json": {"schema": {"type": "object", "required": ["parcel_m2", "hazards", "released", "danger", "caveat"]}},
+                        "text/html": {"schema": {"type": "string"}},
+                        "application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+                    "400": problem(), "413": problem(), "422": problem(), "429": problem(), "503": problem()}}},
             "/tiles.json": {"get": {"summary": "TileJSON 3.0 of the hazard tiles", "operationId": "tilejson", "responses": {"200": json_ok("TileJSON", json!({"type": "object"}))}}},
             "/tiles/{z}/{x}/{y}.mvt": {"get": {
                 "summary": "A vector tile of hazards", "operationId": "tile",

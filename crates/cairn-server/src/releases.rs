@@ -14,6 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cairn_core::certificate::{CertificateInput, certificate_html};
+use cairn_core::lang::Lang;
 use cairn_core::release::{Activity, Find, Release, ReleaseMethod, shape_polygons};
 use cairn_core::{Evidence, EvidenceKind, Problem, Status, WireEnum};
 use cairn_formats::geojson::geometry_value;
@@ -462,36 +463,57 @@ pub async fn area_releases(
     })))
 }
 
-/// `GET /api/releases/{id}/certificate`: the handover certificate as a printable HTML page.
+/// `GET /api/releases/{id}/certificate[?lang=uk|en][&format=html|pdf]`: the handover certificate
+/// as a printable HTML page (the default) or a PDF, in Ukrainian or English (`lang`, else the
+/// `Accept-Language` header, else English).
 pub async fn certificate(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    q: Result<
+        axum::extract::Query<std::collections::HashMap<String, String>>,
+        axum::extract::rejection::QueryRejection,
+    >,
 ) -> Result<Response, ApiError> {
+    let axum::extract::Query(q) = q?;
+    crate::docs::only_params(&q, &["lang", "format"])?;
+    let lang = crate::docs::lang(&q, &headers)?;
+    let pdf = crate::docs::pdf_format(&q, &["html", "pdf"])?;
     allow(&caller, READERS, "a handover certificate")?;
-    let html = state
+    let body = state
         .store({
             let id = id.clone();
-            move |_, s| certificate_page(s, &id)
+            move |_, s| certificate_doc(s, &id, lang, pdf)
         })
         .await?
         .map_err(ApiError::from)?
         .ok_or_else(|| ApiError::not_found(format!("no land release {id}")))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "private, no-store"),
-        ],
-        html,
-    )
-        .into_response())
+    Ok(crate::docs::document(
+        body,
+        pdf,
+        lang,
+        "private, no-store",
+        &format!("certificate-{id}-{}", lang.as_str()),
+    ))
 }
 
-/// The certificate page of a release, or `None` when there is no such release.
+/// The certificate page of a release in English, or `None` when there is no such release.
 pub fn certificate_page(
     s: &dyn cairn_store::Backend,
     id: &str,
 ) -> Result<Option<String>, cairn_store::StoreError> {
+    Ok(certificate_doc(s, id, Lang::En, false)?.map(|b| String::from_utf8_lossy(&b).into_owned()))
+}
+
+/// The certificate of a release as HTML or PDF in `lang`, or `None` when there is no such
+/// release.
+pub fn certificate_doc(
+    s: &dyn cairn_store::Backend,
+    id: &str,
+    lang: Lang,
+    pdf: bool,
+) -> Result<Option<Vec<u8>>, cairn_store::StoreError> {
     let Some(release) = s.get_release(id)? else {
         return Ok(None);
     };
@@ -508,14 +530,20 @@ pub fn certificate_page(
         .area;
     let remaining = (area.props.status != Status::Closed).then(|| shape_polygons(&area.shape));
     let finds = s.finds_for_release(id)?.len() as u64;
-    Ok(Some(certificate_html(&CertificateInput {
+    let input = CertificateInput {
         release: &release,
         activity: &activity,
         area: &area,
         remaining: remaining.as_ref(),
         post_release_finds: finds,
         printed_at: chrono::Utc::now(),
-    })))
+        lang,
+    };
+    Ok(Some(if pdf {
+        cairn_docs::certificate::certificate_pdf(&input)
+    } else {
+        certificate_html(&input).into_bytes()
+    }))
 }
 
 const STATUS_FIELDS: &[&str] = &["status", "reason", "evidence"];

@@ -1,5 +1,6 @@
-//! `GET /api/transparency?from=YYYY-MM-DD&to=YYYY-MM-DD&format=html|csv[&edition=public|restricted]`:
-//! the Ottawa Convention Article 7 style report (`cairn_core::transparency`). Without a token,
+//! `GET /api/transparency?from=YYYY-MM-DD&to=YYYY-MM-DD&format=html|csv|pdf[&edition=public|restricted][&lang=uk|en]`:
+//! the Ottawa Convention Article 7 style report (`cairn_core::transparency`), the page and the PDF
+//! in Ukrainian or English (`lang`, else `Accept-Language`, else English). Without a token,
 //! and for field teams, the public edition; officers, auditors and administrators get the
 //! restricted edition unless they ask for the public one. The report is computed on a blocking
 //! thread over a read-only connection of its own, so it holds neither the runtime nor the
@@ -12,14 +13,14 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use cairn_core::WireEnum;
-use cairn_core::transparency::{Edition, Period, render_csv, render_html};
+use cairn_core::transparency::{Edition, Period, render_csv, render_html_in};
 use chrono::NaiveDate;
 
 use crate::AppState;
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 
-const PARAMS: &[&str] = &["from", "to", "format", "edition"];
+const PARAMS: &[&str] = &["from", "to", "format", "edition", "lang"];
 
 fn day(q: &HashMap<String, String>, name: &str) -> Result<NaiveDate, ApiError> {
     let v = q
@@ -34,6 +35,7 @@ fn day(q: &HashMap<String, String>, name: &str) -> Result<NaiveDate, ApiError> {
 pub async fn report(
     State(state): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = q?;
@@ -46,15 +48,9 @@ pub async fn report(
     let from = day(&q, "from")?;
     let to = day(&q, "to")?;
     let period = Period::new(from, to).map_err(|p| ApiError::bad_request(p.to_string()))?;
-    let csv = match q.get("format").map(String::as_str) {
-        None | Some("html") => false,
-        Some("csv") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "format: {other:?} is not one of html, csv"
-            )));
-        }
-    };
+    let format = crate::docs::format(&q, &["html", "csv", "pdf"])?;
+    let csv = format == "csv";
+    let lang = crate::docs::lang(&q, &headers)?;
     let privileged = matches!(caller.role, Role::Officer | Role::Auditor | Role::Admin);
     let edition = match q.get("edition") {
         None if privileged => Edition::Restricted,
@@ -82,10 +78,10 @@ pub async fn report(
             let store = state.with_store(|s| s.reopen(true))?;
             let report =
                 store.transparency_report(&catalogue, period, edition, chrono::Utc::now())?;
-            Ok::<_, cairn_store::StoreError>(if csv {
-                render_csv(&report)
-            } else {
-                render_html(&report)
+            Ok::<_, cairn_store::StoreError>(match format {
+                "csv" => render_csv(&report).into_bytes(),
+                "pdf" => cairn_docs::transparency::report_pdf(&report, lang),
+                _ => render_html_in(&report, lang).into_bytes(),
             })
         })
         .await?
@@ -109,14 +105,17 @@ pub async fn report(
         )
             .into_response()
     } else {
-        (
-            [
-                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                (header::CACHE_CONTROL, cache),
-            ],
+        crate::docs::document(
             body,
+            format == "pdf",
+            lang,
+            cache,
+            &format!(
+                "transparency-{from}-{to}-{}-{}",
+                edition.as_str(),
+                lang.as_str()
+            ),
         )
-            .into_response()
     })
 }
 
@@ -271,7 +270,7 @@ mod tests {
                 "from",
             ),
             (
-                &format!("{q}&format=pdf") as &str,
+                &format!("{q}&format=docx") as &str,
                 None,
                 StatusCode::BAD_REQUEST,
                 "format",

@@ -1,9 +1,9 @@
 //! The public hazard map's files, embedded in the binary so that `cairn serve` works on a laptop
-//! with no internet: the page (`/`, `/app.js`, `/basemap.js`, `/i18n.js`, `/style.css`), its
-//! context layers (`/data/ukraine.geojson`, `/data/settlements.geojson`,
-//! `/data/context.geojson`), MapLibre GL JS and the Protomaps base-map style (`/vendor/...`), which
-//! build.rs takes from web/node_modules as pinned in web/package-lock.json. The glyphs and the
-//! base-map tiles are `basemap.rs`'.
+//! with no internet: the page (`/`, `/app.js`, `/basemap.js`, `/i18n.js`, `/style.css`), "Is my
+//! land affected?" (`/parcel`, `/parcel.js`, `/parcel-i18n.js`, `/parcel.css`), its context layers
+//! (`/data/ukraine.geojson`, `/data/settlements.geojson`, `/data/context.geojson`), MapLibre GL JS
+//! and the Protomaps base-map style (`/vendor/...`), which build.rs takes from web/node_modules as
+//! pinned in web/package-lock.json. The glyphs and the base-map tiles are `basemap.rs`'.
 //!
 //! Every answer carries a strong ETag and honours `If-None-Match`. The page's own files are
 //! revalidated on every load (`no-cache`); MapLibre's files are loaded with `?v=VERSION` in their
@@ -125,6 +125,30 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../../../web/favicon.svg"),
         content_type: SVG,
         cache: DAY,
+    },
+    Asset {
+        path: "/parcel",
+        body: include_bytes!("../../../web/parcel.html"),
+        content_type: HTML,
+        cache: NO_CACHE,
+    },
+    Asset {
+        path: "/parcel.js",
+        body: include_bytes!("../../../web/parcel.js"),
+        content_type: JS,
+        cache: NO_CACHE,
+    },
+    Asset {
+        path: "/parcel-i18n.js",
+        body: include_bytes!("../../../web/parcel-i18n.js"),
+        content_type: JS,
+        cache: NO_CACHE,
+    },
+    Asset {
+        path: "/parcel.css",
+        body: include_bytes!("../../../web/parcel.css"),
+        content_type: CSS,
+        cache: NO_CACHE,
     },
     Asset {
         path: "/audit",
@@ -289,6 +313,9 @@ fn respond(
             HeaderValue::from_static(match path {
                 "/officer" => OFFICER_CSP,
                 "/audit" => AUDIT_CSP,
+                // The printable extract opens from a blob URL, which inherits this policy; its
+                // own inline style sheet needs inline styles. Scripts stay strict.
+                "/parcel" => OFFICER_CSP,
                 _ => CSP,
             }),
         );

@@ -534,7 +534,7 @@ fn bad_periods_exit_2_naming_the_flag() {
                 "--to",
                 "2026-03-01",
                 "--format",
-                "pdf",
+                "docx",
                 "-o",
                 out,
             ],

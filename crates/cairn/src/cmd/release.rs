@@ -164,9 +164,16 @@ pub struct StatusArgs {
 pub struct CertificateArgs {
     /// The land release.
     pub release: String,
-    /// The HTML file to write.
+    /// The file to write.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// The language of the certificate: uk or en.
+    #[arg(long, default_value = "en")]
+    pub lang: String,
+    /// html (a printable page) or pdf (default: pdf when the output's name ends in .pdf, else
+    /// html).
+    #[arg(long)]
+    pub format: Option<String>,
 }
 
 fn read_json(path: &Path) -> Result<Value, Failure> {
@@ -450,17 +457,33 @@ pub fn status(cli: &Cli, a: &StatusArgs) -> CmdResult {
     Ok(0)
 }
 
-/// Runs `cairn certificate RELEASE -o FILE`.
+/// Runs `cairn certificate RELEASE -o FILE [--lang uk|en] [--format html|pdf]`.
 pub fn certificate(cli: &Cli, a: &CertificateArgs) -> CmdResult {
+    let lang = cairn_core::lang::Lang::parse(&a.lang)
+        .map_err(|m| Failure::input(format!("--lang: {m}")))?;
+    let pdf = match a.format.as_deref() {
+        Some("pdf") => true,
+        Some("html") => false,
+        Some(other) => {
+            return Err(Failure::input(format!(
+                "--format: {other:?} is not one of html, pdf"
+            )));
+        }
+        None => a
+            .output
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("pdf")),
+    };
     let store = super::open_existing(cli)?;
-    let Some(html) = cairn_server::releases::certificate_page(&*store, a.release.trim())? else {
+    let Some(doc) = cairn_server::releases::certificate_doc(&*store, a.release.trim(), lang, pdf)?
+    else {
         return Err(Failure::input(format!(
             "no land release {} in {}",
             a.release,
             store.location()
         )));
     };
-    std::fs::write(&a.output, html)
+    std::fs::write(&a.output, doc)
         .map_err(|e| Failure::input(format!("{}: cannot write: {e}", a.output.display())))?;
     outln!(
         "certificate for {} written to {}",

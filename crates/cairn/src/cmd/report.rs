@@ -1,10 +1,11 @@
 //! `cairn report transparency`: the Ottawa Convention Article 7 style report for a period, as
-//! one self-contained HTML page or as CSV in long format (`cairn_core::transparency`).
+//! one self-contained HTML page, a PDF (`cairn_docs`), in Ukrainian or English, or as CSV in long
+//! format (`cairn_core::transparency`).
 
 use std::path::PathBuf;
 
 use cairn_core::WireEnum;
-use cairn_core::transparency::{Edition, Period, render_csv, render_html};
+use cairn_core::transparency::{Edition, Period, render_csv, render_html_in};
 
 use crate::Cli;
 use crate::cmd::synth::parse_day;
@@ -36,9 +37,13 @@ pub struct TransparencyArgs {
     /// The output file.
     #[arg(short = 'o', long = "output")]
     pub output: PathBuf,
-    /// html (one page with charts) or csv (long format: section,period,key,value).
+    /// html (one page with charts), pdf (the same, as a PDF) or csv (long format:
+    /// section,period,key,value).
     #[arg(long, default_value = "html")]
     pub format: String,
+    /// The language of the page or PDF: uk or en.
+    #[arg(long, default_value = "en")]
+    pub lang: String,
     /// restricted (everything; the default, since whoever holds the store may see it) or public.
     #[arg(long, default_value = "restricted")]
     pub edition: String,
@@ -50,24 +55,25 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
     let from = parse_day("--from", &a.from)?;
     let to = parse_day("--to", &a.to)?;
     let period = Period::new(from, to).map_err(|p| Failure::input(format!("--{p}")))?;
-    let csv = match a.format.as_str() {
-        "html" => false,
-        "csv" => true,
+    let format = match a.format.as_str() {
+        f @ ("html" | "csv" | "pdf") => f,
         other => {
             return Err(Failure::input(format!(
-                "--format: {other:?} is not one of html, csv"
+                "--format: {other:?} is not one of html, csv, pdf"
             )));
         }
     };
+    let lang = cairn_core::lang::Lang::parse(&a.lang)
+        .map_err(|m| Failure::input(format!("--lang: {m}")))?;
     let edition =
         Edition::parse(&a.edition).map_err(|m| Failure::input(format!("--edition: {m}")))?;
     let catalogue = cli.catalogue()?;
     let store = super::open_existing(cli)?;
     let report = store.transparency_report(&catalogue, period, edition, chrono::Utc::now())?;
-    let text = if csv {
-        render_csv(&report)
-    } else {
-        render_html(&report)
+    let text = match format {
+        "csv" => render_csv(&report).into_bytes(),
+        "pdf" => cairn_docs::transparency::report_pdf(&report, lang),
+        _ => render_html_in(&report, lang).into_bytes(),
     };
     let out = &a.output;
     let tmp = out.with_extension("cairn-tmp");

@@ -236,7 +236,7 @@ await page.click('#tool-report');
 await page.waitForSelector('#report-form:not([hidden])');
 await axe(page, 'phone report form');
 await page.click('#report-cancel');
-for (const p of ['/officer', '/audit']) {
+for (const p of ['/officer', '/audit', '/parcel']) {
   const other = await context.newPage();
   await other.goto(`${base.replace(/\/$/, '')}${p}`);
   await other.waitForLoadState('load');
