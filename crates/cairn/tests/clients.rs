@@ -460,6 +460,10 @@ fn gdal(dir: &Path, tool: &str, args: &[&str]) -> Output {
     let out = Command::new(tool)
         .current_dir(dir)
         .env("GDAL_HTTP_TIMEOUT", "60")
+        // As README advises GIS users: a client paging through every feature may meet the
+        // public's item rate limit (429 with Retry-After); GDAL then waits and asks again.
+        .env("GDAL_HTTP_MAX_RETRY", "5")
+        .env("GDAL_HTTP_RETRY_DELAY", "2")
         .env("NO_PROXY", "127.0.0.1")
         .env("no_proxy", "127.0.0.1")
         .args(args)
