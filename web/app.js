@@ -359,7 +359,9 @@ function renderedHazards() {
 let readyMarked = false;
 function markReady() {
   if (readyMarked) return;
-  map.once('idle', () => {
+  // MapLibre fires 'idle' once when it has nothing left to do; a map already idle when this is
+  // asked would not fire it again until something moves, so that case is marked at once.
+  const done = () => {
     if (readyMarked) return;
     readyMarked = true;
     // Milliseconds from the start of navigation to the first complete map (bench/first-render.mjs).
@@ -371,7 +373,9 @@ function markReady() {
     if ('serviceWorker' in navigator) {
       navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch((err) => console.warn('Cairn: no offline use', err));
     }
-  });
+  };
+  if (map.loaded() && map.areTilesLoaded() && !map.isMoving()) done();
+  else map.once('idle', done);
 }
 
 // ---------------------------------------------------------------------------------------------
