@@ -1074,8 +1074,9 @@ fn sort_by_hilbert(index: &mut [Cell], extent: &Envelope) {
     let height = extent.maxy - extent.miny;
     let scale = |value: f64, min: f64, size: f64| -> u32 {
         if size > 0.0 {
-            // The float-to-int cast saturates, so the result is always in 0..=65535.
-            ((value - min) / size * CELLS) as u32
+            // Clamped: an entry's bounds are f32, rounded outward, so its centre may lie beyond
+            // the f64 extent by far more than a cell when the extent is small (a fuzz case).
+            ((value - min) / size * CELLS).clamp(0.0, CELLS) as u32
         } else {
             0
         }
@@ -1102,5 +1103,42 @@ fn value_kind(value: &Value<'_>) -> &'static str {
         Value::Text(_) => "Text",
         Value::Integer(_) => "Integer",
         Value::Real(_) => "Real",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A feature's f32 bounds, rounded outward, may put its centre beyond a small f64 extent by
+    /// many cells: its Hilbert cell is the last one, not one past the curve (found by the fuzz
+    /// test `gpkg_generated_features_read_back_by_gdal`).
+    #[test]
+    fn an_entry_beyond_a_tiny_extent_sorts_in_the_last_cell() {
+        let extent = Envelope {
+            minx: 30.0,
+            maxx: 30.000_000_1,
+            miny: 50.0,
+            maxy: 50.000_000_1,
+        };
+        let mut index = vec![
+            Cell {
+                id: 1,
+                minx: 30.000_004,
+                maxx: 30.000_004,
+                miny: 50.000_004,
+                maxy: 50.000_004,
+            },
+            Cell {
+                id: 2,
+                minx: 30.0,
+                maxx: 30.0,
+                miny: 50.0,
+                maxy: 50.0,
+            },
+        ];
+        assert!(f64::from(index[0].minx) > extent.maxx + (extent.maxx - extent.minx));
+        sort_by_hilbert(&mut index, &extent);
+        assert_eq!(index.iter().map(|c| c.id).collect::<Vec<_>>(), [2, 1]);
     }
 }
