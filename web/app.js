@@ -7,7 +7,7 @@
 
 import { STRINGS, LANGS, initialLang, saveLang, distance, compass, date } from './i18n.js';
 import { keepArea, loadKept, forgetKept, checkKept, covers, boxKm2, MAX_KEEP_KM2 } from './offline.js';
-import { basemapStyle, setBasemapLang } from './basemap.js';
+import { basemapIcon, basemapStyle, setBasemapLang } from './basemap.js';
 
 const MAPLIBRE_VERSION = document.querySelector('meta[name="maplibre-version"]').content;
 const maplibregl = await import(`/vendor/maplibre-gl.js?v=${encodeURIComponent(MAPLIBRE_VERSION)}`);
@@ -411,7 +411,8 @@ map.touchZoomRotate.disableRotation();
 map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
 map.addControl(new maplibregl.ScaleControl({ unit: 'metric', maxWidth: 90 }), 'bottom-right');
 
-// The danger-zone tag and the fill patterns are drawn in the page when a layer first needs them.
+// The danger-zone tag, the fill patterns and the base map's icons are drawn in the page when a
+// layer first needs them.
 map.setMissingStyleImageResolver((id) => {
   if (id.startsWith('zone-label-')) {
     const lang = id.slice('zone-label-'.length);
@@ -420,6 +421,10 @@ map.setMissingStyleImageResolver((id) => {
     addImageOnce(map, id, hatchImage());
   } else if (id === 'stripes' || id === 'dots') {
     addImageOnce(map, id, patternImage(id));
+  } else {
+    // The base map's icons (town dots, road shields, one-way arrows, points of interest).
+    const made = basemapIcon(id);
+    if (made) addImageOnce(map, id, made);
   }
 });
 

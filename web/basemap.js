@@ -7,8 +7,10 @@
 //
 // The base map is muted: the light flavour with every warm colour (reds, oranges, yellows, pinks)
 // turned to grey, so that nothing in it can be taken for a hazard's red, orange or amber, and it
-// always lies under the hazards. No sprite is shipped, so the base map's icons (points of
-// interest, road shields, one-way arrows) are left out; their names stay.
+// always lies under the hazards. The style's icons (town dots, capitals, one-way arrows, road
+// shields, points of interest) are drawn on the page when MapLibre first asks for them
+// (`basemapIcon`, called from app.js's missing-image resolver): Protomaps' sprite is in no
+// registry, and a handful of plain shapes drawn here needs no file and no other host.
 
 import { STRINGS } from './i18n.js';
 
@@ -74,20 +76,72 @@ function muteAll(value) {
 // ---------------------------------------------------------------------------------------------
 // The Protomaps style, fitted to what Cairn ships.
 
-// Drops what needs a sprite: icon-only layers and shields; other layers keep their text.
-function withoutIcons(layers) {
-  const out = [];
-  for (const layer of layers) {
-    const layout = layer.layout || {};
-    if (!('icon-image' in layout)) {
-      out.push(layer);
-      continue;
-    }
-    if (/shield|oneway|arrow/.test(layer.id) || !('text-field' in layout)) continue;
-    const kept = Object.fromEntries(Object.entries(layout).filter(([k]) => !k.startsWith('icon-')));
-    out.push({ ...layer, layout: kept });
-  }
-  return out;
+// The icons the style names, drawn at twice the CSS pixel size: a town's dot, a capital's ringed
+// dot, the one-way arrow (pointing up: the style turns it along the road), a road shield as wide
+// as its text (`…-Nchar`), and for any point of interest a small grey dot under its name.
+const ICON_RATIO = 2;
+const drawn = new Set();
+
+function canvas(w, h) {
+  const c = document.createElement('canvas');
+  c.width = w * ICON_RATIO;
+  c.height = h * ICON_RATIO;
+  const g = c.getContext('2d');
+  g.scale(ICON_RATIO, ICON_RATIO);
+  return [c, g];
+}
+
+function dot(size, fill, ring, ringWidth) {
+  const [c, g] = canvas(size, size);
+  g.beginPath();
+  g.arc(size / 2, size / 2, size / 2 - ringWidth / 2 - 0.5, 0, Math.PI * 2);
+  g.fillStyle = fill;
+  g.fill();
+  g.lineWidth = ringWidth;
+  g.strokeStyle = ring;
+  g.stroke();
+  return c;
+}
+
+export function basemapIcon(id) {
+  if (!id || !held.offered) return null;
+  let c;
+  const shield = /-(\d+)char$/.exec(id);
+  if (id === 'townspot') c = dot(8, '#ffffff', '#52606d', 1.6);
+  else if (id === 'capital') {
+    c = dot(12, '#ffffff', '#3e4c59', 1.6);
+    const g = c.getContext('2d');
+    g.beginPath();
+    g.arc(6, 6, 2.2, 0, Math.PI * 2);
+    g.fillStyle = '#3e4c59';
+    g.fill();
+  } else if (id === 'arrow') {
+    const [a, g] = canvas(10, 10);
+    g.beginPath();
+    g.moveTo(5, 1);
+    g.lineTo(9, 7);
+    g.lineTo(5, 5.5);
+    g.lineTo(1, 7);
+    g.closePath();
+    g.fillStyle = '#7b8794';
+    g.fill();
+    c = a;
+  } else if (shield) {
+    const n = Math.min(Number(shield[1]), 12);
+    const w = 8 + 6.5 * n;
+    const [a, g] = canvas(w, 16);
+    g.beginPath();
+    g.roundRect(0.75, 0.75, w - 1.5, 14.5, 3);
+    g.fillStyle = '#ffffff';
+    g.fill();
+    g.lineWidth = 1.5;
+    g.strokeStyle = '#9aa5b1';
+    g.stroke();
+    c = a;
+  } else c = dot(7, '#cbd2d9', '#7b8794', 1.2);
+  drawn.add(id);
+  const g = c.getContext('2d');
+  return { image: g.getImageData(0, 0, c.width, c.height), ratio: ICON_RATIO };
 }
 
 // Only the layers the file has, when its TileJSON lists them (an extract may leave some out).
@@ -100,7 +154,7 @@ function inFile(layers) {
 function protomapsLayers(lang, { labelsOnly = false } = {}) {
   const { pm, flavor } = held;
   const made = pm.layers(SOURCE, flavor, { lang, labelsOnly });
-  return inFile(withoutIcons(made)).map((l) => ({ ...l, id: PREFIX + l.id }));
+  return inFile(made).map((l) => ({ ...l, id: PREFIX + l.id }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -117,6 +171,12 @@ function contextLayers(offered) {
     layers.push(
       { id: 'background', type: 'background', paint: { 'background-color': '#d9e2e8' } },
       { id: 'ukraine-fill', type: 'fill', source: 'ukraine', paint: { 'fill-color': '#f8f6ef' } },
+      // Large rivers and lakes (GSHHG), pale and thin: never to be taken for a route or a hazard.
+      { id: 'lakes', type: 'fill', source: 'context', filter: ['==', ['get', 'kind'], 'lake'],
+        paint: { 'fill-color': '#b8d5ea', 'fill-outline-color': '#8fb8d8' } },
+      { id: 'rivers', type: 'line', source: 'context', filter: ['==', ['get', 'kind'], 'river'],
+        layout: { 'line-join': 'round', 'line-cap': 'round' },
+        paint: { 'line-color': '#8fb8d8', 'line-width': ['interpolate', ['linear'], ['zoom'], 4, 0.7, 8, 1.4, 12, 3] } },
       { id: 'oblast-borders', type: 'line', source: 'context', filter: ['==', ['get', 'kind'], 'oblast-border'],
         layout: { 'line-join': 'round' },
         paint: { 'line-color': '#8795a1', 'line-width': ['interpolate', ['linear'], ['zoom'], 4, 0.6, 10, 1.6], 'line-dasharray': [3, 2] } },
@@ -228,4 +288,5 @@ export function setBasemapLang(map, lang) {
 window.cairnBasemap = {
   offered: () => held.offered,
   labelLayers: () => (held.offered ? [...held.labelIds, 'settlement-labels'] : ['settlement-labels']),
+  icons: () => [...drawn].sort(),
 };

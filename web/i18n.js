@@ -46,6 +46,7 @@ export const STRINGS = {
     legendReported: 'Повідомлено, ще не обстежено',
     legendZone: 'Небезпечна зона (межі не оприлюднено)',
     legendSettlement: 'Населений пункт',
+    legendWater: 'Річка, озеро',
     legendRoute: 'Маршрут (червоне — загроза)',
     legendNote: 'Відсутність позначки не означає, що місце безпечне.',
     dataDate: 'Дані станом на',
@@ -149,7 +150,7 @@ export const STRINGS = {
     reportAnother: 'Повідомити ще',
     mapLabel: 'Мапа небезпечних територій',
     langName: 'Українська',
-    attribution: 'Natural Earth · GeoNames, geonames.org (CC BY 4.0)',
+    attribution: 'Natural Earth · GSHHG · GeoNames, geonames.org (CC BY 4.0)',
   },
   en: {
     title: 'Explosive hazard map',
@@ -193,6 +194,7 @@ export const STRINGS = {
     legendReported: 'Reported, not yet surveyed',
     legendZone: 'Danger zone (outline not published)',
     legendSettlement: 'Settlement',
+    legendWater: 'River, lake',
     legendRoute: 'Route (red: at risk)',
     legendNote: 'No mark on the map does not mean a place is safe.',
     dataDate: 'Data as of',
@@ -296,7 +298,7 @@ export const STRINGS = {
     reportAnother: 'Report another',
     mapLabel: 'Map of hazardous areas',
     langName: 'English',
-    attribution: 'Natural Earth · GeoNames, geonames.org (CC BY 4.0)',
+    attribution: 'Natural Earth · GSHHG · GeoNames, geonames.org (CC BY 4.0)',
   },
 };
 

