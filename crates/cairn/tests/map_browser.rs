@@ -12,8 +12,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -22,6 +20,7 @@ use common::browser::{
     Server, browser_dir, ensure_playwright, require_chromium, run_node, start_cairn, target_dir,
 };
 use common::postgres::Database;
+use common::server::{get, get_json};
 use serde_json::Value;
 
 /// How many areas the demo store holds.
@@ -39,59 +38,6 @@ fn start_demo(dir: &Path, db: &str) -> Server {
         &["demo", "--areas", AREAS, "--addr", "127.0.0.1:0"],
         START_TIMEOUT,
     )
-}
-
-/// A plain HTTP/1.1 GET on loopback; returns the status and the body.
-fn http_get(addr: &str, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).expect("connect to cairn");
-    s.set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("set a read timeout");
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send the request");
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("read the answer");
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .expect("an HTTP answer has a head and a body");
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("an HTTP status line");
-    let chunked = head.lines().any(|l| {
-        l.to_ascii_lowercase()
-            .starts_with("transfer-encoding: chunked")
-    });
-    let body = if chunked {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
-    (status, body)
-}
-
-/// Decodes a chunked HTTP body.
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        body = rest[n..].trim_start_matches("\r\n");
-    }
-    out
-}
-
-fn get_json(addr: &str, path: &str) -> Value {
-    let (status, body) = http_get(addr, path);
-    assert_eq!(status, 200, "GET {path} answered {status}: {body}");
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {body}"))
 }
 
 /// True when the service says the place lies inside a hazard.
@@ -174,7 +120,7 @@ fn the_public_map_works_offline_on(pg: Option<Database>) {
     let url = format!("http://{}/", demo.addr);
 
     // The page and its files are there before a browser is involved.
-    let (status, page) = http_get(&demo.addr, "/");
+    let (status, page) = get(&demo.addr, "/");
     assert_eq!(status, 200, "GET / answered {status}");
     assert!(
         page.contains("/app.js"),

@@ -7,27 +7,14 @@
 // Usage: node audit.mjs BASE_URL OUTDIR TOKEN EXPECTED
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { args, checker, finish, launch } from './common.mjs';
 
-const [base, outDir, token, expectedArg] = process.argv.slice(2);
-if (!base || !outDir || !token || expectedArg === undefined) {
-  console.error('usage: node audit.mjs BASE_URL OUTDIR TOKEN EXPECTED');
-  process.exit(2);
-}
+const [base, outDir, token, expectedArg] = args('node audit.mjs BASE_URL OUTDIR TOKEN EXPECTED', 4);
 const expected = expectedArg ? expectedArg.split(',') : [];
 fs.mkdirSync(outDir, { recursive: true });
-const failures = [];
-const check = (ok, what) => {
-  if (!ok) failures.push(what);
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
-  return ok;
-};
+const { failures, check } = checker();
 const origin = new URL(base).origin;
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
-});
+const browser = await launch();
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   const page = await context.newPage();
@@ -103,7 +90,5 @@ try {
   check(foreign.length === 0, `every request went to Cairn itself${foreign.length ? `: ${foreign.join(', ')}` : ''}`);
 } catch (e) {
   check(false, `the auditors' page worked: ${e.message}`);
-} finally {
-  await browser.close();
 }
-process.exit(failures.length ? 1 : 0);
+await finish(browser, failures);

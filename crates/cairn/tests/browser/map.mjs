@@ -9,52 +9,22 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { args, checker, finish, launch } from './common.mjs';
 
-const [base, outDir, lonArg, latArg] = process.argv.slice(2);
-if (!base || !outDir || lonArg === undefined || latArg === undefined) {
-  console.error('usage: node map.mjs BASE_URL OUTDIR LON LAT');
-  process.exit(2);
-}
+const [base, outDir, lonArg, latArg] = args('node map.mjs BASE_URL OUTDIR LON LAT', 4);
 const lon = Number(lonArg);
 const lat = Number(latArg);
 const origin = new URL(base).origin;
 fs.mkdirSync(outDir, { recursive: true });
 
-const CHROMIUM = '/usr/bin/chromium';
-if (!fs.existsSync(CHROMIUM)) {
-  console.error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium)`);
-  process.exit(1);
-}
-
-const failures = [];
+const { failures, check } = checker();
 const timings = {};
 const started = Date.now();
-function check(ok, what) {
-  if (!ok) failures.push(what);
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
-  return ok;
-}
 function lap(name, since) {
   timings[name] = Date.now() - since;
 }
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--use-angle=swiftshader',
-    '--enable-unsafe-swiftshader',
-    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-  ],
-});
+const browser = await launch({ map: true });
 
 // Watches one page for anything that went wrong on the wire or in the console.
 function watch(page, label) {
@@ -201,7 +171,6 @@ async function shot(page, context, name, { minHazard = 50 } = {}) {
 const expected = await (await fetch(`${origin}/api/check/point?lon=${lon}&lat=${lat}&accuracy=0`)).json();
 check(expected.advice?.danger === true, `the service says the given point ${lon},${lat} is inside a hazard`);
 
-let exitCode = 0;
 try {
   // ---------------------------------------------------------------------------- phone, English
   const phone = await browser.newContext({
@@ -372,17 +341,9 @@ try {
   check(dw.problems.length === 0, `desktop: no console errors, failed requests or HTTP errors${dw.problems.length ? `:\n  ${dw.problems.join('\n  ')}` : ''}`);
   await desk.close();
 } catch (e) {
-  failures.push(`the browser run stopped: ${e.stack || e}`);
-  console.log(`FAIL the browser run stopped: ${e.stack || e}`);
-  exitCode = 1;
-} finally {
-  await browser.close();
+  check(false, `the browser run stopped: ${e.stack || e}`);
 }
 
 timings.total = Date.now() - started;
 console.log(`timings (ms): ${JSON.stringify(timings)}`);
-if (failures.length) {
-  console.log(`\n${failures.length} check(s) failed:\n- ${failures.join('\n- ')}`);
-  exitCode = 1;
-}
-process.exit(exitCode);
+await finish(browser, failures);

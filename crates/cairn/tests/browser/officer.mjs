@@ -5,25 +5,12 @@
 // Usage: node officer.mjs BASE_URL OUTDIR TOKEN REFERENCE
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { args, checker, finish, launch } from './common.mjs';
 
-const [base, outDir, token, reference] = process.argv.slice(2);
-if (!base || !outDir || !token || !reference) {
-  console.error('usage: node officer.mjs BASE_URL OUTDIR TOKEN REFERENCE');
-  process.exit(2);
-}
+const [base, outDir, token, reference] = args('node officer.mjs BASE_URL OUTDIR TOKEN REFERENCE', 4);
 fs.mkdirSync(outDir, { recursive: true });
-const failures = [];
-const check = (ok, what) => {
-  if (!ok) failures.push(what);
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
-  return ok;
-};
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
-});
+const { failures, check } = checker();
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors = [];
@@ -93,7 +80,5 @@ try {
   check(errors.every((e) => e.includes('401')), `no console errors but the refused sign-in (${errors.join(' | ')})`);
 } catch (e) {
   check(false, `the desk worked: ${e.message}`);
-} finally {
-  await browser.close();
 }
-process.exit(failures.length ? 1 : 0);
+await finish(browser, failures);

@@ -13,49 +13,15 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { chromium } from 'playwright-core';
+import { args, axe as axeCheck, checker, finish, launch } from './common.mjs';
 
-const [base, outDir, pidArg, fixtureArg] = process.argv.slice(2);
-if (!base || !outDir || !pidArg || !fixtureArg) {
-  console.error('usage: node offline.mjs BASE_URL OUTDIR SERVER_PID FIXTURE_JSON');
-  process.exit(2);
-}
+const [base, outDir, pidArg, fixtureArg] = args('node offline.mjs BASE_URL OUTDIR SERVER_PID FIXTURE_JSON', 4);
 const fx = JSON.parse(fixtureArg);
 const origin = new URL(base).origin;
 fs.mkdirSync(outDir, { recursive: true });
-const require = createRequire(import.meta.url);
-const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
-const CHROMIUM = '/usr/bin/chromium';
-if (!fs.existsSync(CHROMIUM)) {
-  console.error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium)`);
-  process.exit(1);
-}
-
-const failures = [];
-function check(ok, what) {
-  if (!ok) failures.push(what);
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
-  return ok;
-}
-
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--use-angle=swiftshader',
-    '--enable-unsafe-swiftshader',
-    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-  ],
-});
+const { failures, check } = checker();
+const browser = await launch({ map: true });
 
 // Everything that goes wrong on the wire or in the console. Once the server is stopped,
 // refused connections are the point of the test and are not counted.
@@ -158,19 +124,7 @@ async function walks(context, page, label) {
     `${label}: passing 200 m from the hazard, no warning (${JSON.stringify(b.log.filter((e) => e.level !== 'none').slice(0, 2))})`);
 }
 
-// axe-core, run in the page (page.evaluate is not bound by the page's CSP).
-async function axe(page, label) {
-  const result = await page.evaluate(async (src) => {
-    // eslint-disable-next-line no-eval
-    (0, eval)(src);
-    const r = await window.axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
-  }, AXE);
-  const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  check(bad.length === 0, `${label}: axe-core finds no serious or critical violation${bad.length ? `: ${JSON.stringify(bad)}` : ''}`);
-  const minor = result.filter((v) => !bad.includes(v));
-  if (minor.length) console.log(`note ${label}: minor or moderate: ${minor.map((v) => v.id).join(', ')}`);
-}
+const axe = (page, label) => axeCheck(page, label, check);
 
 const context = await browser.newContext({
   viewport: { width: 360, height: 740 },
@@ -280,8 +234,7 @@ if (!(await waitReady(page, 'phone offline'))) {
   for (const p of problems) console.log(`  ${p}`);
   for (const l of offlineLog) console.log(`  ${l}`);
   await page.screenshot({ path: path.join(outDir, 'offline-map.png') });
-  await browser.close();
-  process.exit(1);
+  await finish(browser, failures);
 }
 await page.evaluate(([lon, lat]) => window.cairn.map.jumpTo({ center: [lon, lat], zoom: 15 }), [midLon, midLat]);
 await settle(page).catch(() => {});
@@ -305,10 +258,5 @@ await page.click('.answer-close');
 
 await walks(context, page, 'offline');
 
-await browser.close();
 for (const p of problems) check(false, p);
-if (failures.length) {
-  console.log(`\n${failures.length} check(s) failed`);
-  process.exit(1);
-}
-console.log('\nall offline checks passed');
+await finish(browser, failures);

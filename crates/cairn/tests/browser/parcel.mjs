@@ -5,20 +5,11 @@
 // a label, that the PDF link downloads a PDF, and that the page made no outside request and logged
 // no error. Prints "ok"/"FAIL" lines; exits 1 on any failure.
 // Usage: node parcel.mjs URL PARCEL_JSON IDS(comma-separated) OUT.png
-import { chromium } from 'playwright-core';
+import { args, checker, finish, launch } from './common.mjs';
 
-const [url, parcel, ids, png] = process.argv.slice(2);
-const failures = [];
-const check = (ok, what) => {
-  if (!ok) failures.push(what);
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
-  return ok;
-};
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
-});
+const [url, parcel, ids, png] = args('node parcel.mjs URL PARCEL_JSON IDS OUT.png', 4);
+const { failures, check } = checker();
+const browser = await launch();
 try {
   const context = await browser.newContext({ viewport: { width: 360, height: 740 }, acceptDownloads: true });
   const page = await context.newPage();
@@ -65,7 +56,5 @@ try {
   check(others.length === 0, `no other console errors (${others.join(' | ')})`);
 } catch (e) {
   check(false, `the page worked: ${e.message}`);
-} finally {
-  await browser.close();
 }
-process.exit(failures.length ? 1 : 0);
+await finish(browser, failures);

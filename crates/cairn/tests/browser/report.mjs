@@ -4,24 +4,11 @@
 // Prints "ok"/"FAIL" lines; exits 1 on any failure.
 // Usage: node report.mjs FILE.html OUT.png
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { args, checker, finish, launch } from './common.mjs';
 
-const [file, png] = process.argv.slice(2);
-if (!file || !png) {
-  console.error('usage: node report.mjs FILE.html OUT.png');
-  process.exit(2);
-}
-const failures = [];
-const check = (ok, what) => {
-  if (!ok) failures.push(what);
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
-  return ok;
-};
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
-});
+const [file, png] = args('node report.mjs FILE.html OUT.png', 2);
+const { failures, check } = checker();
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
   const errors = [];
@@ -53,7 +40,5 @@ try {
   await page.screenshot({ path: png, fullPage: true, clip: { x: 0, y, width: 1100, height: bottom.y + bottom.height + 20 - y } });
 } catch (e) {
   check(false, `the report opened: ${e.message}`);
-} finally {
-  await browser.close();
 }
-process.exit(failures.length ? 1 : 0);
+await finish(browser, failures);
