@@ -61,13 +61,33 @@ fn check_at(at: &Option<String>, m: &ReadModel, public: bool) -> Result<(), ApiE
     Ok(())
 }
 
-/// Plain advice for a place, in Ukrainian and English.
-#[derive(Serialize)]
+/// Plain advice for a place, in Ukrainian and English. The page answers offline from a kept
+/// area with the same words (`adviceReported`, `adviceDanger`, `adviceClear` in web/i18n.js; a
+/// test below holds the two together).
+#[derive(Serialize, Clone, Copy)]
 struct Advice {
     danger: bool,
     en: &'static str,
     uk: &'static str,
 }
+
+const ADVICE_REPORTED: Advice = Advice {
+    danger: true,
+    en: "DANGER: explosive ordnance was reported here and the place is not yet surveyed. Keep away until it is checked. Do not touch anything. Go back the way you came and call 101 or 112.",
+    uk: "НЕБЕЗПЕКА: тут повідомили про вибухонебезпечні предмети, місце ще не обстежене. Не наближайтеся, доки його не перевірять. Нічого не торкайтеся. Повертайтеся тим шляхом, яким прийшли, і телефонуйте 101 або 112.",
+};
+
+const ADVICE_DANGER: Advice = Advice {
+    danger: true,
+    en: "DANGER: you may be in a hazardous area. Stop. Do not touch anything. Go back only the way you came, stepping in your own footprints, and call 101 or 112.",
+    uk: "НЕБЕЗПЕКА: ви можете бути в небезпечній зоні. Зупиніться. Нічого не торкайтеся. Повертайтеся лише тим шляхом, яким прийшли, ступаючи у власні сліди, і телефонуйте 101 або 112.",
+};
+
+const ADVICE_CLEAR: Advice = Advice {
+    danger: false,
+    en: "No recorded hazard here. This does not mean the place is safe: explosive ordnance may be anywhere in former combat areas. Report anything suspicious: 101 or 112.",
+    uk: "Тут немає зареєстрованої небезпеки. Це не означає, що місце безпечне: вибухонебезпечні предмети можуть бути будь-де в колишніх районах бойових дій. Повідомляйте про все підозріле: 101 або 112.",
+};
 
 fn advice(a: &PointAnswer) -> Advice {
     let only_reported = a
@@ -77,23 +97,11 @@ fn advice(a: &PointAnswer) -> Advice {
         .chain(a.within_accuracy.iter().map(|h| (h.status, h.categories)))
         .all(|(s, c)| s == cairn_core::Status::Reported && public_label(s, c) == "reported");
     if (!a.inside.is_empty() || !a.within_accuracy.is_empty()) && only_reported {
-        Advice {
-            danger: true,
-            en: "DANGER: explosive ordnance was reported here and the place is not yet surveyed. Keep away until it is checked. Do not touch anything. Go back the way you came and call 101 or 112.",
-            uk: "НЕБЕЗПЕКА: тут повідомили про вибухонебезпечні предмети, місце ще не обстежене. Не наближайтеся, доки його не перевірять. Нічого не торкайтеся. Повертайтеся тим шляхом, яким прийшли, і телефонуйте 101 або 112.",
-        }
+        ADVICE_REPORTED
     } else if !a.inside.is_empty() || !a.within_accuracy.is_empty() {
-        Advice {
-            danger: true,
-            en: "DANGER: you may be in a hazardous area. Stop. Do not touch anything. Go back only the way you came, stepping in your own footprints, and call 101 or 112.",
-            uk: "НЕБЕЗПЕКА: ви можете бути в небезпечній зоні. Зупиніться. Нічого не торкайтеся. Повертайтеся лише тим шляхом, яким прийшли, ступаючи у власні сліди, і телефонуйте 101 або 112.",
-        }
+        ADVICE_DANGER
     } else {
-        Advice {
-            danger: false,
-            en: "No recorded hazard here. This does not mean the place is safe: explosive ordnance may be anywhere in former combat areas. Report anything suspicious: 101 or 112.",
-            uk: "Тут немає зареєстрованої небезпеки. Це не означає, що місце безпечне: вибухонебезпечні предмети можуть бути будь-де в колишніх районах бойових дій. Повідомляйте про все підозріле: 101 або 112.",
-        }
+        ADVICE_CLEAR
     }
 }
 
@@ -396,4 +404,28 @@ fn route_answer(
                 "uk": "Уздовж цього маршруту немає зареєстрованих небезпек. Це не означає, що він безпечний: тримайтеся доріг і стежок, якими користуються."})
         },
     }))
+}
+
+#[cfg(test)]
+mod advice_tests {
+    use super::*;
+
+    /// The page's offline answers (web/i18n.js) say exactly what the service says online.
+    #[test]
+    fn the_page_gives_the_same_advice_offline() {
+        let page = include_str!("../../../web/i18n.js");
+        for (key, advice) in [
+            ("adviceReported", ADVICE_REPORTED),
+            ("adviceDanger", ADVICE_DANGER),
+            ("adviceClear", ADVICE_CLEAR),
+        ] {
+            for text in [advice.uk, advice.en] {
+                let line = format!("{key}: '{text}',");
+                assert!(
+                    page.contains(&line),
+                    "web/i18n.js should have `{line}`: the offline answer must match the service's"
+                );
+            }
+        }
+    }
 }
