@@ -1152,21 +1152,7 @@ fn bar_chart(
     const TOP: f64 = 34.0;
     const BOTTOM: f64 = 46.0;
     let n = months.len().max(1);
-    let totals: Vec<f64> = (0..n)
-        .map(|i| {
-            series
-                .iter()
-                .map(|s| s.values.get(i).copied().unwrap_or(0.0))
-                .sum()
-        })
-        .collect();
-    let max = totals.iter().copied().fold(0.0, f64::max);
-    let step = nice_step(max / 4.0);
-    let top = if max > 0.0 {
-        (max / step).ceil() * step
-    } else {
-        1.0
-    };
+    let ChartScale { totals, step, top } = ChartScale::of(months.len(), series);
     let plot_h = H - TOP - BOTTOM;
     let plot_w = W - LEFT - RIGHT;
     let slot = plot_w / n as f64;
@@ -1248,6 +1234,37 @@ fn bar_chart(
     }
     s.push_str("</svg>\n");
     s
+}
+
+/// A stacked bar chart's scale, the same on the page and in the PDF: each month's total, a round
+/// step between the ticks (about four of them) and the axis's top, a whole number of steps at
+/// or above the largest total (1 when every total is 0).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChartScale {
+    pub totals: Vec<f64>,
+    pub step: f64,
+    pub top: f64,
+}
+
+impl ChartScale {
+    pub fn of(months: usize, series: &[ChartSeries]) -> ChartScale {
+        let totals: Vec<f64> = (0..months.max(1))
+            .map(|i| {
+                series
+                    .iter()
+                    .map(|s| s.values.get(i).copied().unwrap_or(0.0))
+                    .sum()
+            })
+            .collect();
+        let max = totals.iter().copied().fold(0.0, f64::max);
+        let step = nice_step(max / 4.0);
+        let top = if max > 0.0 {
+            (max / step).ceil() * step
+        } else {
+            1.0
+        };
+        ChartScale { totals, step, top }
+    }
 }
 
 /// A round step (1, 2 or 5 times a power of ten) at least `raw`.

@@ -2,26 +2,13 @@
 //! same as the HTML page's, with the charts drawn as vector bars.
 
 use cairn_core::lang::Lang;
-use cairn_core::transparency::{Block, ChartSeries, Report, report_text};
+use cairn_core::transparency::{Block, ChartScale, ChartSeries, Report, report_text};
 
 use crate::pdf::{BLACK, BODY, Canvas, GREY, H1, H2, Layout, NOTE, Rgb, Style, TEXT_W};
 
 fn hex(c: &str) -> Rgb {
     let v = |i: usize| u8::from_str_radix(c.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0);
     (v(1), v(3), v(5))
-}
-
-/// A round step (1, 2 or 5 times a power of ten) at least `raw`.
-fn nice_step(raw: f64) -> f64 {
-    if raw <= 0.0 || !raw.is_finite() {
-        return 1.0;
-    }
-    let p = 10f64.powf(raw.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|k| k * p)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * p)
 }
 
 fn chart(
@@ -45,21 +32,11 @@ fn chart(
         false,
     );
     let n = months.len().max(1);
-    let totals: Vec<f64> = (0..n)
-        .map(|i| {
-            series
-                .iter()
-                .map(|s| s.values.get(i).copied().unwrap_or(0.0))
-                .sum()
-        })
-        .collect();
-    let max = totals.iter().copied().fold(0.0, f64::max);
-    let step = nice_step(max / 4.0);
-    let top_v = if max > 0.0 {
-        (max / step).ceil() * step
-    } else {
-        1.0
-    };
+    let ChartScale {
+        totals: _,
+        step,
+        top: top_v,
+    } = ChartScale::of(months.len(), series);
     let plot_h = h - top - bottom;
     let plot_w = w - left - right;
     let y = |v: f64| top + plot_h - (v / top_v) as f32 * plot_h;
