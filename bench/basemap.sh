@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark: base-map tiles per second from one PMTiles file, Cairn (`cairn serve --basemap`)
-# beside martin 1.14 serving the same file, in the same run, with wrk on loopback (sharing the
-# cores): a pass over z10-z15 tiles in shuffled order, each server on a fresh process, as a
-# browser asks (Accept-Encoding: gzip, so both send the file's gzip bytes as they are).
+# beside martin 1.14 serving the same file (as it starts by default, and with its tile cache
+# off), in the same run, with wrk on loopback (sharing the cores): z10-z15 tiles in shuffled
+# order, each wrk thread going round its share of the list as often as the time allows, each
+# server on a fresh process, as a browser asks (Accept-Encoding: gzip, so all send the file's
+# gzip bytes as they are).
 # The file is synthetic (bench/basemap-file.py: the file's layout and tile sizes, not real data).
 # Usage: bench/basemap.sh   (as root; installs wrk, martin and the PyPI package pmtiles when
 # missing; CAIRN_BIN and MARTIN_BIN may name binaries already built)
@@ -54,11 +56,22 @@ PIDS+=($!)
 wait_up "http://$CAIRN/basemap.json"
 curl -s -D - -o /dev/null -H 'Accept-Encoding: gzip' "http://$CAIRN/basemap$(head -1 "$FILE.paths").mvt" | grep -iE '^(HTTP|content-encoding|content-length)'
 run_wrk /basemap .mvt "http://$CAIRN"
+echo "cairn's log: $(wc -l < "$OUT/cairn.log") lines (one a request, as it logs by default)"
 kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
 
-say "martin: martin FILE, wrk -t2 -c16 -d$DURATION"
-"$MARTIN_BIN" --listen-addresses "$MARTIN" "$FILE" > "$OUT/martin.log" 2>&1 &
-PIDS+=($!)
-wait_up "http://$MARTIN/health"
-curl -s -D - -o /dev/null -H 'Accept-Encoding: gzip' "http://$MARTIN/bench$(head -1 "$FILE.paths")" | grep -iE '^(HTTP|content-encoding|content-length)'
-run_wrk /bench "" "http://$MARTIN"
+# martin as it starts by default keeps up to 256 MB of tiles in memory (its log says so): the
+# whole file here after one pass. It runs twice: so, and with that cache off (--cache-size 0),
+# which reads every tile from the file as Cairn does.
+for CACHE in default 0; do
+  ARGS=()
+  [ "$CACHE" = default ] || ARGS=(--cache-size "$CACHE")
+  say "martin: martin ${ARGS[*]} FILE, wrk -t2 -c16 -d$DURATION"
+  "$MARTIN_BIN" --listen-addresses "$MARTIN" "${ARGS[@]}" "$FILE" > "$OUT/martin-$CACHE.log" 2>&1 &
+  PIDS+=($!)
+  wait_up "http://$MARTIN/health"
+  grep -o 'Initializing tile cache.*' "$OUT/martin-$CACHE.log" | sed 's/\x1b\[[0-9;]*m//g' || echo "(no tile cache in martin's log)"
+  curl -s -D - -o /dev/null -H 'Accept-Encoding: gzip' "http://$MARTIN/bench$(head -1 "$FILE.paths")" | grep -iE '^(HTTP|content-encoding|content-length)'
+  run_wrk /bench "" "http://$MARTIN"
+  kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
+done
+echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
