@@ -497,18 +497,24 @@ map.on('load', async () => {
   // The whole country, unless the address names a place (a shared link).
   if (!/[#&]at=/.test(location.hash)) map.fitBounds(UKRAINE_BOUNDS, { padding: 12, animate: false });
 
-  await keptPromise;
-  const info = await infoPromise;
-  const interval = info?.extent?.temporal?.interval?.[0];
-  if (interval && interval[1]) setDataDate(interval[1]);
+  // The first complete map is marked when the hazard tiles are in, whatever else is still on its
+  // way: listening before any await, so a source that loads meanwhile is not missed.
   if (state.source === 'tiles') {
     setCount('');
-    // Tiles may come from a kept area when the service cannot be reached: ask it once.
-    serviceReachable().then((up) => setOffline(!up));
     map.once('idle', () => markReady());
     map.on('sourcedata', (e) => {
       if (e.sourceId === HAZARD_SOURCE && e.isSourceLoaded) markReady();
     });
+  }
+  // The data's date, when the collection's description comes (it does not hold back the map).
+  infoPromise.then((info) => {
+    const interval = info?.extent?.temporal?.interval?.[0];
+    if (interval && interval[1]) setDataDate(interval[1]);
+  });
+  await keptPromise;
+  if (state.source === 'tiles') {
+    // Tiles may come from a kept area when the service cannot be reached: ask it once.
+    serviceReachable().then((up) => setOffline(!up));
   } else {
     await loadHazards();
   }

@@ -5,17 +5,21 @@
 //   list and a version made from their contents are filled in by the server
 //   (crates/cairn-server/src/web.rs), so a new Cairn installs a new worker, which stores the new
 //   files and removes the old ones.
-// - Map data (hazard tiles, base-map tiles, their TileJSON, the collection's description) goes to
-//   the network first; only when the network fails is a stored copy used: the tiles of an area
-//   the person chose to keep for offline use (web/offline.js stores them), or for glyphs the
-//   copy stored with the shell. A stored tile is
-//   never shown while the service can be reached, so a change to a hazard is never hidden.
+// - Map data (hazard tiles, base-map tiles, glyphs) goes to the network first; only when the
+//   network fails is a stored copy used: the tiles of an area the person chose to keep for
+//   offline use (web/offline.js stores them), or for glyphs the copy stored with the shell. A
+//   stored tile is never shown while the service can be reached, so a change to a hazard is
+//   never hidden.
+// - What the service offers (/tiles.json, /basemap.json, the collection's description) is
+//   answered from the last copy at once and refreshed from the network for next time
+//   (`storedThenRefreshed`): it changes with the service's set-up, not with its data.
 // - Everything else (checks, reports, hazard lists) always goes to the network; the page itself
 //   falls back to the kept area when that fails, and says so.
 
 const VERSION = '__CAIRN_VERSION__';
 const SHELL = __CAIRN_SHELL__;
 const SHELL_CACHE = `cairn-shell-${VERSION}`;
+const DESCRIPTION_CACHE = `cairn-desc-${VERSION}`;
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
@@ -30,6 +34,7 @@ self.addEventListener('activate', (event) => {
   event.waitUntil((async () => {
     for (const name of await caches.keys()) {
       if (name.startsWith('cairn-shell-') && name !== SHELL_CACHE) await caches.delete(name);
+      if (name.startsWith('cairn-desc-') && name !== DESCRIPTION_CACHE) await caches.delete(name);
     }
     await self.clients.claim();
   })());
@@ -60,10 +65,46 @@ self.addEventListener('fetch', (event) => {
     event.respondWith(shellFirst(req, { ignoreVary: true }));
     return;
   }
+  if (isDescription(url)) {
+    event.respondWith(storedThenRefreshed(req, event));
+    return;
+  }
   if (isMapData(url)) {
     event.respondWith(networkFirst(req));
   }
 });
+
+// What the page asks before it can draw anything: which base map and hazard tiles the service
+// offers and the collection's description. They change rarely (with the service's set-up, not its
+// data), so a stored copy answers at once and the network's answer replaces it for next time:
+// on a slow link these were two to three round trips before the first hazard tile was asked for.
+// Hazard tiles themselves stay network-first: a known danger is never drawn from an old copy
+// while the service can be reached.
+function isDescription(url) {
+  const p = url.pathname;
+  return (p === '/tiles.json' || p === '/basemap.json' || p === '/ogc/collections/hazardous-areas') && !url.search;
+}
+
+async function storedThenRefreshed(req, event) {
+  const cache = await caches.open(DESCRIPTION_CACHE);
+  const hit = await cache.match(req, { ignoreVary: true });
+  const fresh = fetch(req).then(async (r) => {
+    if (r.ok) await cache.put(req, r.clone());
+    return r;
+  });
+  if (hit) {
+    event.waitUntil(fresh.catch(() => {}));
+    return hit;
+  }
+  try {
+    return await fresh;
+  } catch (err) {
+    // A kept area's copy.
+    const kept = await caches.match(req, { ignoreVary: true });
+    if (kept) return kept;
+    throw err;
+  }
+}
 
 // The stored copy of a shell file, else the network.
 async function shellFirst(req, options, key) {
