@@ -272,3 +272,53 @@ fn a_bad_mapping_file_is_refused_naming_the_file_line_and_key() {
         assert_eq!(env.digest(), digest);
     }
 }
+
+/// An Excel sheet (made here with GDAL's ogr2ogr, which reads it back for the import) with
+/// another system's columns and MGRS references: the mapping and the column apply as to a CSV.
+#[test]
+fn an_excel_sheet_with_a_mapping_and_mgrs_references_is_imported() {
+    let env = Env::with_store();
+    std::fs::write(
+        env.path("sheet.csv"),
+        "HAZ_ID,Statut,grid,Opys\nUA-9,SHA,36UUA2391,seen from the road\nUA-10,SHA,37UCQ1234,farmer's report\n",
+    )
+    .unwrap();
+    let out = Command::new("ogr2ogr")
+        .args(["-f", "XLSX"])
+        .arg(env.path("sheet.xlsx"))
+        .arg(env.path("sheet.csv"))
+        .output()
+        .expect("GDAL's ogr2ogr (gdal-bin) is needed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(env.path("map.toml"), MAPPING).unwrap();
+    let args = [
+        "import",
+        &env.p("sheet.xlsx"),
+        "--mgrs-column",
+        "grid",
+        "--mapping",
+        &env.p("map.toml"),
+    ];
+    let digest = env.digest();
+    let mut dry = args.to_vec();
+    dry.push("--dry-run");
+    let listing = env.ok(&dry);
+    assert!(
+        listing.contains("feature 1 (id UA-9): would be created"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("feature 2 (id UA-10): would be created"),
+        "{listing}"
+    );
+    assert_eq!(env.digest(), digest);
+    env.ok(&args);
+    let f = env.ok_json(&["show", "UA-9", "--json"])["feature"].clone();
+    assert_eq!(f["geometry"]["type"], "Polygon");
+    assert_eq!(f["properties"]["status"], "suspected");
+    assert_eq!(f["properties"]["classification"], "restricted");
+}

@@ -113,7 +113,8 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
                 }
             }
         };
-        let source = super::gdal_source::open(path, &layer, args.crs.as_deref())?;
+        let source =
+            super::gdal_source::open(path, &layer, args.crs.as_deref(), adapt.is_active())?;
         (Box::new(source), 0)
     } else {
         let file =
