@@ -16,7 +16,12 @@
 //!   public → restricted) is never a side effect of an edit: it is a `Command::Correct`, by an
 //!   information officer or an admin, with a reason, and shows as such in history;
 //! - field users write only records of their organisation, never publish and never weaken;
-//! - no record takes an id in the danger zones' namespace (`validate::check_id`).
+//! - no record takes an id in the danger zones' namespace (`validate::check_id`);
+//! - no position given (a new record's, or a changed outline's vertices, centre or centre line,
+//!   and its reference points) lies outside the store's territory of operations (`territory.rs`),
+//!   the refusal saying when latitude and longitude look swapped. A record whose shape an edit
+//!   leaves as it was is not checked again, so that a narrower territory set later never locks
+//!   the records already kept.
 
 use std::collections::BTreeMap;
 
@@ -24,6 +29,7 @@ use geo::BooleanOps;
 
 use crate::area::{Classification, EvidenceKind, HazardArea, Status, WireEnum};
 use crate::release::{SLIVER_M2, area_m2, shape_polygons, without_slivers};
+use crate::territory::Territory;
 
 /// What a write does to an area.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,16 +128,19 @@ fn refuse(
 }
 
 /// Decides whether `actor` may write `after` over `before` (`None`: no such record yet) by
-/// `command`. Pure: the caller reads `before` under the write's own lock.
+/// `command`, in a store whose territory of operations is `territory`. Pure: the caller reads
+/// `before` and the territory under the write's own lock.
 pub fn check(
     command: Command,
     actor: Actor<'_>,
     before: Option<&HazardArea>,
     after: &HazardArea,
+    territory: &Territory,
 ) -> Result<(), Refusal> {
     if let Err(m) = crate::validate::check_id(&after.id) {
         return Err(refuse("id-namespace", RefusalKind::Invalid, "id", m));
     }
+    check_territory(before, after, territory)?;
     if let Some(b) = before
         && command == Command::Create
     {
@@ -150,6 +159,30 @@ pub fn check(
         None => check_new(command, after),
         Some(b) => check_change(command, b, after),
     }
+}
+
+/// Every position given lies inside the territory: the shape's when it is new or changed, and
+/// each reference point not already recorded.
+fn check_territory(
+    before: Option<&HazardArea>,
+    after: &HazardArea,
+    territory: &Territory,
+) -> Result<(), Refusal> {
+    let outside = |field: String, m: String| refuse("territory", RefusalKind::Invalid, &field, m);
+    if before.is_none_or(|b| b.shape != after.shape) {
+        territory
+            .check_shape(&after.shape)
+            .map_err(|m| outside("geometry".into(), m))?;
+    }
+    for (i, p) in after.props.reference_points.iter().enumerate() {
+        if before.is_some_and(|b| b.props.reference_points.contains(p)) {
+            continue;
+        }
+        territory
+            .check_position(p[0], p[1])
+            .map_err(|m| outside(format!("properties.reference_points[{i}]"), m))?;
+    }
+    Ok(())
 }
 
 fn org_name(o: Option<&str>) -> String {
@@ -468,6 +501,10 @@ mod tests {
         organisation: Some("Org A"),
     };
 
+    fn ua() -> std::sync::Arc<Territory> {
+        Territory::ukraine()
+    }
+
     fn rule(r: Result<(), Refusal>) -> &'static str {
         r.err().map(|e| e.rule).unwrap_or("allowed")
     }
@@ -503,7 +540,7 @@ mod tests {
             let mut a = b.clone();
             a.props.status = to;
             assert_eq!(
-                rule(check(Command::Edit, OFFICER, Some(&b), &a)),
+                rule(check(Command::Edit, OFFICER, Some(&b), &a, &ua())),
                 want,
                 "{from} → {to}"
             );
@@ -516,16 +553,16 @@ mod tests {
         let mut a = b.clone();
         a.props.status = Status::Suspected;
         assert_eq!(
-            rule(check(Command::Correct, OFFICER, Some(&b), &a)),
+            rule(check(Command::Correct, OFFICER, Some(&b), &a, &ua())),
             "allowed"
         );
         assert_eq!(
-            rule(check(Command::Correct, FIELD, Some(&b), &a)),
+            rule(check(Command::Correct, FIELD, Some(&b), &a, &ua())),
             "correction-by-officer"
         );
         a.props.status = Status::Closed;
         assert_eq!(
-            rule(check(Command::Correct, OFFICER, Some(&b), &a)),
+            rule(check(Command::Correct, OFFICER, Some(&b), &a, &ua())),
             "release-by-activity"
         );
     }
@@ -536,7 +573,7 @@ mod tests {
         let edit = |f: &dyn Fn(&mut HazardArea)| {
             let mut a = b.clone();
             f(&mut a);
-            rule(check(Command::Edit, OFFICER, Some(&b), &a))
+            rule(check(Command::Edit, OFFICER, Some(&b), &a, &ua()))
         };
         assert_eq!(edit(&|_| {}), "allowed");
         assert_eq!(edit(&|a| a.props.name = Some("x".into())), "allowed");
@@ -583,22 +620,28 @@ mod tests {
     #[test]
     fn new_records_and_ids() {
         let mut a = area(Status::Closed, Some(EvidenceKind::Direct));
-        assert_eq!(rule(check(Command::Migrate, OFFICER, None, &a)), "allowed");
         assert_eq!(
-            rule(check(Command::Create, OFFICER, None, &a)),
+            rule(check(Command::Migrate, OFFICER, None, &a, &ua())),
+            "allowed"
+        );
+        assert_eq!(
+            rule(check(Command::Create, OFFICER, None, &a, &ua())),
             "release-by-activity"
         );
         a.props.status = Status::Confirmed;
         a.props.evidence.as_mut().unwrap().kind = EvidenceKind::Indirect;
         assert_eq!(
-            rule(check(Command::Create, OFFICER, None, &a)),
+            rule(check(Command::Create, OFFICER, None, &a, &ua())),
             "confirmed-needs-direct-evidence"
         );
         a.props.status = Status::Reported;
-        assert_eq!(rule(check(Command::Create, OFFICER, None, &a)), "allowed");
+        assert_eq!(
+            rule(check(Command::Create, OFFICER, None, &a, &ua())),
+            "allowed"
+        );
         a.id = "zone-3600-4990-3601-4991".into();
         assert_eq!(
-            rule(check(Command::Migrate, OFFICER, None, &a)),
+            rule(check(Command::Migrate, OFFICER, None, &a, &ua())),
             "id-namespace"
         );
     }
@@ -607,24 +650,80 @@ mod tests {
     fn field_users_stay_in_their_organisation_and_never_publish() {
         let mut a = area(Status::Reported, None);
         a.props.classification = Classification::Restricted;
-        assert_eq!(rule(check(Command::Create, FIELD, None, &a)), "allowed");
+        assert_eq!(
+            rule(check(Command::Create, FIELD, None, &a, &ua())),
+            "allowed"
+        );
         a.props.classification = Classification::Public;
         assert_eq!(
-            rule(check(Command::Create, FIELD, None, &a)),
+            rule(check(Command::Create, FIELD, None, &a, &ua())),
             "publish-by-officer"
         );
         a.props.classification = Classification::Restricted;
         a.props.organisation = Some("Org B".into());
         assert_eq!(
-            rule(check(Command::Create, FIELD, None, &a)),
+            rule(check(Command::Create, FIELD, None, &a, &ua())),
             "field-organisation"
         );
         let b = area(Status::Confirmed, Some(EvidenceKind::Direct));
         let mut lower = b.clone();
         lower.props.status = Status::Reported;
         assert_eq!(
-            rule(check(Command::Edit, FIELD, Some(&b), &lower)),
+            rule(check(Command::Edit, FIELD, Some(&b), &lower, &ua())),
             "weakening-needs-correction"
+        );
+    }
+
+    #[test]
+    fn positions_outside_the_territory_are_refused_at_every_command() {
+        let ok = area(Status::Confirmed, Some(EvidenceKind::Direct));
+        let mut swapped = ok.clone();
+        swapped.shape = Shape::Spot {
+            at: Point::new(49.9, 36.0),
+            radius_m: 20.0,
+        };
+        for command in [
+            Command::Create,
+            Command::Migrate,
+            Command::Edit,
+            Command::Correct,
+        ] {
+            let before = matches!(command, Command::Edit | Command::Correct).then_some(&ok);
+            let r = check(command, OFFICER, before, &swapped, &ua()).unwrap_err();
+            assert_eq!((r.rule, r.field.as_str()), ("territory", "geometry"));
+            assert!(
+                r.message.contains("latitude and longitude look swapped"),
+                "{r}"
+            );
+        }
+        let mut far_point = ok.clone();
+        far_point.props.reference_points = vec![[36.0, 49.9], [2.35, 48.85]];
+        let r = check(Command::Migrate, OFFICER, None, &far_point, &ua()).unwrap_err();
+        assert_eq!(r.field, "properties.reference_points[1]");
+        assert!(!r.message.contains("swapped"), "{r}");
+        // An unchanged outside shape is not checked again (a territory narrowed later).
+        let elsewhere = Territory::new(
+            "elsewhere",
+            geo_types::MultiPolygon(vec![polygon![
+                (x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0), (x: 0.0, y: 1.0)
+            ]]),
+        )
+        .unwrap();
+        let mut renamed = ok.clone();
+        renamed.props.name = Some("renamed".into());
+        assert_eq!(
+            rule(check(
+                Command::Edit,
+                OFFICER,
+                Some(&ok),
+                &renamed,
+                &elsewhere
+            )),
+            "allowed"
+        );
+        assert_eq!(
+            rule(check(Command::Migrate, OFFICER, None, &ok, &elsewhere)),
+            "territory"
         );
     }
 }

@@ -16,6 +16,7 @@ pub mod release;
 pub mod report;
 pub mod residual;
 pub mod simple;
+pub mod territory;
 pub mod time;
 pub mod transparency;
 pub mod validate;

@@ -620,12 +620,16 @@ pub fn check_transition(
         a
     };
     let stated = given.or(area.props.evidence.as_ref()).cloned();
+    // A status change keeps the shape and reference points, which `check` then does not test
+    // against the territory: any territory gives the same answer.
+    let territory = crate::territory::Territory::ukraine();
     // The transition itself first, so that a forbidden one is named as such whatever the evidence.
     if let Err(r) = check(
         Command::Edit,
         Actor::ADMIN,
         Some(area),
         &with(stated.clone()),
+        &territory,
     ) && !matches!(
         r.rule,
         "confirmed-needs-direct-evidence" | "suspected-needs-evidence"
@@ -643,7 +647,7 @@ pub fn check_transition(
         _ => stated,
     };
     let after = with(evidence);
-    check(Command::Edit, Actor::ADMIN, Some(area), &after).map_err(refused)?;
+    check(Command::Edit, Actor::ADMIN, Some(area), &after, &territory).map_err(refused)?;
     Ok(after.props.evidence)
 }
 

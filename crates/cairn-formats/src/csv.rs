@@ -34,8 +34,22 @@ pub fn read_csv<R: Read, E>(
     on_header: &mut dyn FnMut(&[String]),
     on_row: &mut dyn FnMut(ReadFeature) -> Result<(), E>,
 ) -> Result<u64, CsvError<E>> {
+    read_csv_adapted(reader, None, b',', on_header, on_row)
+}
+
+/// `read_csv` with another `delimiter`, each row first made Cairn's by `adapt` (a mapping, an MGRS
+/// column giving the geometry; `crate::adapt`).
+pub fn read_csv_adapted<R: Read, E>(
+    reader: R,
+    adapt: Option<&crate::adapt::Adapt>,
+    delimiter: u8,
+    on_header: &mut dyn FnMut(&[String]),
+    on_row: &mut dyn FnMut(ReadFeature) -> Result<(), E>,
+) -> Result<u64, CsvError<E>> {
+    let mgrs_column = adapt.and_then(|a| a.mgrs_column.as_deref());
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(false)
+        .delimiter(delimiter)
         .from_reader(reader);
     let headers = rdr
         .headers()
@@ -46,7 +60,20 @@ pub fn read_csv<R: Read, E>(
     let geom_col = GEOM_COLUMNS.iter().find_map(|n| col(n));
     let lon_col = col("lon").or_else(|| col("longitude")).or_else(|| col("x"));
     let lat_col = col("lat").or_else(|| col("latitude")).or_else(|| col("y"));
-    if geom_col.is_none() && (lon_col.is_none() || lat_col.is_none()) {
+    if let Some(m) = mgrs_column
+        && col(m).is_none()
+    {
+        return Err(CsvError::Header(format!(
+            "the header row ({}) has no column {m:?} (--mgrs-column)",
+            headers.iter().collect::<Vec<_>>().join(",")
+        )));
+    }
+    let (geom_col, lon_col, lat_col) = if mgrs_column.is_some() {
+        (None, None, None)
+    } else {
+        (geom_col, lon_col, lat_col)
+    };
+    if mgrs_column.is_none() && geom_col.is_none() && (lon_col.is_none() || lat_col.is_none()) {
         return Err(CsvError::Header(format!(
             "the header row ({}) has no geometry column: name one wkt (or geometry), or give lon and lat columns",
             headers.iter().collect::<Vec<_>>().join(",")
@@ -152,25 +179,49 @@ pub fn read_csv<R: Read, E>(
         if !evidence.is_empty() {
             map.insert("evidence".into(), Value::Object(evidence));
         }
-        let raw = match geom_col {
-            Some(g) => {
-                let text = record.get(g).unwrap_or("").trim();
-                crate::record::read_wkt(text, "geometry", &mut problems)
+        let mut from_adapt = None;
+        if let Some(a) = adapt.filter(|a| a.is_active()) {
+            let mut f = serde_json::json!({"type": "Feature", "geometry": null, "properties": Value::Object(std::mem::take(&mut map))});
+            problems.extend(a.apply(&mut f));
+            if let Value::Object(m) = f["properties"].take() {
+                map = m;
             }
-            None => {
-                let lon = record.get(lon_col.unwrap_or(0)).unwrap_or("").trim();
-                let lat = record.get(lat_col.unwrap_or(0)).unwrap_or("").trim();
-                match (f64::from_str(lon), f64::from_str(lat)) {
-                    (Ok(x), Ok(y)) => Some(RawGeometry::Point([x, y])),
-                    _ => {
-                        problems.push(Problem::new(
-                            "geometry",
-                            format!("lon {lon:?} and lat {lat:?} must be numbers"),
-                        ));
-                        None
+            if id.is_none()
+                && let Some(v) = map.remove("id")
+            {
+                id = match v {
+                    Value::String(s) => Some(s),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                };
+            }
+            if mgrs_column.is_some() {
+                from_adapt = Some(f["geometry"].take());
+            }
+        }
+        let raw = match (from_adapt, geom_col) {
+            (Some(Value::Null), _) => None,
+            (Some(g), _) => crate::geojson::read_geometry(&g, &mut problems),
+            (None, geom_col) => match geom_col {
+                Some(g) => {
+                    let text = record.get(g).unwrap_or("").trim();
+                    crate::record::read_wkt(text, "geometry", &mut problems)
+                }
+                None => {
+                    let lon = record.get(lon_col.unwrap_or(0)).unwrap_or("").trim();
+                    let lat = record.get(lat_col.unwrap_or(0)).unwrap_or("").trim();
+                    match (f64::from_str(lon), f64::from_str(lat)) {
+                        (Ok(x), Ok(y)) => Some(RawGeometry::Point([x, y])),
+                        _ => {
+                            problems.push(Problem::new(
+                                "geometry",
+                                format!("lon {lon:?} and lat {lat:?} must be numbers"),
+                            ));
+                            None
+                        }
                     }
                 }
-            }
+            },
         };
         let geometry = raw.and_then(|r| build_geometry(&r, "geometry", &mut problems));
         let props = read_properties(&map, &mut problems);

@@ -82,6 +82,7 @@ const CRS84: &[&str] = &[
 
 struct Shared<'f, E> {
     on_feature: &'f mut dyn FnMut(ReadFeature) -> Result<(), E>,
+    adapt: Option<&'f crate::adapt::Adapt>,
     count: u64,
     in_feature: Option<u64>,
     callback_error: Option<E>,
@@ -93,8 +94,19 @@ pub fn read_feature_collection<R: Read, E>(
     reader: R,
     on_feature: &mut dyn FnMut(ReadFeature) -> Result<(), E>,
 ) -> Result<u64, ReadError<E>> {
+    read_feature_collection_adapted(reader, None, on_feature)
+}
+
+/// `read_feature_collection`, each feature first made Cairn's by `adapt` (a mapping, an MGRS
+/// column); its problems are the feature's.
+pub fn read_feature_collection_adapted<'f, R: Read, E>(
+    reader: R,
+    adapt: Option<&'f crate::adapt::Adapt>,
+    on_feature: &'f mut dyn FnMut(ReadFeature) -> Result<(), E>,
+) -> Result<u64, ReadError<E>> {
     let shared = RefCell::new(Shared {
         on_feature,
+        adapt,
         count: 0,
         in_feature: None,
         callback_error: None,
@@ -212,12 +224,23 @@ impl<'de, E> Visitor<'de> for FeaturesSeed<'_, '_, E> {
                 s.in_feature = Some(s.count + 1);
                 s.count + 1
             };
-            let Some(v) = seq.next_element::<Value>()? else {
+            let Some(mut v) = seq.next_element::<Value>()? else {
                 let mut s = self.shared.borrow_mut();
                 s.in_feature = None;
                 return Ok(());
             };
-            let mut feature = read_feature(number, &v);
+            let adapt = self.shared.borrow().adapt;
+            let mut feature = match adapt {
+                Some(a) => {
+                    let raw = v.clone();
+                    let problems = a.apply(&mut v);
+                    let mut f = read_feature(number, &v);
+                    f.problems.extend(problems);
+                    v = raw;
+                    f
+                }
+                None => read_feature(number, &v),
+            };
             feature.raw = Raw::Json(v);
             let mut s = self.shared.borrow_mut();
             s.count = number;

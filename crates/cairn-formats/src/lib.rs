@@ -1,9 +1,11 @@
 //! File formats Cairn reads and writes: GeoJSON (streaming), CSV with WKT, and GeoPackage.
 
 pub mod accident;
+pub mod adapt;
 pub mod csv;
 pub mod geojson;
 pub mod gpkg;
+pub mod mgrs;
 pub mod parcel;
 pub mod patch;
 pub mod props;

@@ -157,6 +157,19 @@ pub trait ZoneStore {
     /// One zone as it is now.
     fn get_zone(&self, id: &str) -> Result<Option<Zone>, StoreError>;
 
+    /// The territory of operations in force: the one set last, else the default (Ukraine and
+    /// 50 km around it). Every area write is checked against it (`cairn_core::command::check`).
+    fn territory(&self) -> Result<std::sync::Arc<cairn_core::territory::Territory>, StoreError>;
+
+    /// Sets the territory of operations in a changeset of its own (record kind `territory`, with
+    /// history); nothing is written when it is the one in force. Records already kept are not
+    /// checked again.
+    fn set_territory(
+        &mut self,
+        territory: &cairn_core::territory::Territory,
+        meta: ChangeMeta,
+    ) -> Result<ChangeSummary, StoreError>;
+
     /// Records an accident, attributed to `by`. An `area_id` must name an existing area.
     fn add_accident(
         &mut self,

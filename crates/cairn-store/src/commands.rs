@@ -18,8 +18,8 @@ use chrono::{Datelike, Utc};
 use geo_types::{Geometry, MultiPolygon, Point};
 
 use crate::records::{
-    ACCIDENT, ACTIVITY, AREA, FIND, RELEASE, ZONE, accident_of, activity_of, corrupt, find_of,
-    json, now, release_of, zone_of,
+    ACCIDENT, ACTIVITY, AREA, FIND, RELEASE, TERRITORY, TERRITORY_ID, ZONE, accident_of,
+    activity_of, corrupt, find_of, json, now, release_of, zone_of,
 };
 use crate::sqlite::catalogue::{
     self, CatalogueImport, CatalogueImportError, TypeChange, TypeChangeKind,
@@ -30,12 +30,17 @@ use crate::sqlite::release::{
 use crate::sqlite::zones::RecordRevision;
 use crate::{ChangeMeta, ChangeSummary, PutOutcome, StoreError, WriteError, Writer};
 use cairn_core::command::{Actor, Command};
+use cairn_core::territory::Territory;
+use std::sync::Arc;
 
 /// A record's current geometry and JSON; with its id where several are listed.
 pub(crate) type RecordRow = (String, Geometry<f64>, String);
 
 /// A backend's open write transaction, as the store's own commands use it.
 pub(crate) trait CommandTx: Writer {
+    /// Where this transaction keeps the territory once read (`territory`).
+    fn territory_slot(&mut self) -> &mut Option<Arc<Territory>>;
+
     /// The current geometry and JSON of a record of `kind`, as this transaction sees it.
     fn record_head(
         &mut self,
@@ -161,8 +166,79 @@ pub(crate) fn write_area(
         }
         _ => area,
     };
-    cairn_core::command::check(command, actor, before.as_ref().map(|b| &b.area), area)?;
+    let territory = territory(w)?;
+    cairn_core::command::check(
+        command,
+        actor,
+        before.as_ref().map(|b| &b.area),
+        area,
+        &territory,
+    )?;
     Ok(w.put_by(Some(command.as_str()), area, before.is_none())?)
+}
+
+/// The store's territory of operations as `w` sees it, read once per transaction: the record of
+/// kind `territory` when one was set, else the default (`Territory::ukraine`).
+pub(crate) fn territory(w: &mut impl CommandTx) -> Result<Arc<Territory>, StoreError> {
+    if let Some(t) = w.territory_slot().clone() {
+        return Ok(t);
+    }
+    let t = match w.record_head(TERRITORY, TERRITORY_ID)? {
+        Some((g, p)) => Arc::new(territory_of(g, &p)?),
+        None => Territory::ukraine(),
+    };
+    *w.territory_slot() = Some(t.clone());
+    Ok(t)
+}
+
+/// The territory record's facts: its name.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct TerritoryFacts {
+    name: String,
+}
+
+fn territory_of(g: Geometry<f64>, props: &str) -> Result<Territory, StoreError> {
+    let facts: TerritoryFacts = serde_json::from_str(props)
+        .map_err(|e| corrupt(TERRITORY_ID, format!("territory: {e}")))?;
+    let outline = match g {
+        Geometry::MultiPolygon(m) => m,
+        Geometry::Polygon(p) => MultiPolygon(vec![p]),
+        _ => return Err(corrupt(TERRITORY_ID, "territory: not a polygon")),
+    };
+    Territory::new(&facts.name, outline).map_err(|m| corrupt(TERRITORY_ID, m))
+}
+
+/// `ZoneStore::territory`: the territory in force now.
+pub(crate) fn current_territory(s: &impl CommandStore) -> Result<Arc<Territory>, StoreError> {
+    Ok(match s.record_head(TERRITORY, TERRITORY_ID)? {
+        Some((g, p)) => Arc::new(territory_of(g, &p)?),
+        None => Territory::ukraine(),
+    })
+}
+
+/// `ZoneStore::set_territory`: records `t` as the territory of operations, in a changeset of its
+/// own (nothing when it is the one in force).
+pub(crate) fn set_territory(
+    s: &mut impl CommandStore,
+    t: &Territory,
+    meta: ChangeMeta,
+) -> Result<ChangeSummary, StoreError> {
+    let mut w = s.begin_tx(meta)?;
+    if *territory(&mut w)? == *t {
+        w.count_unchanged();
+        return commit(w);
+    }
+    let props = serde_json::to_string(&TerritoryFacts {
+        name: t.name().to_string(),
+    })
+    .map_err(|e| corrupt(TERRITORY_ID, e.to_string()))?;
+    w.put_record(
+        TERRITORY,
+        TERRITORY_ID,
+        &Geometry::MultiPolygon(t.outline().clone()),
+        &props,
+    )?;
+    commit(w)
 }
 
 /// `Writer::new_area_id`: the next `HA-nnnnnn` not used by any record, this transaction included.
@@ -863,6 +939,20 @@ macro_rules! shared_stores {
                 id: &str,
             ) -> Result<Option<cairn_core::zone::Zone>, $crate::StoreError> {
                 $crate::commands::get_zone(self, id)
+            }
+
+            fn territory(
+                &self,
+            ) -> Result<std::sync::Arc<cairn_core::territory::Territory>, $crate::StoreError> {
+                $crate::commands::current_territory(self)
+            }
+
+            fn set_territory(
+                &mut self,
+                territory: &cairn_core::territory::Territory,
+                meta: $crate::ChangeMeta,
+            ) -> Result<$crate::ChangeSummary, $crate::StoreError> {
+                $crate::commands::set_territory(self, territory, meta)
             }
 
             fn add_accident(

@@ -20,6 +20,9 @@ pub(crate) const RELEASE: &str = "release";
 pub(crate) const FIND: &str = "find";
 pub(crate) const ZONE: &str = "zone";
 pub(crate) const ACCIDENT: &str = "accident";
+/// The territory of operations (one record, id `TERRITORY_ID`); none means the default.
+pub(crate) const TERRITORY: &str = "territory";
+pub(crate) const TERRITORY_ID: &str = "territory";
 
 pub(crate) fn corrupt(id: &str, message: impl Into<String>) -> StoreError {
     StoreError::Corrupt {

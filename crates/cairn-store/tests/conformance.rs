@@ -138,6 +138,7 @@ macro_rules! suite {
                 areas::write_area_checks_the_rules_records_the_command_and_a_refusal_writes_nothing,
                 areas::the_change_feed_counts_committed_changesets_and_lists_their_areas,
                 areas::a_reopened_connection_sees_commits_and_read_only_refuses_writes,
+                areas::the_territory_is_kept_with_history_and_checked_by_write_area,
                 reports::reports_are_stored_listed_and_triaged_once,
                 release::activities_releases_finds_and_status_changes_are_checked_and_attributed,
                 release::period_readers_and_the_transparency_report_see_every_record,

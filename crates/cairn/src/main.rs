@@ -106,6 +106,8 @@ pub enum Command {
     Audit(cmd::audit::Args),
     /// Zones used by policies and reports (permitted zones, oblasts): import, list, show.
     Zone(cmd::zones::ZoneArgs),
+    /// The territory of operations, where hazards may lie (default: Ukraine and 50 km around it).
+    Territory(cmd::territory::TerritoryArgs),
     /// Accidents and their casualties: add, list, show.
     Accident(cmd::accidents::AccidentArgs),
     /// Reports over a period: `report transparency` (Ottawa Convention Article 7 style).
@@ -166,6 +168,7 @@ fn main() -> ExitCode {
         Command::Certificate(a) => cmd::release::certificate(&cli, a),
         Command::Audit(a) => cmd::audit::run_cmd(&cli, a),
         Command::Zone(a) => cmd::zones::run(&cli, a),
+        Command::Territory(a) => cmd::territory::run(&cli, a),
         Command::Accident(a) => cmd::accidents::run(&cli, a),
         Command::Report(a) => cmd::report::run(&cli, a),
         Command::Catalogue(a) => cmd::catalogue::run(&cli, a),

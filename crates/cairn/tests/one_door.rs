@@ -182,6 +182,24 @@ fn cases() -> Vec<Case> {
             Some("released-stays-released"),
         ),
         c(
+            "latitude and longitude swapped",
+            "HA-000001",
+            json!({"geometry": square(49.89, 35.99, 0.03)}),
+            Some("latitude and longitude look swapped"),
+        ),
+        c(
+            "far outside the country",
+            "HA-000001",
+            json!({"geometry": square(13.4, 52.5, 0.01)}),
+            Some("outside the territory of operations (Ukraine and 50 km around it)"),
+        ),
+        c(
+            "a reference point swapped",
+            "HA-000001",
+            json!({"properties": {"reference_points": [[36.0, 49.9], [49.91, 36.01]]}}),
+            Some("latitude and longitude look swapped"),
+        ),
+        c(
             "add a name",
             "HA-000001",
             json!({"properties": {"name": "Field by the school"}}),
@@ -404,6 +422,123 @@ fn status_doors_delete_post_and_field_users_refuse_alike() {
         counts,
         "nothing was written by any refused door"
     );
+}
+
+/// A position far outside the territory of operations, or with its axes swapped, is refused at
+/// the doors that make new records too (import of a file, OGC `POST`, a correction), naming the
+/// feature or row; a store may set another territory, which every door then uses.
+#[test]
+fn positions_outside_the_territory_are_refused_at_every_door_naming_the_feature() {
+    let w = world();
+    let server = Server::start(&w.env.path("store.db"), None);
+    let addr = &server.addr;
+    let auth = format!("Bearer {}", w.officer);
+    let digest = w.env.digest();
+    let new = |geometry: Value| {
+        json!({"type": "Feature", "geometry": geometry, "properties": {
+            "status": "suspected", "classification": "public",
+            "evidence": {"kind": "indirect", "description": "reported by the village head"}}})
+    };
+    // An import whose second feature has its axes swapped: nothing imported, feature 2 named.
+    w.env.write(
+        "swapped.geojson",
+        &json!({"type": "FeatureCollection", "features": [
+            new(square(36.4, 49.9, 0.01)),
+            new(square(49.9, 36.45, 0.01)),
+            new(square(36.5, 49.9, 0.01)),
+        ]}),
+    );
+    let err = w.env.bad(&["import", &w.env.p("swapped.geojson")]);
+    assert!(err.contains("feature 2: geometry"), "{err}");
+    assert!(err.contains("latitude and longitude look swapped"), "{err}");
+    assert!(
+        !err.contains("feature 1") && !err.contains("feature 3"),
+        "{err}"
+    );
+    // A CSV row with lon and lat the wrong way round is named by its line.
+    std::fs::write(
+        w.env.path("swapped.csv"),
+        "lon,lat,radius_m,status,classification\n36.4,49.9,25,reported,public\n49.9,36.4,25,reported,public\n",
+    )
+    .unwrap();
+    let err = w.env.bad(&["import", &w.env.p("swapped.csv")]);
+    assert!(err.contains("row on line 3: geometry"), "{err}");
+    assert!(err.contains("latitude and longitude look swapped"), "{err}");
+    // OGC POST of a new record far away (Berlin): refused with the same rule.
+    let (status, _, body) = request(
+        addr,
+        "POST",
+        "/ogc/collections/hazardous-areas/items",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/geo+json"),
+        ],
+        &new(square(13.4, 52.5, 0.01)).to_string(),
+    );
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains(r#""rule":"territory""#), "{body}");
+    assert!(!body.contains("swapped"), "{body}");
+    // A correction, the officer's door that may weaken, may not move a record out of the country.
+    w.env.write(
+        "moved.json",
+        &json!({"geometry": square(49.89, 35.99, 0.03)}),
+    );
+    let err = w.env.bad(&[
+        "correct",
+        "HA-000001",
+        "--patch",
+        &w.env.p("moved.json"),
+        "--reason",
+        "surveyed again",
+        "--by",
+        "Olena",
+    ]);
+    assert!(err.contains("latitude and longitude look swapped"), "{err}");
+    assert_eq!(w.env.digest(), digest, "nothing was written");
+    drop(server);
+
+    // Another territory (a test square in western Europe): now Ukraine is outside it.
+    let env = Env::with_store();
+    env.write(
+        "square.geojson",
+        &json!({"type": "Feature", "properties": {"name": "Test square"}, "geometry": square(0.0, 51.0, 1.0)}),
+    );
+    env.ok(&[
+        "territory",
+        "set",
+        &env.p("square.geojson"),
+        "--reason",
+        "a test",
+    ]);
+    assert_eq!(
+        env.ok_json(&["territory", "show", "--json"])["properties"]["name"],
+        "Test square"
+    );
+    env.write(
+        "there.geojson",
+        &json!({"type": "FeatureCollection", "features": [new(square(0.5, 51.5, 0.01))]}),
+    );
+    env.ok(&["import", &env.p("there.geojson")]);
+    env.write(
+        "ukraine.geojson",
+        &json!({"type": "FeatureCollection", "features": [new(square(36.0, 49.9, 0.01))]}),
+    );
+    let err = env.bad(&["import", &env.p("ukraine.geojson")]);
+    assert!(
+        err.contains("outside the territory of operations (Test square)"),
+        "{err}"
+    );
+    // Setting the same territory again changes nothing.
+    let counts = env.counts();
+    let out = env.ok(&[
+        "territory",
+        "set",
+        &env.p("square.geojson"),
+        "--reason",
+        "again",
+    ]);
+    assert!(out.contains("nothing changed"), "{out}");
+    assert_eq!(env.counts(), counts);
 }
 
 #[test]

@@ -329,6 +329,7 @@ impl PgStore {
                 ..Default::default()
             },
             geom_buf: Vec::new(),
+            territory: None,
         })
     }
 
@@ -730,6 +731,8 @@ pub struct PgTx<'a> {
     next_area: i64,
     summary: ChangeSummary,
     geom_buf: Vec<u8>,
+    /// The territory of operations, read once per transaction (`commands::territory`).
+    territory: Option<std::sync::Arc<cairn_core::territory::Territory>>,
 }
 
 impl std::fmt::Debug for PgTx<'_> {
@@ -925,6 +928,10 @@ impl Writer for PgTx<'_> {
 }
 
 impl CommandTx for PgTx<'_> {
+    fn territory_slot(&mut self) -> &mut Option<std::sync::Arc<cairn_core::territory::Territory>> {
+        &mut self.territory
+    }
+
     fn record_head(
         &mut self,
         kind: &str,

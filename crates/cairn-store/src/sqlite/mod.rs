@@ -390,6 +390,7 @@ impl SqliteStore {
                 ..Default::default()
             },
             geom_buf: Vec::new(),
+            territory: None,
         })
     }
 }
@@ -601,6 +602,8 @@ pub struct SqliteTx<'a> {
     next_area: i64,
     summary: ChangeSummary,
     geom_buf: Vec<u8>,
+    /// The territory of operations, read once per transaction (`commands::territory`).
+    pub(crate) territory: Option<std::sync::Arc<cairn_core::territory::Territory>>,
 }
 
 impl std::fmt::Debug for SqliteTx<'_> {

@@ -136,6 +136,10 @@ pub(super) fn head(
 }
 
 impl CommandTx for SqliteTx<'_> {
+    fn territory_slot(&mut self) -> &mut Option<std::sync::Arc<cairn_core::territory::Territory>> {
+        &mut self.territory
+    }
+
     fn record_head(
         &mut self,
         kind: &str,

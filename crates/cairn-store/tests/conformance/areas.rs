@@ -489,3 +489,42 @@ pub fn a_reopened_connection_sees_commits_and_read_only_refuses_writes(s: &mut d
     assert_eq!(s.list_organisations().unwrap()[0].name, "Operator A");
     assert_eq!(reader.last_change().unwrap(), s.last_change().unwrap());
 }
+
+/// `territory`, `set_territory`: the default is Ukraine's; a territory set is kept with its
+/// history, and `write_area` checks new positions against the one in force.
+pub fn the_territory_is_kept_with_history_and_checked_by_write_area(s: &mut dyn Backend) {
+    use cairn_core::territory::Territory;
+    assert_eq!(s.territory().unwrap(), Territory::ukraine());
+    let mut w = s.begin(meta("ana", "national data")).unwrap();
+    let far = area("HA-1", Status::Suspected, 10.0);
+    let Err(WriteError::Refused(r)) = w.write_area(Command::Migrate, Actor::ADMIN, &far) else {
+        panic!("a position in Germany is refused")
+    };
+    assert_eq!((r.rule, r.field.as_str()), ("territory", "geometry"));
+    drop(w);
+    let last = s.last_change().unwrap();
+    let elsewhere = Territory::new("Test square", square(5.0, 45.0, 15.0, 55.0)).unwrap();
+    let sum = s
+        .set_territory(&elsewhere, meta("bo", "a test territory"))
+        .unwrap();
+    assert_eq!(sum.changeset, last + 1);
+    assert_eq!(*s.territory().unwrap(), elsewhere);
+    let again = s
+        .set_territory(&elsewhere, meta("bo", "the same again"))
+        .unwrap();
+    assert_eq!((again.changeset, s.last_change().unwrap()), (0, last + 1));
+    let h = s.record_history("territory", "territory").unwrap();
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].author, "bo");
+    let mut w = s.begin(meta("ana", "national data")).unwrap();
+    w.write_area(Command::Migrate, Actor::ADMIN, &far).unwrap();
+    let Err(WriteError::Refused(r)) = w.write_area(
+        Command::Migrate,
+        Actor::ADMIN,
+        &area("HA-2", Status::Suspected, 36.0),
+    ) else {
+        panic!("Ukraine is outside the test square")
+    };
+    assert!(r.message.contains("(Test square)"), "{}", r.message);
+    w.commit().unwrap();
+}

@@ -45,8 +45,10 @@ pub fn layers(path: &Path) -> Result<Vec<String>, Failure> {
 
 /// The layer of `path` as GeoJSON in WGS 84 (longitude, latitude), from `crs` if given or else
 /// from the file's own; read to the end, it fails if GDAL did (so a file GDAL could not finish
-/// imports nothing).
-pub fn open(path: &Path, layer: &str, crs: Option<&str>) -> Result<Ogr, Failure> {
+/// imports nothing). `headers`: the first row of a spreadsheet (XLSX, ODS) names its columns,
+/// as when columns are named by `--mgrs-column` or a mapping (GDAL otherwise guesses, and takes
+/// a sheet of text alone as having no header row).
+pub fn open(path: &Path, layer: &str, crs: Option<&str>, headers: bool) -> Result<Ogr, Failure> {
     let mut cmd = Command::new("ogr2ogr");
     cmd.args(["-f", "GeoJSON", "/vsistdout/"])
         .arg(path)
@@ -58,6 +60,13 @@ pub fn open(path: &Path, layer: &str, crs: Option<&str>) -> Result<Ogr, Failure>
         .args(["--config", "OGR_CT_FORCE_TRADITIONAL_GIS_ORDER", "YES"]);
     if let Some(crs) = crs {
         cmd.args(["-s_srs", crs]);
+    }
+    if headers {
+        cmd.args(["--config", "OGR_XLSX_HEADERS", "FORCE"]).args([
+            "--config",
+            "OGR_ODS_HEADERS",
+            "FORCE",
+        ]);
     }
     if path
         .extension()

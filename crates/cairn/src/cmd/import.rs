@@ -42,6 +42,16 @@ pub struct Args {
     /// The layer to import from a file with several (GeoPackage, File Geodatabase, KML).
     #[arg(long)]
     pub layer: Option<String>,
+    /// A column (or property) of MGRS references giving each row's position: the square the
+    /// reference names becomes the hazard's outline (a spot's radius grows to cover it).
+    #[arg(long, value_name = "NAME")]
+    pub mgrs_column: Option<String>,
+    /// A TOML file turning another system's fields, codes and statuses into Cairn's.
+    #[arg(long, value_name = "MAP.toml")]
+    pub mapping: Option<PathBuf>,
+    /// List what would be created, changed or refused (with the reason), and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Most problems printed; the rest are counted.
@@ -58,6 +68,24 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
     let path = &args.file;
     let name = path.display().to_string();
     let catalogue = cli.catalogue()?;
+    let adapt = cairn_formats::adapt::Adapt {
+        mgrs_column: args.mgrs_column.clone(),
+        mapping: match &args.mapping {
+            None => None,
+            Some(m) => {
+                let text = std::fs::read_to_string(m)
+                    .map_err(|e| Failure::input(format!("{}: cannot read: {e}", m.display())))?;
+                Some(
+                    cairn_formats::adapt::Mapping::parse(
+                        &m.display().to_string(),
+                        &text,
+                        &catalogue,
+                    )
+                    .map_err(|e| Failure::input(format!("{e}; nothing was imported")))?,
+                )
+            }
+        },
+    };
     let format = match detect_format(path, args.format.as_deref())? {
         // Coordinates in another CRS are transformed by GDAL, whatever the format.
         _ if args.crs.is_some() => Format::Gdal,
@@ -85,7 +113,8 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
                 }
             }
         };
-        let source = super::gdal_source::open(path, &layer, args.crs.as_deref())?;
+        let source =
+            super::gdal_source::open(path, &layer, args.crs.as_deref(), adapt.is_active())?;
         (Box::new(source), 0)
     } else {
         let file =
@@ -95,7 +124,7 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
     };
     let db = cli.db_file();
     let created = db.as_ref().is_some_and(|db| !db.exists());
-    let result = import_into(cli, args, format, source, len, &name, catalogue);
+    let result = import_into(cli, args, format, source, len, &name, catalogue, adapt);
     let empty = |db: &Path| {
         SqliteStore::open(db, OpenMode::ReadOnly)
             .and_then(|s| s.stats())
@@ -103,7 +132,7 @@ pub fn run(cli: &Cli, args: &Args) -> CmdResult {
             .map(|s| s.revisions == 0 && s.changesets <= 1)
             .unwrap_or(false)
     };
-    if let Some(db) = db.filter(|db| result.is_err() && created && empty(db)) {
+    if let Some(db) = db.filter(|db| (result.is_err() || args.dry_run) && created && empty(db)) {
         // A store file that this failed import created holds nothing: leave no file behind.
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
@@ -121,6 +150,7 @@ fn import_into(
     len: u64,
     name: &str,
     catalogue: cairn_core::Catalogue,
+    adapt: cairn_formats::adapt::Adapt,
 ) -> CmdResult {
     let path = &args.file;
     let mut store = super::open_store(cli, OpenMode::Create)?;
@@ -157,14 +187,18 @@ fn import_into(
     let mut tx = store.begin(meta)?;
     let (send, receive) = std::sync::mpsc::sync_channel::<Vec<Parsed>>(CHANNEL_BATCHES);
     let thread_name = name.to_string();
-    let parser =
-        std::thread::spawn(move || parse_file(reader, format, thread_name, catalogue, now, send));
+    let parser = std::thread::spawn(move || {
+        parse_file(reader, format, thread_name, catalogue, now, send, adapt)
+    });
     let mut rejected: Vec<Rejected> = Vec::new();
+    // For a dry run: what each feature would do, in file order.
+    let mut planned: Vec<(u64, String)> = Vec::new();
     let mut write_error = None;
     for msg in receive.iter().flatten() {
         match msg {
             Parsed::Valid(c, number, csv_row) => {
                 let given_id = c.id.is_some();
+                let given = c.id.clone();
                 // New records are existing data migrated (any state, provenance in the
                 // changeset); over an existing record an import is an edit, checked by the same
                 // rules as every other door.
@@ -207,6 +241,20 @@ fn import_into(
                             other => other,
                         },
                     );
+                if args.dry_run
+                    && let Ok(outcome) = &put
+                {
+                    let what = match outcome {
+                        cairn_store::PutOutcome::Created if given.is_some() => "would be created",
+                        cairn_store::PutOutcome::Created => "would be created as a new record",
+                        cairn_store::PutOutcome::Updated => "would be changed",
+                        cairn_store::PutOutcome::Unchanged => "unchanged",
+                    };
+                    planned.push((
+                        number,
+                        format!("{}: {what}", label(format, number, given.as_deref())),
+                    ));
+                }
                 match put {
                     Ok(_) | Err(WriteError::Refused(_)) => {}
                     Err(WriteError::Store(e)) => {
@@ -232,6 +280,37 @@ fn import_into(
         return Err(Failure::input(format!(
             "{name}: the file has no features; nothing was imported"
         )));
+    }
+    if args.dry_run {
+        // Nothing is committed: dropping the transaction rolls every write back.
+        drop(tx);
+        let mut lines: Vec<(u64, String)> = planned;
+        for r in &rejected {
+            let number = r
+                .label
+                .split(|c: char| !c.is_ascii_digit())
+                .find(|s| !s.is_empty())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            let why = r
+                .problems
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join("; ");
+            lines.push((number, format!("{}: would be refused: {why}", r.label)));
+        }
+        lines.sort_by_key(|(n, _)| *n);
+        for (_, l) in &lines {
+            outln!("{l}");
+        }
+        outln!(
+            "dry run of {name}: {} features: {} would be imported, {} refused; nothing was changed",
+            count,
+            count - rejected.len() as u64,
+            rejected.len()
+        );
+        return Ok(if rejected.is_empty() { 0 } else { 1 });
     }
     if !rejected.is_empty() && !args.skip_invalid {
         drop(tx);
@@ -334,7 +413,9 @@ fn parse_file<R: Read>(
     catalogue: cairn_core::Catalogue,
     now: chrono::DateTime<chrono::Utc>,
     send: std::sync::mpsc::SyncSender<Vec<Parsed>>,
+    adapt: cairn_formats::adapt::Adapt,
 ) -> Result<(u64, Vec<String>), Failure> {
+    let adapt = adapt.is_active().then_some(&adapt);
     let mut seen: HashSet<String> = HashSet::new();
     let mut batch: Vec<Parsed> = Vec::with_capacity(BATCH);
     let mut csv_header: Vec<String> = Vec::new();
@@ -378,15 +459,19 @@ fn parse_file<R: Read>(
         send.send(full).map_err(|_| Stopped)
     };
     let count = match format {
-        Format::GeoJson | Format::Gdal => geojson::read_feature_collection(reader, &mut on_feature)
-            .map_err(|e| match e {
-                ReadError::Callback(Stopped) => {
-                    Failure::internal(format!("{name}: import stopped"))
-                }
-                other => Failure::input(format!("{name}: {other}; nothing was imported")),
-            })?,
-        Format::Csv => cairn_formats::csv::read_csv(
+        Format::GeoJson | Format::Gdal => geojson::read_feature_collection_adapted(
             reader,
+            adapt,
+            &mut on_feature,
+        )
+        .map_err(|e| match e {
+            ReadError::Callback(Stopped) => Failure::internal(format!("{name}: import stopped")),
+            other => Failure::input(format!("{name}: {other}; nothing was imported")),
+        })?,
+        Format::Csv => cairn_formats::csv::read_csv_adapted(
+            reader,
+            adapt,
+            b',',
             &mut |h: &[String]| csv_header = h.to_vec(),
             &mut on_feature,
         )

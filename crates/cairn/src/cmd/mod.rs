@@ -16,6 +16,7 @@ pub mod reports;
 pub mod serve;
 pub mod show;
 pub mod synth;
+pub mod territory;
 pub mod users;
 pub mod zones;
 
