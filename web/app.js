@@ -177,11 +177,14 @@ function addImageOnce(map, id, made) {
 const HAZARD_SOURCE = 'hazards';
 
 // Returns the MapLibre source for hazards and the source-layer its layers must name.
-function hazardSource(kind) {
+function hazardSource(kind, tilejson) {
   if (kind === 'tiles') {
-    // Vector tiles (/tiles.json, layer "hazards"): every hazard comes as a polygon that covers
-    // it, already sized in metres by the server; below the detail zoom, as covering cells.
-    return { spec: { type: 'vector', url: abs('/tiles.json') }, sourceLayer: 'hazards' };
+    // Vector tiles (layer "hazards"): every hazard comes as a polygon that covers it, already
+    // sized in metres by the server; below the detail zoom, as covering cells. The TileJSON the
+    // page already read is given inline, so MapLibre asks for the first tiles at once.
+    const spec = { type: 'vector', tiles: tilejson.tiles };
+    for (const k of ['minzoom', 'maxzoom', 'bounds']) if (tilejson[k] !== undefined) spec[k] = tilejson[k];
+    return { spec, sourceLayer: 'hazards' };
   }
   // GeoJSON from the OGC API, fetched for the view on every move (see loadHazards).
   return {
@@ -381,15 +384,47 @@ function markReady() {
 // ---------------------------------------------------------------------------------------------
 // The map.
 
-// Beneath the hazards: the service's base map when it offers one, else the shipped context
-// (basemap.js); settlement and place names go above the hazards.
-const base = await basemapStyle({ lang: state.lang });
+// The route being drawn with the parts of it at risk, and the place being checked: above the
+// hazards, below the names.
+function overlayLayers() {
+  return [
+    { id: 'route-casing', type: 'line', source: 'route', filter: IS_LINE, layout: { 'line-cap': 'round', 'line-join': 'round' },
+      paint: { 'line-color': '#ffffff', 'line-width': 7 } },
+    { id: 'route-line', type: 'line', source: 'route', filter: IS_LINE, layout: { 'line-cap': 'round', 'line-join': 'round' },
+      paint: { 'line-color': ROUTE, 'line-width': 4 } },
+    { id: 'route-risk', type: 'line', source: 'route-risk', layout: { 'line-cap': 'round', 'line-join': 'round' },
+      paint: { 'line-color': COLOURS.confirmed, 'line-width': 6 } },
+    { id: 'route-points', type: 'circle', source: 'route', filter: IS_POINT,
+      paint: { 'circle-radius': 5, 'circle-color': '#ffffff', 'circle-stroke-color': ROUTE, 'circle-stroke-width': 2.5 } },
+    { id: 'check-accuracy', type: 'fill', source: 'check', filter: IS_POLYGON,
+      paint: { 'fill-color': SELECT, 'fill-opacity': 0.12 } },
+    { id: 'check-accuracy-line', type: 'line', source: 'check', filter: IS_POLYGON,
+      paint: { 'line-color': SELECT, 'line-width': 1.5, 'line-dasharray': [2, 2] } },
+    { id: 'check-point', type: 'circle', source: 'check', filter: IS_POINT,
+      paint: { 'circle-radius': 7, 'circle-color': SELECT, 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 3 } },
+  ];
+}
+
+// One style with everything from the start, so that MapLibre asks for the hazard tiles with the
+// rest of the style (on a slow link each request waited for the one before): beneath the hazards
+// the service's base map when it offers one, else the shipped context (basemap.js); then the
+// hazards, as vector tiles when the service offers them, else GeoJSON by view; the route and the
+// checked place; the settlement and place names on top.
+const [base, tilejson] = await Promise.all([basemapStyle({ lang: state.lang }), detectTiles()]);
+state.source = tilejson ? 'tiles' : 'geojson';
+const hazards = hazardSource(state.source, tilejson);
 const mapStyle = {
   version: 8,
   name: 'Cairn offline',
   glyphs: base.glyphs,
-  sources: base.sources,
-  layers: base.layers,
+  sources: {
+    ...base.sources,
+    [HAZARD_SOURCE]: hazards.spec,
+    route: { type: 'geojson', data: emptyFC() },
+    'route-risk': { type: 'geojson', data: emptyFC() },
+    check: { type: 'geojson', data: emptyFC() },
+  },
+  layers: [...base.layers, ...hazardLayers(hazards.sourceLayer), ...overlayLayers(), ...base.labels],
 };
 
 const map = new maplibregl.Map({
@@ -428,15 +463,15 @@ map.setMissingStyleImageResolver((id) => {
   }
 });
 
-// Does the service offer vector tiles? Then use them; otherwise GeoJSON by view.
+// Does the service offer vector tiles? Then their TileJSON; otherwise null (GeoJSON by view).
 async function detectTiles() {
   try {
     const r = await fetch(abs('/tiles.json'), { headers: { Accept: 'application/json' } });
-    if (!r.ok) return false;
+    if (!r.ok) return null;
     const j = await r.json();
-    return Array.isArray(j.tiles) && j.tiles.length > 0;
+    return Array.isArray(j.tiles) && j.tiles.length > 0 ? j : null;
   } catch (_) {
-    return false;
+    return null;
   }
 }
 
@@ -450,7 +485,6 @@ async function collectionInfo() {
   }
 }
 
-const tilesPromise = detectTiles();
 const infoPromise = collectionInfo();
 // The area kept for offline use, read at once (web/offline.js).
 const keptPromise = loadKept().then((k) => {
@@ -465,34 +499,6 @@ const keptPromise = loadKept().then((k) => {
 });
 
 map.on('load', async () => {
-  const useTiles = await tilesPromise;
-  state.source = useTiles ? 'tiles' : 'geojson';
-  const { spec, sourceLayer } = hazardSource(state.source);
-  map.addSource(HAZARD_SOURCE, spec);
-  for (const layer of hazardLayers(sourceLayer)) map.addLayer(layer);
-
-  // The route being drawn, and the parts of it at risk.
-  map.addSource('route', { type: 'geojson', data: emptyFC() });
-  map.addSource('route-risk', { type: 'geojson', data: emptyFC() });
-  map.addSource('check', { type: 'geojson', data: emptyFC() });
-  map.addLayer({ id: 'route-casing', type: 'line', source: 'route', filter: IS_LINE, layout: { 'line-cap': 'round', 'line-join': 'round' },
-    paint: { 'line-color': '#ffffff', 'line-width': 7 } });
-  map.addLayer({ id: 'route-line', type: 'line', source: 'route', filter: IS_LINE, layout: { 'line-cap': 'round', 'line-join': 'round' },
-    paint: { 'line-color': ROUTE, 'line-width': 4 } });
-  map.addLayer({ id: 'route-risk', type: 'line', source: 'route-risk', layout: { 'line-cap': 'round', 'line-join': 'round' },
-    paint: { 'line-color': COLOURS.confirmed, 'line-width': 6 } });
-  map.addLayer({ id: 'route-points', type: 'circle', source: 'route', filter: IS_POINT,
-    paint: { 'circle-radius': 5, 'circle-color': '#ffffff', 'circle-stroke-color': ROUTE, 'circle-stroke-width': 2.5 } });
-  map.addLayer({ id: 'check-accuracy', type: 'fill', source: 'check', filter: IS_POLYGON,
-    paint: { 'fill-color': SELECT, 'fill-opacity': 0.12 } });
-  map.addLayer({ id: 'check-accuracy-line', type: 'line', source: 'check', filter: IS_POLYGON,
-    paint: { 'line-color': SELECT, 'line-width': 1.5, 'line-dasharray': [2, 2] } });
-  map.addLayer({ id: 'check-point', type: 'circle', source: 'check', filter: IS_POINT,
-    paint: { 'circle-radius': 7, 'circle-color': SELECT, 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 3 } });
-
-  // Names (settlements, and the base map's places and streets) above the hazards.
-  for (const layer of base.labels) map.addLayer(layer);
-
   syncPadding();
   // The whole country, unless the address names a place (a shared link).
   if (!/[#&]at=/.test(location.hash)) map.fitBounds(UKRAINE_BOUNDS, { padding: 12, animate: false });
@@ -1107,9 +1113,12 @@ function renderReport() {
 
 // The TileJSON documents of the map's tiled sources (hazard tiles, base map): what to keep.
 function tiledSources() {
-  return Object.values(map.getStyle().sources)
+  const urls = Object.values(map.getStyle().sources)
     .map((src) => src.url)
     .filter((u) => typeof u === 'string' && u.startsWith(location.origin));
+  // The hazard tiles' TileJSON, which the style holds inline (hazardSource).
+  if (state.source === 'tiles') urls.unshift(abs('/tiles.json'));
+  return urls;
 }
 
 async function keepThisArea() {
