@@ -122,27 +122,9 @@ impl Mapping {
             }
             m.fields.insert(from.get_ref().clone(), to);
         }
-        for (target, table) in &raw.values {
-            let to = field(target, format!("values.{}", target.get_ref()))?;
-            let mut codes = BTreeMap::new();
-            for (code, v) in table {
-                let key = format!("values.{to}.{}", code.get_ref());
-                let value = scalar(v.get_ref()).ok_or_else(|| {
-                    bad(
-                        v.span().start,
-                        key.clone(),
-                        "must be text or a number".into(),
-                    )
-                })?;
-                check_value(&to, &value, catalogue)
-                    .map_err(|e| bad(v.span().start, key.clone(), e))?;
-                codes.insert(code.get_ref().clone(), value);
-            }
-            m.values.insert(to, codes);
-        }
-        for (target, v) in &raw.defaults {
-            let to = field(target, format!("defaults.{}", target.get_ref()))?;
-            let key = format!("defaults.{to}");
+        // A value the mapping gives for `to` (a code's or a default): text or a number that the
+        // field accepts, else an error naming its line and key.
+        let value = |v: &Spanned<toml::Value>, to: &str, key: String| -> Result<Value, String> {
             let value = scalar(v.get_ref()).ok_or_else(|| {
                 bad(
                     v.span().start,
@@ -150,8 +132,22 @@ impl Mapping {
                     "must be text or a number".into(),
                 )
             })?;
-            check_value(&to, &value, catalogue).map_err(|e| bad(v.span().start, key, e))?;
-            m.defaults.insert(to, value);
+            check_value(to, &value, catalogue).map_err(|e| bad(v.span().start, key, e))?;
+            Ok(value)
+        };
+        for (target, table) in &raw.values {
+            let to = field(target, format!("values.{}", target.get_ref()))?;
+            let mut codes = BTreeMap::new();
+            for (code, v) in table {
+                let key = format!("values.{to}.{}", code.get_ref());
+                codes.insert(code.get_ref().clone(), value(v, &to, key)?);
+            }
+            m.values.insert(to, codes);
+        }
+        for (target, v) in &raw.defaults {
+            let to = field(target, format!("defaults.{}", target.get_ref()))?;
+            let v = value(v, &to, format!("defaults.{to}"))?;
+            m.defaults.insert(to, v);
         }
         Ok(m)
     }
